@@ -1,0 +1,180 @@
+//! `_manifest.json`: what a table holds and what it was made from. Written last, atomically;
+//! its presence is what makes a table complete.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::schema::SCHEMA_VERSION;
+
+pub const MANIFEST_FILE: &str = "_manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartInfo {
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub xxh3: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub table: String,
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub tool_commit: String,
+    /// Stages whose parts this table holds (one, except for `drops`).
+    pub stages: BTreeMap<String, StageEntry>,
+    pub rows: u64,
+    pub parts: Vec<PartInfo>,
+}
+
+/// What one stage wrote into the table and from what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageEntry {
+    /// Fingerprint of the stage's config and inputs: unchanged means the table is current.
+    pub fingerprint: String,
+    pub config_hash: String,
+    pub inputs: BTreeMap<String, String>,
+    pub rows: u64,
+    /// Rows this stage removed, by reason (details in `drops`).
+    pub dropped: BTreeMap<String, u64>,
+}
+
+impl Manifest {
+    pub fn new(table: &str) -> Self {
+        Self {
+            table: table.to_string(),
+            schema_version: SCHEMA_VERSION,
+            tool_version: crate::version::VERSION.to_string(),
+            tool_commit: crate::version::GIT_COMMIT.to_string(),
+            stages: BTreeMap::new(),
+            rows: 0,
+            parts: Vec::new(),
+        }
+    }
+
+    /// Read a table's manifest; `None` when the table was never completed. A manifest of
+    /// another schema version is an error: the run directory must not mix versions.
+    pub fn read(table_dir: &Path) -> Result<Option<Self>> {
+        let path = table_dir.join(MANIFEST_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io_path("read", &path, e)),
+        };
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: u32,
+        }
+        let version: VersionOnly = serde_json::from_str(&text)
+            .map_err(|e| Error::Input(format!("{}: not a manifest: {e}", path.display())))?;
+        if version.schema_version != SCHEMA_VERSION {
+            return Err(Error::Config(format!(
+                "{} was written with schema version {}, this swe-corpus writes version {}: \
+                 use a new run directory (--run) or delete this one",
+                path.display(),
+                version.schema_version,
+                SCHEMA_VERSION
+            )));
+        }
+        let manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::Input(format!("{}: malformed manifest: {e}", path.display())))?;
+        Ok(Some(manifest))
+    }
+
+    /// Write atomically (temporary file, sync, rename).
+    pub fn write(&self, table_dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(table_dir).at("create directory", table_dir)?;
+        let path = table_dir.join(MANIFEST_FILE);
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("serialize manifest: {e}")))?;
+        text.push('\n');
+        write_atomically(&path, text.as_bytes())
+    }
+
+    /// Replace the parts and entry of `stage` (parts of other stages stay, for `drops`).
+    pub fn set_stage(
+        &mut self,
+        stage: &str,
+        part_prefix: &str,
+        parts: Vec<PartInfo>,
+        entry: StageEntry,
+    ) {
+        self.parts
+            .retain(|p| !p.file.starts_with(&format!("{part_prefix}-")));
+        self.parts.extend(parts);
+        self.parts.sort_by(|a, b| a.file.cmp(&b.file));
+        self.rows = self.parts.iter().map(|p| p.rows).sum();
+        self.stages.insert(stage.to_string(), entry);
+        self.tool_version = crate::version::VERSION.to_string();
+        self.tool_commit = crate::version::GIT_COMMIT.to_string();
+    }
+}
+
+/// Write a file so that it either exists whole under its name or not at all.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp).at("create", &tmp)?;
+    file.write_all(bytes).at("write", &tmp)?;
+    file.sync_all().at("sync", &tmp)?;
+    drop(file);
+    std::fs::rename(&tmp, path).at("rename into place", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_other_versions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut manifest = Manifest::new("patches");
+        manifest.set_stage(
+            "extract",
+            "part",
+            vec![PartInfo {
+                file: "part-00000.parquet".into(),
+                rows: 3,
+                bytes: 10,
+                xxh3: "00".into(),
+            }],
+            StageEntry {
+                fingerprint: "f".into(),
+                config_hash: "c".into(),
+                inputs: BTreeMap::new(),
+                rows: 3,
+                dropped: BTreeMap::new(),
+            },
+        );
+        manifest.write(dir.path()).expect("write");
+        let back = Manifest::read(dir.path()).expect("read").expect("present");
+        assert_eq!(back, manifest);
+        assert_eq!(back.rows, 3);
+
+        let text = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).expect("text");
+        let old = text.replace(
+            &format!("\"schema_version\": {SCHEMA_VERSION}"),
+            "\"schema_version\": 999",
+        );
+        std::fs::write(dir.path().join(MANIFEST_FILE), old).expect("write old");
+        let err = Manifest::read(dir.path()).expect_err("other version");
+        assert!(err.to_string().contains("schema version 999"), "{err}");
+    }
+
+    #[test]
+    fn missing_manifest_is_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(Manifest::read(dir.path()).expect("read").is_none());
+    }
+}

@@ -1,0 +1,540 @@
+//! The recipe: a TOML file that says what to build. Every section is a struct with
+//! `deny_unknown_fields` and defaults, so `recipe show` can print the effective recipe and a
+//! typo is an error, never a silently ignored knob.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The embedded default recipe (`pipelines/demo.toml`).
+pub const DEMO_RECIPE: &str = include_str!("../../../pipelines/demo.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Name of the recipe; the default run directory is `runs/<name>`.
+    pub name: String,
+    /// Seed of every seeded choice (shuffles, variants).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub inputs: Inputs,
+    #[serde(default)]
+    pub extract: ExtractOptions,
+    #[serde(default)]
+    pub decontam: DecontamOptions,
+    #[serde(default)]
+    pub tables: TableOptions,
+    #[serde(default)]
+    pub runner: RunnerOptions,
+    #[serde(default)]
+    pub slurm: SlurmOptions,
+    /// Where relative paths of this recipe resolve: the recipe file's folder, or the current
+    /// directory for the embedded recipe. Not part of the TOML.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+fn default_seed() -> u64 {
+    20_250_923
+}
+
+/// Where the git repositories come from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// Use the generated demo set (`swe-corpus demo` makes it; `run` makes it when missing).
+    #[serde(default)]
+    pub demo: bool,
+    /// Folder of the demo set.
+    #[serde(default = "default_demo_dir")]
+    pub demo_dir: PathBuf,
+    /// Repositories listed one by one.
+    #[serde(default)]
+    pub repos: Vec<RepoEntry>,
+    /// Folders whose direct children are git repositories (bare mirrors or clones).
+    #[serde(default)]
+    pub repo_dirs: Vec<PathBuf>,
+}
+
+fn default_demo_dir() -> PathBuf {
+    PathBuf::from("data/demo")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoEntry {
+    pub path: PathBuf,
+    /// `owner/name`; else taken from the origin URL or an `owner+name` / `owner__name` folder.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The default branch; else HEAD's branch.
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+/// What `extract` keeps and skips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractOptions {
+    /// A file whose before or after version is larger is left out of the patch (`file_too_large`).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// A patch whose kept diff is larger is dropped (`diff_too_large`).
+    #[serde(default = "default_max_diff_bytes")]
+    pub max_diff_bytes: u64,
+    /// File names of lockfiles (`lockfile`).
+    #[serde(default = "default_lockfiles")]
+    pub lockfiles: Vec<String>,
+    /// Path components that mark vendored code (`vendored`).
+    #[serde(default = "default_vendored")]
+    pub vendored_dirs: Vec<String>,
+    /// File-name suffixes of generated files (`generated`).
+    #[serde(default = "default_generated")]
+    pub generated_suffixes: Vec<String>,
+    /// Author names or e-mails containing one of these mark a bot (`bot_author`).
+    #[serde(default = "default_bots")]
+    pub bot_authors: Vec<String>,
+    /// Also extract plain main-line commits (kind `commit`).
+    #[serde(default = "default_true")]
+    pub main_line_commits: bool,
+    /// Stop walking the first-parent history after this many commits (0: all).
+    #[serde(default)]
+    pub max_history: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    1 << 20
+}
+fn default_max_diff_bytes() -> u64 {
+    1 << 20
+}
+fn default_true() -> bool {
+    true
+}
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+fn default_lockfiles() -> Vec<String> {
+    strings(&[
+        "poetry.lock",
+        "Pipfile.lock",
+        "uv.lock",
+        "pdm.lock",
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Cargo.lock",
+        "Gemfile.lock",
+        "composer.lock",
+        "go.sum",
+        "mix.lock",
+        "pubspec.lock",
+        "packages.lock.json",
+        "flake.lock",
+    ])
+}
+fn default_vendored() -> Vec<String> {
+    strings(&[
+        "vendor",
+        "vendored",
+        "_vendor",
+        "third_party",
+        "thirdparty",
+        "3rdparty",
+        "node_modules",
+        "site-packages",
+        "bower_components",
+    ])
+}
+fn default_generated() -> Vec<String> {
+    strings(&[
+        "_pb2.py",
+        "_pb2_grpc.py",
+        ".pb.go",
+        ".min.js",
+        ".min.css",
+        ".map",
+        ".generated.cs",
+        "_generated.py",
+    ])
+}
+fn default_bots() -> Vec<String> {
+    strings(&[
+        "[bot]",
+        "dependabot",
+        "renovate",
+        "pre-commit-ci",
+        "github-actions",
+        "greenkeeper",
+        "snyk-bot",
+        "pyup-bot",
+        "allcontributors",
+    ])
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: default_max_file_bytes(),
+            max_diff_bytes: default_max_diff_bytes(),
+            lockfiles: default_lockfiles(),
+            vendored_dirs: default_vendored(),
+            generated_suffixes: default_generated(),
+            bot_authors: default_bots(),
+            main_line_commits: true,
+            max_history: 0,
+        }
+    }
+}
+
+/// Benchmark repositories skipped early (before any work) by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecontamOptions {
+    /// Use the shipped SWE-bench Verified list (`data/decontam/`).
+    #[serde(default = "default_true")]
+    pub swe_bench_verified: bool,
+    /// More benchmark repositories (`owner/name`) to exclude.
+    #[serde(default)]
+    pub extra_repos: Vec<String>,
+    /// Repositories released from a match (known false matches).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+impl Default for DecontamOptions {
+    fn default() -> Self {
+        Self {
+            swe_bench_verified: true,
+            extra_repos: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// Sizes of table parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableOptions {
+    /// A part closes once it holds this many MiB of (uncompressed) data.
+    #[serde(default = "default_part_mib")]
+    pub max_part_mib: u64,
+    /// Row groups flush at this many MiB of encoded data.
+    #[serde(default = "default_row_group_mib")]
+    pub row_group_mib: u64,
+    /// Or at this many rows.
+    #[serde(default = "default_row_group_rows")]
+    pub row_group_rows: u64,
+}
+
+fn default_part_mib() -> u64 {
+    256
+}
+fn default_row_group_mib() -> u64 {
+    32
+}
+fn default_row_group_rows() -> u64 {
+    8192
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        Self {
+            max_part_mib: default_part_mib(),
+            row_group_mib: default_row_group_mib(),
+            row_group_rows: default_row_group_rows(),
+        }
+    }
+}
+
+impl TableOptions {
+    pub fn writer_options(&self) -> crate::table::WriterOptions {
+        crate::table::WriterOptions {
+            max_part_bytes: self.max_part_mib.max(1) << 20,
+            max_row_group_bytes: (self.row_group_mib.max(1) << 20) as usize,
+            max_row_group_rows: self.row_group_rows.max(1) as usize,
+            ..Default::default()
+        }
+    }
+}
+
+/// How the runner executes the stages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerOptions {
+    /// Tasks per stage (0: one per core). Output bytes do not depend on it.
+    #[serde(default)]
+    pub tasks: usize,
+}
+
+
+/// Resources of the Slurm jobs (`swe-corpus run --executor slurm`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmOptions {
+    /// Partition to submit to (default: the cluster's default partition).
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// CPUs per task (`--cpus-per-task`).
+    #[serde(default = "default_cpus")]
+    pub cpus_per_task: u32,
+    /// Memory per task (`--mem`, e.g. "8G").
+    #[serde(default)]
+    pub mem: Option<String>,
+    /// Time limit per task (`--time`, e.g. "04:00:00").
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Further `sbatch` arguments, e.g. ["--account=research"].
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+}
+
+fn default_cpus() -> u32 {
+    1
+}
+
+impl Default for SlurmOptions {
+    fn default() -> Self {
+        Self {
+            partition: None,
+            cpus_per_task: default_cpus(),
+            mem: None,
+            time: None,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+impl Recipe {
+    /// Parse recipe text, reporting every problem found, not just the first.
+    pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Self> {
+        let value: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {e}")))?;
+        let mut errors = Vec::new();
+        let known = [
+            "name", "seed", "inputs", "extract", "decontam", "tables", "runner", "slurm",
+        ];
+        for key in value.keys() {
+            if !known.contains(&key.as_str()) {
+                errors.push(format!(
+                    "unknown key `{key}` (expected one of: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        // Check each section on its own so one bad section does not hide another.
+        for section in known.iter().skip(2) {
+            if let Some(v) = value.get(*section) {
+                let checked = match *section {
+                    "inputs" => v.clone().try_into::<Inputs>().map(|_| ()),
+                    "extract" => v.clone().try_into::<ExtractOptions>().map(|_| ()),
+                    "decontam" => v.clone().try_into::<DecontamOptions>().map(|_| ()),
+                    "tables" => v.clone().try_into::<TableOptions>().map(|_| ()),
+                    "slurm" => v.clone().try_into::<SlurmOptions>().map(|_| ()),
+                    _ => v.clone().try_into::<RunnerOptions>().map(|_| ()),
+                };
+                if let Err(e) = checked {
+                    errors.push(format!("[{section}]: {}", e.message()));
+                }
+            }
+        }
+        match value.get("name") {
+            None => errors.push("missing key `name`".into()),
+            Some(toml::Value::String(s)) if valid_name(s) => {}
+            Some(_) => errors.push(
+                "`name` must be a string of letters, digits, '-', '_' or '.' (it names the run directory)"
+                    .into(),
+            ),
+        }
+        if let Some(seed) = value.get("seed")
+            && !matches!(seed, toml::Value::Integer(i) if *i >= 0)
+        {
+            errors.push("`seed` must be a non-negative integer".into());
+        }
+        if !errors.is_empty() {
+            return Err(recipe_errors(origin, &errors));
+        }
+        let mut recipe: Recipe = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {}", e.message())))?;
+        recipe.base_dir = base_dir.to_path_buf();
+        let semantic = recipe.semantic_errors();
+        if !semantic.is_empty() {
+            return Err(recipe_errors(origin, &semantic));
+        }
+        Ok(recipe)
+    }
+
+    /// Load a recipe file; paths in it resolve against its folder.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read recipe {}: {e}", path.display())))?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&text, &path.display().to_string(), &base)
+    }
+
+    /// The embedded demo recipe; its paths resolve against the current directory.
+    pub fn demo() -> Result<Self> {
+        Self::parse(DEMO_RECIPE, "embedded demo recipe", Path::new("."))
+    }
+
+    fn semantic_errors(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (i, entry) in self.inputs.repos.iter().enumerate() {
+            if let Some(name) = &entry.name
+                && crate::repo_name::normalize(name).is_none()
+            {
+                errors.push(format!(
+                    "[inputs] repos[{i}]: name `{name}` is not of the form owner/name"
+                ));
+            }
+        }
+        if !self.inputs.demo && self.inputs.repos.is_empty() && self.inputs.repo_dirs.is_empty() {
+            errors.push(
+                "[inputs] lists no repositories: set `demo = true`, `repos` or `repo_dirs`".into(),
+            );
+        }
+        if self.extract.max_file_bytes == 0 || self.extract.max_diff_bytes == 0 {
+            errors.push("[extract] max_file_bytes and max_diff_bytes must be positive".into());
+        }
+        errors
+    }
+
+    /// A path of this recipe made absolute against its base directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The same recipe with every path made absolute (the form a run directory keeps, so
+    /// `status` and cluster tasks resolve paths the same way from anywhere).
+    pub fn absolutized(mut self) -> Result<Self> {
+        let cwd =
+            std::env::current_dir().map_err(|e| Error::io("read the current directory", e))?;
+        let absolute = |p: &Path| {
+            let p = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                cwd.join(p)
+            };
+            normalize_path(&p)
+        };
+        let base = absolute(&self.base_dir);
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                normalize_path(p)
+            } else {
+                normalize_path(&base.join(p))
+            }
+        };
+        self.inputs.demo_dir = resolve(&self.inputs.demo_dir);
+        for entry in &mut self.inputs.repos {
+            entry.path = resolve(&entry.path);
+        }
+        for dir in &mut self.inputs.repo_dirs {
+            *dir = resolve(dir);
+        }
+        self.base_dir = base;
+        Ok(self)
+    }
+
+    /// The effective recipe as TOML, defaults filled in.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| Error::Internal(format!("render recipe: {e}")))
+    }
+
+    /// Hash of one section's effective settings (a stage's config hash).
+    pub fn section_hash<T: Serialize>(section: &T) -> String {
+        let text = serde_json::to_string(section).unwrap_or_default();
+        crate::hash::hex64(text.as_bytes())
+    }
+}
+
+/// Remove `.` and `..` components without touching the file system.
+fn normalize_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "latest"
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn recipe_errors(origin: &str, errors: &[String]) -> Error {
+    let mut message = format!("recipe {origin} has {} error(s):", errors.len());
+    for e in errors {
+        message.push_str("\n  - ");
+        message.push_str(e);
+    }
+    Error::Config(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_recipe_parses() {
+        let recipe = Recipe::demo().expect("demo recipe");
+        assert_eq!(recipe.name, "demo");
+        assert!(recipe.inputs.demo);
+    }
+
+    #[test]
+    fn lists_every_error_at_once() {
+        let text = r#"
+name = "x"
+colour = "blue"
+[extract]
+max_file_bytes = "big"
+[runner]
+taskz = 3
+"#;
+        let err = Recipe::parse(text, "r.toml", Path::new(".")).expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("3 error(s)"), "{msg}");
+        assert!(msg.contains("unknown key `colour`"), "{msg}");
+        assert!(msg.contains("[extract]"), "{msg}");
+        assert!(msg.contains("taskz"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_and_missing_name() {
+        let err = Recipe::parse("seed = -1", "r.toml", Path::new(".")).expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("missing key `name`"), "{msg}");
+        assert!(msg.contains("seed"), "{msg}");
+    }
+
+    #[test]
+    fn effective_recipe_round_trips() {
+        let recipe = Recipe::demo().expect("demo");
+        let text = recipe.to_toml().expect("toml");
+        let back = Recipe::parse(&text, "shown", Path::new(".")).expect("parse shown");
+        assert_eq!(back, recipe);
+    }
+}

@@ -1,0 +1,7 @@
+//! Parquet tables: a directory of parts plus `_manifest.json`.
+
+mod reader;
+mod writer;
+
+pub use reader::{for_each_batch, for_each_table_batch, read_file, table_parts};
+pub use writer::{PartWriter, WriterOptions, clear_parts};

@@ -1,0 +1,74 @@
+//! Reads tables back: the parts a manifest lists, in order, checking each one exists.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::Manifest;
+
+/// Batches of one Parquet file, `batch_rows` rows at a time.
+pub fn read_file(path: &Path, batch_rows: usize) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for_each_batch(path, batch_rows, |batch| {
+        out.push(batch);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Stream the batches of one Parquet file through `f` (memory: one batch at a time).
+pub fn for_each_batch(
+    path: &Path,
+    batch_rows: usize,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).at("open", path)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::arrow(format!("read {}", path.display()), e))?;
+        f(batch)?;
+    }
+    Ok(())
+}
+
+/// The part files of a complete table (one whose manifest exists), in order.
+pub fn table_parts(table_dir: &Path) -> Result<Vec<PathBuf>> {
+    let manifest = Manifest::read(table_dir)?.ok_or_else(|| {
+        Error::Input(format!(
+            "table {} is not complete (no _manifest.json): run the stage that writes it",
+            table_dir.display()
+        ))
+    })?;
+    let mut parts = Vec::with_capacity(manifest.parts.len());
+    for part in &manifest.parts {
+        let path = table_dir.join(&part.file);
+        if !path.exists() {
+            return Err(Error::Input(format!(
+                "{} lists {} but the file is missing",
+                table_dir.join(crate::manifest::MANIFEST_FILE).display(),
+                part.file
+            )));
+        }
+        parts.push(path);
+    }
+    Ok(parts)
+}
+
+/// Stream every batch of a complete table through `f`, part by part.
+pub fn for_each_table_batch(
+    table_dir: &Path,
+    batch_rows: usize,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    for part in table_parts(table_dir)? {
+        for_each_batch(&part, batch_rows, &mut f)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! Diffs between two trees, file by file, as `git diff --no-renames` prints them, with the
+//! recipe's skip rules applied: a skipped file is left out of the patch and reported.
+
+use git2::{Delta, Diff, DiffOptions, Oid, Patch, Repository, Tree};
+
+use corpus_core::recipe::ExtractOptions;
+use corpus_core::rows::FileChange;
+
+use crate::classify::{is_test, language, looks_binary, skip_by_path};
+use crate::error::{GitError, Result};
+
+/// A file kept in a diff: its row, its patch text, and its blob contents (UTF-8).
+#[derive(Debug, Clone)]
+pub struct KeptFile {
+    pub change: FileChange,
+    pub patch: String,
+    pub before: Option<(Oid, String)>,
+    pub after: Option<(Oid, String)>,
+}
+
+/// A file left out, with the `drops` reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: String,
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TreeDiff {
+    pub kept: Vec<KeptFile>,
+    pub skipped: Vec<SkippedFile>,
+}
+
+impl TreeDiff {
+    /// The whole patch (kept files only).
+    pub fn patch(&self) -> String {
+        self.kept.iter().map(|f| f.patch.as_str()).collect()
+    }
+
+    /// The patch of the files for which `test` is the given value.
+    pub fn patch_where(&self, test: bool) -> String {
+        self.kept
+            .iter()
+            .filter(|f| f.change.is_test == test)
+            .map(|f| f.patch.as_str())
+            .collect()
+    }
+}
+
+fn change_kind(delta: Delta) -> &'static str {
+    match delta {
+        Delta::Added => "added",
+        Delta::Deleted => "deleted",
+        Delta::Typechange => "type_changed",
+        _ => "modified",
+    }
+}
+
+/// Diff `old` (None: the empty tree) against `new`.
+pub fn diff_trees(
+    repo: &Repository,
+    old: Option<&Tree>,
+    new: &Tree,
+    options: &ExtractOptions,
+    name: &str,
+) -> Result<TreeDiff> {
+    let git = |e| GitError::from_git(name, e);
+    let mut diff_options = DiffOptions::new();
+    diff_options.context_lines(3).ignore_submodules(true);
+    let diff = repo
+        .diff_tree_to_tree(old, Some(new), Some(&mut diff_options))
+        .map_err(git)?;
+    let mut out = TreeDiff::default();
+    for index in 0..diff.deltas().len() {
+        file_diff(repo, &diff, index, options, name, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn file_diff(
+    repo: &Repository,
+    diff: &Diff,
+    index: usize,
+    options: &ExtractOptions,
+    name: &str,
+    out: &mut TreeDiff,
+) -> Result<()> {
+    let git = |e| GitError::from_git(name, e);
+    let Some(delta) = diff.get_delta(index) else {
+        return Ok(());
+    };
+    let file = if delta.status() == Delta::Deleted {
+        delta.old_file()
+    } else {
+        delta.new_file()
+    };
+    let raw_path = file.path_bytes().unwrap_or_default();
+    let Ok(path) = std::str::from_utf8(raw_path) else {
+        out.skipped.push(SkippedFile {
+            path: String::from_utf8_lossy(raw_path).into_owned(),
+            reason: "non_utf8",
+            detail: "path is not UTF-8".into(),
+        });
+        return Ok(());
+    };
+    let skip = |reason: &'static str, detail: String| SkippedFile {
+        path: path.to_string(),
+        reason,
+        detail,
+    };
+    let regular = |mode: git2::FileMode| {
+        matches!(
+            mode,
+            git2::FileMode::Blob | git2::FileMode::BlobExecutable | git2::FileMode::Unreadable
+        )
+    };
+    let modes_ok = [delta.old_file(), delta.new_file()]
+        .iter()
+        .all(|f| f.id().is_zero() || regular(f.mode()));
+    if !modes_ok {
+        out.skipped
+            .push(skip("not_a_file", "symlink or submodule".into()));
+        return Ok(());
+    }
+    if let Some(reason) = skip_by_path(path, options) {
+        out.skipped.push(skip(reason, String::new()));
+        return Ok(());
+    }
+    let odb = repo.odb().map_err(git)?;
+    for side in [delta.old_file(), delta.new_file()] {
+        if side.id().is_zero() {
+            continue;
+        }
+        let (size, _) = odb.read_header(side.id()).map_err(git)?;
+        if size as u64 > options.max_file_bytes {
+            out.skipped.push(skip(
+                "file_too_large",
+                format!("{size} bytes > max_file_bytes {}", options.max_file_bytes),
+            ));
+            return Ok(());
+        }
+    }
+    let mut contents: [Option<(Oid, String)>; 2] = [None, None];
+    for (slot, side) in contents
+        .iter_mut()
+        .zip([delta.old_file(), delta.new_file()])
+    {
+        if side.id().is_zero() {
+            continue;
+        }
+        let blob = repo.find_blob(side.id()).map_err(git)?;
+        let bytes = blob.content();
+        if looks_binary(bytes) {
+            out.skipped.push(skip("binary", String::new()));
+            return Ok(());
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => *slot = Some((side.id(), text.to_string())),
+            Err(e) => {
+                out.skipped.push(skip(
+                    "non_utf8",
+                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                ));
+                return Ok(());
+            }
+        }
+    }
+    let Some(mut patch) = Patch::from_diff(diff, index).map_err(git)? else {
+        return Ok(());
+    };
+    if patch.delta().flags().is_binary() {
+        out.skipped.push(skip("binary", String::new()));
+        return Ok(());
+    }
+    let (_, additions, deletions) = patch.line_stats().map_err(git)?;
+    let buf = patch.to_buf().map_err(git)?;
+    let Ok(text) = std::str::from_utf8(&buf) else {
+        out.skipped
+            .push(skip("non_utf8", "patch text is not UTF-8".into()));
+        return Ok(());
+    };
+    let [before, after] = contents;
+    let old_path = delta
+        .old_file()
+        .path_bytes()
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .filter(|p| *p != path)
+        .map(str::to_string);
+    out.kept.push(KeptFile {
+        change: FileChange {
+            path: path.to_string(),
+            old_path,
+            change: change_kind(delta.status()).to_string(),
+            language: language(path).to_string(),
+            is_test: is_test(path),
+            additions: additions as i64,
+            deletions: deletions as i64,
+            before_blob: before.as_ref().map(|(id, _)| id.to_string()),
+            after_blob: after.as_ref().map(|(id, _)| id.to_string()),
+        },
+        patch: text.to_string(),
+        before,
+        after,
+    });
+    Ok(())
+}
+
+/// Every file path of a tree (blobs only, no submodules), sorted bytewise.
+pub fn tree_files(repo: &Repository, tree: &Tree, name: &str) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob)
+            && let Ok(n) = entry.name()
+        {
+            files.push(format!("{dir}{n}"));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(|e| GitError::from_git(name, e))?;
+    let _ = repo;
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,456 @@
+//! Extraction of one repository: PRs and main-line commits from history, as rows of
+//! `patches`, `commit_packs`, `blobs` and `drops`. Work is parallel across the commits of
+//! the repository (rayon) and streamed in chunks, so memory does not grow with its size.
+
+use std::collections::HashSet;
+
+use git2::{Commit, Oid, Repository};
+use rayon::prelude::*;
+
+use corpus_core::benchmark::BenchmarkRepos;
+use corpus_core::recipe::ExtractOptions;
+use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PackCommit, PatchRow, RepoRow};
+
+use crate::diff::{TreeDiff, diff_trees, tree_files};
+use crate::error::{GitError, Result};
+use crate::history::{MainLineEntry, branch_commits, main_line};
+use crate::open::{OpenRepo, RepoSpec, open, root_commits};
+
+const STAGE: &str = "extract";
+
+/// Rows produced for a slice of a repository's history.
+#[derive(Debug, Default)]
+pub struct ExtractChunk {
+    pub patches: Vec<PatchRow>,
+    pub packs: Vec<CommitPackRow>,
+    pub blobs: Vec<BlobRow>,
+    pub drops: Vec<DropRow>,
+}
+
+/// How many main-line entries are diffed between two writes (bounds memory).
+const CHUNK_ENTRIES: usize = 256;
+
+/// Extract one repository named `name`. Benchmark repositories are skipped before any work
+/// except computing their root commits (cheap; decontamination uses them). Returns the
+/// repository's `repos` row.
+pub fn extract_repo(
+    spec: &RepoSpec,
+    name: &str,
+    options: &ExtractOptions,
+    benchmark: &BenchmarkRepos,
+    mut emit: impl FnMut(ExtractChunk) -> Result<()>,
+) -> Result<RepoRow> {
+    let opened = open(spec, name)?;
+    let roots = root_commits(&opened.repo, opened.head, name)?;
+    let mut row = RepoRow {
+        repo: name.to_string(),
+        path: Some(spec.path.display().to_string()),
+        default_branch: Some(opened.branch.clone()),
+        head_sha: Some(opened.head.to_string()),
+        root_commits: roots,
+        origin: "local".into(),
+        ..Default::default()
+    };
+    if let Some(matched) = benchmark.matches(name, []) {
+        row.skipped_reason = Some("swe_bench_repo".into());
+        emit(ExtractChunk {
+            drops: vec![
+                DropRow::new(STAGE, "swe_bench_repo")
+                    .repo(name)
+                    .detail(format!("benchmark repository {matched}, skipped by name")),
+            ],
+            ..Default::default()
+        })?;
+        return Ok(row);
+    }
+
+    let mut entries = main_line(&opened.repo, opened.head, options.max_history, name)?;
+    entries.reverse(); // oldest first
+    let prs = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                MainLineEntry::MergePr { .. } | MainLineEntry::SquashPr { .. }
+            )
+        })
+        .count();
+    if prs == 0 {
+        tracing::warn!(
+            "{name}: no pull requests found in history (no \"Merge pull request #N\" merges or \"(#N)\" squash commits on {}); only main-line commits are extracted",
+            opened.branch
+        );
+    }
+    let mut seen_blobs: HashSet<Oid> = HashSet::new();
+    let path = opened.path.clone();
+    for chunk in entries.chunks(CHUNK_ENTRIES) {
+        let outputs: Vec<Result<ExtractChunk>> = chunk
+            .par_iter()
+            .map_init(
+                || Repository::open(&path),
+                |repo, entry| match repo {
+                    Ok(repo) => extract_entry(repo, entry, name, options),
+                    Err(e) => Err(GitError::Other {
+                        repo: name.to_string(),
+                        message: e.message().to_string(),
+                    }),
+                },
+            )
+            .collect();
+        let mut merged = ExtractChunk::default();
+        for (entry, output) in chunk.iter().zip(outputs) {
+            let output = match output {
+                Ok(output) => output,
+                // A corrupt object costs the PR that needs it, not the repository.
+                Err(GitError::Corrupt { message, .. }) => {
+                    tracing::error!(
+                        "{name}: commit {}: corrupt or missing object: {message}",
+                        entry.commit()
+                    );
+                    let mut skipped = ExtractChunk::default();
+                    skipped.drops.push(
+                        DropRow::new(STAGE, "corrupt_object")
+                            .repo(name)
+                            .pr(entry.pr_number())
+                            .detail(format!("commit {}: {message}", entry.commit())),
+                    );
+                    skipped
+                }
+                Err(e) => return Err(e),
+            };
+            merged.patches.extend(output.patches);
+            merged.packs.extend(output.packs);
+            merged.drops.extend(output.drops);
+            for blob in output.blobs {
+                let id = Oid::from_str(&blob.blob_id).map_err(|e| GitError::from_git(name, e))?;
+                if seen_blobs.insert(id) {
+                    merged.blobs.push(blob);
+                }
+            }
+        }
+        emit(merged)?;
+    }
+    drop(opened);
+    Ok(row)
+}
+
+fn git_err(name: &str) -> impl Fn(git2::Error) -> GitError + '_ {
+    move |e| GitError::from_git(name, e)
+}
+
+/// Title and body of a commit message for a patch of `kind`.
+pub fn title_and_body(kind: &str, message: &str) -> (String, String) {
+    let message = message.trim_end();
+    let (subject, rest) = message.split_once('\n').unwrap_or((message, ""));
+    let rest = rest.trim_start_matches(['\n', '\r']);
+    match kind {
+        "merge_pr" => {
+            // GitHub writes the PR title as the first line after the subject.
+            let (title, body) = rest.split_once('\n').unwrap_or((rest, ""));
+            (title.trim().to_string(), body.trim().to_string())
+        }
+        "squash_pr" => {
+            let title = match subject.rfind("(#") {
+                Some(i) => subject[..i].trim_end(),
+                None => subject,
+            };
+            (title.to_string(), rest.trim().to_string())
+        }
+        _ => (subject.trim().to_string(), rest.trim().to_string()),
+    }
+}
+
+fn is_bot(options: &ExtractOptions, texts: &[&str]) -> Option<String> {
+    texts.iter().find_map(|t| {
+        let lower = t.to_ascii_lowercase();
+        options
+            .bot_authors
+            .iter()
+            .find(|b| lower.contains(&b.to_ascii_lowercase()))
+            .map(|b| format!("{t} matches bot pattern {b}"))
+    })
+}
+
+struct Boundaries {
+    kind: &'static str,
+    number: Option<i64>,
+    main: Oid,
+    base: Oid,
+    head: Oid,
+    /// The branch's commits (merge PRs) or the single commit.
+    commits: Vec<Oid>,
+    from: Option<String>,
+}
+
+fn boundaries(repo: &Repository, entry: &MainLineEntry, name: &str) -> Result<Option<Boundaries>> {
+    let git = git_err(name);
+    Ok(match entry {
+        MainLineEntry::MergePr {
+            number,
+            merge,
+            first_parent,
+            head,
+            from,
+        } => {
+            let base = repo.merge_base(*first_parent, *head).map_err(&git)?;
+            Some(Boundaries {
+                kind: "merge_pr",
+                number: Some(*number),
+                main: *merge,
+                base,
+                head: *head,
+                commits: branch_commits(repo, *first_parent, *head, name)?,
+                from: Some(from.clone()),
+            })
+        }
+        MainLineEntry::SquashPr {
+            number,
+            commit,
+            parent,
+        } => Some(Boundaries {
+            kind: "squash_pr",
+            number: Some(*number),
+            main: *commit,
+            base: *parent,
+            head: *commit,
+            commits: vec![*commit],
+            from: None,
+        }),
+        MainLineEntry::Commit { commit, parent } => Some(Boundaries {
+            kind: "commit",
+            number: None,
+            main: *commit,
+            base: *parent,
+            head: *commit,
+            commits: vec![*commit],
+            from: None,
+        }),
+        _ => None,
+    })
+}
+
+fn extract_entry(
+    repo: &Repository,
+    entry: &MainLineEntry,
+    name: &str,
+    options: &ExtractOptions,
+) -> Result<ExtractChunk> {
+    let git = git_err(name);
+    let mut out = ExtractChunk::default();
+    let sha = entry.commit().to_string();
+    match entry {
+        MainLineEntry::Root { .. } => {
+            out.drops.push(
+                DropRow::new(STAGE, "root_commit")
+                    .repo(name)
+                    .detail(format!(
+                        "commit {sha}: the first commit has no diff to learn from"
+                    )),
+            );
+            return Ok(out);
+        }
+        MainLineEntry::OtherMerge { .. } => {
+            out.drops.push(
+                DropRow::new(STAGE, "non_pr_merge")
+                    .repo(name)
+                    .detail(format!(
+                        "commit {sha}: a merge that is not a pull request merge"
+                    )),
+            );
+            return Ok(out);
+        }
+        MainLineEntry::Commit { .. } if !options.main_line_commits => return Ok(out),
+        _ => {}
+    }
+    let Some(b) = boundaries(repo, entry, name)? else {
+        return Ok(out);
+    };
+    let main = repo.find_commit(b.main).map_err(&git)?;
+    let head = repo.find_commit(b.head).map_err(&git)?;
+    let author = head.author();
+    let author_name = String::from_utf8_lossy(author.name_bytes()).into_owned();
+    let author_email = String::from_utf8_lossy(author.email_bytes()).into_owned();
+    let drop = |reason: &str| DropRow::new(STAGE, reason).repo(name).pr(b.number);
+    let who = format!("{} commit {sha}", b.kind);
+
+    let bot_texts: Vec<&str> = [author_name.as_str(), author_email.as_str()]
+        .into_iter()
+        .chain(b.from.as_deref())
+        .collect();
+    if let Some(why) = is_bot(options, &bot_texts) {
+        out.drops
+            .push(drop("bot_author").detail(format!("{who}: {why}")));
+        return Ok(out);
+    }
+
+    let base_tree = repo
+        .find_commit(b.base)
+        .map_err(&git)?
+        .tree()
+        .map_err(&git)?;
+    let head_tree = head.tree().map_err(&git)?;
+    let diff = diff_trees(repo, Some(&base_tree), &head_tree, options, name)?;
+    for skipped in &diff.skipped {
+        let detail = if skipped.detail.is_empty() {
+            who.clone()
+        } else {
+            format!("{who}: {}", skipped.detail)
+        };
+        out.drops
+            .push(drop(skipped.reason).path(&skipped.path).detail(detail));
+    }
+    if diff.kept.is_empty() {
+        out.drops.push(drop("empty_diff").detail(format!(
+            "{who}: no file left after {} skipped",
+            diff.skipped.len()
+        )));
+        return Ok(out);
+    }
+    let full = diff.patch();
+    if full.len() as u64 > options.max_diff_bytes {
+        out.drops.push(drop("diff_too_large").detail(format!(
+            "{who}: {} bytes > max_diff_bytes {}",
+            full.len(),
+            options.max_diff_bytes
+        )));
+        return Ok(out);
+    }
+
+    let message = String::from_utf8_lossy(main.message_bytes()).into_owned();
+    let (title, body) = title_and_body(b.kind, &message);
+    let merged_at = main.committer().when().seconds();
+    let (pack_commits, merges_inside) = if b.kind == "commit" {
+        (Vec::new(), false)
+    } else {
+        pack_commits(repo, &b.commits, options, name)?
+    };
+    let n_commits = if b.kind == "commit" {
+        1
+    } else {
+        pack_commits.len() as i64
+    };
+
+    for file in &diff.kept {
+        for (id, text) in [&file.before, &file.after].into_iter().flatten() {
+            out.blobs.push(BlobRow {
+                repo: name.to_string(),
+                blob_id: id.to_string(),
+                size: text.len() as i64,
+                content: text.clone(),
+            });
+        }
+    }
+    out.patches.push(PatchRow {
+        repo: name.to_string(),
+        pr_number: b.number,
+        kind: b.kind.to_string(),
+        base_sha: b.base.to_string(),
+        head_sha: b.head.to_string(),
+        merge_sha: sha,
+        merged_at,
+        title,
+        body,
+        author: author_name,
+        author_email,
+        code_diff: diff.patch_where(false),
+        test_diff: diff.patch_where(true),
+        diff: full,
+        files: diff.kept.iter().map(|f| f.change.clone()).collect(),
+        base_tree: base_tree.id().to_string(),
+        base_files: tree_files(repo, &base_tree, name)?,
+        n_commits,
+        has_merge_in_branch: merges_inside,
+        skipped_files: diff.skipped.len() as i64,
+    });
+    if let Some(number) = b.number {
+        out.packs.push(CommitPackRow {
+            repo: name.to_string(),
+            pr_number: number,
+            kind: b.kind.to_string(),
+            base_sha: b.base.to_string(),
+            head_sha: b.head.to_string(),
+            merged_at,
+            commits: pack_commits,
+            has_merge_in_branch: merges_inside,
+        });
+    }
+    Ok(out)
+}
+
+/// The PR's commits with their own diffs (against their first parent); merge commits inside
+/// the branch are left out and reported by the flag.
+fn pack_commits(
+    repo: &Repository,
+    commits: &[Oid],
+    options: &ExtractOptions,
+    name: &str,
+) -> Result<(Vec<PackCommit>, bool)> {
+    let git = git_err(name);
+    let mut out = Vec::with_capacity(commits.len());
+    let mut merges_inside = false;
+    for oid in commits {
+        let commit = repo.find_commit(*oid).map_err(&git)?;
+        if commit.parent_count() > 1 {
+            merges_inside = true;
+            continue;
+        }
+        let diff = commit_diff(repo, &commit, options, name)?;
+        let author = commit.author();
+        out.push(PackCommit {
+            sha: oid.to_string(),
+            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            authored_at: author.when().seconds(),
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+            diff: diff.patch(),
+            paths: diff.kept.iter().map(|f| f.change.path.clone()).collect(),
+        });
+    }
+    Ok((out, merges_inside))
+}
+
+fn commit_diff(
+    repo: &Repository,
+    commit: &Commit,
+    options: &ExtractOptions,
+    name: &str,
+) -> Result<TreeDiff> {
+    let git = git_err(name);
+    let tree = commit.tree().map_err(&git)?;
+    let parent_tree = match commit.parent(0) {
+        Ok(parent) => Some(parent.tree().map_err(&git)?),
+        Err(_) => None,
+    };
+    diff_trees(repo, parent_tree.as_ref(), &tree, options, name)
+}
+
+/// Opened repository facts without extracting (for `decontam fingerprint`).
+pub fn fingerprint(spec: &RepoSpec, name: &str) -> Result<(OpenRepo, Vec<String>)> {
+    let opened = open(spec, name)?;
+    let roots = root_commits(&opened.repo, opened.head, name)?;
+    Ok((opened, roots))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles() {
+        assert_eq!(
+            title_and_body(
+                "merge_pr",
+                "Merge pull request #1 from a/b\n\nFix it\n\nMore words\n"
+            ),
+            ("Fix it".into(), "More words".into())
+        );
+        assert_eq!(
+            title_and_body("squash_pr", "Add clamp (#2)\n\n* one\n* two\n"),
+            ("Add clamp".into(), "* one\n* two".into())
+        );
+        assert_eq!(
+            title_and_body("commit", "Just this"),
+            ("Just this".into(), String::new())
+        );
+    }
+}

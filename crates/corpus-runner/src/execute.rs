@@ -1,0 +1,356 @@
+//! Running stages: which ones, which of their units in this process, and the barrier that
+//! turns finished units into tables.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use corpus_core::hash::task_of;
+use corpus_core::manifest::{Manifest, StageEntry};
+use corpus_core::schema::table_schema;
+use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
+
+use crate::error::{Result, RunnerError};
+use crate::fault;
+use crate::report::{StageReport, peak_rss_mib};
+use crate::stage::{Stage, StageContext, StageInputs, UnitDone, UnitOutput};
+use crate::units::UnitStore;
+
+/// Which stages to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Stop after this stage.
+    pub until: Option<String>,
+    /// Rerun from this stage on, even if current.
+    pub from: Option<String>,
+    /// Run only this stage, even if current.
+    pub only: Option<String>,
+}
+
+/// How to run them.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Tasks per stage (the split does not change the output).
+    pub tasks: usize,
+    /// Run only task i of `tasks` and leave the barrier to `finalize` (cluster use).
+    pub task: Option<usize>,
+    /// Only run the barrier of the selected stage (all its units must be done).
+    pub finalize_only: bool,
+}
+
+impl Selection {
+    /// The stages to run, in order, each with whether it is forced.
+    pub fn pick<'a>(&self, stages: &'a [Box<dyn Stage>]) -> Result<Vec<(&'a dyn Stage, bool)>> {
+        let order = |name: &str| crate::stages::STAGE_ORDER.iter().position(|s| *s == name);
+        for name in [&self.until, &self.from, &self.only].into_iter().flatten() {
+            crate::stages::check_name(name)?;
+        }
+        let mut out = Vec::new();
+        for stage in stages {
+            let pos = order(stage.name());
+            if let Some(only) = &self.only {
+                if stage.name() == only {
+                    out.push((stage.as_ref(), true));
+                }
+                continue;
+            }
+            if let Some(until) = &self.until
+                && pos > order(until)
+            {
+                continue;
+            }
+            let forced = self.from.as_ref().is_some_and(|from| pos >= order(from));
+            out.push((stage.as_ref(), forced));
+        }
+        Ok(out)
+    }
+}
+
+/// Output tables of a stage, `drops` last.
+fn tables_of(stage: &dyn Stage) -> Vec<&'static str> {
+    let mut tables = stage.outputs().to_vec();
+    tables.push("drops");
+    tables
+}
+
+fn part_prefix(stage: &str, table: &str) -> String {
+    if table == "drops" {
+        format!("{stage}-part")
+    } else {
+        "part".to_string()
+    }
+}
+
+/// Whether every output table of the stage was finalized under this fingerprint.
+pub fn is_current(ctx: &StageContext, stage: &dyn Stage, fingerprint: &str) -> Result<bool> {
+    for table in tables_of(stage) {
+        let current = Manifest::read(&ctx.run.table(table))?
+            .and_then(|m| {
+                m.stages
+                    .get(stage.name())
+                    .map(|e| e.fingerprint == fingerprint)
+            })
+            .unwrap_or(false);
+        if !current {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Run one stage (its units for this process, then the barrier when this process owns it).
+pub fn run_stage(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    forced: bool,
+    options: &ExecOptions,
+) -> Result<StageReport> {
+    let started = Instant::now();
+    let name = stage.name();
+    let inputs = stage.inputs(ctx)?;
+    let mut report = StageReport {
+        stage: name.to_string(),
+        ..Default::default()
+    };
+    if !forced && is_current(ctx, stage, &inputs.fingerprint)? {
+        tracing::info!("{name}: current (inputs and config unchanged), skipped");
+        report.status = "current".into();
+        fill_from_manifests(ctx, stage, &mut report)?;
+        report.wall_seconds = started.elapsed().as_secs_f64();
+        report.peak_rss_mib = peak_rss_mib();
+        return Ok(report);
+    }
+    let store = UnitStore::open(&ctx.run.work(name), &inputs.fingerprint)?;
+    let mut keys = stage.units(ctx)?;
+    keys.sort();
+    keys.dedup();
+    report.units = keys.len() as u64;
+    if !options.finalize_only {
+        let ran = run_units(ctx, stage, &store, &keys, options);
+        if let Some(task) = options.task {
+            let error = ran.as_ref().err().map(|e| e.to_string());
+            store.mark_task(task, options.tasks.max(1), error.as_deref())?;
+        }
+        report.units_run = ran?;
+    }
+    if options.task.is_some() {
+        report.status = "tasks".into();
+    } else {
+        finalize(ctx, stage, &inputs, &store, &keys, &mut report)?;
+        report.status = "ran".into();
+    }
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    report.peak_rss_mib = peak_rss_mib();
+    Ok(report)
+}
+
+fn run_units(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    store: &UnitStore,
+    keys: &[String],
+    options: &ExecOptions,
+) -> Result<u64> {
+    let tasks = options.tasks.max(1);
+    let my_tasks: Vec<usize> = match options.task {
+        Some(t) if t >= tasks => {
+            return Err(RunnerError::Usage(format!(
+                "--task {t} is out of range for --tasks {tasks}"
+            )));
+        }
+        Some(t) => vec![t],
+        None => (0..tasks).collect(),
+    };
+    let pending: Vec<(usize, &String)> = keys
+        .iter()
+        .map(|k| (task_of(k, tasks), k))
+        .filter(|(t, _)| my_tasks.contains(t))
+        .collect();
+    let bar = progress_bar(stage.name(), pending.len() as u64);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let ran = std::sync::atomic::AtomicU64::new(0);
+    let writer_options = ctx.recipe.tables.writer_options();
+    std::thread::scope(|scope| {
+        for task in &my_tasks {
+            let mine: Vec<&String> = pending
+                .iter()
+                .filter(|(t, _)| t == task)
+                .map(|(_, k)| *k)
+                .collect();
+            let (errors, ran, bar, writer_options) = (&errors, &ran, &bar, &writer_options);
+            scope.spawn(move || {
+                for key in mine {
+                    let outcome = (|| -> Result<bool> {
+                        if store.done(key)?.is_some() {
+                            return Ok(false);
+                        }
+                        let dir = store.begin(key)?;
+                        let mut out = UnitOutput::new(&dir, writer_options.clone());
+                        stage.run_unit(ctx, key, &mut out)?;
+                        let done = out.finish()?;
+                        store.mark_done(key, &done)?;
+                        fault::check(stage.name(), "unit")?;
+                        Ok(true)
+                    })();
+                    bar.inc(1);
+                    match outcome {
+                        Ok(true) => {
+                            ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            if let Ok(mut errors) = errors.lock() {
+                                errors.push(format!("unit {key}: {e}"));
+                            }
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let errors = errors.into_inner().unwrap_or_default();
+    if !errors.is_empty() {
+        return Err(RunnerError::stage(stage.name(), errors.join("\n")));
+    }
+    Ok(ran.into_inner())
+}
+
+fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix:>12} [{bar:30}] {pos}/{len} units, {elapsed} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(stage.to_string());
+    bar
+}
+
+/// The barrier: concatenate the units' rows in key order into each output table, then write
+/// the manifests. Manifests of this stage are invalidated first, so a kill midway never
+/// leaves a table that looks complete.
+fn finalize(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    inputs: &StageInputs,
+    store: &UnitStore,
+    keys: &[String],
+    report: &mut StageReport,
+) -> Result<()> {
+    let name = stage.name();
+    let mut done: Vec<UnitDone> = Vec::with_capacity(keys.len());
+    let mut missing = Vec::new();
+    for key in keys {
+        match store.done(key)? {
+            Some(d) => done.push(d),
+            None => missing.push(key.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(RunnerError::stage(
+            name,
+            format!(
+                "{} of {} units are not done ({}{}); run their tasks first",
+                missing.len(),
+                keys.len(),
+                missing
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() > 5 { ", ..." } else { "" }
+            ),
+        ));
+    }
+    let tables = tables_of(stage);
+    for table in &tables {
+        let dir = ctx.run.table(table);
+        if let Some(mut manifest) = Manifest::read(&dir)? {
+            if *table == "drops" {
+                manifest.stages.remove(name);
+                let prefix = format!("{}-", part_prefix(name, table));
+                manifest.parts.retain(|p| !p.file.starts_with(&prefix));
+                manifest.rows = manifest.parts.iter().map(|p| p.rows).sum();
+                manifest.write(&dir)?;
+            } else {
+                let path = dir.join(corpus_core::manifest::MANIFEST_FILE);
+                std::fs::remove_file(&path)
+                    .map_err(|e| corpus_core::Error::io_path("remove", &path, e))?;
+            }
+        }
+    }
+    let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
+    for d in &done {
+        for (reason, n) in &d.dropped {
+            *dropped.entry(reason.clone()).or_default() += n;
+        }
+    }
+    let mut written = Vec::new();
+    for table in &tables {
+        let dir = ctx.run.table(table);
+        let prefix = part_prefix(name, table);
+        clear_parts(&dir, &prefix)?;
+        let schema = table_schema(table)
+            .ok_or_else(|| RunnerError::stage(name, format!("no schema for table {table}")))?;
+        let mut writer =
+            PartWriter::new(&dir, &prefix, schema, ctx.recipe.tables.writer_options())?;
+        for key in keys {
+            for part in store.unit_parts(key, table)? {
+                for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
+            }
+        }
+        let parts = writer.finish()?;
+        fault::check(name, "part")?;
+        let rows: u64 = parts.iter().map(|p| p.rows).sum();
+        written.push((table, prefix, parts, rows));
+    }
+    for (table, prefix, parts, rows) in written {
+        let dir = ctx.run.table(table);
+        let mut manifest = Manifest::read(&dir)?.unwrap_or_else(|| Manifest::new(table));
+        let entry = StageEntry {
+            fingerprint: inputs.fingerprint.clone(),
+            config_hash: inputs.config_hash.clone(),
+            inputs: inputs.inputs.clone(),
+            rows,
+            dropped: if *table == "drops" {
+                dropped.clone()
+            } else {
+                BTreeMap::new()
+            },
+        };
+        manifest.set_stage(name, &prefix, parts, entry);
+        manifest.write(&dir)?;
+        fault::check(name, "manifest")?;
+        if *table != "drops" {
+            report.rows_out.insert(table.to_string(), rows);
+        }
+    }
+    report.dropped = dropped;
+    store.remove()?;
+    Ok(())
+}
+
+fn fill_from_manifests(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    report: &mut StageReport,
+) -> Result<()> {
+    for table in tables_of(stage) {
+        if let Some(m) = Manifest::read(&ctx.run.table(table))?
+            && let Some(entry) = m.stages.get(stage.name())
+        {
+            if table == "drops" {
+                report.dropped = entry.dropped.clone();
+            } else {
+                report.rows_out.insert(table.to_string(), entry.rows);
+            }
+        }
+    }
+    Ok(())
+}

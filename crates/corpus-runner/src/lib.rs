@@ -1,0 +1,84 @@
+//! corpus-runner: runs a recipe's stages into a run directory.
+//!
+//! Every stage is a [`stage::Stage`]: work units (one per repository, or per input part),
+//! done as task i of N ([`execute::ExecOptions`]), each unit's rows kept in `_work/` under a
+//! completion marker ([`units::UnitStore`]), then a barrier that concatenates the units in key
+//! order into the table's parts and writes the manifests. So a killed run resumes at the
+//! unit, a current stage is skipped by fingerprint, and the bytes do not depend on N.
+//!
+//! ```no_run
+//! use corpus_runner::{run, execute::{ExecOptions, Selection}, run_dir::RunDir};
+//! let recipe = corpus_core::recipe::Recipe::demo().unwrap();
+//! let dir = RunDir::default_for(&recipe);
+//! let options = ExecOptions { tasks: 4, task: None, finalize_only: false };
+//! let report = run(&recipe, &dir, &Selection::default(), &options).unwrap();
+//! print!("{}", report.summary_table());
+//! ```
+
+pub mod error;
+pub mod execute;
+pub mod fault;
+pub mod report;
+pub mod run_dir;
+pub mod slurm;
+pub mod stage;
+pub mod stages;
+pub mod status;
+pub mod units;
+pub mod verify;
+
+pub use error::{Result, RunnerError};
+
+use execute::{ExecOptions, Selection, run_stage};
+use report::RunReport;
+use run_dir::RunDir;
+use stage::StageContext;
+
+/// Run the selected stages of `recipe` into `run` and write `report.json`.
+pub fn run(
+    recipe: &corpus_core::recipe::Recipe,
+    run: &RunDir,
+    selection: &Selection,
+    options: &ExecOptions,
+) -> Result<RunReport> {
+    run.prepare(recipe)?;
+    run.mark_latest();
+    let ctx = StageContext { recipe, run };
+    let stages = stages::available();
+    let picked = selection.pick(&stages)?;
+    if (options.task.is_some() || options.finalize_only) && picked.len() != 1 {
+        return Err(RunnerError::Usage(
+            "--task and --finalize run one stage: name it with --only STAGE".into(),
+        ));
+    }
+    let mut report = RunReport {
+        recipe: recipe.name.clone(),
+        tool_version: corpus_core::version::VERSION.to_string(),
+        tool_commit: corpus_core::version::GIT_COMMIT.to_string(),
+        stages: Vec::new(),
+    };
+    for (stage, forced) in picked {
+        let stage_report = run_stage(&ctx, stage, forced, options)?;
+        report.stages.push(stage_report);
+    }
+    if options.task.is_none() {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| RunnerError::Usage(format!("serialize report: {e}")))?;
+        corpus_core::manifest::write_atomically(&run.report(), format!("{text}\n").as_bytes())?;
+    }
+    Ok(report)
+}
+
+/// Prepare the run directory and submit the selected stages to Slurm.
+pub fn submit_slurm(
+    recipe: &corpus_core::recipe::Recipe,
+    run: &RunDir,
+    selection: &Selection,
+    tasks: usize,
+    binary: &std::path::Path,
+) -> Result<slurm::Submission> {
+    run.prepare(recipe)?;
+    run.mark_latest();
+    let ctx = StageContext { recipe, run };
+    slurm::submit(&ctx, selection, tasks, &recipe.slurm, binary)
+}

@@ -1,0 +1,67 @@
+//! The run report: per stage, what came in, what went out, what was dropped and why, how long
+//! it took and how much memory the process peaked at. Printed as a table and kept in
+//! `RUN/report.json`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StageReport {
+    pub stage: String,
+    /// `ran`, `current` (skipped: inputs unchanged), or `tasks` (this process ran some
+    /// tasks; the barrier is still to come).
+    pub status: String,
+    pub units: u64,
+    pub units_run: u64,
+    pub rows_out: BTreeMap<String, u64>,
+    pub dropped: BTreeMap<String, u64>,
+    pub wall_seconds: f64,
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunReport {
+    pub recipe: String,
+    pub tool_version: String,
+    pub tool_commit: String,
+    pub stages: Vec<StageReport>,
+}
+
+impl RunReport {
+    pub fn summary_table(&self) -> String {
+        let mut out = format!(
+            "{:<14} {:<8} {:>7} {:>10} {:>9} {:>8} {:>9}\n",
+            "stage", "status", "units", "rows out", "dropped", "wall s", "peak MiB"
+        );
+        for s in &self.stages {
+            let rows: u64 = s.rows_out.values().sum();
+            let dropped: u64 = s.dropped.values().sum();
+            out.push_str(&format!(
+                "{:<14} {:<8} {:>7} {:>10} {:>9} {:>8.1} {:>9.0}\n",
+                s.stage, s.status, s.units, rows, dropped, s.wall_seconds, s.peak_rss_mib
+            ));
+            for (table, n) in &s.rows_out {
+                out.push_str(&format!("    {table:<24} {n:>10} rows\n"));
+            }
+            for (reason, n) in &s.dropped {
+                out.push_str(&format!("    dropped {reason:<16} {n:>10}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MiB; 0 where unknown.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,84 @@
+//! The run directory (CONTRACT.md): `recipe.toml`, `tables/NAME/`, `exports/`, `logs/`,
+//! `report.json`, plus `_work/` where units of unfinished stages wait for their barrier.
+
+use std::path::{Path, PathBuf};
+
+use corpus_core::error::IoContext;
+use corpus_core::recipe::Recipe;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// `runs/<recipe name>` under the current directory.
+    pub fn default_for(recipe: &Recipe) -> Self {
+        Self::new(&Path::new("runs").join(&recipe.name))
+    }
+
+    /// `runs/latest`, the run started last.
+    pub fn latest() -> PathBuf {
+        Path::new("runs").join("latest")
+    }
+
+    pub fn tables(&self) -> PathBuf {
+        self.root.join("tables")
+    }
+
+    pub fn table(&self, name: &str) -> PathBuf {
+        self.tables().join(name)
+    }
+
+    pub fn work(&self, stage: &str) -> PathBuf {
+        self.root.join("_work").join(stage)
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    pub fn report(&self) -> PathBuf {
+        self.root.join("report.json")
+    }
+
+    /// Create the folders and write the effective recipe.
+    pub fn prepare(&self, recipe: &Recipe) -> Result<()> {
+        for dir in [self.tables(), self.logs()] {
+            std::fs::create_dir_all(&dir).at("create directory", &dir)?;
+        }
+        let text = format!(
+            "# The effective recipe of this run (defaults filled in).\n{}",
+            recipe.to_toml()?
+        );
+        corpus_core::manifest::write_atomically(&self.root.join("recipe.toml"), text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Point `runs/latest` at this run when it lives under `runs/`.
+    pub fn mark_latest(&self) {
+        let latest = Self::latest();
+        let Some(parent) = latest.parent() else {
+            return;
+        };
+        if self.root.parent() != Some(parent) {
+            return;
+        }
+        let Some(name) = self.root.file_name() else {
+            return;
+        };
+        let _ = std::fs::remove_file(&latest);
+        #[cfg(unix)]
+        {
+            let _ = std::os::unix::fs::symlink(name, &latest);
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Stage `extract`: local git repositories to `repos`, `patches`, `commit_packs`, `blobs`.
+//! One unit per repository, keyed by its `owner/name`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use corpus_core::benchmark::BenchmarkRepos;
+use corpus_core::hash::Fingerprint;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{
+    DropRow, RepoRow, blobs_batch, commit_packs_batch, drops_batch, patches_batch, repos_batch,
+};
+use corpus_git::extract::{ExtractChunk, extract_repo};
+use corpus_git::open::{RepoSpec, resolve_name};
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+
+/// The stage; it lists the recipe's repositories once per run.
+#[derive(Default)]
+pub struct ExtractStage {
+    repos: std::sync::OnceLock<BTreeMap<String, RepoSpec>>,
+}
+
+impl ExtractStage {
+    fn repos(&self, recipe: &Recipe) -> Result<&BTreeMap<String, RepoSpec>> {
+        if let Some(repos) = self.repos.get() {
+            return Ok(repos);
+        }
+        let listed = list_repos(recipe)?;
+        Ok(self.repos.get_or_init(|| listed))
+    }
+}
+
+const NAME: &str = "extract";
+
+/// Prefix of the key of a repository whose name cannot be told (it still gets a unit, which
+/// records why it was left out).
+const UNNAMED: &str = "unnamed:";
+
+/// Every repository the recipe lists, by unit key.
+pub fn list_repos(recipe: &Recipe) -> Result<BTreeMap<String, RepoSpec>> {
+    let mut specs: Vec<RepoSpec> = Vec::new();
+    let mut dirs: Vec<PathBuf> = recipe
+        .inputs
+        .repo_dirs
+        .iter()
+        .map(|d| recipe.resolve(d))
+        .collect();
+    if recipe.inputs.demo {
+        let root = recipe.resolve(&recipe.inputs.demo_dir);
+        if corpus_demo::ensure(&root)? {
+            tracing::info!("generated the demo set in {}", root.display());
+        }
+        dirs.push(corpus_demo::repos_dir(&root));
+    }
+    for dir in dirs {
+        specs.extend(children(&dir)?.into_iter().map(|path| RepoSpec {
+            path,
+            name: None,
+            branch: None,
+        }));
+    }
+    specs.extend(recipe.inputs.repos.iter().map(|entry| RepoSpec {
+        path: recipe.resolve(&entry.path),
+        name: entry.name.clone(),
+        branch: entry.branch.clone(),
+    }));
+    let mut out: BTreeMap<String, RepoSpec> = BTreeMap::new();
+    for spec in specs {
+        let key = match resolve_name(&spec) {
+            Ok(name) => name,
+            Err(_) => format!("{UNNAMED}{}", spec.path.display()),
+        };
+        if let Some(other) = out.get(&key) {
+            return Err(RunnerError::Usage(format!(
+                "two repositories are both named {key}: {} and {}; give one of them another \
+                 name in the recipe ({{ name = \"owner/name\", path = ... }})",
+                other.path.display(),
+                spec.path.display()
+            )));
+        }
+        out.insert(key, spec);
+    }
+    Ok(out)
+}
+
+fn children(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| RunnerError::Usage(format!("repository folder {}: {e}", dir.display())))?;
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if path.is_dir() && !hidden {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The tip of the branch extraction will walk, for the fingerprint ("" when unreadable:
+/// the unit then reports why).
+fn branch_tip(spec: &RepoSpec, name: &str) -> String {
+    corpus_git::open::open(spec, name)
+        .map(|o| format!("{}@{}", o.branch, o.head))
+        .unwrap_or_default()
+}
+
+impl Stage for ExtractStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["repos", "patches", "commit_packs", "blobs"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let recipe = ctx.recipe;
+        let config_hash =
+            Recipe::section_hash(&(&recipe.extract, &recipe.decontam, &recipe.tables));
+        let mut fingerprint = Fingerprint::new();
+        fingerprint
+            .field("version", corpus_core::version::VERSION.as_bytes())
+            .field("config", config_hash.as_bytes());
+        let mut inputs = BTreeMap::new();
+        for (key, spec) in self.repos(recipe)? {
+            let tip = branch_tip(spec, key);
+            fingerprint
+                .field("repo", key.as_bytes())
+                .field("path", spec.path.to_string_lossy().as_bytes())
+                .field("tip", tip.as_bytes());
+            inputs.insert(format!("repo:{key}"), tip);
+        }
+        Ok(StageInputs {
+            fingerprint: fingerprint.finish(),
+            config_hash,
+            inputs,
+        })
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        Ok(self.repos(ctx.recipe)?.keys().cloned().collect())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let repos = self.repos(ctx.recipe)?;
+        let spec = repos.get(key).ok_or_else(|| {
+            RunnerError::stage(NAME, format!("no repository {key} in the recipe"))
+        })?;
+        if let Some(path) = key.strip_prefix(UNNAMED) {
+            let err = resolve_name(spec)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            tracing::error!("{err}");
+            let drop = DropRow::new(NAME, "no_repository_name")
+                .path(path)
+                .detail(err);
+            write_drops(out, vec![drop])?;
+            return Ok(());
+        }
+        let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
+        let mut emit = |chunk: ExtractChunk| -> corpus_git::Result<()> {
+            write_chunk(out, chunk).map_err(|e| corpus_git::GitError::Other {
+                repo: key.to_string(),
+                message: e.to_string(),
+            })
+        };
+        let row = match extract_repo(spec, key, &ctx.recipe.extract, &benchmark, &mut emit) {
+            Ok(row) => row,
+            Err(corpus_git::GitError::Core(e)) => return Err(e.into()),
+            Err(e) => {
+                // Bad input is data: say why once, record it, and let the other repos go on.
+                tracing::error!("{e}");
+                let drop = DropRow::new(NAME, e.reason())
+                    .repo(key)
+                    .detail(e.to_string());
+                write_drops(out, vec![drop])?;
+                RepoRow {
+                    repo: key.to_string(),
+                    path: Some(spec.path.display().to_string()),
+                    origin: "local".into(),
+                    skipped_reason: Some(e.reason().to_string()),
+                    ..Default::default()
+                }
+            }
+        };
+        out.write("repos", &repos_batch(&[row])?)?;
+        Ok(())
+    }
+}
+
+fn write_drops(out: &mut UnitOutput, drops: Vec<DropRow>) -> Result<()> {
+    out.count_drops(drops.iter().map(|d| d.reason.as_str()));
+    out.write("drops", &drops_batch(&drops)?)
+}
+
+fn write_chunk(out: &mut UnitOutput, chunk: ExtractChunk) -> Result<()> {
+    out.write("patches", &patches_batch(&chunk.patches)?)?;
+    out.write("commit_packs", &commit_packs_batch(&chunk.packs)?)?;
+    out.write("blobs", &blobs_batch(&chunk.blobs)?)?;
+    write_drops(out, chunk.drops)
+}

@@ -1,0 +1,49 @@
+//! The pipeline's stages, in the order CONTRACT.md lists them.
+
+mod extract;
+
+pub use extract::ExtractStage;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::Stage;
+
+/// Every stage name of the contract, in pipeline order.
+pub const STAGE_ORDER: &[&str] = &[
+    "crawl",
+    "extract",
+    "format",
+    "synthesize",
+    "ingest",
+    "decontaminate",
+    "curate",
+    "tokenize",
+    "mix",
+    "shard",
+    "export",
+];
+
+/// The stages this build implements, in order.
+pub fn available() -> Vec<Box<dyn Stage>> {
+    vec![Box::new(ExtractStage::default())]
+}
+
+/// Check a stage name given on the command line.
+pub fn check_name(name: &str) -> Result<()> {
+    if !STAGE_ORDER.contains(&name) {
+        return Err(RunnerError::Usage(format!(
+            "unknown stage `{name}`; stages are: {}",
+            STAGE_ORDER.join(", ")
+        )));
+    }
+    if !available().iter().any(|s| s.name() == name) {
+        return Err(RunnerError::Usage(format!(
+            "stage `{name}` is not part of this version of swe-corpus yet (available: {})",
+            available()
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `swe-corpus verify`: re-check every part of every table against its manifest (presence,
+//! size, xxh3 checksum, row count).
+
+use std::fs::File;
+
+use corpus_core::hash::file_hex64;
+use corpus_core::manifest::Manifest;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use crate::error::Result;
+use crate::run_dir::RunDir;
+
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub tables: u64,
+    pub parts: u64,
+    pub rows: u64,
+    pub problems: Vec<String>,
+}
+
+pub fn verify(run: &RunDir) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let Ok(entries) = std::fs::read_dir(run.tables()) else {
+        report
+            .problems
+            .push(format!("{} has no tables/ folder", run.root.display()));
+        return Ok(report);
+    };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let table = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(manifest) = Manifest::read(&dir)? else {
+            report
+                .problems
+                .push(format!("{table}: no manifest (stage incomplete)"));
+            continue;
+        };
+        report.tables += 1;
+        let mut rows = 0;
+        for part in &manifest.parts {
+            report.parts += 1;
+            let path = dir.join(&part.file);
+            let Ok(meta) = std::fs::metadata(&path) else {
+                report
+                    .problems
+                    .push(format!("{table}/{}: missing", part.file));
+                continue;
+            };
+            if meta.len() != part.bytes {
+                report.problems.push(format!(
+                    "{table}/{}: {} bytes, manifest says {}",
+                    part.file,
+                    meta.len(),
+                    part.bytes
+                ));
+                continue;
+            }
+            match file_hex64(&path) {
+                Ok(sum) if sum == part.xxh3 => {}
+                Ok(sum) => {
+                    report.problems.push(format!(
+                        "{table}/{}: checksum {sum}, manifest says {}",
+                        part.file, part.xxh3
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    report.problems.push(format!("{table}/{}: {e}", part.file));
+                    continue;
+                }
+            }
+            let counted = File::open(&path)
+                .ok()
+                .and_then(|f| SerializedFileReader::new(f).ok())
+                .map(|r| r.metadata().file_metadata().num_rows() as u64);
+            match counted {
+                Some(n) if n == part.rows => rows += n,
+                Some(n) => report.problems.push(format!(
+                    "{table}/{}: {n} rows, manifest says {}",
+                    part.file, part.rows
+                )),
+                None => report.problems.push(format!(
+                    "{table}/{}: not a readable Parquet file",
+                    part.file
+                )),
+            }
+        }
+        if rows != manifest.rows && report.problems.is_empty() {
+            report.problems.push(format!(
+                "{table}: parts hold {rows} rows, manifest says {}",
+                manifest.rows
+            ));
+        }
+        report.rows += rows;
+    }
+    Ok(report)
+}

@@ -1,0 +1,370 @@
+//! The `swe-corpus` command line: parses arguments (no side effects), then hands over to the
+//! library crates. Data goes to stdout, logs and progress to stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use corpus_core::recipe::{Recipe, RepoEntry};
+use corpus_runner::execute::{ExecOptions, Selection};
+use corpus_runner::run_dir::RunDir;
+
+#[derive(Parser)]
+#[command(
+    name = "swe-corpus",
+    version = corpus_core::version::LONG_VERSION,
+    about = "Builds mid-training corpora for software-engineering language models",
+    long_about = "Builds mid-training corpora for software-engineering language models from git \
+                  history: pull requests become patches, commit packs and (later stages) \
+                  Agentless samples, written as Parquet tables you can query with `swe-corpus sql`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the recipe's stages into a run directory (skips stages that are current).
+    Run(RunArgs),
+    /// Run only the `extract` stage (same options as `run`).
+    Extract(RunArgs),
+    /// Query the tables of a run with SQL (DataFusion).
+    Sql(SqlArgs),
+    /// Show per stage whether it is complete, partly done or not started.
+    Status(StatusArgs),
+    /// Re-check every table's parts against its manifest (checksums, sizes, row counts).
+    Verify(RunOnly),
+    /// Check or show a recipe.
+    #[command(subcommand)]
+    Recipe(RecipeCommand),
+    /// Generate the demo repositories (the embedded recipe does this when they are missing).
+    Demo {
+        /// Where to write them.
+        #[arg(long, default_value = "data/demo")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RecipeSource {
+    /// Recipe file (TOML). Default: the embedded demo recipe.
+    #[arg(long, short = 'r', conflicts_with = "repo")]
+    recipe: Option<PathBuf>,
+    /// Quick try without a recipe: extract these repositories (repeatable).
+    #[arg(long, value_name = "PATH")]
+    repo: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    source: RecipeSource,
+    /// Run directory. Default: runs/<recipe name>.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Tasks per stage (default: the recipe's `runner.tasks`, else one per core). The output
+    /// bytes are the same for any number.
+    #[arg(long)]
+    tasks: Option<usize>,
+    /// Run only task I of --tasks (0-based), for a cluster array job; needs --only.
+    #[arg(long, value_name = "I")]
+    task: Option<usize>,
+    /// Only run the barrier of --only STAGE once all its tasks are done.
+    #[arg(long)]
+    finalize: bool,
+    /// Stop after this stage.
+    #[arg(long, value_name = "STAGE")]
+    until: Option<String>,
+    /// Rerun from this stage on, even where current.
+    #[arg(long, value_name = "STAGE")]
+    from: Option<String>,
+    /// Run only this stage, even if current.
+    #[arg(long, value_name = "STAGE", conflicts_with_all = ["until", "from"])]
+    only: Option<String>,
+    /// Where the tasks run: here on a thread pool, or as Slurm array jobs (`sbatch`), one
+    /// per stage plus a barrier job, chained with afterok.
+    #[arg(long, value_enum, default_value = "local")]
+    executor: Executor,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Executor {
+    Local,
+    Slurm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    /// The query, e.g. "select kind, count(*) from patches group by kind".
+    query: String,
+    /// Run directory. Default: runs/latest.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Args)]
+struct RunOnly {
+    /// Run directory. Default: runs/latest.
+    #[arg(long)]
+    run: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Run directory. Default: runs/latest.
+    #[arg(long)]
+    run: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum RecipeCommand {
+    /// Check a recipe and list every error in it.
+    Check { recipe: PathBuf },
+    /// Print the effective recipe (defaults filled in); default: the embedded demo recipe.
+    Show { recipe: Option<PathBuf> },
+}
+
+fn load_recipe(source: &RecipeSource) -> Result<Recipe> {
+    if !source.repo.is_empty() {
+        let mut recipe = Recipe::parse(
+            "name = \"quick\"\n[inputs]\ndemo = false\n",
+            "quick recipe",
+            Path::new("."),
+        )
+        .or_else(|_| {
+            let mut r = Recipe::demo()?;
+            r.name = "quick".into();
+            Ok::<_, corpus_core::Error>(r)
+        })?;
+        recipe.inputs.demo = false;
+        recipe.inputs.repos = source
+            .repo
+            .iter()
+            .map(|path| RepoEntry {
+                path: path.clone(),
+                name: None,
+                branch: None,
+            })
+            .collect();
+        return Ok(recipe);
+    }
+    Ok(match &source.recipe {
+        Some(path) => Recipe::load(path)?,
+        None => Recipe::demo()?,
+    })
+}
+
+fn latest_or(run: &Option<PathBuf>) -> Result<PathBuf> {
+    let dir = run.clone().unwrap_or_else(RunDir::latest);
+    if !dir.exists() {
+        bail!(
+            "no run directory at {}: run `swe-corpus run` first, or pass --run DIR",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+fn run_command(args: &RunArgs, only: Option<&str>) -> Result<()> {
+    let recipe = load_recipe(&args.source)?.absolutized()?;
+    let run = RunDir::new(
+        &args
+            .run
+            .clone()
+            .unwrap_or_else(|| RunDir::default_for(&recipe).root),
+    );
+    let tasks = args
+        .tasks
+        .or((recipe.runner.tasks > 0).then_some(recipe.runner.tasks))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    if tasks == 0 {
+        bail!("--tasks must be at least 1");
+    }
+    let selection = Selection {
+        until: args.until.clone(),
+        from: args.from.clone(),
+        only: only.map(str::to_string).or_else(|| args.only.clone()),
+    };
+    let options = ExecOptions {
+        tasks,
+        task: args.task,
+        finalize_only: args.finalize,
+    };
+    if args.executor == Executor::Slurm {
+        if args.task.is_some() || args.finalize {
+            bail!(
+                "--task and --finalize are what the Slurm jobs run; do not combine them with --executor slurm"
+            );
+        }
+        let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
+        let submission = corpus_runner::submit_slurm(&recipe, &run, &selection, tasks, &binary)?;
+        for stage in &submission.skipped_current {
+            println!("{stage:<14} current, not submitted");
+        }
+        for job in &submission.jobs {
+            let what = if job.role == "tasks" {
+                format!("tasks {:?}", job.tasks)
+            } else {
+                "barrier".to_string()
+            };
+            println!("{:<14} job {:<10} {what}", job.stage, job.job_id);
+        }
+        eprintln!(
+            "submitted; follow with `swe-corpus status --run {}` (logs in {})",
+            run.root.display(),
+            run.logs().display()
+        );
+        return Ok(());
+    }
+    let report = corpus_runner::run(&recipe, &run, &selection, &options)?;
+    print!("{}", report.summary_table());
+    if args.task.is_none() {
+        eprintln!("run directory: {}", run.root.display());
+    }
+    Ok(())
+}
+
+async fn sql_command(args: &SqlArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let session = corpus_sql::RunSession::open(&dir).await?;
+    let batches = session.query(&args.query).await?;
+    let format = match args.format {
+        Format::Table => corpus_sql::OutputFormat::Table,
+        Format::Csv => corpus_sql::OutputFormat::Csv,
+        Format::Json => corpus_sql::OutputFormat::Json,
+    };
+    print!("{}", corpus_sql::render(&batches, format)?);
+    Ok(())
+}
+
+fn status_command(args: &StatusArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let recipe_path = dir.join("recipe.toml");
+    let recipe = Recipe::load(&recipe_path)
+        .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;
+    let run = RunDir::new(&dir);
+    let ctx = corpus_runner::stage::StageContext {
+        recipe: &recipe,
+        run: &run,
+    };
+    println!(
+        "{:<14} {:<12} {:>12} {:>10}  tasks (done/failed/pending)",
+        "stage", "state", "units done", "rows"
+    );
+    for s in corpus_runner::status::status(&ctx)? {
+        let tasks = s
+            .tasks
+            .as_ref()
+            .map(|t| format!("{}/{}/{} of {}", t.done, t.failed, t.pending, t.total))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<14} {:<12} {:>12} {:>10}  {tasks}",
+            s.stage,
+            s.state,
+            format!("{}/{}", s.units_done, s.units),
+            s.rows
+        );
+        for failure in &s.failures {
+            println!("    FAILED {failure}");
+        }
+    }
+    let jobs = corpus_runner::slurm::job_states(&run);
+    if !jobs.is_empty() {
+        println!("slurm jobs of the last submission:");
+        for job in jobs {
+            println!("    {job}");
+        }
+    }
+    Ok(())
+}
+
+fn verify_command(args: &RunOnly) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
+    for problem in &report.problems {
+        println!("PROBLEM {problem}");
+    }
+    println!(
+        "{} tables, {} parts, {} rows checked; {} problem(s)",
+        report.tables,
+        report.parts,
+        report.rows,
+        report.problems.len()
+    );
+    if !report.problems.is_empty() {
+        bail!("verification failed for {}", dir.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWE_CORPUS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let result = match &cli.command {
+        Command::Run(args) => run_command(args, None),
+        Command::Extract(args) => run_command(args, Some("extract")),
+        Command::Sql(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("start the query runtime")
+            .and_then(|rt| rt.block_on(sql_command(args))),
+        Command::Status(args) => status_command(args),
+        Command::Verify(args) => verify_command(args),
+        Command::Recipe(RecipeCommand::Check { recipe }) => Recipe::load(recipe)
+            .map(|r| println!("{}: ok (recipe `{}`)", recipe.display(), r.name))
+            .map_err(Into::into),
+        Command::Recipe(RecipeCommand::Show { recipe }) => {
+            let recipe = match recipe {
+                Some(path) => Recipe::load(path),
+                None => Recipe::demo(),
+            };
+            recipe
+                .and_then(|r| r.to_toml())
+                .map(|t| print!("{t}"))
+                .map_err(Into::into)
+        }
+        Command::Demo { out } => corpus_demo::generate(out)
+            .map(|s| {
+                println!(
+                    "demo set: {} repositories in {}",
+                    s.repos.len(),
+                    corpus_demo::repos_dir(&s.root).display()
+                );
+            })
+            .map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let config = e
+                .downcast_ref::<corpus_core::Error>()
+                .is_some_and(|e| e.kind() == corpus_core::ErrorKind::Config);
+            ExitCode::from(if config { 2 } else { 1 })
+        }
+    }
+}

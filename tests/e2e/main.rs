@@ -1,0 +1,9 @@
+//! End-to-end tests of the `swe-corpus` binary on the demo recipe and on repositories the
+//! tests build in code. One test binary (faster to link) with a module per concern.
+
+mod bad_input;
+mod cli;
+mod common;
+mod extract;
+mod slurm;
+mod tasks;

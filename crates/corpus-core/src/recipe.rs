@@ -270,7 +270,6 @@ pub struct RunnerOptions {
     pub tasks: usize,
 }
 
-
 /// Resources of the Slurm jobs (`swe-corpus run --executor slurm`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

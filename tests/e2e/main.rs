@@ -5,5 +5,6 @@ mod bad_input;
 mod cli;
 mod common;
 mod extract;
+mod format;
 mod slurm;
 mod tasks;

@@ -128,7 +128,13 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     assert!((1..3).contains(&resubmitted), "{again}");
     wait_for(&job_ids(&s, "runs/slurm"));
     let status = s.ok(&["status", "--run", "runs/slurm"]);
-    assert!(status.contains("complete"), "{status}\nsubmitted:\n{again}");
+    for stage in ["extract", "format"] {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_default();
+        assert!(line.contains("complete"), "{status}\nsubmitted:\n{again}");
+    }
     assert_same_tables(&s.path().join("runs/local"), &s.path().join("runs/slurm"));
     assert!(
         s.path()

@@ -11,29 +11,28 @@ pub enum ErrorKind {
     Internal,
 }
 
+// The underlying errors are shown in the message, not chained as sources, so reports that
+// print the whole chain do not repeat them.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Config(String),
     #[error("{0}")]
     Input(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         context: String,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Parquet {
         context: String,
-        #[source]
-        source: parquet::errors::ParquetError,
+        error: parquet::errors::ParquetError,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Arrow {
         context: String,
-        #[source]
-        source: arrow::error::ArrowError,
+        error: arrow::error::ArrowError,
     },
     #[error("internal error: {0}")]
     Internal(String),
@@ -52,7 +51,7 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            error: source,
         }
     }
 
@@ -63,14 +62,14 @@ impl Error {
     pub fn parquet(context: impl Into<String>, source: parquet::errors::ParquetError) -> Self {
         Error::Parquet {
             context: context.into(),
-            source,
+            error: source,
         }
     }
 
     pub fn arrow(context: impl Into<String>, source: arrow::error::ArrowError) -> Self {
         Error::Arrow {
             context: context.into(),
-            source,
+            error: source,
         }
     }
 }

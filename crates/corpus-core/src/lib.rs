@@ -19,10 +19,12 @@ pub mod benchmark;
 pub mod error;
 pub mod hash;
 pub mod manifest;
+pub mod paths;
 pub mod recipe;
 pub mod repo_name;
 pub mod rows;
 pub mod schema;
+pub mod special_tokens;
 pub mod table;
 pub mod version;
 

@@ -24,6 +24,8 @@ pub struct Recipe {
     #[serde(default)]
     pub extract: ExtractOptions,
     #[serde(default)]
+    pub format: FormatOptions,
+    #[serde(default)]
     pub decontam: DecontamOptions,
     #[serde(default)]
     pub tables: TableOptions,
@@ -190,6 +192,134 @@ impl Default for ExtractOptions {
     }
 }
 
+/// Which sample profile `format` applies (FORMATS.md): `kimi_dev` is the paper's filter,
+/// `broad` keeps every language and larger PRs. Any knob below overrides the profile's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    #[default]
+    KimiDev,
+    Broad,
+}
+
+/// What `format` renders and which PRs qualify.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatOptions {
+    #[serde(default)]
+    pub profile: Profile,
+    /// Folder of the prompt templates (`*.jinja`); missing files fall back to the built-in
+    /// copies of `pipelines/templates/`.
+    #[serde(default = "default_templates_dir")]
+    pub templates_dir: PathBuf,
+    /// Render PR commit packs (`commit_pack`).
+    #[serde(default = "default_true")]
+    pub commit_packs: bool,
+    /// Render plain main-line commits as documents (`commit`).
+    #[serde(default)]
+    pub commits: bool,
+    /// Languages whose files are source code (profile: python; broad: every language).
+    #[serde(default)]
+    pub languages: Option<Vec<String>>,
+    /// Other languages a PR may touch; their content is left out (profile: markdown,
+    /// restructuredtext; broad: any).
+    #[serde(default)]
+    pub doc_languages: Option<Vec<String>>,
+    /// Keep PRs that add files (an added file is a block with an empty SEARCH).
+    #[serde(default)]
+    pub allow_added_files: Option<bool>,
+    /// Most source files a PR may change (profile: 3; broad: 10).
+    #[serde(default)]
+    pub max_source_files: Option<usize>,
+    /// Most SEARCH/REPLACE blocks in an edit sample (profile: 5; broad: 20).
+    #[serde(default)]
+    pub max_blocks: Option<usize>,
+    /// Source files a commit pack must change, at least and at most (profile: 1 and 5).
+    #[serde(default)]
+    pub pack_min_files: Option<usize>,
+    #[serde(default)]
+    pub pack_max_files: Option<usize>,
+    /// The `source` the rows count toward in the mix.
+    #[serde(default = "default_source_agentless")]
+    pub source_agentless: String,
+    #[serde(default = "default_source_packs")]
+    pub source_commit_packs: String,
+    #[serde(default = "default_source_commits")]
+    pub source_commits: String,
+}
+
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("pipelines/templates")
+}
+fn default_source_agentless() -> String {
+    "agentless".into()
+}
+fn default_source_packs() -> String {
+    "commit_packs".into()
+}
+fn default_source_commits() -> String {
+    "commits".into()
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        Self {
+            profile: Profile::KimiDev,
+            templates_dir: default_templates_dir(),
+            commit_packs: true,
+            commits: false,
+            languages: None,
+            doc_languages: None,
+            allow_added_files: None,
+            max_source_files: None,
+            max_blocks: None,
+            pack_min_files: None,
+            pack_max_files: None,
+            source_agentless: default_source_agentless(),
+            source_commit_packs: default_source_packs(),
+            source_commits: default_source_commits(),
+        }
+    }
+}
+
+/// The profile's rules with the recipe's overrides applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatRules {
+    /// Source languages; empty means every language.
+    pub languages: Vec<String>,
+    /// Documentation languages; `None` means any other file is allowed too.
+    pub doc_languages: Option<Vec<String>>,
+    pub allow_added_files: bool,
+    pub max_source_files: usize,
+    pub max_blocks: usize,
+    pub pack_min_files: usize,
+    pub pack_max_files: usize,
+}
+
+impl FormatOptions {
+    pub fn rules(&self) -> FormatRules {
+        let kimi = self.profile == Profile::KimiDev;
+        FormatRules {
+            languages: self.languages.clone().unwrap_or_else(|| {
+                if kimi {
+                    vec!["python".into()]
+                } else {
+                    Vec::new()
+                }
+            }),
+            doc_languages: self
+                .doc_languages
+                .clone()
+                .or_else(|| kimi.then(|| vec!["markdown".into(), "restructuredtext".into()])),
+            allow_added_files: self.allow_added_files.unwrap_or(!kimi),
+            max_source_files: self.max_source_files.unwrap_or(if kimi { 3 } else { 10 }),
+            max_blocks: self.max_blocks.unwrap_or(if kimi { 5 } else { 20 }),
+            pack_min_files: self.pack_min_files.unwrap_or(1),
+            pack_max_files: self.pack_max_files.unwrap_or(if kimi { 5 } else { 20 }),
+        }
+    }
+}
+
 /// Benchmark repositories skipped early (before any work) by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,7 +445,7 @@ impl Recipe {
             .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {e}")))?;
         let mut errors = Vec::new();
         let known = [
-            "name", "seed", "inputs", "extract", "decontam", "tables", "runner", "slurm",
+            "name", "seed", "inputs", "extract", "format", "decontam", "tables", "runner", "slurm",
         ];
         for key in value.keys() {
             if !known.contains(&key.as_str()) {
@@ -331,6 +461,7 @@ impl Recipe {
                 let checked = match *section {
                     "inputs" => v.clone().try_into::<Inputs>().map(|_| ()),
                     "extract" => v.clone().try_into::<ExtractOptions>().map(|_| ()),
+                    "format" => v.clone().try_into::<FormatOptions>().map(|_| ()),
                     "decontam" => v.clone().try_into::<DecontamOptions>().map(|_| ()),
                     "tables" => v.clone().try_into::<TableOptions>().map(|_| ()),
                     "slurm" => v.clone().try_into::<SlurmOptions>().map(|_| ()),
@@ -437,6 +568,7 @@ impl Recipe {
             }
         };
         self.inputs.demo_dir = resolve(&self.inputs.demo_dir);
+        self.format.templates_dir = resolve(&self.format.templates_dir);
         for entry in &mut self.inputs.repos {
             entry.path = resolve(&entry.path);
         }

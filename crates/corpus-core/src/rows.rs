@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Int64Array, ListArray, StringArray, StructArray, TimestampSecondArray,
+    Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray, StructArray,
+    TimestampSecondArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
@@ -104,6 +105,45 @@ pub struct BlobRow {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleRow {
+    pub sample_id: String,
+    pub sample_kind: String,
+    pub source: String,
+    pub repo: String,
+    pub pr_number: Option<i64>,
+    pub base_sha: String,
+    pub prompt: String,
+    pub response: String,
+    pub text: String,
+}
+
+impl SampleRow {
+    /// A sample from its parts; `text` is their concatenation and `sample_id` its xxh3-128.
+    pub fn new(
+        kind: &str,
+        source: &str,
+        repo: &str,
+        pr_number: Option<i64>,
+        base_sha: &str,
+        prompt: String,
+        response: String,
+    ) -> Self {
+        let text = format!("{prompt}{response}");
+        Self {
+            sample_id: crate::hash::id128(text.as_bytes()),
+            sample_kind: kind.to_string(),
+            source: source.to_string(),
+            repo: repo.to_string(),
+            pr_number,
+            base_sha: base_sha.to_string(),
+            prompt,
+            response,
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DropRow {
     pub stage: String,
     pub reason: String,
@@ -137,6 +177,10 @@ impl DropRow {
     }
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+    pub fn sample(mut self, sample_id: &str) -> Self {
+        self.sample_id = Some(sample_id.to_string());
         self
     }
 }
@@ -350,6 +394,23 @@ pub fn blobs_batch(rows: &[BlobRow]) -> Result<RecordBatch> {
     )
 }
 
+pub fn samples_batch(rows: &[SampleRow]) -> Result<RecordBatch> {
+    batch(
+        "samples",
+        vec![
+            strings(rows.iter().map(|r| r.sample_id.as_str())),
+            strings(rows.iter().map(|r| r.sample_kind.as_str())),
+            strings(rows.iter().map(|r| r.source.as_str())),
+            strings(rows.iter().map(|r| r.repo.as_str())),
+            opt_ints(rows.iter().map(|r| r.pr_number)),
+            strings(rows.iter().map(|r| r.base_sha.as_str())),
+            strings(rows.iter().map(|r| r.prompt.as_str())),
+            strings(rows.iter().map(|r| r.response.as_str())),
+            strings(rows.iter().map(|r| r.text.as_str())),
+        ],
+    )
+}
+
 pub fn drops_batch(rows: &[DropRow]) -> Result<RecordBatch> {
     batch(
         "drops",
@@ -384,9 +445,257 @@ pub fn int_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Arr
         .ok_or_else(|| Error::Input(format!("column {name} missing or not int64")))
 }
 
+/// Typed access to the columns of one batch (or of a struct array's children).
+struct Columns<'a> {
+    names: Vec<String>,
+    arrays: Vec<&'a ArrayRef>,
+}
+
+impl<'a> Columns<'a> {
+    fn of_batch(batch: &'a RecordBatch) -> Self {
+        Self {
+            names: batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            arrays: batch.columns().iter().collect(),
+        }
+    }
+
+    fn of_struct(array: &'a StructArray) -> Self {
+        Self {
+            names: array.fields().iter().map(|f| f.name().clone()).collect(),
+            arrays: array.columns().iter().collect(),
+        }
+    }
+
+    fn get<T: 'static>(&self, name: &str) -> Result<&'a T> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.arrays[i].as_any().downcast_ref::<T>())
+            .ok_or_else(|| Error::Input(format!("column {name} missing or of another type")))
+    }
+
+    fn string(&self, name: &str, row: usize) -> Result<String> {
+        Ok(self.get::<StringArray>(name)?.value(row).to_string())
+    }
+
+    fn opt_string(&self, name: &str, row: usize) -> Result<Option<String>> {
+        let a = self.get::<StringArray>(name)?;
+        Ok((!a.is_null(row)).then(|| a.value(row).to_string()))
+    }
+
+    fn int(&self, name: &str, row: usize) -> Result<i64> {
+        Ok(self.get::<Int64Array>(name)?.value(row))
+    }
+
+    fn opt_int(&self, name: &str, row: usize) -> Result<Option<i64>> {
+        let a = self.get::<Int64Array>(name)?;
+        Ok((!a.is_null(row)).then(|| a.value(row)))
+    }
+
+    fn timestamp(&self, name: &str, row: usize) -> Result<i64> {
+        Ok(self.get::<TimestampSecondArray>(name)?.value(row))
+    }
+
+    fn boolean(&self, name: &str, row: usize) -> Result<bool> {
+        Ok(self.get::<BooleanArray>(name)?.value(row))
+    }
+
+    fn strings(&self, name: &str, row: usize) -> Result<Vec<String>> {
+        let list = self.get::<ListArray>(name)?;
+        let items = list.value(row);
+        let items = items
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::Input(format!("column {name} is not a list of strings")))?;
+        Ok(items
+            .iter()
+            .map(|s| s.unwrap_or_default().to_string())
+            .collect())
+    }
+
+    /// The struct items of a list column at `row`.
+    fn structs(&self, name: &str, row: usize) -> Result<StructArray> {
+        let list = self.get::<ListArray>(name)?;
+        let items = list.value(row);
+        items
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .cloned()
+            .ok_or_else(|| Error::Input(format!("column {name} is not a list of structs")))
+    }
+}
+
+pub fn patches_from_batch(batch: &RecordBatch) -> Result<Vec<PatchRow>> {
+    let c = Columns::of_batch(batch);
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let files_array = c.structs("files", row)?;
+        let f = Columns::of_struct(&files_array);
+        let mut files = Vec::with_capacity(files_array.len());
+        for i in 0..files_array.len() {
+            files.push(FileChange {
+                path: f.string("path", i)?,
+                old_path: f.opt_string("old_path", i)?,
+                change: f.string("change", i)?,
+                language: f.string("language", i)?,
+                is_test: f.boolean("is_test", i)?,
+                additions: f.int("additions", i)?,
+                deletions: f.int("deletions", i)?,
+                before_blob: f.opt_string("before_blob", i)?,
+                after_blob: f.opt_string("after_blob", i)?,
+            });
+        }
+        out.push(PatchRow {
+            repo: c.string("repo", row)?,
+            pr_number: c.opt_int("pr_number", row)?,
+            kind: c.string("kind", row)?,
+            base_sha: c.string("base_sha", row)?,
+            head_sha: c.string("head_sha", row)?,
+            merge_sha: c.string("merge_sha", row)?,
+            merged_at: c.timestamp("merged_at", row)?,
+            title: c.string("title", row)?,
+            body: c.string("body", row)?,
+            author: c.string("author", row)?,
+            author_email: c.string("author_email", row)?,
+            diff: c.string("diff", row)?,
+            code_diff: c.string("code_diff", row)?,
+            test_diff: c.string("test_diff", row)?,
+            files,
+            base_tree: c.string("base_tree", row)?,
+            base_files: c.strings("base_files", row)?,
+            n_commits: c.int("n_commits", row)?,
+            has_merge_in_branch: c.boolean("has_merge_in_branch", row)?,
+            skipped_files: c.int("skipped_files", row)?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn commit_packs_from_batch(batch: &RecordBatch) -> Result<Vec<CommitPackRow>> {
+    let c = Columns::of_batch(batch);
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let commits_array = c.structs("commits", row)?;
+        let k = Columns::of_struct(&commits_array);
+        let mut commits = Vec::with_capacity(commits_array.len());
+        for i in 0..commits_array.len() {
+            commits.push(PackCommit {
+                sha: k.string("sha", i)?,
+                author: k.string("author", i)?,
+                author_email: k.string("author_email", i)?,
+                authored_at: k.timestamp("authored_at", i)?,
+                message: k.string("message", i)?,
+                diff: k.string("diff", i)?,
+                paths: k.strings("paths", i)?,
+            });
+        }
+        out.push(CommitPackRow {
+            repo: c.string("repo", row)?,
+            pr_number: c.int("pr_number", row)?,
+            kind: c.string("kind", row)?,
+            base_sha: c.string("base_sha", row)?,
+            head_sha: c.string("head_sha", row)?,
+            merged_at: c.timestamp("merged_at", row)?,
+            commits,
+            has_merge_in_branch: c.boolean("has_merge_in_branch", row)?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn blobs_from_batch(batch: &RecordBatch) -> Result<Vec<BlobRow>> {
+    let c = Columns::of_batch(batch);
+    (0..batch.num_rows())
+        .map(|row| {
+            Ok(BlobRow {
+                repo: c.string("repo", row)?,
+                blob_id: c.string("blob_id", row)?,
+                size: c.int("size", row)?,
+                content: c.string("content", row)?,
+            })
+        })
+        .collect()
+}
+
+pub fn repos_from_batch(batch: &RecordBatch) -> Result<Vec<RepoRow>> {
+    let c = Columns::of_batch(batch);
+    (0..batch.num_rows())
+        .map(|row| {
+            Ok(RepoRow {
+                repo: c.string("repo", row)?,
+                path: c.opt_string("path", row)?,
+                default_branch: c.opt_string("default_branch", row)?,
+                head_sha: c.opt_string("head_sha", row)?,
+                root_commits: c.strings("root_commits", row)?,
+                aliases: c.strings("aliases", row)?,
+                fork_parent: c.opt_string("fork_parent", row)?,
+                stars: c.opt_int("stars", row)?,
+                license: c.opt_string("license", row)?,
+                archived: {
+                    let a = c.get::<BooleanArray>("archived")?;
+                    (!a.is_null(row)).then(|| a.value(row))
+                },
+                origin: c.string("origin", row)?,
+                skipped_reason: c.opt_string("skipped_reason", row)?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_round_trip_through_batches() {
+        let patch = PatchRow {
+            repo: "a/b".into(),
+            pr_number: Some(3),
+            kind: "merge_pr".into(),
+            merged_at: 1_700_000_000,
+            files: vec![FileChange {
+                path: "x.py".into(),
+                change: "modified".into(),
+                language: "python".into(),
+                before_blob: Some("b1".into()),
+                ..Default::default()
+            }],
+            base_files: vec!["x.py".into()],
+            ..Default::default()
+        };
+        let back = patches_from_batch(&patches_batch(std::slice::from_ref(&patch)).expect("batch"))
+            .expect("read");
+        assert_eq!(back, vec![patch]);
+        let pack = CommitPackRow {
+            repo: "a/b".into(),
+            pr_number: 3,
+            commits: vec![PackCommit {
+                sha: "s".into(),
+                paths: vec!["x.py".into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let back = commit_packs_from_batch(
+            &commit_packs_batch(std::slice::from_ref(&pack)).expect("batch"),
+        )
+        .expect("read");
+        assert_eq!(back, vec![pack]);
+        let repo = RepoRow {
+            repo: "a/b".into(),
+            origin: "local".into(),
+            stars: Some(3),
+            ..Default::default()
+        };
+        let back = repos_from_batch(&repos_batch(std::slice::from_ref(&repo)).expect("batch"))
+            .expect("read");
+        assert_eq!(back, vec![repo]);
+    }
 
     #[test]
     fn batches_match_their_schemas() {

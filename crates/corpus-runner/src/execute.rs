@@ -354,3 +354,51 @@ fn fill_from_manifests(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(picked: &[(&dyn Stage, bool)]) -> Vec<(String, bool)> {
+        picked
+            .iter()
+            .map(|(s, f)| (s.name().to_string(), *f))
+            .collect()
+    }
+
+    #[test]
+    fn selection_picks_and_forces() {
+        let stages = crate::stages::available();
+        let all = Selection::default().pick(&stages).expect("pick");
+        assert_eq!(
+            names(&all),
+            vec![
+                ("extract".to_string(), false),
+                ("format".to_string(), false)
+            ]
+        );
+        let only = Selection {
+            only: Some("extract".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&only.pick(&stages).expect("pick")),
+            vec![("extract".to_string(), true)]
+        );
+        let until_crawl = Selection {
+            until: Some("crawl".into()),
+            ..Default::default()
+        };
+        assert!(until_crawl.pick(&stages).is_err(), "crawl is not built yet");
+        let bad = Selection {
+            from: Some("nope".into()),
+            ..Default::default()
+        };
+        let err = bad
+            .pick(&stages)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown stage `nope`"), "{err}");
+    }
+}

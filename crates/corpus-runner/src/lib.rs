@@ -42,7 +42,9 @@ pub fn run(
     options: &ExecOptions,
 ) -> Result<RunReport> {
     run.prepare(recipe)?;
-    run.mark_latest();
+    if options.task.is_none() && !options.finalize_only {
+        run.mark_latest();
+    }
     let ctx = StageContext { recipe, run };
     let stages = stages::available();
     let picked = selection.pick(&stages)?;

@@ -32,8 +32,22 @@ pub struct TaskCounts {
 pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
     let mut out = Vec::new();
     for stage in crate::stages::available() {
-        let inputs = stage.inputs(ctx)?;
-        let mut keys = stage.units(ctx)?;
+        // A stage whose inputs do not exist yet has nothing to report but that.
+        let (inputs, mut keys) = match stage.inputs(ctx).and_then(|i| Ok((i, stage.units(ctx)?))) {
+            Ok(found) => found,
+            Err(_) => {
+                out.push(StageStatus {
+                    stage: stage.name().to_string(),
+                    state: "waiting".into(),
+                    units_done: 0,
+                    units: 0,
+                    rows: 0,
+                    tasks: None,
+                    failures: Vec::new(),
+                });
+                continue;
+            }
+        };
         keys.sort();
         keys.dedup();
         let rows = stage

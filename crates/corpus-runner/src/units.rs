@@ -170,3 +170,69 @@ impl UnitStore {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_units_are_cleared_and_current_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let work = dir.path().join("_work/extract");
+        let store = UnitStore::open(&work, "fp1").expect("open");
+        let unit = store.begin("acme/widgets").expect("begin");
+        std::fs::write(unit.join("patches-00000.parquet"), b"x").expect("write");
+        store
+            .mark_done("acme/widgets", &UnitDone::default())
+            .expect("done");
+        let again = UnitStore::open(&work, "fp1").expect("reopen");
+        assert!(again.done("acme/widgets").expect("read").is_some());
+        assert_eq!(
+            again
+                .unit_parts("acme/widgets", "patches")
+                .expect("parts")
+                .len(),
+            1
+        );
+        let changed = UnitStore::open(&work, "fp2").expect("reopen changed");
+        assert!(changed.done("acme/widgets").expect("read").is_none());
+    }
+
+    #[test]
+    fn an_interrupted_unit_starts_clean() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = UnitStore::open(&dir.path().join("w"), "fp").expect("open");
+        let unit = store.begin("a/b").expect("begin");
+        std::fs::write(unit.join("patches-00000.parquet"), b"half").expect("write");
+        let unit = store.begin("a/b").expect("begin again");
+        assert_eq!(std::fs::read_dir(unit).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn unit_folders_are_safe_and_distinct() {
+        let store = UnitStore {
+            dir: PathBuf::from("/w"),
+        };
+        let a = store.unit_dir("unnamed:/srv/x y");
+        let b = store.unit_dir("unnamed:/srv/x_y");
+        assert_ne!(a, b);
+        assert!(!a.to_string_lossy()[3..].contains(' '));
+    }
+
+    #[test]
+    fn task_outcomes_replace_each_other() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = UnitStore::open(&dir.path().join("w"), "fp").expect("open");
+        store.mark_task(1, 3, Some("boom")).expect("fail");
+        store.mark_task(0, 3, None).expect("ok");
+        let outcomes = store.task_outcomes();
+        assert_eq!(outcomes.len(), 2);
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.task == 1 && o.failed && o.message == "boom")
+        );
+        store.mark_task(1, 3, None).expect("retry ok");
+        assert!(store.task_outcomes().iter().all(|o| !o.failed));
+    }
+}

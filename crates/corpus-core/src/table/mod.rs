@@ -1,7 +1,9 @@
 //! Parquet tables: a directory of parts plus `_manifest.json`.
 
+mod keyed;
 mod reader;
 mod writer;
 
+pub use keyed::KeyedTable;
 pub use reader::{for_each_batch, for_each_table_batch, read_file, table_parts};
 pub use writer::{PartWriter, WriterOptions, clear_parts};

@@ -1,8 +1,10 @@
 //! The pipeline's stages, in the order CONTRACT.md lists them.
 
 mod extract;
+mod format;
 
 pub use extract::ExtractStage;
+pub use format::FormatStage;
 
 use crate::error::{Result, RunnerError};
 use crate::stage::Stage;
@@ -24,7 +26,10 @@ pub const STAGE_ORDER: &[&str] = &[
 
 /// The stages this build implements, in order.
 pub fn available() -> Vec<Box<dyn Stage>> {
-    vec![Box::new(ExtractStage::default())]
+    vec![
+        Box::new(ExtractStage::default()),
+        Box::new(FormatStage::default()),
+    ]
 }
 
 /// Check a stage name given on the command line.

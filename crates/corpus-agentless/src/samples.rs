@@ -1,0 +1,308 @@
+//! The four Agentless samples of one pull request (FORMATS.md): BugFixer and TestWriter file
+//! localization, BugFixer and TestWriter SEARCH/REPLACE edits, under the recipe's profile.
+
+use std::collections::HashMap;
+
+use corpus_core::paths::{is_test, language, skip_by_path};
+use corpus_core::recipe::ExtractOptions;
+use corpus_core::recipe::FormatRules;
+use corpus_core::rows::{FileChange, PatchRow};
+
+use crate::packs::split_diff;
+use crate::prose::clean_problem_text;
+use crate::search_replace::{Block, file_blocks_from_patch, render_blocks};
+use crate::structure::render_structure;
+use crate::templates::{PromptFile, TemplateError, Templates};
+
+/// A rendered sample before ids and checks are added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub kind: &'static str,
+    pub prompt: String,
+    pub response: String,
+}
+
+/// Why a PR, or one of its samples, was not rendered (a `drops` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub reason: &'static str,
+    /// The sample kind, or None when the whole PR is out.
+    pub kind: Option<&'static str>,
+    pub path: Option<String>,
+    pub detail: String,
+}
+
+fn skip(reason: &'static str, kind: Option<&'static str>, detail: impl Into<String>) -> Skipped {
+    Skipped {
+        reason,
+        kind,
+        path: None,
+        detail: detail.into(),
+    }
+}
+
+/// The problem text of a PR (no linked issue known yet: its title and body).
+pub fn problem_text(patch: &PatchRow) -> String {
+    let raw = if patch.body.trim().is_empty() {
+        patch.title.clone()
+    } else {
+        format!("{}\n\n{}", patch.title, patch.body)
+    };
+    clean_problem_text(&raw)
+}
+
+fn is_source(rules: &FormatRules, path: &str) -> bool {
+    let lang = language(path);
+    if rules.languages.is_empty() {
+        !matches!(
+            lang,
+            "other" | "markdown" | "restructuredtext" | "text" | "json" | "yaml" | "toml" | "ini"
+        )
+    } else {
+        rules.languages.iter().any(|l| l == lang)
+    }
+}
+
+fn is_doc(rules: &FormatRules, path: &str) -> bool {
+    match &rules.doc_languages {
+        Some(docs) => docs.iter().any(|l| l == language(path)),
+        None => true,
+    }
+}
+
+/// The PR-level rules of the profile: file types, added and deleted files, file count.
+pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
+    if let Some(f) = patch
+        .files
+        .iter()
+        .find(|f| !is_source(rules, &f.path) && !is_doc(rules, &f.path))
+    {
+        let mut s = skip(
+            "other_file_type",
+            None,
+            format!("{} is {}", f.path, f.language),
+        );
+        s.path = Some(f.path.clone());
+        return Err(s);
+    }
+    if let Some(f) = patch.files.iter().find(|f| f.change == "deleted") {
+        let mut s = skip("deleted_file", None, "the PR deletes a file");
+        s.path = Some(f.path.clone());
+        return Err(s);
+    }
+    if !rules.allow_added_files
+        && let Some(f) = patch.files.iter().find(|f| f.change == "added")
+    {
+        let mut s = skip("added_file", None, "the PR adds a file");
+        s.path = Some(f.path.clone());
+        return Err(s);
+    }
+    let sources = patch
+        .files
+        .iter()
+        .filter(|f| is_source(rules, &f.path))
+        .count();
+    if sources == 0 {
+        return Err(skip("no_source_change", None, "only documentation changes"));
+    }
+    if sources > rules.max_source_files {
+        return Err(skip(
+            "too_many_files",
+            None,
+            format!(
+                "{sources} source files > max_source_files {}",
+                rules.max_source_files
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Contents of blobs by id (the PR's before and after versions).
+pub type BlobContents = HashMap<String, String>;
+
+fn content<'a>(
+    blobs: &'a BlobContents,
+    id: &Option<String>,
+    path: &str,
+) -> Result<&'a str, Skipped> {
+    match id {
+        None => Ok(""),
+        Some(id) => blobs.get(id).map(String::as_str).ok_or_else(|| Skipped {
+            reason: "missing_blob",
+            kind: None,
+            path: Some(path.to_string()),
+            detail: format!("blob {id} is not in the blobs table"),
+        }),
+    }
+}
+
+/// Blocks for a set of files, each converted exactly, or the reason one cannot be.
+fn edit_blocks(
+    files: &[&FileChange],
+    blobs: &BlobContents,
+    kind: &'static str,
+    diff: &str,
+) -> Result<Vec<Block>, Skipped> {
+    let sections = split_diff(diff);
+    let mut blocks = Vec::new();
+    for f in files {
+        let before = content(blobs, &f.before_blob, &f.path)?;
+        let after = content(blobs, &f.after_blob, &f.path)?;
+        if f.change == "added" {
+            if after.is_empty() {
+                continue;
+            }
+            // "Create this file": an empty SEARCH, valid only where nothing exists at base.
+            blocks.push(Block {
+                path: f.path.clone(),
+                search: String::new(),
+                replace: after.to_string(),
+            });
+            continue;
+        }
+        let section = sections
+            .iter()
+            .find(|(p, _)| *p == f.path)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or_default();
+        match file_blocks_from_patch(&f.path, before, after, section) {
+            Ok(b) => blocks.extend(b),
+            Err(e) => {
+                return Err(Skipped {
+                    reason: e.reason(),
+                    kind: Some(kind),
+                    path: Some(f.path.clone()),
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn localization_answer(paths: &[&str]) -> String {
+    let mut out = String::from("```\n");
+    for p in paths {
+        out.push_str(p);
+        out.push('\n');
+    }
+    out.push_str("```");
+    out
+}
+
+/// Render the PR's samples; PR-level rules must already have passed.
+pub fn render_pr(
+    patch: &PatchRow,
+    blobs: &BlobContents,
+    rules: &FormatRules,
+    templates: &Templates,
+    skip_rules: &ExtractOptions,
+) -> Result<(Vec<Rendered>, Vec<Skipped>), TemplateError> {
+    let problem = problem_text(patch);
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let code: Vec<&FileChange> = patch
+        .files
+        .iter()
+        .filter(|f| is_source(rules, &f.path) && !f.is_test)
+        .collect();
+    let tests: Vec<&FileChange> = patch
+        .files
+        .iter()
+        .filter(|f| is_source(rules, &f.path) && f.is_test)
+        .collect();
+    // The tree shows what a model may read: no lockfiles, vendored or generated files.
+    let base_files = || {
+        patch
+            .base_files
+            .iter()
+            .map(String::as_str)
+            .filter(|p| skip_by_path(p, skip_rules).is_none())
+    };
+
+    for (role, files) in [("bugfixer", &code), ("testwriter", &tests)] {
+        if files.is_empty() {
+            continue;
+        }
+        let (loc_kind, edit_kind, loc_template, edit_template) = if role == "bugfixer" {
+            (
+                "bugfixer_localization",
+                "bugfixer_edit",
+                "bugfixer_localization.jinja",
+                "bugfixer_edit.jinja",
+            )
+        } else {
+            (
+                "testwriter_localization",
+                "testwriter_edit",
+                "testwriter_localization.jinja",
+                "testwriter_edit.jinja",
+            )
+        };
+        // Localization: the answer names files that exist at base.
+        let existing: Vec<&str> = files
+            .iter()
+            .filter(|f| f.change != "added")
+            .map(|f| f.path.as_str())
+            .collect();
+        if existing.len() > 5 {
+            skipped.push(skip(
+                "too_many_files",
+                Some(loc_kind),
+                format!("{} files > 5", existing.len()),
+            ));
+        } else if !existing.is_empty() {
+            let structure = if role == "bugfixer" {
+                render_structure(base_files(), |p| is_source(rules, p) && !is_test(p))
+            } else {
+                render_structure(base_files(), |p| is_source(rules, p))
+            };
+            let structure = structure.trim_end();
+            out.push(Rendered {
+                kind: loc_kind,
+                prompt: templates.localization(loc_template, &problem, structure)?,
+                response: localization_answer(&existing),
+            });
+        }
+        // Edit: the files' base contents in the prompt, exact blocks in the response.
+        let blocks = match edit_blocks(files, blobs, edit_kind, &patch.diff) {
+            Ok(b) => b,
+            Err(s) => {
+                skipped.push(s);
+                continue;
+            }
+        };
+        if blocks.is_empty() {
+            continue;
+        }
+        if blocks.len() > rules.max_blocks {
+            skipped.push(skip(
+                "too_many_blocks",
+                Some(edit_kind),
+                format!("{} blocks > max_blocks {}", blocks.len(), rules.max_blocks),
+            ));
+            continue;
+        }
+        let prompt_files: Result<Vec<PromptFile>, Skipped> = files
+            .iter()
+            .filter(|f| f.change != "added")
+            .map(|f| {
+                content(blobs, &f.before_blob, &f.path).map(|text| PromptFile::new(&f.path, text))
+            })
+            .collect();
+        let prompt_files = match prompt_files {
+            Ok(files) => files,
+            Err(s) => {
+                skipped.push(s);
+                continue;
+            }
+        };
+        out.push(Rendered {
+            kind: edit_kind,
+            prompt: templates.edit(edit_template, &problem, &prompt_files)?,
+            response: render_blocks(&blocks),
+        });
+    }
+    Ok((out, skipped))
+}

@@ -1,0 +1,263 @@
+//! Stage `format`: extracted PRs to Agentless samples, commit packs and commit documents
+//! (table `samples`). One unit per repository; its rows are read from the sorted input
+//! tables by row-group statistics, not by scanning everything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use corpus_agentless::packs::{render_commit, render_pack};
+use corpus_agentless::samples::{BlobContents, Rendered, Skipped, check_pr, render_pr};
+use corpus_agentless::templates::Templates;
+use corpus_core::hash::Fingerprint;
+use corpus_core::manifest::Manifest;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{
+    DropRow, PatchRow, SampleRow, blobs_from_batch, commit_packs_from_batch, drops_batch,
+    patches_from_batch, repos_from_batch, samples_batch,
+};
+use corpus_core::special_tokens::{QWEN2_5_ADDED, find_added_token};
+use corpus_core::table::{KeyedTable, for_each_table_batch};
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+
+const NAME: &str = "format";
+const INPUTS: &[&str] = &["repos", "patches", "commit_packs", "blobs"];
+
+/// The input tables, opened once per run.
+struct Inputs {
+    patches: KeyedTable,
+    packs: KeyedTable,
+    blobs: KeyedTable,
+    templates: Templates,
+}
+
+#[derive(Default)]
+pub struct FormatStage {
+    inputs: OnceLock<Inputs>,
+}
+
+impl FormatStage {
+    fn opened(&self, ctx: &StageContext) -> Result<&Inputs> {
+        if let Some(inputs) = self.inputs.get() {
+            return Ok(inputs);
+        }
+        let opened = Inputs {
+            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+            packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
+            blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
+            templates: load_templates(ctx.recipe)?,
+        };
+        Ok(self.inputs.get_or_init(|| opened))
+    }
+}
+
+fn load_templates(recipe: &Recipe) -> Result<Templates> {
+    let dir = recipe.resolve(&recipe.format.templates_dir);
+    Templates::load(&dir).map_err(|e| RunnerError::stage(NAME, e.to_string()))
+}
+
+fn require_inputs(ctx: &StageContext) -> Result<BTreeMap<String, String>> {
+    let mut inputs = BTreeMap::new();
+    for table in INPUTS {
+        let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
+            RunnerError::stage(
+                NAME,
+                format!("table {table} is missing: run the extract stage first"),
+            )
+        })?;
+        let fingerprints: Vec<String> = manifest
+            .stages
+            .iter()
+            .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
+            .collect();
+        inputs.insert(table.to_string(), fingerprints.join(","));
+    }
+    Ok(inputs)
+}
+
+impl Stage for FormatStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["samples"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let inputs = require_inputs(ctx)?;
+        let templates = load_templates(ctx.recipe)?;
+        let config_hash = Recipe::section_hash(&(&ctx.recipe.format, &ctx.recipe.extract));
+        let mut fp = Fingerprint::new();
+        fp.field("version", corpus_core::version::VERSION.as_bytes())
+            .field("config", config_hash.as_bytes());
+        for source in &templates.sources {
+            fp.field("template", source.as_bytes());
+        }
+        for (table, version) in &inputs {
+            fp.field(table, version.as_bytes());
+        }
+        Ok(StageInputs {
+            fingerprint: fp.finish(),
+            config_hash,
+            inputs,
+        })
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        let mut repos = Vec::new();
+        for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
+            for row in repos_from_batch(&batch)? {
+                if row.skipped_reason.is_none() {
+                    repos.push(row.repo);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(repos)
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let inputs = self.opened(ctx)?;
+        let options = &ctx.recipe.format;
+        let rules = options.rules();
+        let mut blobs: BlobContents = HashMap::new();
+        inputs.blobs.for_each_batch_of(key, 1024, |batch| {
+            for blob in blobs_from_batch(&batch)? {
+                blobs.insert(blob.blob_id, blob.content);
+            }
+            Ok(())
+        })?;
+        let mut samples = Vec::new();
+        let mut drops = Vec::new();
+        let mut patches: Vec<PatchRow> = Vec::new();
+        inputs.patches.for_each_batch_of(key, 256, |batch| {
+            patches.extend(patches_from_batch(&batch)?);
+            Ok(())
+        })?;
+        for patch in &patches {
+            let drop_for = |s: &Skipped| {
+                let mut d = DropRow::new(NAME, s.reason).repo(key).pr(patch.pr_number);
+                if let Some(p) = &s.path {
+                    d = d.path(p);
+                }
+                let what = s.kind.unwrap_or("pr");
+                d.detail(format!(
+                    "{what} of {} {}: {}",
+                    patch.kind, patch.merge_sha, s.detail
+                ))
+            };
+            if patch.kind == "commit" {
+                if options.commits {
+                    let sample = render_commit(patch);
+                    push_checked(
+                        &mut samples,
+                        &mut drops,
+                        sample,
+                        &options.source_commits,
+                        patch,
+                        key,
+                    );
+                }
+                continue;
+            }
+            if let Err(s) = check_pr(patch, &rules) {
+                drops.push(drop_for(&s));
+                continue;
+            }
+            let (rendered, skipped) = render_pr(
+                patch,
+                &blobs,
+                &rules,
+                &inputs.templates,
+                &ctx.recipe.extract,
+            )
+            .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+            drops.extend(skipped.iter().map(drop_for));
+            for sample in rendered {
+                push_checked(
+                    &mut samples,
+                    &mut drops,
+                    sample,
+                    &options.source_agentless,
+                    patch,
+                    key,
+                );
+            }
+        }
+        drop(patches);
+        if options.commit_packs {
+            let mut packs = Vec::new();
+            inputs.packs.for_each_batch_of(key, 256, |batch| {
+                packs.extend(commit_packs_from_batch(&batch)?);
+                Ok(())
+            })?;
+            for pack in &packs {
+                let as_patch = PatchRow {
+                    repo: pack.repo.clone(),
+                    pr_number: Some(pack.pr_number),
+                    base_sha: pack.base_sha.clone(),
+                    ..Default::default()
+                };
+                match render_pack(pack, &rules) {
+                    Ok(sample) => push_checked(
+                        &mut samples,
+                        &mut drops,
+                        sample,
+                        &options.source_commit_packs,
+                        &as_patch,
+                        key,
+                    ),
+                    Err(s) => {
+                        let mut d = DropRow::new(NAME, s.reason)
+                            .repo(key)
+                            .pr(Some(pack.pr_number));
+                        if let Some(p) = &s.path {
+                            d = d.path(p);
+                        }
+                        drops.push(d.detail(format!(
+                            "commit_pack of PR {}: {}",
+                            pack.pr_number, s.detail
+                        )));
+                    }
+                }
+            }
+        }
+        out.write("samples", &samples_batch(&samples)?)?;
+        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
+        out.write("drops", &drops_batch(&drops)?)?;
+        Ok(())
+    }
+}
+
+/// Keep a rendered sample unless its content holds an added-token string of the tokenizer.
+fn push_checked(
+    samples: &mut Vec<SampleRow>,
+    drops: &mut Vec<DropRow>,
+    sample: Rendered,
+    source: &str,
+    patch: &PatchRow,
+    repo: &str,
+) {
+    let row = SampleRow::new(
+        sample.kind,
+        source,
+        repo,
+        patch.pr_number,
+        &patch.base_sha,
+        sample.prompt,
+        sample.response,
+    );
+    if let Some(token) = find_added_token(&row.text, QWEN2_5_ADDED) {
+        drops.push(
+            DropRow::new(NAME, "special_token_in_content")
+                .repo(repo)
+                .pr(patch.pr_number)
+                .sample(&row.sample_id)
+                .detail(format!("{} holds {token}", sample.kind)),
+        );
+        return;
+    }
+    samples.push(row);
+}

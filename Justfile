@@ -30,7 +30,7 @@ test: setup
 # Benchmarks; BENCH_REPO=/path/to/repo adds a real repository's history.
 bench repo=env_var_or_default("BENCH_REPO", ""): setup
     cargo build --profile fast --bin swe-corpus
-    bash scripts/bench-extract.sh {{bin}} "{{repo}}"
+    bash scripts/bench.sh {{bin}} "{{repo}}"
 
 # Query the latest run: just sql "select count(*) from patches"
 sql query:

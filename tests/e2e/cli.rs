@@ -117,3 +117,22 @@ fn unknown_stage_names_are_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_sql_example_in_the_readme_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let queries: Vec<String> = readme
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("swe-corpus sql \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .map(str::to_string)
+        .collect();
+    assert!(queries.len() >= 8, "{queries:?}");
+    let s = Scratch::new();
+    s.ok(&["run"]);
+    for query in queries {
+        let out = s.run(&["sql", &query]);
+        assert!(out.status.success(), "{query}: {}", stderr(&out));
+    }
+}

@@ -195,7 +195,7 @@ fn hard_cases_are_exact_or_dropped_with_a_reason() {
     hard_cases(&s.path().join("repos/acme+hard"));
     std::fs::write(
         s.path().join("hard.toml"),
-        "name = \"hard\"\n[inputs]\nrepo_dirs = [\"repos\"]\n[format]\nprofile = \"broad\"\n",
+        "name = \"hard\"\n[inputs]\nrepo_dirs = [\"repos\"]\n[format]\nprofile = \"broad\"\n[tables]\nmax_part_mib = 1\n",
     )
     .expect("recipe");
     s.ok(&["run", "--recipe", "hard.toml"]);
@@ -239,6 +239,22 @@ fn hard_cases_are_exact_or_dropped_with_a_reason() {
         );
     }
     check_every_edit_round_trips(&s, "runs/hard");
+    // Its 1 MB blobs are big enough to be linked in as parts, not re-encoded: still the same
+    // bytes for another task split, and every checksum holds.
+    s.ok(&[
+        "run",
+        "--recipe",
+        "hard.toml",
+        "--tasks",
+        "3",
+        "--run",
+        "runs/hard3",
+    ]);
+    crate::common::assert_same_tables(&s.path().join("runs/hard"), &s.path().join("runs/hard3"));
+    assert!(
+        s.ok(&["verify", "--run", "runs/hard3"])
+            .contains("0 problem(s)")
+    );
 }
 
 #[test]
@@ -295,4 +311,79 @@ fn format_is_byte_identical_for_any_task_count() {
     s.ok(&["run", "--tasks", "1", "--run", "runs/a"]);
     s.ok(&["run", "--tasks", "5", "--run", "runs/b"]);
     crate::common::assert_same_tables(&s.path().join("runs/a"), &s.path().join("runs/b"));
+}
+
+/// Write a `pulls` table as the crawl would, for format to join.
+fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
+    use corpus_core::manifest::{Manifest, StageEntry};
+    use corpus_core::table::{PartWriter, WriterOptions};
+    let dir = run.join("tables/pulls");
+    let batch = corpus_core::rows::pulls_batch(rows).expect("batch");
+    let mut writer =
+        PartWriter::new(&dir, "part", batch.schema(), WriterOptions::default()).expect("writer");
+    writer.write(&batch).expect("write");
+    let parts = writer.finish().expect("finish");
+    let mut manifest = Manifest::new("pulls");
+    let entry = StageEntry {
+        fingerprint: "crawl-fixture".into(),
+        config_hash: String::new(),
+        inputs: Default::default(),
+        rows: rows.len() as u64,
+        dropped: Default::default(),
+    };
+    manifest.set_stage("crawl", "part", parts, entry);
+    manifest.write(&dir).expect("manifest");
+}
+
+#[test]
+fn linked_issues_give_problem_text_and_open_the_edit_response() {
+    use corpus_core::rows::{LinkedIssue, PullRow};
+    let s = Scratch::new();
+    s.ok(&["run", "--until", "extract"]);
+    write_pulls(
+        &s.path().join("runs/demo"),
+        &[PullRow {
+            repo: "acme/widgets".into(),
+            pr_number: 14,
+            title: "Round in resize".into(),
+            body: "Fixes #20".into(),
+            linked_issues: vec![LinkedIssue {
+                number: 20,
+                title: "Widget.resize(0.5) shrinks a 3px widget to 1px".into(),
+                body: "Expected 2px, got 1px. Reported by carol@example.org".into(),
+                comments: vec!["The cast truncates; rounding fixes it, thanks @alice".into()],
+            }],
+            ..Default::default()
+        }],
+    );
+    s.ok(&["run"]);
+    let rows = s.query(
+        "runs/demo",
+        "select sample_kind, prompt, response from samples where repo = 'forker/widgets' and pr_number = 14 \
+         union all select sample_kind, prompt, response from samples where repo = 'acme/widgets' and pr_number = 14",
+    );
+    let acme_loc = s.query(
+        "runs/demo",
+        "select prompt from samples where repo = 'acme/widgets' and pr_number = 14 and sample_kind = 'testwriter_localization'",
+    );
+    let prompt = text(&acme_loc[0], "prompt");
+    assert!(
+        prompt.contains("Widget.resize(0.5) shrinks a 3px widget to 1px"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("Reported by [email]"), "{prompt}");
+    let edit = s.query(
+        "runs/demo",
+        "select response from samples where repo = 'acme/widgets' and pr_number = 14 and sample_kind = 'testwriter_edit'",
+    );
+    let response = text(&edit[0], "response");
+    assert!(
+        response.starts_with("The cast truncates; rounding fixes it, thanks [user]\n\n```python\n"),
+        "{response}"
+    );
+    // The fork has no pulls rows: its samples keep the merge commit's text.
+    assert!(rows.iter().any(|r| text(r, "prompt").contains("gives 1px")));
+    // The run notices the new input: format reran, extract did not.
+    let again = s.ok(&["run"]);
+    assert!(again.contains("format         current"), "{again}");
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use corpus_core::paths::{is_test, language, skip_by_path};
 use corpus_core::recipe::ExtractOptions;
 use corpus_core::recipe::FormatRules;
-use corpus_core::rows::{FileChange, PatchRow};
+use corpus_core::rows::{FileChange, PatchRow, PullRow};
 
 use crate::packs::split_diff;
 use crate::prose::clean_problem_text;
@@ -41,14 +41,40 @@ fn skip(reason: &'static str, kind: Option<&'static str>, detail: impl Into<Stri
     }
 }
 
-/// The problem text of a PR (no linked issue known yet: its title and body).
-pub fn problem_text(patch: &PatchRow) -> String {
-    let raw = if patch.body.trim().is_empty() {
-        patch.title.clone()
+fn title_and_body(title: &str, body: &str) -> String {
+    if body.trim().is_empty() {
+        title.to_string()
     } else {
-        format!("{}\n\n{}", patch.title, patch.body)
-    };
-    clean_problem_text(&raw)
+        format!("{title}\n\n{body}")
+    }
+}
+
+/// The problem text of a PR and the discussion that opens its edit responses (FORMATS.md):
+/// the linked issue (lowest number) and its comments when the crawl found one, else the PR's
+/// title and body from the API, else from the merge or squash commit.
+pub fn problem_and_discussion(patch: &PatchRow, pull: Option<&PullRow>) -> (String, String) {
+    if let Some(pull) = pull {
+        if let Some(issue) = pull.linked_issues.iter().min_by_key(|i| i.number) {
+            let discussion: Vec<String> = issue
+                .comments
+                .iter()
+                .map(|c| clean_problem_text(c))
+                .filter(|c| !c.is_empty())
+                .collect();
+            return (
+                clean_problem_text(&title_and_body(&issue.title, &issue.body)),
+                discussion.join("\n\n"),
+            );
+        }
+        return (
+            clean_problem_text(&title_and_body(&pull.title, &pull.body)),
+            String::new(),
+        );
+    }
+    (
+        clean_problem_text(&title_and_body(&patch.title, &patch.body)),
+        String::new(),
+    )
 }
 
 fn is_source(rules: &FormatRules, path: &str) -> bool {
@@ -198,8 +224,9 @@ pub fn render_pr(
     rules: &FormatRules,
     templates: &Templates,
     skip_rules: &ExtractOptions,
+    pull: Option<&PullRow>,
 ) -> Result<(Vec<Rendered>, Vec<Skipped>), TemplateError> {
-    let problem = problem_text(patch);
+    let (problem, discussion) = problem_and_discussion(patch, pull);
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     let code: Vec<&FileChange> = patch
@@ -298,10 +325,15 @@ pub fn render_pr(
                 continue;
             }
         };
+        let response = if discussion.is_empty() {
+            render_blocks(&blocks)
+        } else {
+            format!("{discussion}\n\n{}", render_blocks(&blocks))
+        };
         out.push(Rendered {
             kind: edit_kind,
             prompt: templates.edit(edit_template, &problem, &prompt_files)?,
-            response: render_blocks(&blocks),
+            response,
         });
     }
     Ok((out, skipped))

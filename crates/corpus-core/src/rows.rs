@@ -33,6 +33,34 @@ pub struct RepoRow {
     pub skipped_reason: Option<String>,
 }
 
+/// An issue a pull request closes, with its discussion.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkedIssue {
+    pub number: i64,
+    pub title: String,
+    pub body: String,
+    pub comments: Vec<String>,
+}
+
+/// A merged pull request as the GitHub API describes it (table `pulls`, written by `crawl`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PullRow {
+    pub repo: String,
+    pub pr_number: i64,
+    pub title: String,
+    pub body: String,
+    pub author: String,
+    pub author_type: String,
+    pub merged_at: Option<i64>,
+    pub base_ref: String,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub merge_sha: Option<String>,
+    pub labels: Vec<String>,
+    pub changed_files: Option<i64>,
+    pub linked_issues: Vec<LinkedIssue>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileChange {
     pub path: String,
@@ -319,6 +347,55 @@ fn file_changes_column(rows: &[PatchRow]) -> Result<ArrayRef> {
     list_column(&list_field, rows.iter().map(|r| r.files.len()), structs)
 }
 
+pub fn pulls_batch(rows: &[PullRow]) -> Result<RecordBatch> {
+    let list_field = field("pulls", "linked_issues")?;
+    let fields = item_fields(&list_field)?;
+    let items: Vec<&LinkedIssue> = rows.iter().flat_map(|r| r.linked_issues.iter()).collect();
+    let comments_field = fields
+        .find("comments")
+        .map(|(_, f)| f.as_ref().clone())
+        .ok_or_else(|| Error::Internal("linked_issues.comments missing".into()))?;
+    let comments: Vec<&Vec<String>> = items.iter().map(|i| &i.comments).collect();
+    let structs = struct_column(
+        &fields,
+        vec![
+            ints(items.iter().map(|i| i.number)),
+            strings(items.iter().map(|i| i.title.as_str())),
+            strings(items.iter().map(|i| i.body.as_str())),
+            string_list(&comments_field, &comments)?,
+        ],
+    )?;
+    let labels: Vec<&Vec<String>> = rows.iter().map(|r| &r.labels).collect();
+    batch(
+        "pulls",
+        vec![
+            strings(rows.iter().map(|r| r.repo.as_str())),
+            ints(rows.iter().map(|r| r.pr_number)),
+            strings(rows.iter().map(|r| r.title.as_str())),
+            strings(rows.iter().map(|r| r.body.as_str())),
+            strings(rows.iter().map(|r| r.author.as_str())),
+            strings(rows.iter().map(|r| r.author_type.as_str())),
+            Arc::new(
+                TimestampSecondArray::from_iter(
+                    rows.iter().map(|r| r.merged_at).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+            strings(rows.iter().map(|r| r.base_ref.as_str())),
+            strings(rows.iter().map(|r| r.base_sha.as_str())),
+            strings(rows.iter().map(|r| r.head_sha.as_str())),
+            opt_strings(rows.iter().map(|r| r.merge_sha.as_deref())),
+            string_list(&field("pulls", "labels")?, &labels)?,
+            opt_ints(rows.iter().map(|r| r.changed_files)),
+            list_column(
+                &list_field,
+                rows.iter().map(|r| r.linked_issues.len()),
+                structs,
+            )?,
+        ],
+    )
+}
+
 pub fn patches_batch(rows: &[PatchRow]) -> Result<RecordBatch> {
     let base_files: Vec<&Vec<String>> = rows.iter().map(|r| &r.base_files).collect();
     batch(
@@ -576,6 +653,42 @@ pub fn patches_from_batch(batch: &RecordBatch) -> Result<Vec<PatchRow>> {
     Ok(out)
 }
 
+pub fn pulls_from_batch(batch: &RecordBatch) -> Result<Vec<PullRow>> {
+    let c = Columns::of_batch(batch);
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let issues_array = c.structs("linked_issues", row)?;
+        let k = Columns::of_struct(&issues_array);
+        let mut linked_issues = Vec::with_capacity(issues_array.len());
+        for i in 0..issues_array.len() {
+            linked_issues.push(LinkedIssue {
+                number: k.int("number", i)?,
+                title: k.string("title", i)?,
+                body: k.string("body", i)?,
+                comments: k.strings("comments", i)?,
+            });
+        }
+        let merged = c.get::<TimestampSecondArray>("merged_at")?;
+        out.push(PullRow {
+            repo: c.string("repo", row)?,
+            pr_number: c.int("pr_number", row)?,
+            title: c.string("title", row)?,
+            body: c.string("body", row)?,
+            author: c.string("author", row)?,
+            author_type: c.string("author_type", row)?,
+            merged_at: (!merged.is_null(row)).then(|| merged.value(row)),
+            base_ref: c.string("base_ref", row)?,
+            base_sha: c.string("base_sha", row)?,
+            head_sha: c.string("head_sha", row)?,
+            merge_sha: c.opt_string("merge_sha", row)?,
+            labels: c.strings("labels", row)?,
+            changed_files: c.opt_int("changed_files", row)?,
+            linked_issues,
+        });
+    }
+    Ok(out)
+}
+
 pub fn commit_packs_from_batch(batch: &RecordBatch) -> Result<Vec<CommitPackRow>> {
     let c = Columns::of_batch(batch);
     let mut out = Vec::with_capacity(batch.num_rows());
@@ -686,6 +799,22 @@ mod tests {
         )
         .expect("read");
         assert_eq!(back, vec![pack]);
+        let pull = PullRow {
+            repo: "a/b".into(),
+            pr_number: 7,
+            merged_at: Some(1),
+            labels: vec!["bug".into()],
+            linked_issues: vec![LinkedIssue {
+                number: 5,
+                title: "t".into(),
+                body: "b".into(),
+                comments: vec!["c1".into(), "c2".into()],
+            }],
+            ..Default::default()
+        };
+        let back = pulls_from_batch(&pulls_batch(std::slice::from_ref(&pull)).expect("batch"))
+            .expect("read");
+        assert_eq!(back, vec![pull]);
         let repo = RepoRow {
             repo: "a/b".into(),
             origin: "local".into(),

@@ -40,6 +40,9 @@ pub fn extract_repo(
     benchmark: &BenchmarkRepos,
     mut emit: impl FnMut(ExtractChunk) -> Result<()>,
 ) -> Result<RepoRow> {
+    // Like `git log`, read objects without re-hashing each one (a third of the time otherwise);
+    // a damaged object still fails to inflate or parse and is reported.
+    git2::opts::strict_hash_verification(false);
     let opened = open(spec, name)?;
     let roots = root_commits(&opened.repo, opened.head, name)?;
     let mut row = RepoRow {

@@ -300,9 +300,20 @@ fn finalize(
             .ok_or_else(|| RunnerError::stage(name, format!("no schema for table {table}")))?;
         let mut writer =
             PartWriter::new(&dir, &prefix, schema, ctx.recipe.tables.writer_options())?;
+        // A unit file big enough to stand as a part is linked in as it is (written once,
+        // never re-encoded); small ones are merged. Which is which depends only on the file,
+        // so the parts stay the same for any task split.
+        let adopt_bytes = ctx.recipe.tables.writer_options().max_part_bytes / 16;
         for key in keys {
             for part in store.unit_parts(key, table)? {
-                for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
+                let size = std::fs::metadata(&part)
+                    .map_err(|e| corpus_core::Error::io_path("stat", &part, e))?
+                    .len();
+                if size >= adopt_bytes {
+                    writer.adopt(&part)?;
+                } else {
+                    for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
+                }
             }
         }
         let parts = writer.finish()?;

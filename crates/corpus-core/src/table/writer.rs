@@ -171,6 +171,44 @@ impl PartWriter {
         Ok(())
     }
 
+    /// Take a finished Parquet file of this table's schema as the next part, as it is: the
+    /// open part is closed first, then the file is hard-linked (copied where links are not
+    /// possible) under the next part name. The source file stays where it is.
+    pub fn adopt(&mut self, file: &Path) -> Result<()> {
+        self.close_part()?;
+        let name = format!("{}-{:05}.parquet", self.prefix, self.next_index);
+        self.next_index += 1;
+        let path = self.dir.join(&name);
+        if path.exists() {
+            std::fs::remove_file(&path).at("remove", &path)?;
+        }
+        if std::fs::hard_link(file, &path).is_err() {
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            std::fs::copy(file, &tmp).at("copy", file)?;
+            std::fs::rename(&tmp, &path).at("rename into place", &path)?;
+        }
+        let rows = std::fs::File::open(&path)
+            .ok()
+            .and_then(|f| parquet::file::reader::SerializedFileReader::new(f).ok())
+            .map(|r| {
+                use parquet::file::reader::FileReader;
+                r.metadata().file_metadata().num_rows() as u64
+            })
+            .ok_or_else(|| {
+                Error::Input(format!("{} is not a readable Parquet file", file.display()))
+            })?;
+        let bytes = std::fs::metadata(&path).at("stat", &path)?.len();
+        let xxh3 = file_hex64(&path).at("checksum", &path)?;
+        tracing::debug!("{} adopted as {}", file.display(), path.display());
+        self.done.push(PartInfo {
+            file: name,
+            rows,
+            bytes,
+            xxh3,
+        });
+        Ok(())
+    }
+
     /// Close the last part and return every part written, in order. A table with no rows
     /// still gets one (empty) part, so readers always find its schema.
     pub fn finish(mut self) -> Result<Vec<PartInfo>> {

@@ -12,8 +12,8 @@ use corpus_core::hash::Fingerprint;
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DropRow, PatchRow, SampleRow, blobs_from_batch, commit_packs_from_batch, drops_batch,
-    patches_from_batch, repos_from_batch, samples_batch,
+    DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch, drops_batch,
+    patches_from_batch, pulls_from_batch, repos_from_batch, samples_batch,
 };
 use corpus_core::special_tokens::{QWEN2_5_ADDED, find_added_token};
 use corpus_core::table::{KeyedTable, for_each_table_batch};
@@ -29,6 +29,8 @@ struct Inputs {
     patches: KeyedTable,
     packs: KeyedTable,
     blobs: KeyedTable,
+    /// The crawl's PR metadata, when the run has it.
+    pulls: Option<KeyedTable>,
     templates: Templates,
 }
 
@@ -46,6 +48,10 @@ impl FormatStage {
             patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
             packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
             blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
+            pulls: match Manifest::read(&ctx.run.table("pulls"))? {
+                Some(_) => Some(KeyedTable::open(&ctx.run.table("pulls"), "repo")?),
+                None => None,
+            },
             templates: load_templates(ctx.recipe)?,
         };
         Ok(self.inputs.get_or_init(|| opened))
@@ -72,6 +78,15 @@ fn require_inputs(ctx: &StageContext) -> Result<BTreeMap<String, String>> {
             .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
             .collect();
         inputs.insert(table.to_string(), fingerprints.join(","));
+    }
+    // `pulls` is optional (history alone has no issue text), but part of the input when there.
+    if let Some(manifest) = Manifest::read(&ctx.run.table("pulls"))? {
+        let fingerprints: Vec<String> = manifest
+            .stages
+            .iter()
+            .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
+            .collect();
+        inputs.insert("pulls".to_string(), fingerprints.join(","));
     }
     Ok(inputs)
 }
@@ -129,6 +144,15 @@ impl Stage for FormatStage {
             }
             Ok(())
         })?;
+        let mut pulls: HashMap<i64, PullRow> = HashMap::new();
+        if let Some(table) = &inputs.pulls {
+            table.for_each_batch_of(key, 256, |batch| {
+                for pull in pulls_from_batch(&batch)? {
+                    pulls.insert(pull.pr_number, pull);
+                }
+                Ok(())
+            })?;
+        }
         let mut samples = Vec::new();
         let mut drops = Vec::new();
         let mut patches: Vec<PatchRow> = Vec::new();
@@ -172,6 +196,7 @@ impl Stage for FormatStage {
                 &rules,
                 &inputs.templates,
                 &ctx.recipe.extract,
+                patch.pr_number.and_then(|n| pulls.get(&n)),
             )
             .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
             drops.extend(skipped.iter().map(drop_for));

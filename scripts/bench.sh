@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmarks on the same history, in the same run:
+# - `extract` (git history to Parquet: every PR's diff from its merge base, every commit of
+#   every PR, every main-line commit, blobs, trees) against `git log -p --no-renames` (every
+#   commit's diff as text), one and two cores;
+# - `format` (patches to Agentless samples): PRs and samples per second per core, against
+#   extraction's PRs per second (format must not be the bottleneck).
+# Usage: bench-extract.sh BINARY [REPO_PATH]   (no REPO_PATH: the demo set only)
+set -euo pipefail
+bin=$(realpath "$1")
+repo=${2:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+bench_repo() {
+    local label=$1 path=$2
+    local first_parent_commits
+    first_parent_commits=$(git -C "$path" rev-list --first-parent --count HEAD)
+    cat > "$work/bench.toml" <<TOML
+name = "bench"
+[inputs]
+repos = [{ path = "$path", name = "bench/$(basename "$path" .git | tr -c 'a-zA-Z0-9_.\n-' '-')" }]
+[extract]
+max_file_bytes = 1048576
+max_diff_bytes = 8388608
+TOML
+    # Warm the page cache so both tools read from memory.
+    git -C "$path" log -p --no-renames HEAD > /dev/null
+
+    local t0 t1 git_s one_s two_s
+    t0=$(now)
+    git -C "$path" log -p --no-renames HEAD > "$work/log.txt"
+    t1=$(now); git_s=$(secs "$t0" "$t1")
+
+    t0=$(now)
+    RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run1" --tasks 1 --only extract > /dev/null 2>&1
+    t1=$(now); one_s=$(secs "$t0" "$t1")
+
+    t0=$(now)
+    RAYON_NUM_THREADS=2 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run2" --tasks 1 --only extract > /dev/null 2>&1
+    t1=$(now); two_s=$(secs "$t0" "$t1")
+
+    local patches prs
+    patches=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from patches" | tail -1)
+    prs=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from patches where pr_number is not null" | tail -1)
+    printf '%-24s extract: %6s first-parent commits, %6s patches | git log -p %7ss | swe-corpus 1 core %7ss (ratio %s) | 2 cores %7ss (ratio %s)\n' \
+        "$label" "$first_parent_commits" "$patches" "$git_s" "$one_s" "$(ratio "$git_s" "$one_s")" "$two_s" "$(ratio "$git_s" "$two_s")"
+
+    local fmt_s samples
+    t0=$(now)
+    RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run1" --tasks 1 --only format > /dev/null 2>&1
+    t1=$(now); fmt_s=$(secs "$t0" "$t1")
+    samples=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from samples" | tail -1)
+    printf '%-24s format: %6s PRs -> %6s samples in %7ss on 1 core: %s PRs/s, %s samples/s (extract: %s PRs/s; format/extract %s)\n' \
+        "$label" "$prs" "$samples" "$fmt_s" "$(ratio "$prs" "$fmt_s")" "$(ratio "$samples" "$fmt_s")" "$(ratio "$prs" "$one_s")" \
+        "$(ratio "$(ratio "$prs" "$fmt_s")" "$(ratio "$prs" "$one_s")")"
+    SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select sample_kind, count(*) as samples from samples group by sample_kind order by sample_kind"
+    SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select stage, reason, count(*) as drops from drops group by stage, reason order by stage, drops desc"
+    rm -rf "$work/run1" "$work/run2"
+}
+
+echo "extract vs git log -p --no-renames (ratio = git time / swe-corpus time; above 1 means swe-corpus is faster)"
+SWE_CORPUS_LOG=warn "$bin" demo --out "$work/demo" > /dev/null
+bench_repo "demo acme/widgets" "$work/demo/repos/acme+widgets"
+if [ -n "$repo" ]; then
+    bench_repo "$(basename "$(dirname "$(realpath "$repo")")")/$(basename "$repo")" "$(realpath "$repo")"
+fi

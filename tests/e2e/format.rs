@@ -187,6 +187,15 @@ fn hard_cases(path: &std::path::Path) {
     pr(&mut b, 7, &[("pkg/tail.py", Some(b"a = 10\nb = 3"))]);
     pr(&mut b, 8, &[("pkg/empty.py", Some(b""))]);
     pr(&mut b, 9, &[("pkg/empty.py", Some(b"created = True\n"))]);
+    // A rename is a deletion plus an addition without rename detection.
+    pr(
+        &mut b,
+        10,
+        &[
+            ("pkg/crlf.py", None),
+            ("pkg/moved.py", Some(b"a = 1\r\nb = 3\r\n")),
+        ],
+    );
 }
 
 #[test]

@@ -127,20 +127,6 @@ fn file_diff(
         out.skipped.push(skip(reason, String::new()));
         return Ok(());
     }
-    let odb = repo.odb().map_err(git)?;
-    for side in [delta.old_file(), delta.new_file()] {
-        if side.id().is_zero() {
-            continue;
-        }
-        let (size, _) = odb.read_header(side.id()).map_err(git)?;
-        if size as u64 > options.max_file_bytes {
-            out.skipped.push(skip(
-                "file_too_large",
-                format!("{size} bytes > max_file_bytes {}", options.max_file_bytes),
-            ));
-            return Ok(());
-        }
-    }
     let mut contents: [Option<(Oid, String)>; 2] = [None, None];
     for (slot, side) in contents
         .iter_mut()
@@ -150,6 +136,17 @@ fn file_diff(
             continue;
         }
         let blob = repo.find_blob(side.id()).map_err(git)?;
+        if blob.size() as u64 > options.max_file_bytes {
+            out.skipped.push(skip(
+                "file_too_large",
+                format!(
+                    "{} bytes > max_file_bytes {}",
+                    blob.size(),
+                    options.max_file_bytes
+                ),
+            ));
+            return Ok(());
+        }
         let bytes = blob.content();
         if looks_binary(bytes) {
             out.skipped.push(skip("binary", String::new()));

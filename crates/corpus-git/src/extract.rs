@@ -89,16 +89,11 @@ pub fn extract_repo(
     for chunk in entries.chunks(CHUNK_ENTRIES) {
         let outputs: Vec<Result<ExtractChunk>> = chunk
             .par_iter()
-            .map_init(
-                || Repository::open(&path),
-                |repo, entry| match repo {
-                    Ok(repo) => extract_entry(repo, entry, name, options),
-                    Err(e) => Err(GitError::Other {
-                        repo: name.to_string(),
-                        message: e.message().to_string(),
-                    }),
-                },
-            )
+            .map(|entry| {
+                with_thread_repo(&path, name, |repo| {
+                    extract_entry(repo, entry, name, options)
+                })
+            })
             .collect();
         let mut merged = ExtractChunk::default();
         for (entry, output) in chunk.iter().zip(outputs) {
@@ -135,6 +130,38 @@ pub fn extract_repo(
     }
     drop(opened);
     Ok(row)
+}
+
+thread_local! {
+    /// Each worker thread keeps its repository open between entries: opening one costs file
+    /// system lookups that would otherwise be paid per PR.
+    static THREAD_REPO: std::cell::RefCell<Option<(std::path::PathBuf, Repository)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_thread_repo<T>(
+    path: &std::path::Path,
+    name: &str,
+    f: impl FnOnce(&Repository) -> Result<T>,
+) -> Result<T> {
+    THREAD_REPO.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let stale = slot.as_ref().is_none_or(|(p, _)| p != path);
+        if stale {
+            let repo = Repository::open(path).map_err(|e| GitError::Other {
+                repo: name.to_string(),
+                message: e.message().to_string(),
+            })?;
+            *slot = Some((path.to_path_buf(), repo));
+        }
+        match slot.as_ref() {
+            Some((_, repo)) => f(repo),
+            None => Err(GitError::Other {
+                repo: name.to_string(),
+                message: "repository slot empty".into(),
+            }),
+        }
+    })
 }
 
 fn git_err(name: &str) -> impl Fn(git2::Error) -> GitError + '_ {

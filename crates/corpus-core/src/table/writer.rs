@@ -10,6 +10,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, IoContext, Result};
 use crate::hash::file_hex64;
@@ -37,6 +38,18 @@ impl Default for WriterOptions {
         }
     }
 }
+
+/// Top-level columns that hold long, mostly unique text.
+const LONG_TEXT_COLUMNS: &[&str] = &[
+    "diff",
+    "code_diff",
+    "test_diff",
+    "content",
+    "text",
+    "prompt",
+    "response",
+    "body",
+];
 
 struct OpenPart {
     writer: ArrowWriter<File>,
@@ -83,7 +96,15 @@ impl PartWriter {
     fn properties(&self) -> Result<WriterProperties> {
         let level = ZstdLevel::try_new(self.options.zstd_level)
             .map_err(|e| Error::Config(format!("zstd level: {e}")))?;
-        Ok(WriterProperties::builder()
+        let mut builder = WriterProperties::builder();
+        // Long unique texts gain nothing from a dictionary but cost hashing every value.
+        for field in self.schema.fields() {
+            if LONG_TEXT_COLUMNS.contains(&field.name().as_str()) {
+                builder = builder
+                    .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        Ok(builder
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.options.max_row_group_rows))
             .set_statistics_enabled(EnabledStatistics::Chunk)

@@ -40,6 +40,9 @@ enum Command {
     /// Check or show a recipe.
     #[command(subcommand)]
     Recipe(RecipeCommand),
+    /// Decontamination helpers.
+    #[command(subcommand)]
+    Decontam(DecontamCommand),
     /// Generate the demo repositories (the embedded recipe does this when they are missing).
     Demo {
         /// Where to write them.
@@ -126,6 +129,22 @@ struct StatusArgs {
     /// Run directory. Default: runs/latest.
     #[arg(long)]
     run: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum DecontamCommand {
+    /// Print a repository's root commits (every parentless commit reachable from its default
+    /// branch) as `owner/name<TAB>sha` lines, the form of data/decontam/swe-bench-root-commits.txt.
+    Fingerprint {
+        /// Path of the repository (a bare mirror or a clone with full history).
+        repo: PathBuf,
+        /// Its `owner/name`, if the origin URL or folder name does not say.
+        #[arg(long)]
+        name: Option<String>,
+        /// The branch to walk (default: HEAD's).
+        #[arg(long)]
+        branch: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +313,20 @@ fn status_command(args: &StatusArgs) -> Result<()> {
     Ok(())
 }
 
+fn fingerprint_command(path: &Path, name: Option<String>, branch: Option<String>) -> Result<()> {
+    let spec = corpus_git::open::RepoSpec {
+        path: path.to_path_buf(),
+        name,
+        branch,
+    };
+    let name = corpus_git::open::resolve_name(&spec)?;
+    let (_, roots) = corpus_git::extract::fingerprint(&spec, &name)?;
+    for root in roots {
+        println!("{name}\t{root}");
+    }
+    Ok(())
+}
+
 fn verify_command(args: &RunOnly) -> Result<()> {
     let dir = latest_or(&args.run)?;
     let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
@@ -346,6 +379,9 @@ fn main() -> ExitCode {
                 .and_then(|r| r.to_toml())
                 .map(|t| print!("{t}"))
                 .map_err(Into::into)
+        }
+        Command::Decontam(DecontamCommand::Fingerprint { repo, name, branch }) => {
+            fingerprint_command(repo, name.clone(), branch.clone())
         }
         Command::Demo { out } => corpus_demo::generate(out)
             .map(|s| {

@@ -286,6 +286,8 @@ fn blocks_from(
             // Never take an unterminated last line as trailing context.
             let can_after = end < state.len() && ends_cleanly(&state[end]);
             let take_before = match (can_before, can_after) {
+                // Blocked only by an unterminated last line: that line is what cannot be said.
+                (false, false) if end < state.len() => return Err(ConvertError::NoFinalNewline),
                 (false, false) => return Err(ConvertError::NotUnique),
                 (true, false) => true,
                 (false, true) => false,
@@ -493,6 +495,9 @@ mod tests {
         let err = file_blocks("f", "a\nb", "a\nc").expect_err("inexpressible");
         assert_eq!(err, ConvertError::NoFinalNewline);
         let err = file_blocks("f", "a\nb\n", "a\nb").expect_err("inexpressible");
+        assert_eq!(err, ConvertError::NoFinalNewline);
+        // An insertion whose only anchor is an unterminated line (found by the property test).
+        let err = file_blocks("f", "x = 1", "\nx = 1").expect_err("inexpressible");
         assert_eq!(err, ConvertError::NoFinalNewline);
     }
 

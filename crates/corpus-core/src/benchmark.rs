@@ -49,6 +49,11 @@ impl BenchmarkRepos {
             .find(|n| self.names.contains(n))
     }
 
+    /// Whether the recipe releases this repository from every match.
+    pub fn is_allowed(&self, repo: &str) -> bool {
+        normalize(repo).is_some_and(|n| self.allowed.contains(&n))
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }

@@ -333,6 +333,23 @@ pub struct DecontamOptions {
     /// Repositories released from a match (known false matches).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Benchmark files (JSONL or Parquet with SWE-bench's columns) for content matching.
+    #[serde(default)]
+    pub benchmark_files: Vec<PathBuf>,
+    /// Words per n-gram of content matching.
+    #[serde(default = "default_ngram")]
+    pub ngram: usize,
+    /// A sample holding this share (0 to 1) of a benchmark instance's problem statement or
+    /// patch n-grams is contaminated.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+}
+
+fn default_ngram() -> usize {
+    13
+}
+fn default_threshold() -> f64 {
+    0.5
 }
 
 impl Default for DecontamOptions {
@@ -341,6 +358,9 @@ impl Default for DecontamOptions {
             swe_bench_verified: true,
             extra_repos: Vec::new(),
             allow: Vec::new(),
+            benchmark_files: Vec::new(),
+            ngram: default_ngram(),
+            threshold: default_threshold(),
         }
     }
 }
@@ -531,6 +551,9 @@ impl Recipe {
                 "[inputs] lists no repositories: set `demo = true`, `repos` or `repo_dirs`".into(),
             );
         }
+        if !(0.0..=1.0).contains(&self.decontam.threshold) || self.decontam.ngram == 0 {
+            errors.push("[decontam] threshold must be within 0..=1 and ngram at least 1".into());
+        }
         if self.extract.max_file_bytes == 0 || self.extract.max_diff_bytes == 0 {
             errors.push("[extract] max_file_bytes and max_diff_bytes must be positive".into());
         }
@@ -574,6 +597,9 @@ impl Recipe {
         }
         for dir in &mut self.inputs.repo_dirs {
             *dir = resolve(dir);
+        }
+        for file in &mut self.decontam.benchmark_files {
+            *file = resolve(file);
         }
         self.base_dir = base;
         Ok(self)

@@ -471,6 +471,63 @@ pub fn blobs_batch(rows: &[BlobRow]) -> Result<RecordBatch> {
     )
 }
 
+/// One line of the decontamination report: what one reason removed for one match in one
+/// repository.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecontamReportRow {
+    /// The stage that removed it (`extract` skips by name before any work).
+    pub stage: String,
+    pub reason: String,
+    /// The benchmark repository or instance id.
+    pub matched: String,
+    pub repo: String,
+    pub prs: i64,
+    pub samples: i64,
+    pub bytes: i64,
+    pub detail: String,
+}
+
+pub fn decontam_report_batch(rows: &[DecontamReportRow]) -> Result<RecordBatch> {
+    batch(
+        "decontam_report",
+        vec![
+            strings(rows.iter().map(|r| r.stage.as_str())),
+            strings(rows.iter().map(|r| r.reason.as_str())),
+            strings(rows.iter().map(|r| r.matched.as_str())),
+            strings(rows.iter().map(|r| r.repo.as_str())),
+            ints(rows.iter().map(|r| r.prs)),
+            ints(rows.iter().map(|r| r.samples)),
+            ints(rows.iter().map(|r| r.bytes)),
+            strings(rows.iter().map(|r| r.detail.as_str())),
+        ],
+    )
+}
+
+pub fn samples_from_batch(batch: &RecordBatch) -> Result<Vec<SampleRow>> {
+    let c = Columns::of_batch(batch);
+    (0..batch.num_rows())
+        .map(|row| {
+            Ok(SampleRow {
+                sample_id: c.string("sample_id", row)?,
+                sample_kind: c.string("sample_kind", row)?,
+                source: c.string("source", row)?,
+                repo: c.string("repo", row)?,
+                pr_number: c.opt_int("pr_number", row)?,
+                base_sha: c.string("base_sha", row)?,
+                prompt: c.string("prompt", row)?,
+                response: c.string("response", row)?,
+                text: c.string("text", row)?,
+            })
+        })
+        .collect()
+}
+
+/// Samples as a batch of `table` (`samples`, `decontaminated`, ...: they share the columns).
+pub fn sample_table_batch(table: &str, rows: &[SampleRow]) -> Result<RecordBatch> {
+    let columns = samples_batch(rows)?.columns().to_vec();
+    batch(table, columns)
+}
+
 pub fn samples_batch(rows: &[SampleRow]) -> Result<RecordBatch> {
     batch(
         "samples",

@@ -17,6 +17,8 @@ pub const TABLES: &[&str] = &[
     "commit_packs",
     "blobs",
     "samples",
+    "decontaminated",
+    "decontam_report",
     "drops",
 ];
 
@@ -53,7 +55,17 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             Field::new("size", DataType::Int64, false),
             utf8("content"),
         ],
-        "samples" => samples_fields(),
+        "samples" | "decontaminated" => samples_fields(),
+        "decontam_report" => vec![
+            utf8("stage"),
+            utf8("reason"),
+            utf8("matched"),
+            utf8("repo"),
+            Field::new("prs", DataType::Int64, false),
+            Field::new("samples", DataType::Int64, false),
+            Field::new("bytes", DataType::Int64, false),
+            utf8("detail"),
+        ],
         "drops" => drops_fields(),
         _ => return None,
     };

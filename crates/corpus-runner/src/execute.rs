@@ -385,7 +385,8 @@ mod tests {
             names(&all),
             vec![
                 ("extract".to_string(), false),
-                ("format".to_string(), false)
+                ("format".to_string(), false),
+                ("decontaminate".to_string(), false),
             ]
         );
         let only = Selection {

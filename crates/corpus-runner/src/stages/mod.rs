@@ -1,8 +1,10 @@
 //! The pipeline's stages, in the order CONTRACT.md lists them.
 
+mod decontaminate;
 mod extract;
 mod format;
 
+pub use decontaminate::DecontaminateStage;
 pub use extract::ExtractStage;
 pub use format::FormatStage;
 
@@ -29,6 +31,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
     vec![
         Box::new(ExtractStage::default()),
         Box::new(FormatStage::default()),
+        Box::new(DecontaminateStage::default()),
     ]
 }
 

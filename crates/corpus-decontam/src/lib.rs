@@ -1,0 +1,18 @@
+//! corpus-decontam: keeping benchmark data out of a corpus.
+//!
+//! - [`repo_match`]: benchmark repositories by name, fork parent and shared root commit
+//!   ([`repo_match::BenchmarkIdentity`]).
+//! - [`ngram`]: content matching by word n-grams ([`ngram::NgramIndex`]).
+//! - [`benchmark_file`]: benchmark files (JSONL or Parquet with SWE-bench's columns).
+//!
+//! ```
+//! use corpus_decontam::ngram::{Field, NgramIndex};
+//! let mut index = NgramIndex::new(3);
+//! index.add("a__b-1", &[(Field::ProblemStatement, "the parser drops the last line of input")]);
+//! let hit = index.best_match("Bug: the parser drops the last line of input files", 0.5);
+//! assert_eq!(hit.unwrap().instance_id, "a__b-1");
+//! ```
+
+pub mod benchmark_file;
+pub mod ngram;
+pub mod repo_match;

@@ -1,0 +1,133 @@
+//! Repository-level matching: a repository is a benchmark repository when its name or an
+//! alias names one (`owner__name` mirrors too), when the API says its fork parent is one, or
+//! when it shares a root commit with one: shipped roots, plus roots of benchmark mirrors
+//! found in this run. Sharing a root over-matches on purpose; the recipe's allow-list
+//! releases known false matches, and every match is reported with its evidence.
+
+use std::collections::BTreeMap;
+
+use corpus_core::benchmark::{BenchmarkRepos, shipped_root_commits};
+use corpus_core::recipe::DecontamOptions;
+use corpus_core::repo_name::normalize;
+use corpus_core::rows::RepoRow;
+
+/// Why a repository is a benchmark repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoVerdict {
+    /// `benchmark_repo`, `benchmark_fork` or `benchmark_root`.
+    pub reason: &'static str,
+    /// The benchmark repository it stands for.
+    pub matched: String,
+    pub detail: String,
+}
+
+pub struct BenchmarkIdentity {
+    names: BenchmarkRepos,
+    /// root commit → benchmark repository.
+    roots: BTreeMap<String, String>,
+}
+
+impl BenchmarkIdentity {
+    /// From the recipe and the run's `repos` rows (benchmark mirrors there add their roots).
+    pub fn new(options: &DecontamOptions, repos: &[RepoRow]) -> Self {
+        let names = BenchmarkRepos::from_options(options);
+        let mut roots = BTreeMap::new();
+        if options.swe_bench_verified {
+            for (repo, sha) in shipped_root_commits() {
+                roots.insert(sha, repo);
+            }
+        }
+        for row in repos {
+            let aliases = row.aliases.iter().map(String::as_str);
+            if let Some(matched) = names.matches(&row.repo, aliases) {
+                for sha in &row.root_commits {
+                    roots.entry(sha.clone()).or_insert_with(|| matched.clone());
+                }
+            }
+        }
+        Self { names, roots }
+    }
+
+    pub fn verdict(&self, row: &RepoRow) -> Option<RepoVerdict> {
+        if self.names.is_allowed(&row.repo) {
+            return None;
+        }
+        let aliases = row.aliases.iter().map(String::as_str);
+        if let Some(matched) = self.names.matches(&row.repo, aliases) {
+            return Some(RepoVerdict {
+                reason: "benchmark_repo",
+                detail: format!("{} is benchmark repository {matched} by name", row.repo),
+                matched,
+            });
+        }
+        if let Some(parent) = row.fork_parent.as_deref().and_then(normalize)
+            && let Some(matched) = self.names.matches(&parent, [])
+        {
+            return Some(RepoVerdict {
+                reason: "benchmark_fork",
+                detail: format!("{} is a fork of {parent}", row.repo),
+                matched,
+            });
+        }
+        row.root_commits.iter().find_map(|sha| {
+            self.roots.get(sha).map(|matched| RepoVerdict {
+                reason: "benchmark_root",
+                matched: matched.clone(),
+                detail: format!("{} shares root commit {sha} with {matched}", row.repo),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(name: &str, roots: &[&str]) -> RepoRow {
+        RepoRow {
+            repo: name.into(),
+            root_commits: roots.iter().map(|s| s.to_string()).collect(),
+            origin: "local".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_forks_roots_and_the_allow_list() {
+        let run = vec![
+            repo("psf/requests", &["r1"]),
+            repo("someone/reqs", &["r1"]),
+            repo("a/b", &["r2"]),
+        ];
+        let identity = BenchmarkIdentity::new(&DecontamOptions::default(), &run);
+        assert_eq!(
+            identity.verdict(&run[0]).map(|v| v.reason),
+            Some("benchmark_repo")
+        );
+        let renamed = identity.verdict(&run[1]).expect("shares a root");
+        assert_eq!(
+            (renamed.reason, renamed.matched.as_str()),
+            ("benchmark_root", "psf/requests")
+        );
+        assert!(renamed.detail.contains("r1"));
+        assert!(identity.verdict(&run[2]).is_none());
+        // A shipped root (django) catches a mirror that is not in the run.
+        let mirror = repo("x/dj", &["d6ded0e91bcdd2a8f7a221f6a5552a33fe545359"]);
+        assert_eq!(
+            identity.verdict(&mirror).map(|v| v.matched),
+            Some("django/django".into())
+        );
+        let mut fork = repo("me/flask", &[]);
+        fork.fork_parent = Some("Pallets/Flask".into());
+        assert_eq!(
+            identity.verdict(&fork).map(|v| v.reason),
+            Some("benchmark_fork")
+        );
+        let allowed = DecontamOptions {
+            allow: vec!["someone/reqs".into()],
+            ..Default::default()
+        };
+        let identity = BenchmarkIdentity::new(&allowed, &run);
+        assert!(identity.verdict(&run[1]).is_none());
+    }
+}

@@ -1,0 +1,251 @@
+//! Stage `decontaminate`: samples from benchmark repositories (by name, fork parent or shared
+//! root commit) and samples that hold most of a benchmark instance's text (word n-grams) go to
+//! `drops`; the rest go on as `decontaminated`. `decontam_report` says what each reason removed,
+//! per matched repository or instance, including what extraction skipped by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use corpus_core::hash::{Fingerprint, file_hex64};
+use corpus_core::manifest::Manifest;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{
+    DecontamReportRow, DropRow, RepoRow, SampleRow, decontam_report_batch, drops_batch,
+    repos_from_batch, sample_table_batch, samples_from_batch,
+};
+use corpus_core::table::{KeyedTable, for_each_table_batch};
+use corpus_decontam::benchmark_file::read_instances;
+use corpus_decontam::ngram::{Field, NgramIndex};
+use corpus_decontam::repo_match::BenchmarkIdentity;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+
+const NAME: &str = "decontaminate";
+const INPUTS: &[&str] = &["repos", "samples"];
+
+/// (stage, reason, matched) of a report line.
+type ReportKey = (String, String, String);
+
+/// What one report line counts.
+#[derive(Default)]
+struct Tally {
+    prs: BTreeSet<i64>,
+    samples: i64,
+    bytes: i64,
+    detail: String,
+}
+
+impl Tally {
+    fn new(detail: String) -> Self {
+        Self {
+            detail,
+            ..Default::default()
+        }
+    }
+}
+
+struct Prepared {
+    repos: BTreeMap<String, RepoRow>,
+    identity: BenchmarkIdentity,
+    index: NgramIndex,
+    samples: KeyedTable,
+}
+
+#[derive(Default)]
+pub struct DecontaminateStage {
+    prepared: OnceLock<Prepared>,
+}
+
+fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, RepoRow>> {
+    let mut repos = BTreeMap::new();
+    for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
+        for row in repos_from_batch(&batch)? {
+            repos.insert(row.repo.clone(), row);
+        }
+        Ok(())
+    })?;
+    Ok(repos)
+}
+
+fn build_index(recipe: &Recipe) -> Result<NgramIndex> {
+    let options = &recipe.decontam;
+    let mut index = NgramIndex::new(options.ngram);
+    for path in &options.benchmark_files {
+        let path = recipe.resolve(path);
+        let instances =
+            read_instances(&path).map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+        for i in &instances {
+            index.add(
+                &i.instance_id,
+                &[
+                    (Field::ProblemStatement, &i.problem_statement),
+                    (Field::Patch, &i.patch),
+                    (Field::TestPatch, &i.test_patch),
+                ],
+            );
+        }
+        tracing::info!(
+            "{}: {} benchmark instances indexed",
+            path.display(),
+            instances.len()
+        );
+    }
+    Ok(index)
+}
+
+impl DecontaminateStage {
+    fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let repos = read_repos(ctx)?;
+        let rows: Vec<RepoRow> = repos.values().cloned().collect();
+        let prepared = Prepared {
+            identity: BenchmarkIdentity::new(&ctx.recipe.decontam, &rows),
+            repos,
+            index: build_index(ctx.recipe)?,
+            samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+impl Stage for DecontaminateStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["decontaminated", "decontam_report"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let config_hash = Recipe::section_hash(&ctx.recipe.decontam);
+        let mut fp = Fingerprint::new();
+        fp.field("version", corpus_core::version::VERSION.as_bytes())
+            .field("config", config_hash.as_bytes());
+        let mut inputs = BTreeMap::new();
+        for table in INPUTS {
+            let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
+                RunnerError::stage(
+                    NAME,
+                    format!("table {table} is missing: run the stages before decontaminate"),
+                )
+            })?;
+            let version: Vec<String> = manifest
+                .stages
+                .iter()
+                .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
+                .collect();
+            fp.field(table, version.join(",").as_bytes());
+            inputs.insert(table.to_string(), version.join(","));
+        }
+        for path in &ctx.recipe.decontam.benchmark_files {
+            let path = ctx.recipe.resolve(path);
+            let sum = file_hex64(&path).map_err(|e| {
+                RunnerError::stage(NAME, format!("benchmark file {}: {e}", path.display()))
+            })?;
+            fp.field("benchmark", sum.as_bytes());
+            inputs.insert(format!("benchmark:{}", path.display()), sum);
+        }
+        Ok(StageInputs {
+            fingerprint: fp.finish(),
+            config_hash,
+            inputs,
+        })
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        Ok(read_repos(ctx)?.into_keys().collect())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let prepared = self.prepared(ctx)?;
+        let Some(repo) = prepared.repos.get(key) else {
+            return Ok(());
+        };
+        let mut report: BTreeMap<ReportKey, Tally> = BTreeMap::new();
+        if repo.skipped_reason.as_deref() == Some("swe_bench_repo") {
+            // Extraction skipped it by name before any work: nothing to remove here, but the
+            // report says so.
+            let matched =
+                corpus_core::benchmark::BenchmarkRepos::from_options(&ctx.recipe.decontam)
+                    .matches(&repo.repo, repo.aliases.iter().map(String::as_str))
+                    .unwrap_or_else(|| repo.repo.clone());
+            report.insert(
+                ("extract".into(), "swe_bench_repo".into(), matched),
+                Tally::new("skipped by name before extraction".into()),
+            );
+        }
+        let verdict = prepared.identity.verdict(repo);
+        let mut kept = Vec::new();
+        let mut drops = Vec::new();
+        let threshold = ctx.recipe.decontam.threshold;
+        prepared.samples.for_each_batch_of(key, 512, |batch| {
+            for sample in samples_from_batch(&batch)? {
+                let removal = match &verdict {
+                    Some(v) => Some((v.reason.to_string(), v.matched.clone(), v.detail.clone())),
+                    None if !prepared.index.is_empty() => {
+                        prepared.index.best_match(&sample.text, threshold).map(|m| {
+                            let detail = format!(
+                                "holds {:.0}% of the {} n-grams of {}",
+                                m.share * 100.0,
+                                m.field.name(),
+                                m.instance_id
+                            );
+                            ("benchmark_content".to_string(), m.instance_id, detail)
+                        })
+                    }
+                    None => None,
+                };
+                match removal {
+                    Some((reason, matched, detail)) => {
+                        let entry = report
+                            .entry((NAME.to_string(), reason.clone(), matched.clone()))
+                            .or_insert_with(|| Tally::new(detail.clone()));
+                        if let Some(pr) = sample.pr_number {
+                            entry.prs.insert(pr);
+                        }
+                        entry.samples += 1;
+                        entry.bytes += sample.text.len() as i64;
+                        drops.push(
+                            DropRow::new(NAME, &reason)
+                                .repo(key)
+                                .pr(sample.pr_number)
+                                .sample(&sample.sample_id)
+                                .detail(format!("{}: {detail}", sample.sample_kind)),
+                        );
+                    }
+                    None => kept.push(sample),
+                }
+            }
+            Ok(())
+        })?;
+        write_kept(out, &kept)?;
+        let rows: Vec<DecontamReportRow> = report
+            .into_iter()
+            .map(|((stage, reason, matched), tally)| DecontamReportRow {
+                stage,
+                reason,
+                matched,
+                repo: key.to_string(),
+                prs: tally.prs.len() as i64,
+                samples: tally.samples,
+                bytes: tally.bytes,
+                detail: tally.detail,
+            })
+            .collect();
+        out.write("decontam_report", &decontam_report_batch(&rows)?)?;
+        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
+        out.write("drops", &drops_batch(&drops)?)?;
+        Ok(())
+    }
+}
+
+fn write_kept(out: &mut UnitOutput, kept: &[SampleRow]) -> Result<()> {
+    out.write(
+        "decontaminated",
+        &sample_table_batch("decontaminated", kept)?,
+    )
+}

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod curate;
 mod decontam;
 mod extract;
 mod format;

@@ -19,7 +19,7 @@ fn tables_are_byte_identical_for_1_4_and_16_tasks() {
 fn separate_tasks_then_finalize_equal_a_local_run() {
     let s = Scratch::new();
     s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
-    for stage in ["extract", "format", "decontaminate"] {
+    for stage in ["extract", "format", "decontaminate", "curate"] {
         for task in ["0", "1", "2"] {
             s.ok(&[
                 "run",

@@ -19,6 +19,7 @@ pub const TABLES: &[&str] = &[
     "samples",
     "decontaminated",
     "decontam_report",
+    "curated",
     "drops",
 ];
 
@@ -55,7 +56,7 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             Field::new("size", DataType::Int64, false),
             utf8("content"),
         ],
-        "samples" | "decontaminated" => samples_fields(),
+        "samples" | "decontaminated" | "curated" => samples_fields(),
         "decontam_report" => vec![
             utf8("stage"),
             utf8("reason"),

@@ -387,6 +387,7 @@ mod tests {
                 ("extract".to_string(), false),
                 ("format".to_string(), false),
                 ("decontaminate".to_string(), false),
+                ("curate".to_string(), false),
             ]
         );
         let only = Selection {

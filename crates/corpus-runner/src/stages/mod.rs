@@ -1,9 +1,11 @@
 //! The pipeline's stages, in the order CONTRACT.md lists them.
 
+mod curate;
 mod decontaminate;
 mod extract;
 mod format;
 
+pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use extract::ExtractStage;
 pub use format::FormatStage;
@@ -32,6 +34,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
         Box::new(ExtractStage::default()),
         Box::new(FormatStage::default()),
         Box::new(DecontaminateStage::default()),
+        Box::new(CurateStage::default()),
     ]
 }
 

@@ -1,0 +1,14 @@
+//! corpus-curate: quality rules, secret detection and deduplication of samples.
+//!
+//! - [`quality`]: per-sample and per-PR rules, each a `drops` reason.
+//! - [`secrets`]: credential patterns and a high-entropy check ([`secrets::find_secrets`]).
+//! - [`dedup`]: exact PR deduplication across repositories and forks ([`dedup::duplicates`]).
+//!
+//! ```
+//! let found = corpus_curate::secrets::find_secrets("key = 'AKIAIOSFODNN7EXAMPLE'");
+//! assert_eq!(found[0].kind, "aws_access_key_id");
+//! ```
+
+pub mod dedup;
+pub mod quality;
+pub mod secrets;

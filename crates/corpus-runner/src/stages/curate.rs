@@ -1,0 +1,193 @@
+//! Stage `curate`: quality rules, secrets and exact PR deduplication over `decontaminated`,
+//! writing `curated`. Dedup needs every PR at once: its keys are computed once per run from
+//! `patches` (a few dozen bytes per PR), then each repository unit drops the samples of its
+//! PRs that another PR duplicates, naming the survivor.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use corpus_core::hash::Fingerprint;
+use corpus_core::manifest::Manifest;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{
+    DropRow, SampleRow, drops_batch, patches_from_batch, repos_from_batch, sample_table_batch,
+    samples_from_batch,
+};
+use corpus_core::table::{KeyedTable, for_each_table_batch};
+use corpus_curate::dedup::{PrKey, content_key, duplicates};
+use corpus_curate::quality::{check_pr, check_sample, title_patterns};
+use corpus_curate::secrets::find_secrets;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+
+const NAME: &str = "curate";
+const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
+
+struct Prepared {
+    /// (repo, pr) → its survivor, for PRs another PR duplicates.
+    duplicates: HashMap<(String, i64), (String, i64)>,
+    /// (repo, pr) → a PR-level rule it breaks.
+    pr_rules: HashMap<(String, i64), (&'static str, String)>,
+    samples: KeyedTable,
+}
+
+#[derive(Default)]
+pub struct CurateStage {
+    prepared: OnceLock<Prepared>,
+}
+
+impl CurateStage {
+    fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let options = &ctx.recipe.curate;
+        let titles: Vec<Regex> = title_patterns(options)
+            .map_err(|e| RunnerError::stage(NAME, format!("auto_title_patterns: {e}")))?;
+        let mut keys = Vec::new();
+        let mut pr_rules = HashMap::new();
+        for_each_table_batch(&ctx.run.table("patches"), 256, |batch| {
+            for patch in patches_from_batch(&batch)? {
+                let Some(number) = patch.pr_number else {
+                    continue;
+                };
+                if let Some(rule) = check_pr(&patch.title, &patch.body, options, &titles) {
+                    pr_rules.insert((patch.repo.clone(), number), rule);
+                }
+                let problem = format!("{}\n{}", patch.title, patch.body);
+                keys.push(PrKey {
+                    content: content_key(&problem, &patch.diff),
+                    repo: patch.repo,
+                    pr_number: number,
+                    merged_at: patch.merged_at,
+                });
+            }
+            Ok(())
+        })?;
+        let duplicates = if options.dedup {
+            duplicates(&keys)
+        } else {
+            HashMap::new()
+        };
+        let prepared = Prepared {
+            duplicates,
+            pr_rules,
+            samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+impl Stage for CurateStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["curated"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let config_hash = Recipe::section_hash(&ctx.recipe.curate);
+        let mut fp = Fingerprint::new();
+        fp.field("version", corpus_core::version::VERSION.as_bytes())
+            .field("config", config_hash.as_bytes());
+        let mut inputs = BTreeMap::new();
+        for table in INPUTS {
+            let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
+                RunnerError::stage(
+                    NAME,
+                    format!("table {table} is missing: run the stages before curate"),
+                )
+            })?;
+            let version: Vec<String> = manifest
+                .stages
+                .iter()
+                .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
+                .collect();
+            fp.field(table, version.join(",").as_bytes());
+            inputs.insert(table.to_string(), version.join(","));
+        }
+        Ok(StageInputs {
+            fingerprint: fp.finish(),
+            config_hash,
+            inputs,
+        })
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        let mut repos = Vec::new();
+        for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
+            repos.extend(repos_from_batch(&batch)?.into_iter().map(|r| r.repo));
+            Ok(())
+        })?;
+        Ok(repos)
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let prepared = self.prepared(ctx)?;
+        let options = &ctx.recipe.curate;
+        let mut samples: Vec<SampleRow> = Vec::new();
+        prepared.samples.for_each_batch_of(key, 512, |batch| {
+            samples.extend(samples_from_batch(&batch)?);
+            Ok(())
+        })?;
+        // A secret anywhere in a PR's samples (its patch or touched files) drops the whole PR:
+        // scrubbing code would break the exact round trip.
+        let mut secret_prs: BTreeMap<Option<i64>, String> = BTreeMap::new();
+        let mut secret_samples: BTreeSet<String> = BTreeSet::new();
+        if options.secrets {
+            for sample in &samples {
+                if let Some(found) = find_secrets(&sample.text).first() {
+                    let where_ = format!(
+                        "{} on line {} of a {} sample",
+                        found.kind, found.line, sample.sample_kind
+                    );
+                    secret_samples.insert(sample.sample_id.clone());
+                    if sample.pr_number.is_some() {
+                        secret_prs.entry(sample.pr_number).or_insert(where_);
+                    }
+                }
+            }
+        }
+        let mut kept = Vec::new();
+        let mut drops = Vec::new();
+        for sample in samples {
+            let pr_key = sample.pr_number.map(|n| (key.to_string(), n));
+            let removal = if let Some(rule) = pr_key.as_ref().and_then(|k| prepared.pr_rules.get(k))
+            {
+                Some((rule.0, rule.1.clone()))
+            } else if let Some((repo, number)) =
+                pr_key.as_ref().and_then(|k| prepared.duplicates.get(k))
+            {
+                Some(("duplicate_pr", format!("duplicate of {repo}#{number}")))
+            } else if let Some(where_) = secret_prs
+                .get(&sample.pr_number)
+                .filter(|_| sample.pr_number.is_some())
+            {
+                Some(("secret_in_patch", where_.clone()))
+            } else if secret_samples.contains(&sample.sample_id) {
+                Some(("secret_in_patch", "a secret in this document".to_string()))
+            } else {
+                check_sample(&sample.text, &sample.response, options)
+            };
+            match removal {
+                Some((reason, detail)) => drops.push(
+                    DropRow::new(NAME, reason)
+                        .repo(key)
+                        .pr(sample.pr_number)
+                        .sample(&sample.sample_id)
+                        .detail(format!("{}: {detail}", sample.sample_kind)),
+                ),
+                None => kept.push(sample),
+            }
+        }
+        out.write("curated", &sample_table_batch("curated", &kept)?)?;
+        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
+        out.write("drops", &drops_batch(&drops)?)?;
+        Ok(())
+    }
+}

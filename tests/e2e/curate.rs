@@ -1,0 +1,75 @@
+//! Stage `curate` on the demo: the planted secret never reaches `curated` (nor a log), and the
+//! fork's copies of upstream PRs collapse onto the upstream PRs.
+
+use crate::common::{Scratch, stderr, text};
+
+#[test]
+fn planted_secret_never_reaches_curated_or_logs() {
+    let s = Scratch::new();
+    let out = s
+        .cmd(&["run"])
+        .env("SWE_CORPUS_LOG", "debug")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    for secret in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ] {
+        assert!(!stderr(&out).contains(secret), "a secret reached the log");
+        let left = s.query(
+            "runs/demo",
+            &format!("select count(*) as n from curated where strpos(text, '{secret}') > 0"),
+        );
+        assert_eq!(left[0]["n"].as_i64(), Some(0), "{secret}");
+        let described = s.query(
+            "runs/demo",
+            &format!(
+                "select count(*) as n from drops where strpos(coalesce(detail, ''), '{secret}') > 0"
+            ),
+        );
+        assert_eq!(
+            described[0]["n"].as_i64(),
+            Some(0),
+            "drops never quote a secret"
+        );
+    }
+    let dropped = s.query(
+        "runs/demo",
+        "select distinct pr_number from drops where stage = 'curate' and reason = 'secret_in_patch' and repo = 'acme/widgets'",
+    );
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0]["pr_number"].as_i64(), Some(11));
+}
+
+#[test]
+fn fork_duplicates_collapse_onto_upstream() {
+    let s = Scratch::new();
+    s.ok(&["run"]);
+    let fork_prs = s.query(
+        "runs/demo",
+        "select distinct pr_number from curated where repo = 'forker/widgets' and pr_number is not null",
+    );
+    let numbers: Vec<i64> = fork_prs
+        .iter()
+        .filter_map(|r| r["pr_number"].as_i64())
+        .collect();
+    assert_eq!(numbers, vec![101], "only the fork's own PR survives");
+    let dups = s.query(
+        "runs/demo",
+        "select detail from drops where stage = 'curate' and reason = 'duplicate_pr'",
+    );
+    assert!(!dups.is_empty());
+    assert!(
+        dups.iter()
+            .all(|d| text(d, "detail").contains("duplicate of acme/widgets#"))
+    );
+    let upstream = s.query(
+        "runs/demo",
+        "select count(*) as n from curated where repo = 'acme/widgets' and pr_number = 5",
+    );
+    assert!(
+        upstream[0]["n"].as_i64().unwrap_or(0) > 0,
+        "the survivor keeps its samples"
+    );
+}

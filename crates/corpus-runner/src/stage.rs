@@ -107,3 +107,72 @@ pub struct UnitDone {
     pub rows: BTreeMap<String, u64>,
     pub dropped: BTreeMap<String, u64>,
 }
+
+/// Builds a stage's [`StageInputs`]: the tool version and config hash, then each input (an
+/// upstream table's stage fingerprints, a file's checksum, ...), all in the fingerprint.
+pub struct InputsBuilder {
+    fingerprint: corpus_core::hash::Fingerprint,
+    config_hash: String,
+    inputs: BTreeMap<String, String>,
+}
+
+impl InputsBuilder {
+    pub fn new(config_hash: String) -> Self {
+        let mut fingerprint = corpus_core::hash::Fingerprint::new();
+        fingerprint
+            .field("version", corpus_core::version::VERSION.as_bytes())
+            .field("config", config_hash.as_bytes());
+        Self {
+            fingerprint,
+            config_hash,
+            inputs: BTreeMap::new(),
+        }
+    }
+
+    /// A named input version, recorded in the manifest and the fingerprint.
+    pub fn input(&mut self, name: &str, version: &str) -> &mut Self {
+        self.fingerprint.field(name, version.as_bytes());
+        self.inputs.insert(name.to_string(), version.to_string());
+        self
+    }
+
+    /// Something that changes the output without being an input worth listing (a template).
+    pub fn hidden(&mut self, label: &str, value: &[u8]) -> &mut Self {
+        self.fingerprint.field(label, value);
+        self
+    }
+
+    /// An upstream table, by the fingerprints of the stages that wrote it. A missing required
+    /// table is an error naming `stage`; a missing optional one is left out.
+    pub fn table(
+        &mut self,
+        ctx: &StageContext,
+        stage: &str,
+        table: &str,
+        required: bool,
+    ) -> Result<&mut Self> {
+        match corpus_core::manifest::Manifest::read(&ctx.run.table(table))? {
+            Some(manifest) => {
+                let version: Vec<String> = manifest
+                    .stages
+                    .iter()
+                    .map(|(writer, entry)| format!("{writer}:{}", entry.fingerprint))
+                    .collect();
+                Ok(self.input(table, &version.join(",")))
+            }
+            None if required => Err(crate::error::RunnerError::stage(
+                stage,
+                format!("table {table} is missing: run the stages before {stage}"),
+            )),
+            None => Ok(self),
+        }
+    }
+
+    pub fn finish(self) -> StageInputs {
+        StageInputs {
+            fingerprint: self.fingerprint.finish(),
+            config_hash: self.config_hash,
+            inputs: self.inputs,
+        }
+    }
+}

@@ -8,8 +8,6 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use corpus_core::hash::Fingerprint;
-use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
     DropRow, SampleRow, drops_batch, patches_from_batch, repos_from_batch, sample_table_batch,
@@ -21,7 +19,7 @@ use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
@@ -91,31 +89,11 @@ impl Stage for CurateStage {
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
-        let config_hash = Recipe::section_hash(&ctx.recipe.curate);
-        let mut fp = Fingerprint::new();
-        fp.field("version", corpus_core::version::VERSION.as_bytes())
-            .field("config", config_hash.as_bytes());
-        let mut inputs = BTreeMap::new();
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.curate));
         for table in INPUTS {
-            let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
-                RunnerError::stage(
-                    NAME,
-                    format!("table {table} is missing: run the stages before curate"),
-                )
-            })?;
-            let version: Vec<String> = manifest
-                .stages
-                .iter()
-                .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
-                .collect();
-            fp.field(table, version.join(",").as_bytes());
-            inputs.insert(table.to_string(), version.join(","));
+            builder.table(ctx, NAME, table, true)?;
         }
-        Ok(StageInputs {
-            fingerprint: fp.finish(),
-            config_hash,
-            inputs,
-        })
+        Ok(builder.finish())
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {

@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use corpus_core::hash::{Fingerprint, file_hex64};
-use corpus_core::manifest::Manifest;
+use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
     DecontamReportRow, DropRow, RepoRow, SampleRow, decontam_report_batch, drops_batch,
@@ -19,7 +18,7 @@ use corpus_decontam::ngram::{Field, NgramIndex};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "decontaminate";
 const INPUTS: &[&str] = &["repos", "samples"];
@@ -121,39 +120,18 @@ impl Stage for DecontaminateStage {
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
-        let config_hash = Recipe::section_hash(&ctx.recipe.decontam);
-        let mut fp = Fingerprint::new();
-        fp.field("version", corpus_core::version::VERSION.as_bytes())
-            .field("config", config_hash.as_bytes());
-        let mut inputs = BTreeMap::new();
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.decontam));
         for table in INPUTS {
-            let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
-                RunnerError::stage(
-                    NAME,
-                    format!("table {table} is missing: run the stages before decontaminate"),
-                )
-            })?;
-            let version: Vec<String> = manifest
-                .stages
-                .iter()
-                .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
-                .collect();
-            fp.field(table, version.join(",").as_bytes());
-            inputs.insert(table.to_string(), version.join(","));
+            builder.table(ctx, NAME, table, true)?;
         }
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
             let sum = file_hex64(&path).map_err(|e| {
                 RunnerError::stage(NAME, format!("benchmark file {}: {e}", path.display()))
             })?;
-            fp.field("benchmark", sum.as_bytes());
-            inputs.insert(format!("benchmark:{}", path.display()), sum);
+            builder.input(&format!("benchmark:{}", path.display()), &sum);
         }
-        Ok(StageInputs {
-            fingerprint: fp.finish(),
-            config_hash,
-            inputs,
-        })
+        Ok(builder.finish())
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {

@@ -2,13 +2,12 @@
 //! (table `samples`). One unit per repository; its rows are read from the sorted input
 //! tables by row-group statistics, not by scanning everything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use corpus_agentless::packs::{render_commit, render_pack};
 use corpus_agentless::samples::{BlobContents, Rendered, Skipped, check_pr, render_pr};
 use corpus_agentless::templates::Templates;
-use corpus_core::hash::Fingerprint;
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
@@ -19,7 +18,7 @@ use corpus_core::special_tokens::{QWEN2_5_ADDED, find_added_token};
 use corpus_core::table::{KeyedTable, for_each_table_batch};
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "format";
 const INPUTS: &[&str] = &["repos", "patches", "commit_packs", "blobs"];
@@ -63,34 +62,6 @@ fn load_templates(recipe: &Recipe) -> Result<Templates> {
     Templates::load(&dir).map_err(|e| RunnerError::stage(NAME, e.to_string()))
 }
 
-fn require_inputs(ctx: &StageContext) -> Result<BTreeMap<String, String>> {
-    let mut inputs = BTreeMap::new();
-    for table in INPUTS {
-        let manifest = Manifest::read(&ctx.run.table(table))?.ok_or_else(|| {
-            RunnerError::stage(
-                NAME,
-                format!("table {table} is missing: run the extract stage first"),
-            )
-        })?;
-        let fingerprints: Vec<String> = manifest
-            .stages
-            .iter()
-            .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
-            .collect();
-        inputs.insert(table.to_string(), fingerprints.join(","));
-    }
-    // `pulls` is optional (history alone has no issue text), but part of the input when there.
-    if let Some(manifest) = Manifest::read(&ctx.run.table("pulls"))? {
-        let fingerprints: Vec<String> = manifest
-            .stages
-            .iter()
-            .map(|(stage, entry)| format!("{stage}:{}", entry.fingerprint))
-            .collect();
-        inputs.insert("pulls".to_string(), fingerprints.join(","));
-    }
-    Ok(inputs)
-}
-
 impl Stage for FormatStage {
     fn name(&self) -> &'static str {
         NAME
@@ -101,23 +72,17 @@ impl Stage for FormatStage {
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
-        let inputs = require_inputs(ctx)?;
-        let templates = load_templates(ctx.recipe)?;
-        let config_hash = Recipe::section_hash(&(&ctx.recipe.format, &ctx.recipe.extract));
-        let mut fp = Fingerprint::new();
-        fp.field("version", corpus_core::version::VERSION.as_bytes())
-            .field("config", config_hash.as_bytes());
-        for source in &templates.sources {
-            fp.field("template", source.as_bytes());
+        let config = Recipe::section_hash(&(&ctx.recipe.format, &ctx.recipe.extract));
+        let mut builder = InputsBuilder::new(config);
+        for table in INPUTS {
+            builder.table(ctx, NAME, table, true)?;
         }
-        for (table, version) in &inputs {
-            fp.field(table, version.as_bytes());
+        // `pulls` is optional (history alone has no issue text), but an input when there.
+        builder.table(ctx, NAME, "pulls", false)?;
+        for source in &load_templates(ctx.recipe)?.sources {
+            builder.hidden("template", source.as_bytes());
         }
-        Ok(StageInputs {
-            fingerprint: fp.finish(),
-            config_hash,
-            inputs,
-        })
+        Ok(builder.finish())
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {

@@ -64,6 +64,20 @@ fn fork_duplicates_collapse_onto_upstream() {
         dups.iter()
             .all(|d| text(d, "detail").contains("duplicate of acme/widgets#"))
     );
+    // After the fork, both sides added the same helper; the fork's copy is a near duplicate.
+    let near = s.query(
+        "runs/demo",
+        "select distinct repo, pr_number, detail from drops where stage = 'curate' and reason = 'near_duplicate_pr'",
+    );
+    assert!(!near.is_empty());
+    assert!(
+        near.iter()
+            .all(|d| text(d, "repo") == "forker/widgets" && d["pr_number"].as_i64() == Some(102))
+    );
+    assert!(
+        near.iter()
+            .all(|d| text(d, "detail").contains("near duplicate of acme/widgets#15"))
+    );
     let upstream = s.query(
         "runs/demo",
         "select count(*) as n from curated where repo = 'acme/widgets' and pr_number = 5",

@@ -392,6 +392,34 @@ pub struct CurateOptions {
     /// Drop exact duplicate PRs across repositories and forks (`duplicate_pr`).
     #[serde(default = "default_true")]
     pub dedup: bool,
+    /// Also drop near duplicates found by MinHash LSH (`near_duplicate_pr`).
+    #[serde(default = "default_true")]
+    pub near_dedup: bool,
+    /// MinHash permutations (a multiple of `minhash_bands`).
+    #[serde(default = "default_permutations")]
+    pub minhash_permutations: usize,
+    /// LSH bands; rows per band = permutations / bands.
+    #[serde(default = "default_bands")]
+    pub minhash_bands: usize,
+    /// Words per shingle.
+    #[serde(default = "default_shingle_words")]
+    pub shingle_words: usize,
+    /// Estimated Jaccard similarity at or above which two PRs are near duplicates.
+    #[serde(default = "default_near_threshold")]
+    pub near_threshold: f64,
+}
+
+fn default_permutations() -> usize {
+    128
+}
+fn default_bands() -> usize {
+    16
+}
+fn default_shingle_words() -> usize {
+    5
+}
+fn default_near_threshold() -> f64 {
+    0.8
 }
 
 fn default_min_problem_chars() -> usize {
@@ -431,6 +459,11 @@ impl Default for CurateOptions {
             auto_title_patterns: default_title_patterns(),
             secrets: true,
             dedup: true,
+            near_dedup: true,
+            minhash_permutations: default_permutations(),
+            minhash_bands: default_bands(),
+            shingle_words: default_shingle_words(),
+            near_threshold: default_near_threshold(),
         }
     }
 }
@@ -629,6 +662,15 @@ impl Recipe {
                     "[curate] auto_title_patterns: `{pattern}` is not a regular expression: {e}"
                 ));
             }
+        }
+        let c = &self.curate;
+        if c.minhash_bands == 0 || !c.minhash_permutations.is_multiple_of(c.minhash_bands) {
+            errors.push(
+                "[curate] minhash_permutations must be a positive multiple of minhash_bands".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&c.near_threshold) {
+            errors.push("[curate] near_threshold must be within 0..=1".into());
         }
         if !(0.0..=1.0).contains(&self.decontam.threshold) || self.decontam.ngram == 0 {
             errors.push("[decontam] threshold must be within 0..=1 and ngram at least 1".into());

@@ -42,12 +42,17 @@ fn normalize_diff(diff: &str) -> String {
     out
 }
 
-/// The content hash of a PR.
-pub fn content_key(problem: &str, diff: &str) -> u128 {
+/// What dedup compares of a PR: its normalized problem text and changed lines.
+pub fn dedup_text(problem: &str, diff: &str) -> String {
     let mut text = normalize_text(problem);
     text.push('\0');
     text.push_str(&normalize_diff(diff));
-    xxh3_128(text.as_bytes())
+    text
+}
+
+/// The content hash of a PR.
+pub fn content_key(problem: &str, diff: &str) -> u128 {
+    xxh3_128(dedup_text(problem, diff).as_bytes())
 }
 
 /// For every PR that duplicates another: (repo, pr) → the survivor's (repo, pr).

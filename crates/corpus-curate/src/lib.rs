@@ -10,5 +10,6 @@
 //! ```
 
 pub mod dedup;
+pub mod minhash;
 pub mod quality;
 pub mod secrets;

@@ -697,7 +697,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
 }
 
 /// forker/widgets: the same history plus one PR of the fork's own.
-pub fn build_fork(path: &Path, upstream: &RepoBuilder) -> Result<(), DemoError> {
+pub fn build_fork(path: &Path, upstream: &RepoBuilder) -> Result<RepoBuilder, DemoError> {
     let mut b = RepoBuilder::create_copy(path, upstream, false)?;
     b.branch("ratio-percent", "main")?;
     b.commit(
@@ -720,5 +720,69 @@ pub fn build_fork(path: &Path, upstream: &RepoBuilder) -> Result<(), DemoError> 
         CAROL,
     )?;
     b.delete_branch("ratio-percent")?;
+    Ok(b)
+}
+
+const PERCENT_HELPER: &str = "\n\ndef percent(value, total):\n    \"\"\"value as a percentage of total, 0 when total is 0.\"\"\"\n    if total == 0:\n        return 0.0\n    return 100.0 * value / total\n\n\ndef percent_text(value, total, digits=1):\n    \"\"\"A progress label such as '42.5 %' for progress bars and status lines.\"\"\"\n    share = percent(value, total)\n    share = clamp(share, 0.0, 100.0)\n    return f\"{share:.{digits}f} %\"\n\n\ndef remaining_percent(value, total):\n    \"\"\"What is left to do, as a percentage of the total work.\"\"\"\n    return 100.0 - clamp(percent(value, total), 0.0, 100.0)\n";
+
+fn git(e: git2::Error) -> DemoError {
+    DemoError::Git(e.message().to_string())
+}
+
+/// The content of `path` at the tip of main.
+fn file_at_main(b: &RepoBuilder, path: &str) -> Result<String, DemoError> {
+    let commit = b.repo.find_commit(b.tip("main")?).map_err(git)?;
+    let entry = commit
+        .tree()
+        .map_err(git)?
+        .get_path(Path::new(path))
+        .map_err(git)?;
+    let blob = b.repo.find_blob(entry.id()).map_err(git)?;
+    Ok(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// After the fork, both sides add the same helper: upstream as PR #15, the fork (not knowing)
+/// as PR #102 with one comment more. Near duplicates that dedup must collapse onto upstream's.
+pub fn diverge(upstream: &mut RepoBuilder, fork: &mut RepoBuilder) -> Result<(), DemoError> {
+    let up = format!(
+        "{}{PERCENT_HELPER}",
+        file_at_main(upstream, "widgets/util.py")?
+    );
+    upstream.branch("percent", "main")?;
+    upstream.commit(
+        "percent",
+        ALICE,
+        "Add percent helper\n",
+        &[("widgets/util.py", Some(up.as_bytes()))],
+    )?;
+    upstream.merge_pr(
+        15,
+        "percent",
+        "alice",
+        "Add a percent helper for progress widgets",
+        MAINTAINER,
+    )?;
+    upstream.delete_branch("percent")?;
+
+    let helper = PERCENT_HELPER.replace(
+        "    if total == 0:\n",
+        "    # Avoid dividing by zero for empty progress bars.\n    if total == 0:\n",
+    );
+    let forked = format!("{}{helper}", file_at_main(fork, "widgets/util.py")?);
+    fork.branch("percent-helper", "main")?;
+    fork.commit(
+        "percent-helper",
+        CAROL,
+        "Add percent helper\n",
+        &[("widgets/util.py", Some(forked.as_bytes()))],
+    )?;
+    fork.merge_pr(
+        102,
+        "percent-helper",
+        "carol",
+        "Add a percent helper for progress widgets",
+        CAROL,
+    )?;
+    fork.delete_branch("percent-helper")?;
     Ok(())
 }

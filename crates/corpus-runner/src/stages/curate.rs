@@ -14,7 +14,8 @@ use corpus_core::rows::{
     samples_from_batch,
 };
 use corpus_core::table::{KeyedTable, for_each_table_batch};
-use corpus_curate::dedup::{PrKey, content_key, duplicates};
+use corpus_curate::dedup::{PrKey, content_key, dedup_text, duplicates};
+use corpus_curate::minhash::{MinHasher, near_duplicate_clusters};
 use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
@@ -25,8 +26,10 @@ const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
 
 struct Prepared {
-    /// (repo, pr) → its survivor, for PRs another PR duplicates.
+    /// (repo, pr) → its survivor, for PRs another PR duplicates exactly.
     duplicates: HashMap<(String, i64), (String, i64)>,
+    /// (repo, pr) → its survivor and the estimated similarity, for near duplicates.
+    near: HashMap<(String, i64), ((String, i64), f64)>,
     /// (repo, pr) → a PR-level rule it breaks.
     pr_rules: HashMap<(String, i64), (&'static str, String)>,
     samples: KeyedTable,
@@ -46,6 +49,8 @@ impl CurateStage {
         let titles: Vec<Regex> = title_patterns(options)
             .map_err(|e| RunnerError::stage(NAME, format!("auto_title_patterns: {e}")))?;
         let mut keys = Vec::new();
+        let mut signatures = Vec::new();
+        let hasher = MinHasher::new(options.minhash_permutations, options.shingle_words);
         let mut pr_rules = HashMap::new();
         for_each_table_batch(&ctx.run.table("patches"), 256, |batch| {
             for patch in patches_from_batch(&batch)? {
@@ -56,6 +61,9 @@ impl CurateStage {
                     pr_rules.insert((patch.repo.clone(), number), rule);
                 }
                 let problem = format!("{}\n{}", patch.title, patch.body);
+                if options.near_dedup {
+                    signatures.push(hasher.signature(&dedup_text(&problem, &patch.diff)));
+                }
                 keys.push(PrKey {
                     content: content_key(&problem, &patch.diff),
                     repo: patch.repo,
@@ -70,8 +78,31 @@ impl CurateStage {
         } else {
             HashMap::new()
         };
+        let mut near = HashMap::new();
+        if options.near_dedup {
+            // Survivor order: the smallest (merged_at, repo, pr_number) first.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|&a, &b| {
+                let key = |i: usize| (keys[i].merged_at, &keys[i].repo, keys[i].pr_number);
+                key(a).cmp(&key(b))
+            });
+            let ordered: Vec<Vec<u64>> = order.iter().map(|&i| signatures[i].clone()).collect();
+            drop(signatures);
+            let clusters =
+                near_duplicate_clusters(&ordered, options.minhash_bands, options.near_threshold);
+            for (member, first) in clusters {
+                let (m, f) = (&keys[order[member]], &keys[order[first]]);
+                let similarity =
+                    corpus_curate::minhash::similarity(&ordered[member], &ordered[first]);
+                near.insert(
+                    (m.repo.clone(), m.pr_number),
+                    ((f.repo.clone(), f.pr_number), similarity),
+                );
+            }
+        }
         let prepared = Prepared {
             duplicates,
+            near,
             pr_rules,
             samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
         };
@@ -142,6 +173,15 @@ impl Stage for CurateStage {
                 pr_key.as_ref().and_then(|k| prepared.duplicates.get(k))
             {
                 Some(("duplicate_pr", format!("duplicate of {repo}#{number}")))
+            } else if let Some(((repo, number), similarity)) =
+                pr_key.as_ref().and_then(|k| prepared.near.get(k))
+            {
+                Some((
+                    "near_duplicate_pr",
+                    format!(
+                        "near duplicate of {repo}#{number} (estimated similarity {similarity:.2})"
+                    ),
+                ))
             } else if let Some(where_) = secret_prs
                 .get(&sample.pr_number)
                 .filter(|_| sample.pr_number.is_some())

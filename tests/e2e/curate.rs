@@ -87,3 +87,87 @@ fn fork_duplicates_collapse_onto_upstream() {
         "the survivor keeps its samples"
     );
 }
+
+#[test]
+fn a_licence_allow_list_keeps_only_listed_licences() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.path().join("apache.toml"),
+        "name = \"apache\"\n[inputs]\ndemo = true\n[curate]\nlicenses = [\"Apache-2.0\"]\n",
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "apache.toml"]);
+    let licenses = s.query(
+        "runs/apache",
+        "select distinct repo, license from patches where repo = 'acme/widgets'",
+    );
+    assert_eq!(
+        text(&licenses[0], "license"),
+        "MIT",
+        "detected from the LICENSE file at base"
+    );
+    let left = s.query(
+        "runs/apache",
+        "select count(*) as n from curated where repo like '%widgets'",
+    );
+    assert_eq!(left[0]["n"].as_i64(), Some(0));
+    let dropped = s.query(
+        "runs/apache",
+        "select count(*) as n from drops where stage = 'curate' and reason = 'license_not_allowed'",
+    );
+    assert!(dropped[0]["n"].as_i64().unwrap_or(0) > 0);
+    // With MIT allowed, the same run keeps them.
+    std::fs::write(
+        s.path().join("mit.toml"),
+        "name = \"mit\"\n[inputs]\ndemo = true\n[curate]\nlicenses = [\"MIT\"]\n",
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "mit.toml"]);
+    let kept = s.query(
+        "runs/mit",
+        "select count(*) as n from curated where repo = 'acme/widgets'",
+    );
+    assert!(kept[0]["n"].as_i64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn a_repository_without_a_licence_file_is_counted_not_crashed() {
+    use corpus_demo::{Person, RepoBuilder};
+    const DEV: Person = Person {
+        name: "Dev One",
+        email: "dev@example.org",
+    };
+    let s = Scratch::new();
+    let mut b = RepoBuilder::create(&s.path().join("repos/acme+nolicence"), false, 1_700_000_000)
+        .expect("create");
+    b.commit(
+        "main",
+        DEV,
+        "Start\n",
+        &[("pkg/a.py", Some(b"def f():\n    return 1\n"))],
+    )
+    .expect("root");
+    b.branch("fix", "main").expect("branch");
+    b.commit(
+        "fix",
+        DEV,
+        "Return 2\n",
+        &[("pkg/a.py", Some(b"def f():\n    return 2\n"))],
+    )
+    .expect("commit");
+    b.merge_pr(1, "fix", "dev", "f returns the wrong number", DEV)
+        .expect("merge");
+    std::fs::write(
+        s.path().join("r.toml"),
+        "name = \"r\"\n[inputs]\nrepo_dirs = [\"repos\"]\n[curate]\nlicenses = [\"MIT\"]\n",
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "r.toml"]);
+    let dropped = s.query(
+        "runs/r",
+        "select count(*) as n from drops where stage = 'curate' and reason = 'no_license'",
+    );
+    assert!(dropped[0]["n"].as_i64().unwrap_or(0) > 0);
+    let left = s.query("runs/r", "select count(*) as n from curated");
+    assert_eq!(left[0]["n"].as_i64(), Some(0));
+}

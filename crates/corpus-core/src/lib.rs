@@ -18,6 +18,7 @@
 pub mod benchmark;
 pub mod error;
 pub mod hash;
+pub mod license;
 pub mod manifest;
 pub mod paths;
 pub mod recipe;

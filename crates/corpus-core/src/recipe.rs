@@ -392,6 +392,10 @@ pub struct CurateOptions {
     /// Drop exact duplicate PRs across repositories and forks (`duplicate_pr`).
     #[serde(default = "default_true")]
     pub dedup: bool,
+    /// SPDX ids allowed (licence file at the PR's base); empty: no licence filter. A snapshot
+    /// with another licence is `license_not_allowed`, one without a licence file `no_license`.
+    #[serde(default)]
+    pub licenses: Vec<String>,
     /// Also drop near duplicates found by MinHash LSH (`near_duplicate_pr`).
     #[serde(default = "default_true")]
     pub near_dedup: bool,
@@ -459,6 +463,7 @@ impl Default for CurateOptions {
             auto_title_patterns: default_title_patterns(),
             secrets: true,
             dedup: true,
+            licenses: Vec::new(),
             near_dedup: true,
             minhash_permutations: default_permutations(),
             minhash_bands: default_bands(),

@@ -160,6 +160,7 @@ fn patches_fields() -> Vec<Field> {
         ),
         utf8("base_tree"),
         utf8_list("base_files"),
+        utf8_null("license"),
         Field::new("n_commits", DataType::Int64, false),
         Field::new("has_merge_in_branch", DataType::Boolean, false),
         Field::new("skipped_files", DataType::Int64, false),

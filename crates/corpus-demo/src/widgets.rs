@@ -7,6 +7,8 @@ use crate::{ALICE, BOB, CAROL, DEPENDABOT, DemoError, EPOCH, MAINTAINER};
 
 const README: &str = "# widgets\n\nSmall helpers for sizing and laying out widgets.\n\n```python\nfrom widgets import parse_size\nparse_size(\"10px\")\n```\n";
 
+const MIT_LICENSE: &str = "MIT License\n\nCopyright (c) 2024 Acme Widgets contributors\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software and associated documentation files (the \"Software\"), to deal\nin the Software without restriction, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n";
+
 const SETUP: &str = "from setuptools import setup, find_packages\n\nsetup(\n    name=\"widgets\",\n    version=\"0.1.0\",\n    packages=find_packages(exclude=[\"tests\"]),\n)\n";
 
 const INIT: &str = "\"\"\"Widgets: sizing and layout helpers.\"\"\"\n\nfrom .core import Widget, parse_size\nfrom .util import clamp_ratio\n\n__all__ = [\"Widget\", \"parse_size\", \"clamp_ratio\"]\n";
@@ -369,6 +371,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "Initial commit\n",
         &[
             ("README.md", Some(README.as_bytes())),
+            ("LICENSE", Some(MIT_LICENSE.as_bytes())),
             ("setup.py", Some(SETUP.as_bytes())),
             ("requirements.txt", Some(REQUIREMENTS_V1.as_bytes())),
             ("poetry.lock", Some(lock_v1.as_bytes())),

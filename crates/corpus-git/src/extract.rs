@@ -388,6 +388,7 @@ fn extract_entry(
         files: diff.kept.iter().map(|f| f.change.clone()).collect(),
         base_tree: base_tree.id().to_string(),
         base_files: tree_files(repo, &base_tree, name)?,
+        license: license_at(repo, &base_tree),
         n_commits,
         has_merge_in_branch: merges_inside,
         skipped_files: diff.skipped.len() as i64,
@@ -437,6 +438,18 @@ fn pack_commits(
         });
     }
     Ok((out, merges_inside))
+}
+
+/// The SPDX id of the licence file at the root of a tree (None: there is none).
+fn license_at(repo: &Repository, tree: &git2::Tree) -> Option<String> {
+    let entry = corpus_core::license::LICENSE_FILES
+        .iter()
+        .find_map(|wanted| {
+            tree.iter()
+                .find(|e| e.name().is_ok_and(|n| n.eq_ignore_ascii_case(wanted)))
+        })?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(corpus_core::license::spdx_of(&String::from_utf8_lossy(blob.content())).to_string())
 }
 
 fn commit_diff(

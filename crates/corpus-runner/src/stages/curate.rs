@@ -32,6 +32,8 @@ struct Prepared {
     near: HashMap<(String, i64), ((String, i64), f64)>,
     /// (repo, pr) → a PR-level rule it breaks.
     pr_rules: HashMap<(String, i64), (&'static str, String)>,
+    /// (repo, base sha) → the licence at that snapshot (None: no licence file).
+    licenses: HashMap<(String, String), Option<String>>,
     samples: KeyedTable,
 }
 
@@ -52,8 +54,15 @@ impl CurateStage {
         let mut signatures = Vec::new();
         let hasher = MinHasher::new(options.minhash_permutations, options.shingle_words);
         let mut pr_rules = HashMap::new();
+        let mut licenses = HashMap::new();
         for_each_table_batch(&ctx.run.table("patches"), 256, |batch| {
             for patch in patches_from_batch(&batch)? {
+                if !options.licenses.is_empty() {
+                    licenses.insert(
+                        (patch.repo.clone(), patch.base_sha.clone()),
+                        patch.license.clone(),
+                    );
+                }
                 let Some(number) = patch.pr_number else {
                     continue;
                 };
@@ -104,9 +113,30 @@ impl CurateStage {
             duplicates,
             near,
             pr_rules,
+            licenses,
             samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
         };
         Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+/// The licence rule, when the recipe has an allow-list.
+fn license_rule(
+    allowed: &[String],
+    licenses: &HashMap<(String, String), Option<String>>,
+    repo: &str,
+    base_sha: &str,
+) -> Option<(&'static str, String)> {
+    if allowed.is_empty() {
+        return None;
+    }
+    match licenses.get(&(repo.to_string(), base_sha.to_string())) {
+        Some(Some(spdx)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(spdx)) => None,
+        Some(Some(spdx)) => Some((
+            "license_not_allowed",
+            format!("{spdx} is not in the allow-list"),
+        )),
+        _ => Some(("no_license", format!("no licence file at {base_sha}"))),
     }
 }
 
@@ -166,8 +196,11 @@ impl Stage for CurateStage {
         let mut drops = Vec::new();
         for sample in samples {
             let pr_key = sample.pr_number.map(|n| (key.to_string(), n));
-            let removal = if let Some(rule) = pr_key.as_ref().and_then(|k| prepared.pr_rules.get(k))
-            {
+            let license =
+                license_rule(&options.licenses, &prepared.licenses, key, &sample.base_sha);
+            let removal = if license.is_some() {
+                license
+            } else if let Some(rule) = pr_key.as_ref().and_then(|k| prepared.pr_rules.get(k)) {
                 Some((rule.0, rule.1.clone()))
             } else if let Some((repo, number)) =
                 pr_key.as_ref().and_then(|k| prepared.duplicates.get(k))

@@ -58,6 +58,22 @@ TOML
     printf '%-24s format: %6s PRs -> %6s samples in %7ss on 1 core: %s PRs/s, %s samples/s (extract: %s PRs/s; format/extract %s)\n' \
         "$label" "$prs" "$samples" "$fmt_s" "$(ratio "$prs" "$fmt_s")" "$(ratio "$samples" "$fmt_s")" "$(ratio "$prs" "$one_s")" \
         "$(ratio "$(ratio "$prs" "$fmt_s")" "$(ratio "$prs" "$one_s")")"
+    # Decontamination (with a content index of this history's own PR texts, half of them, as a
+    # stand-in benchmark file) and curation (secrets, quality, exact + MinHash dedup):
+    # samples per second on one core and the process's peak RSS.
+    SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format json \
+        "select concat(repo, '-', cast(pr_number as varchar)) as instance_id, repo, title || ' ' || body as problem_statement, code_diff as patch, test_diff as test_patch from patches where pr_number is not null and pr_number % 2 = 0" \
+        > "$work/bench.jsonl"
+    printf '[decontam]\nbenchmark_files = ["%s"]\n' "$work/bench.jsonl" >> "$work/bench.toml"
+    local stage stage_s rss
+    for stage in decontaminate curate; do
+        t0=$(now)
+        RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run1" --tasks 1 --only "$stage" > /dev/null 2>&1
+        t1=$(now); stage_s=$(secs "$t0" "$t1")
+        rss=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(round(max(s['peak_rss_mib'] for s in r['stages']), 1))" "$work/run1/report.json")
+        printf '%-24s %s: %6s samples in %7ss on 1 core: %s samples/s, peak RSS %s MiB\n' \
+            "$label" "$stage" "$samples" "$stage_s" "$(ratio "$samples" "$stage_s")" "$rss"
+    done
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select sample_kind, count(*) as samples from samples group by sample_kind order by sample_kind"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select stage, reason, count(*) as drops from drops group by stage, reason order by stage, drops desc"
     rm -rf "$work/run1" "$work/run2"

@@ -60,9 +60,11 @@ pub fn strip_trailers(text: &str) -> String {
     kept.join("\n").trim_end().to_string()
 }
 
-/// Replace e-mail addresses and @handles by placeholders (prose only: code keeps `@`).
+/// Replace secrets, e-mail addresses and @handles by placeholders (prose only: code keeps
+/// its bytes, and a PR whose code holds a secret is dropped by `curate`).
 pub fn scrub_personal(text: &str) -> String {
-    let text = email_re().replace_all(text, EMAIL_PLACEHOLDER);
+    let text = corpus_core::secrets::scrub_secrets(text);
+    let text = email_re().replace_all(&text, EMAIL_PLACEHOLDER);
     handle_re()
         .replace_all(&text, format!("${{1}}{HANDLE_PLACEHOLDER}"))
         .into_owned()
@@ -89,6 +91,14 @@ mod tests {
         assert_eq!(
             clean_commit_message(msg),
             "Fix it\n\nThanks [user] and [email]."
+        );
+    }
+
+    #[test]
+    fn secrets_in_prose_become_placeholders() {
+        assert_eq!(
+            clean_problem_text("It fails with key AKIAIOSFODNN7EXAMPLE set"),
+            "It fails with key [secret] set"
         );
     }
 

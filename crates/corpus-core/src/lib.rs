@@ -25,6 +25,7 @@ pub mod recipe;
 pub mod repo_name;
 pub mod rows;
 pub mod schema;
+pub mod secrets;
 pub mod special_tokens;
 pub mod table;
 pub mod version;

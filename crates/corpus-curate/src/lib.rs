@@ -1,7 +1,8 @@
 //! corpus-curate: quality rules, secret detection and deduplication of samples.
 //!
 //! - [`quality`]: per-sample and per-PR rules, each a `drops` reason.
-//! - [`secrets`]: credential patterns and a high-entropy check ([`secrets::find_secrets`]).
+//! - [`secrets`]: credential patterns and a high-entropy check ([`secrets::find_secrets`]),
+//!   re-exported from `corpus-core`.
 //! - [`dedup`]: exact PR deduplication across repositories and forks ([`dedup::duplicates`]).
 //!
 //! ```
@@ -12,4 +13,5 @@
 pub mod dedup;
 pub mod minhash;
 pub mod quality;
-pub mod secrets;
+/// Credential detection lives in `corpus-core` (rendering scrubs prose with it too).
+pub use corpus_core::secrets;

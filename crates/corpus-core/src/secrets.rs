@@ -82,6 +82,35 @@ pub fn entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// What replaces a secret in prose.
+pub const SECRET_PLACEHOLDER: &str = "[secret]";
+
+/// `text` with every detected secret replaced by [`SECRET_PLACEHOLDER`] (for prose: issue and
+/// PR text, commit messages; code keeps its bytes and its PR is dropped instead).
+pub fn scrub_secrets(text: &str) -> String {
+    let mut out = text.to_string();
+    for p in patterns() {
+        out = p.re.replace_all(&out, SECRET_PLACEHOLDER).into_owned();
+    }
+    let mut result = String::with_capacity(out.len());
+    let mut last = 0;
+    for caps in assignment_re().captures_iter(&out) {
+        let Some(value) = caps.get(1) else { continue };
+        let v = value.as_str();
+        let placeholder = v.contains("${")
+            || v.starts_with('<')
+            || v.chars().all(|c| c == 'x' || c == 'X' || c == '*');
+        if placeholder || entropy(v) < 3.5 {
+            continue;
+        }
+        result.push_str(&out[last..value.start()]);
+        result.push_str(SECRET_PLACEHOLDER);
+        last = value.end();
+    }
+    result.push_str(&out[last..]);
+    result
+}
+
 /// Every secret found in `text`.
 pub fn find_secrets(text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -123,6 +152,16 @@ mod tests {
         assert!(kinds.contains(&"high_entropy_assignment"));
         assert!(kinds.contains(&"private_key"));
         assert!(kinds.contains(&"github_token"));
+    }
+
+    #[test]
+    fn scrubbing_replaces_only_the_secret() {
+        let text = "Use key AKIAIOSFODNN7EXAMPLE and password = \"s3cr3t-Pa55w0rd-Xy9\" please";
+        assert_eq!(
+            scrub_secrets(text),
+            "Use key [secret] and password = \"[secret]\" please"
+        );
+        assert!(find_secrets(&scrub_secrets(text)).is_empty());
     }
 
     #[test]

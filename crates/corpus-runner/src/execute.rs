@@ -136,7 +136,13 @@ pub fn run_stage(
     if options.task.is_some() {
         report.status = "tasks".into();
     } else {
+        let barrier = Instant::now();
         finalize(ctx, stage, &inputs, &store, &keys, &mut report)?;
+        tracing::info!(
+            "{name}: units {:.2}s, barrier {:.2}s",
+            barrier.duration_since(started).as_secs_f64(),
+            barrier.elapsed().as_secs_f64()
+        );
         report.status = "ran".into();
     }
     report.wall_seconds = started.elapsed().as_secs_f64();

@@ -86,8 +86,3 @@ impl<T> IoContext<T> for std::io::Result<T> {
         self.map_err(|e| Error::io_path(action, path, e))
     }
 }
-
-/// A path that names where a problem is, for messages.
-pub fn shown(path: &std::path::Path) -> String {
-    path.display().to_string()
-}

@@ -566,22 +566,6 @@ pub fn drops_batch(rows: &[DropRow]) -> Result<RecordBatch> {
 
 // ---- reading back -------------------------------------------------------------------------
 
-/// A string column of a batch by name.
-pub fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| Error::Input(format!("column {name} missing or not utf8")))
-}
-
-/// An int64 column of a batch by name.
-pub fn int_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        .ok_or_else(|| Error::Input(format!("column {name} missing or not int64")))
-}
-
 /// Typed access to the columns of one batch (or of a struct array's children).
 struct Columns<'a> {
     names: Vec<String>,

@@ -9,16 +9,6 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::Manifest;
 
-/// Batches of one Parquet file, `batch_rows` rows at a time.
-pub fn read_file(path: &Path, batch_rows: usize) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for_each_batch(path, batch_rows, |batch| {
-        out.push(batch);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 /// Stream the batches of one Parquet file through `f` (memory: one batch at a time).
 pub fn for_each_batch(
     path: &Path,

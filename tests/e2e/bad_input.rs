@@ -12,8 +12,8 @@ const DEV: Person = Person {
     email: "dev@example.org",
 };
 
-/// A small repository with one merge PR, a squash PR and a plain commit.
-fn good_repo(path: &Path) -> RepoBuilder {
+/// A small repository with one merge PR, a squash PR and a plain commit (no licence file).
+pub(crate) fn good_repo(path: &Path) -> RepoBuilder {
     let mut b = RepoBuilder::create(path, false, 1_700_000_000).expect("create");
     b.commit(
         "main",

@@ -132,31 +132,8 @@ fn a_licence_allow_list_keeps_only_listed_licences() {
 
 #[test]
 fn a_repository_without_a_licence_file_is_counted_not_crashed() {
-    use corpus_demo::{Person, RepoBuilder};
-    const DEV: Person = Person {
-        name: "Dev One",
-        email: "dev@example.org",
-    };
     let s = Scratch::new();
-    let mut b = RepoBuilder::create(&s.path().join("repos/acme+nolicence"), false, 1_700_000_000)
-        .expect("create");
-    b.commit(
-        "main",
-        DEV,
-        "Start\n",
-        &[("pkg/a.py", Some(b"def f():\n    return 1\n"))],
-    )
-    .expect("root");
-    b.branch("fix", "main").expect("branch");
-    b.commit(
-        "fix",
-        DEV,
-        "Return 2\n",
-        &[("pkg/a.py", Some(b"def f():\n    return 2\n"))],
-    )
-    .expect("commit");
-    b.merge_pr(1, "fix", "dev", "f returns the wrong number", DEV)
-        .expect("merge");
+    crate::bad_input::good_repo(&s.path().join("repos/acme+nolicence"));
     std::fs::write(
         s.path().join("r.toml"),
         "name = \"r\"\n[inputs]\nrepo_dirs = [\"repos\"]\n[curate]\nlicenses = [\"MIT\"]\n",

@@ -82,11 +82,12 @@ impl UnitOutput {
         Ok(())
     }
 
-    /// Count drops by reason for the manifest (the rows themselves go through `write`).
-    pub fn count_drops<'a>(&mut self, reasons: impl Iterator<Item = &'a str>) {
-        for reason in reasons {
-            *self.dropped.entry(reason.to_string()).or_default() += 1;
+    /// Write drop rows to `drops` and count them by reason for the manifest.
+    pub fn write_drops(&mut self, drops: &[corpus_core::rows::DropRow]) -> Result<()> {
+        for drop in drops {
+            *self.dropped.entry(drop.reason.clone()).or_default() += 1;
         }
+        self.write("drops", &corpus_core::rows::drops_batch(drops)?)
     }
 
     /// Close every writer; returns rows per table and drops per reason.
@@ -175,4 +176,16 @@ impl InputsBuilder {
             inputs: self.inputs,
         }
     }
+}
+
+/// Every row of the run's `repos` table, by repository.
+pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::rows::RepoRow>> {
+    let mut repos = BTreeMap::new();
+    corpus_core::table::for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
+        for row in corpus_core::rows::repos_from_batch(&batch)? {
+            repos.insert(row.repo.clone(), row);
+        }
+        Ok(())
+    })?;
+    Ok(repos)
 }

@@ -10,8 +10,7 @@ use regex::Regex;
 
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DropRow, SampleRow, drops_batch, patches_from_batch, repos_from_batch, sample_table_batch,
-    samples_from_batch,
+    DropRow, SampleRow, patches_from_batch, sample_table_batch, samples_from_batch,
 };
 use corpus_core::table::{KeyedTable, for_each_table_batch};
 use corpus_curate::dedup::{PrKey, content_key, dedup_text, duplicates};
@@ -20,7 +19,7 @@ use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
 
 const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
@@ -158,12 +157,7 @@ impl Stage for CurateStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        let mut repos = Vec::new();
-        for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
-            repos.extend(repos_from_batch(&batch)?.into_iter().map(|r| r.repo));
-            Ok(())
-        })?;
-        Ok(repos)
+        Ok(read_repos(ctx)?.into_keys().collect())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
@@ -237,8 +231,7 @@ impl Stage for CurateStage {
             }
         }
         out.write("curated", &sample_table_batch("curated", &kept)?)?;
-        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
-        out.write("drops", &drops_batch(&drops)?)?;
+        out.write_drops(&drops)?;
         Ok(())
     }
 }

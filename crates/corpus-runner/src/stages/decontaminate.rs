@@ -9,16 +9,16 @@ use std::sync::OnceLock;
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DecontamReportRow, DropRow, RepoRow, SampleRow, decontam_report_batch, drops_batch,
-    repos_from_batch, sample_table_batch, samples_from_batch,
+    DecontamReportRow, DropRow, RepoRow, SampleRow, decontam_report_batch, sample_table_batch,
+    samples_from_batch,
 };
-use corpus_core::table::{KeyedTable, for_each_table_batch};
+use corpus_core::table::KeyedTable;
 use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::ngram::{Field, NgramIndex};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
 
 const NAME: &str = "decontaminate";
 const INPUTS: &[&str] = &["repos", "samples"];
@@ -54,17 +54,6 @@ struct Prepared {
 #[derive(Default)]
 pub struct DecontaminateStage {
     prepared: OnceLock<Prepared>,
-}
-
-fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, RepoRow>> {
-    let mut repos = BTreeMap::new();
-    for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
-        for row in repos_from_batch(&batch)? {
-            repos.insert(row.repo.clone(), row);
-        }
-        Ok(())
-    })?;
-    Ok(repos)
 }
 
 fn build_index(recipe: &Recipe) -> Result<NgramIndex> {
@@ -215,8 +204,7 @@ impl Stage for DecontaminateStage {
             })
             .collect();
         out.write("decontam_report", &decontam_report_batch(&rows)?)?;
-        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
-        out.write("drops", &drops_batch(&drops)?)?;
+        out.write_drops(&drops)?;
         Ok(())
     }
 }

@@ -5,16 +5,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use corpus_core::benchmark::BenchmarkRepos;
-use corpus_core::hash::Fingerprint;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DropRow, RepoRow, blobs_batch, commit_packs_batch, drops_batch, patches_batch, repos_batch,
+    DropRow, RepoRow, blobs_batch, commit_packs_batch, patches_batch, repos_batch,
 };
 use corpus_git::extract::{ExtractChunk, extract_repo};
 use corpus_git::open::{RepoSpec, resolve_name};
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 /// The stage; it lists the recipe's repositories once per run.
 #[derive(Default)]
@@ -119,26 +118,17 @@ impl Stage for ExtractStage {
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let recipe = ctx.recipe;
-        let config_hash =
-            Recipe::section_hash(&(&recipe.extract, &recipe.decontam, &recipe.tables));
-        let mut fingerprint = Fingerprint::new();
-        fingerprint
-            .field("version", corpus_core::version::VERSION.as_bytes())
-            .field("config", config_hash.as_bytes());
-        let mut inputs = BTreeMap::new();
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&(
+            &recipe.extract,
+            &recipe.decontam,
+            &recipe.tables,
+        )));
         for (key, spec) in self.repos(recipe)? {
-            let tip = branch_tip(spec, key);
-            fingerprint
-                .field("repo", key.as_bytes())
-                .field("path", spec.path.to_string_lossy().as_bytes())
-                .field("tip", tip.as_bytes());
-            inputs.insert(format!("repo:{key}"), tip);
+            builder
+                .hidden("path", spec.path.to_string_lossy().as_bytes())
+                .input(&format!("repo:{key}"), &branch_tip(spec, key));
         }
-        Ok(StageInputs {
-            fingerprint: fingerprint.finish(),
-            config_hash,
-            inputs,
-        })
+        Ok(builder.finish())
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
@@ -159,7 +149,7 @@ impl Stage for ExtractStage {
             let drop = DropRow::new(NAME, "no_repository_name")
                 .path(path)
                 .detail(err);
-            write_drops(out, vec![drop])?;
+            out.write_drops(&[drop])?;
             return Ok(());
         }
         let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
@@ -178,7 +168,7 @@ impl Stage for ExtractStage {
                 let drop = DropRow::new(NAME, e.reason())
                     .repo(key)
                     .detail(e.to_string());
-                write_drops(out, vec![drop])?;
+                out.write_drops(&[drop])?;
                 RepoRow {
                     repo: key.to_string(),
                     path: Some(spec.path.display().to_string()),
@@ -193,14 +183,9 @@ impl Stage for ExtractStage {
     }
 }
 
-fn write_drops(out: &mut UnitOutput, drops: Vec<DropRow>) -> Result<()> {
-    out.count_drops(drops.iter().map(|d| d.reason.as_str()));
-    out.write("drops", &drops_batch(&drops)?)
-}
-
 fn write_chunk(out: &mut UnitOutput, chunk: ExtractChunk) -> Result<()> {
     out.write("patches", &patches_batch(&chunk.patches)?)?;
     out.write("commit_packs", &commit_packs_batch(&chunk.packs)?)?;
     out.write("blobs", &blobs_batch(&chunk.blobs)?)?;
-    write_drops(out, chunk.drops)
+    out.write_drops(&chunk.drops)
 }

@@ -11,14 +11,14 @@ use corpus_agentless::templates::Templates;
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch, drops_batch,
-    patches_from_batch, pulls_from_batch, repos_from_batch, samples_batch,
+    DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch,
+    patches_from_batch, pulls_from_batch, samples_batch,
 };
 use corpus_core::special_tokens::{QWEN2_5_ADDED, find_added_token};
-use corpus_core::table::{KeyedTable, for_each_table_batch};
+use corpus_core::table::KeyedTable;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
 
 const NAME: &str = "format";
 const INPUTS: &[&str] = &["repos", "patches", "commit_packs", "blobs"];
@@ -86,16 +86,11 @@ impl Stage for FormatStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        let mut repos = Vec::new();
-        for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
-            for row in repos_from_batch(&batch)? {
-                if row.skipped_reason.is_none() {
-                    repos.push(row.repo);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(repos)
+        Ok(read_repos(ctx)?
+            .into_values()
+            .filter(|row| row.skipped_reason.is_none())
+            .map(|row| row.repo)
+            .collect())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
@@ -215,8 +210,7 @@ impl Stage for FormatStage {
             }
         }
         out.write("samples", &samples_batch(&samples)?)?;
-        out.count_drops(drops.iter().map(|d| d.reason.as_str()));
-        out.write("drops", &drops_batch(&drops)?)?;
+        out.write_drops(&drops)?;
         Ok(())
     }
 }

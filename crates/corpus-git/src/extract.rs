@@ -43,8 +43,7 @@ pub fn extract_repo(
     // Like `git log`, read objects without re-hashing each one (a third of the time otherwise);
     // a damaged object still fails to inflate or parse and is reported.
     git2::opts::strict_hash_verification(false);
-    let opened = open(spec, name)?;
-    let roots = root_commits(&opened.repo, opened.head, name)?;
+    let (opened, roots) = fingerprint(spec, name)?;
     let mut row = RepoRow {
         repo: name.to_string(),
         path: Some(spec.path.display().to_string()),

@@ -136,10 +136,11 @@ impl Stage for DecontaminateStage {
         if repo.skipped_reason.as_deref() == Some("swe_bench_repo") {
             // Extraction skipped it by name before any work: nothing to remove here, but the
             // report says so.
-            let matched =
-                corpus_core::benchmark::BenchmarkRepos::from_options(&ctx.recipe.decontam)
-                    .matches(&repo.repo, repo.aliases.iter().map(String::as_str))
-                    .unwrap_or_else(|| repo.repo.clone());
+            let matched = prepared
+                .identity
+                .verdict(repo)
+                .map(|v| v.matched)
+                .unwrap_or_else(|| repo.repo.clone());
             report.insert(
                 ("extract".into(), "swe_bench_repo".into(), matched),
                 Tally::new("skipped by name before extraction".into()),

@@ -9,28 +9,36 @@ bin := "target/fast/swe-corpus"
 default:
     @just --list
 
-# Install what a fresh machine lacks (Rust components, git); idempotent.
+# Install what a fresh machine lacks (Rust components, git, the Qwen tokenizers); idempotent.
 setup:
     bash scripts/setup.sh
+    bash scripts/fetch-tokenizer.sh
+
+# The pinned Python reference tools (HF tokenizers, pyarrow) in .venv.
+python-env:
+    bash scripts/python-env.sh
 
 # Build the demo corpus end to end (embedded recipe: no GitHub, no token).
 build-corpus: setup
     cargo build --profile fast --bin swe-corpus
     {{bin}} run
     {{bin}} sql "select kind, count(*) as prs from patches group by kind order by kind"
+    {{bin}} sql "select source, split, count(*) as documents, sum(n_tokens) as tokens from shards group by source, split order by source, split"
     {{bin}} verify
 
-# Everything CI runs: format, lints, unit and end-to-end tests (with a real one-node Slurm).
-test: setup
+# Everything CI runs: format, lints, unit and end-to-end tests (with a real one-node Slurm and
+# the pinned Python tokenizers). Default members only: `just bench` builds the benchmark crate.
+test: setup python-env
     cargo fmt --all --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --all-targets -- -D warnings
     bash scripts/slurm-up.sh || echo "Slurm not started: its test skips outside CI and fails in CI"
-    cargo test --workspace --no-fail-fast
+    cargo test --no-fail-fast
 
 # Benchmarks; BENCH_REPO=/path/to/repo adds a real repository's history.
-bench repo=env_var_or_default("BENCH_REPO", ""): setup
+bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast --bin swe-corpus
-    bash scripts/bench.sh {{bin}} "{{repo}}"
+    cargo build --profile fast -p tokenizer-bench
+    bash scripts/bench.sh {{bin}} target/fast/tokenizer-bench "{{repo}}"
 
 # Query the latest run: just sql "select count(*) from patches"
 sql query:

@@ -5,10 +5,16 @@
 #   commit's diff as text), one and two cores;
 # - `format` (patches to Agentless samples): PRs and samples per second per core, against
 #   extraction's PRs per second (format must not be the bottleneck).
-# Usage: bench-extract.sh BINARY [REPO_PATH]   (no REPO_PATH: the demo set only)
+# - `tokenize`, `mix`, `shard`: tokens per second on one core and peak RSS (the shard stage
+#   holds one shard in memory: its budget is `[shard] target_mib` of ids plus their text);
+# - every Qwen encoder that builds here on the same documents (tokenizer-bench), with Python
+#   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check.
+# Usage: bench.sh BINARY TOKENIZER_BENCH [REPO_PATH]   (no REPO_PATH: the demo set only)
 set -euo pipefail
 bin=$(realpath "$1")
-repo=${2:-}
+tokbench=$(realpath "$2")
+repo=${3:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -74,6 +80,16 @@ TOML
         printf '%-24s %s: %6s samples in %7ss on 1 core: %s samples/s, peak RSS %s MiB\n' \
             "$label" "$stage" "$samples" "$stage_s" "$(ratio "$samples" "$stage_s")" "$rss"
     done
+    local tokens
+    for stage in tokenize mix shard; do
+        t0=$(now)
+        RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run1" --tasks 1 --only "$stage" > /dev/null 2>&1
+        t1=$(now); stage_s=$(secs "$t0" "$t1")
+        rss=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(round(max(s['peak_rss_mib'] for s in r['stages']), 1))" "$work/run1/report.json")
+        tokens=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select coalesce(sum(n_tokens), 0) as n from tokenized" | tail -1)
+        printf '%-24s %s: %10s tokens in %7ss on 1 core: %s tokens/s, peak RSS %s MiB (shard budget: target_mib 512 of ids + text)\n' \
+            "$label" "$stage" "$tokens" "$stage_s" "$(ratio "$tokens" "$stage_s")" "$rss"
+    done
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select sample_kind, count(*) as samples from samples group by sample_kind order by sample_kind"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select stage, reason, count(*) as drops from drops group by stage, reason order by stage, drops desc"
     rm -rf "$work/run1" "$work/run2"
@@ -84,4 +100,28 @@ SWE_CORPUS_LOG=warn "$bin" demo --out "$work/demo" > /dev/null
 bench_repo "demo acme/widgets" "$work/demo/repos/acme+widgets"
 if [ -n "$repo" ]; then
     bench_repo "$(basename "$(dirname "$(realpath "$repo")")")/$(basename "$repo")" "$(realpath "$repo")"
+fi
+
+# Encoders on the same documents: the files at HEAD plus the history's diffs (up to 60 MB).
+bench_tokenizers() {
+    local label=$1 path=$2 docs="$work/docs"
+    rm -rf "$docs" && mkdir -p "$docs/tree"
+    git -C "$path" archive HEAD | tar -x -C "$docs/tree"
+    git -C "$path" log -p --no-renames HEAD | head -c 60000000 > "$docs/history.diff"
+    local files
+    files=$(find "$docs/tree" -type f \( -name '*.py' -o -name '*.rs' -o -name '*.md' -o -name '*.rst' -o -name '*.txt' \) | sort)
+    local tokenizer="$root/.tools/tokenizers/qwen2.5/tokenizer.json"
+    local python_seconds=""
+    if [ -x "$root/.venv/bin/python" ]; then
+        "$tokbench" --ids "$work/ids.jsonl" "$tokenizer" $files "$docs/history.diff" > /dev/null
+        python_seconds=$("$root/.venv/bin/python" "$root/scripts/bench-tokenizers.py" "$tokenizer" "$work/ids.jsonl" $files "$docs/history.diff")
+    fi
+    echo "$label:"
+    PYTHON_SECONDS="$python_seconds" "$tokbench" "$tokenizer" $files "$docs/history.diff"
+}
+echo
+echo "tokenizers (Qwen2.5 vocabulary; ours/this = how many times faster ours is)"
+bench_tokenizers "demo acme/widgets" "$work/demo/repos/acme+widgets"
+if [ -n "$repo" ]; then
+    bench_tokenizers "$(basename "$repo")" "$(realpath "$repo")"
 fi

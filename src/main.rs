@@ -31,6 +31,12 @@ enum Command {
     Run(RunArgs),
     /// Run only the `extract` stage (same options as `run`).
     Extract(RunArgs),
+    /// Print the mix plan of a recipe over a run's tokenized table: per source available
+    /// tokens, variants, repeat factor, planned tokens, share and shortfall.
+    Plan(PlanArgs),
+    /// Encode `{"prompt", "response"}` JSON lines as `tokenize` does and print
+    /// `{"input_ids", "prompt_tokens"}` per line (ids end with <|endoftext|>).
+    Tokens(TokensArgs),
     /// Query the tables of a run with SQL (DataFusion).
     Sql(SqlArgs),
     /// Show per stage whether it is complete, partly done or not started.
@@ -59,6 +65,31 @@ struct RecipeSource {
     /// Quick try without a recipe: extract these repositories (repeatable).
     #[arg(long, value_name = "PATH")]
     repo: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct TokensArgs {
+    /// JSON-lines file to encode.
+    input: PathBuf,
+    /// Tokenizer: `qwen2.5`, `qwen3` or a tokenizer.json path. Default: the recipe's.
+    #[arg(long)]
+    tokenizer: Option<String>,
+    /// Recipe whose [tokenize] to use. Default: the embedded demo recipe.
+    #[arg(long, short = 'r')]
+    recipe: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// Recipe file whose [mix] to plan. Default: the recipe the run was made with.
+    #[arg(long, short = 'r')]
+    recipe: Option<PathBuf>,
+    /// Run directory with a `tokenized` table. Default: runs/latest.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -327,6 +358,63 @@ fn fingerprint_command(path: &Path, name: Option<String>, branch: Option<String>
     Ok(())
 }
 
+fn tokens_command(args: &TokensArgs) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let recipe = match &args.recipe {
+        Some(path) => Recipe::load(path)?,
+        None => Recipe::demo()?,
+    }
+    .absolutized()?;
+    let mut options = recipe.tokenize.clone();
+    if let Some(tokenizer) = &args.tokenizer {
+        options.tokenizer = tokenizer.clone();
+    }
+    let encoder = corpus_tokenize::Encoder::for_recipe(&options)?;
+    let file = std::fs::File::open(&args.input)
+        .with_context(|| format!("open {}", args.input.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("read {}", args.input.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            #[serde(default)]
+            prompt: String,
+            #[serde(default)]
+            response: String,
+        }
+        let doc: Doc = serde_json::from_str(&line).with_context(|| {
+            format!("{} line {}: not a JSON object", args.input.display(), n + 1)
+        })?;
+        let (ids, prompt_tokens) = encoder.encode_sample(&doc.prompt, &doc.response)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"input_ids": ids, "prompt_tokens": prompt_tokens})
+        )?;
+    }
+    Ok(())
+}
+
+fn plan_command(args: &PlanArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let run = RunDir::new(&dir);
+    let recipe = match &args.recipe {
+        Some(path) => Recipe::load(path)?,
+        None => Recipe::load(&run.recipe_file())?,
+    };
+    let plan = corpus_runner::plan(&recipe, &run)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", plan.render());
+    }
+    Ok(())
+}
+
 fn verify_command(args: &RunOnly) -> Result<()> {
     let dir = latest_or(&args.run)?;
     let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
@@ -346,13 +434,16 @@ fn verify_command(args: &RunOnly) -> Result<()> {
     Ok(())
 }
 
+/// Our info, and only the warnings of the tokenizer library (it logs its table builds).
+const DEFAULT_LOG: &str = "info,tk_encode=warn,tk_serialize=warn,tk_convert=warn,bitcannon=warn";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWE_CORPUS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -367,6 +458,8 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(sql_command(args))),
         Command::Status(args) => status_command(args),
         Command::Verify(args) => verify_command(args),
+        Command::Plan(args) => plan_command(args),
+        Command::Tokens(args) => tokens_command(args),
         Command::Recipe(RecipeCommand::Check { recipe }) => Recipe::load(recipe)
             .map(|r| println!("{}: ok (recipe `{}`)", recipe.display(), r.name))
             .map_err(Into::into),

@@ -110,7 +110,7 @@ fn unknown_stage_names_are_refused() {
         "{}",
         stderr(&out)
     );
-    let out = s.run(&["run", "--only", "tokenize"]);
+    let out = s.run(&["run", "--only", "synthesize"]);
     assert!(
         stderr(&out).contains("not part of this version"),
         "{}",

@@ -10,3 +10,4 @@ mod extract;
 mod format;
 mod slurm;
 mod tasks;
+mod tokens;

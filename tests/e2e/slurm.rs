@@ -128,7 +128,15 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     assert!((1..3).contains(&resubmitted), "{again}");
     wait_for(&job_ids(&s, "runs/slurm"));
     let status = s.ok(&["status", "--run", "runs/slurm"]);
-    for stage in ["extract", "format", "decontaminate", "curate"] {
+    for stage in [
+        "extract",
+        "format",
+        "decontaminate",
+        "curate",
+        "tokenize",
+        "mix",
+        "shard",
+    ] {
         let line = status
             .lines()
             .find(|l| l.starts_with(stage))

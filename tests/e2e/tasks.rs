@@ -19,7 +19,15 @@ fn tables_are_byte_identical_for_1_4_and_16_tasks() {
 fn separate_tasks_then_finalize_equal_a_local_run() {
     let s = Scratch::new();
     s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
-    for stage in ["extract", "format", "decontaminate", "curate"] {
+    for stage in [
+        "extract",
+        "format",
+        "decontaminate",
+        "curate",
+        "tokenize",
+        "mix",
+        "shard",
+    ] {
         for task in ["0", "1", "2"] {
             s.ok(&[
                 "run",
@@ -73,6 +81,10 @@ fn injected_crashes_resume_to_the_same_bytes() {
         "extract:part:1",
         "extract:part:4",
         "extract:manifest:2",
+        "tokenize:unit:2",
+        "mix:part:1",
+        "shard:unit:3",
+        "shard:manifest:1",
     ] {
         let run = format!("runs/{}", fault.replace(':', "-"));
         let crashed = s
@@ -92,7 +104,7 @@ fn injected_crashes_resume_to_the_same_bytes() {
 fn kill_9_at_several_moments_then_resume() {
     let s = Scratch::new();
     s.ok(&["run", "--tasks", "1", "--run", "runs/clean"]);
-    for (i, delay_ms) in [5u64, 30, 80, 150].iter().enumerate() {
+    for (i, delay_ms) in [5u64, 30, 80, 150, 1500, 3000].iter().enumerate() {
         let run = format!("runs/killed{i}");
         let mut child = s
             .cmd(&["run", "--tasks", "3", "--run", &run])

@@ -22,12 +22,14 @@ pub mod license;
 pub mod manifest;
 pub mod paths;
 pub mod recipe;
+pub mod recipe_tokens;
 pub mod repo_name;
 pub mod rows;
 pub mod schema;
 pub mod secrets;
 pub mod special_tokens;
 pub mod table;
+pub mod token_rows;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};

@@ -18,6 +18,9 @@ pub struct PartInfo {
     pub rows: u64,
     pub bytes: u64,
     pub xxh3: String,
+    /// Tokens in the part (shards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +34,22 @@ pub struct Manifest {
     pub stages: BTreeMap<String, StageEntry>,
     pub rows: u64,
     pub parts: Vec<PartInfo>,
+    /// What the tokens of a token table add up to and how they were made (shards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenSummary>,
+}
+
+/// The token side of a shards manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSummary {
+    pub tokenizer: String,
+    pub tokenizer_sha256: String,
+    /// Hash of the effective recipe the run used.
+    pub recipe_hash: String,
+    pub total: u64,
+    /// Tokens per source, per split (`train`, `validation`).
+    pub per_source: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// What one stage wrote into the table and from what.
@@ -56,6 +75,7 @@ impl Manifest {
             stages: BTreeMap::new(),
             rows: 0,
             parts: Vec::new(),
+            tokens: None,
         }
     }
 
@@ -151,6 +171,7 @@ mod tests {
                 rows: 3,
                 bytes: 10,
                 xxh3: "00".into(),
+                tokens: None,
             }],
             StageEntry {
                 fingerprint: "f".into(),

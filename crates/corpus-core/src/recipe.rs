@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
 /// The embedded default recipe (`pipelines/demo.toml`).
 pub const DEMO_RECIPE: &str = include_str!("../../../pipelines/demo.toml");
@@ -29,6 +30,12 @@ pub struct Recipe {
     pub decontam: DecontamOptions,
     #[serde(default)]
     pub curate: CurateOptions,
+    #[serde(default)]
+    pub tokenize: TokenizeOptions,
+    #[serde(default)]
+    pub mix: MixOptions,
+    #[serde(default)]
+    pub shard: ShardOptions,
     #[serde(default)]
     pub tables: TableOptions,
     #[serde(default)]
@@ -573,8 +580,8 @@ impl Recipe {
             .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {e}")))?;
         let mut errors = Vec::new();
         let known = [
-            "name", "seed", "inputs", "extract", "format", "decontam", "curate", "tables",
-            "runner", "slurm",
+            "name", "seed", "inputs", "extract", "format", "decontam", "curate", "tokenize", "mix",
+            "shard", "tables", "runner", "slurm",
         ];
         for key in value.keys() {
             if !known.contains(&key.as_str()) {
@@ -593,6 +600,9 @@ impl Recipe {
                     "format" => v.clone().try_into::<FormatOptions>().map(|_| ()),
                     "decontam" => v.clone().try_into::<DecontamOptions>().map(|_| ()),
                     "curate" => v.clone().try_into::<CurateOptions>().map(|_| ()),
+                    "tokenize" => v.clone().try_into::<TokenizeOptions>().map(|_| ()),
+                    "mix" => v.clone().try_into::<MixOptions>().map(|_| ()),
+                    "shard" => v.clone().try_into::<ShardOptions>().map(|_| ()),
                     "tables" => v.clone().try_into::<TableOptions>().map(|_| ()),
                     "slurm" => v.clone().try_into::<SlurmOptions>().map(|_| ()),
                     _ => v.clone().try_into::<RunnerOptions>().map(|_| ()),
@@ -683,6 +693,11 @@ impl Recipe {
         if self.extract.max_file_bytes == 0 || self.extract.max_diff_bytes == 0 {
             errors.push("[extract] max_file_bytes and max_diff_bytes must be positive".into());
         }
+        errors.extend(crate::recipe_tokens::semantic_errors(
+            &self.tokenize,
+            &self.mix,
+            &self.shard,
+        ));
         errors
     }
 
@@ -726,6 +741,15 @@ impl Recipe {
         }
         for file in &mut self.decontam.benchmark_files {
             *file = resolve(file);
+        }
+        if let Some(dir) = &mut self.tokenize.tokenizer_dir {
+            *dir = resolve(dir);
+        }
+        // A tokenizer given by path (not a name) resolves like every other path.
+        if self.tokenize.tokenizer.ends_with(".json") {
+            self.tokenize.tokenizer = resolve(Path::new(&self.tokenize.tokenizer))
+                .to_string_lossy()
+                .into_owned();
         }
         self.base_dir = base;
         Ok(self)

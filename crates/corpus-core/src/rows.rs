@@ -217,21 +217,21 @@ impl DropRow {
 
 // ---- column helpers -------------------------------------------------------------------------
 
-fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+pub(crate) fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     // Collected first: flattened iterators have no exact size, which the builder needs.
     let values: Vec<&str> = values.collect();
     Arc::new(StringArray::from_iter_values(values))
 }
 
-fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+pub(crate) fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(StringArray::from_iter(values))
 }
 
-fn ints(values: impl Iterator<Item = i64>) -> ArrayRef {
+pub(crate) fn ints(values: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(values.collect::<Vec<_>>()))
 }
 
-fn opt_ints(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+pub(crate) fn opt_ints(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(Int64Array::from_iter(values))
 }
 
@@ -250,7 +250,7 @@ fn timestamps(values: impl Iterator<Item = i64>) -> ArrayRef {
 }
 
 /// A `list<item>` column from per-row item arrays already flattened into `items`.
-fn list_column(
+pub(crate) fn list_column(
     field: &Field,
     lengths: impl Iterator<Item = usize>,
     items: ArrayRef,
@@ -292,7 +292,7 @@ fn item_fields(field: &Field) -> Result<Fields> {
     }
 }
 
-fn batch(table: &str, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+pub(crate) fn batch(table: &str, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     let schema = table_schema(table).ok_or_else(|| Error::Internal(format!("no table {table}")))?;
     RecordBatch::try_new(schema, columns)
         .map_err(|e| Error::arrow(format!("build {table} batch"), e))
@@ -567,13 +567,13 @@ pub fn drops_batch(rows: &[DropRow]) -> Result<RecordBatch> {
 // ---- reading back -------------------------------------------------------------------------
 
 /// Typed access to the columns of one batch (or of a struct array's children).
-struct Columns<'a> {
+pub(crate) struct Columns<'a> {
     names: Vec<String>,
     arrays: Vec<&'a ArrayRef>,
 }
 
 impl<'a> Columns<'a> {
-    fn of_batch(batch: &'a RecordBatch) -> Self {
+    pub(crate) fn of_batch(batch: &'a RecordBatch) -> Self {
         Self {
             names: batch
                 .schema()
@@ -592,7 +592,7 @@ impl<'a> Columns<'a> {
         }
     }
 
-    fn get<T: 'static>(&self, name: &str) -> Result<&'a T> {
+    pub(crate) fn get<T: 'static>(&self, name: &str) -> Result<&'a T> {
         self.names
             .iter()
             .position(|n| n == name)
@@ -600,20 +600,20 @@ impl<'a> Columns<'a> {
             .ok_or_else(|| Error::Input(format!("column {name} missing or of another type")))
     }
 
-    fn string(&self, name: &str, row: usize) -> Result<String> {
+    pub(crate) fn string(&self, name: &str, row: usize) -> Result<String> {
         Ok(self.get::<StringArray>(name)?.value(row).to_string())
     }
 
-    fn opt_string(&self, name: &str, row: usize) -> Result<Option<String>> {
+    pub(crate) fn opt_string(&self, name: &str, row: usize) -> Result<Option<String>> {
         let a = self.get::<StringArray>(name)?;
         Ok((!a.is_null(row)).then(|| a.value(row).to_string()))
     }
 
-    fn int(&self, name: &str, row: usize) -> Result<i64> {
+    pub(crate) fn int(&self, name: &str, row: usize) -> Result<i64> {
         Ok(self.get::<Int64Array>(name)?.value(row))
     }
 
-    fn opt_int(&self, name: &str, row: usize) -> Result<Option<i64>> {
+    pub(crate) fn opt_int(&self, name: &str, row: usize) -> Result<Option<i64>> {
         let a = self.get::<Int64Array>(name)?;
         Ok((!a.is_null(row)).then(|| a.value(row)))
     }

@@ -20,6 +20,9 @@ pub const TABLES: &[&str] = &[
     "decontaminated",
     "decontam_report",
     "curated",
+    "tokenized",
+    "mixture",
+    "shards",
     "drops",
 ];
 
@@ -68,9 +71,40 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             utf8("detail"),
         ],
         "drops" => drops_fields(),
+        "tokenized" => token_fields(false, false),
+        "shards" => token_fields(true, false),
+        "mixture" => token_fields(true, true),
         _ => return None,
     };
     Some(Arc::new(Schema::new(fields)))
+}
+
+/// `tokenized` rows; `shards` add the repeat index, `mixture` the shuffle key too.
+fn token_fields(repeat: bool, shuffle: bool) -> Vec<Field> {
+    let mut fields = vec![
+        utf8("sample_id"),
+        utf8("sample_kind"),
+        utf8("source"),
+        utf8("repo"),
+        Field::new("pr_number", DataType::Int64, true),
+        utf8_null("license"),
+        utf8("text"),
+        list_of(
+            "input_ids",
+            Field::new("item", DataType::UInt32, false),
+            false,
+        ),
+        Field::new("n_tokens", DataType::Int64, false),
+        Field::new("prompt_tokens", DataType::Int64, false),
+    ];
+    if repeat {
+        fields.push(Field::new("repeat_index", DataType::Int64, false));
+    }
+    fields.push(utf8("split"));
+    if shuffle {
+        fields.push(Field::new("shuffle_key", DataType::UInt64, false));
+    }
+    fields
 }
 
 fn repos_fields() -> Vec<Field> {

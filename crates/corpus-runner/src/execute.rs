@@ -6,14 +6,16 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use corpus_core::hash::task_of;
-use corpus_core::manifest::{Manifest, StageEntry};
+use corpus_core::manifest::{Manifest, PartInfo, StageEntry};
 use corpus_core::schema::table_schema;
 use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
 
 use crate::error::{Result, RunnerError};
 use crate::fault;
 use crate::report::{StageReport, peak_rss_mib};
-use crate::stage::{Stage, StageContext, StageInputs, UnitDone, UnitOutput};
+use crate::stage::{
+    OutputLayout, Stage, StageContext, StageInputs, UnitDone, UnitOutput, partition_file,
+};
 use crate::units::UnitStore;
 
 /// Which stages to run.
@@ -66,18 +68,33 @@ impl Selection {
     }
 }
 
-/// Output tables of a stage, `drops` last.
+/// Output layouts of a stage, `drops` last.
+fn layouts_of(stage: &dyn Stage) -> Vec<(&'static str, OutputLayout)> {
+    let mut layouts: Vec<(&'static str, OutputLayout)> = stage
+        .outputs()
+        .iter()
+        .map(|o| (*o, stage.layout(o)))
+        .collect();
+    layouts.push(("drops", OutputLayout::table("drops")));
+    layouts
+}
+
+/// Table directories a stage writes, each once, `drops` last.
 fn tables_of(stage: &dyn Stage) -> Vec<&'static str> {
-    let mut tables = stage.outputs().to_vec();
-    tables.push("drops");
+    let mut tables: Vec<&'static str> = Vec::new();
+    for (_, layout) in layouts_of(stage) {
+        if !tables.contains(&layout.table) {
+            tables.push(layout.table);
+        }
+    }
     tables
 }
 
-fn part_prefix(stage: &str, table: &str) -> String {
-    if table == "drops" {
+fn part_prefix(stage: &str, layout: &OutputLayout) -> String {
+    if layout.table == "drops" {
         format!("{stage}-part")
     } else {
-        "part".to_string()
+        layout.prefix.to_string()
     }
 }
 
@@ -192,6 +209,9 @@ fn run_units(
                         }
                         let dir = store.begin(key)?;
                         let mut out = UnitOutput::new(&dir, writer_options.clone());
+                        for output in stage.outputs() {
+                            out = out.with_options(output, stage.writer_options(ctx, output));
+                        }
                         stage.run_unit(ctx, key, &mut out)?;
                         let done = out.finish()?;
                         store.mark_done(key, &done)?;
@@ -280,7 +300,7 @@ fn finalize(
         if let Some(mut manifest) = Manifest::read(&dir)? {
             if *table == "drops" {
                 manifest.stages.remove(name);
-                let prefix = format!("{}-", part_prefix(name, table));
+                let prefix = format!("{name}-part-");
                 manifest.parts.retain(|p| !p.file.starts_with(&prefix));
                 manifest.rows = manifest.parts.iter().map(|p| p.rows).sum();
                 manifest.write(&dir)?;
@@ -297,37 +317,23 @@ fn finalize(
             *dropped.entry(reason.clone()).or_default() += n;
         }
     }
-    let mut written = Vec::new();
-    for table in &tables {
-        let dir = ctx.run.table(table);
-        let prefix = part_prefix(name, table);
-        clear_parts(&dir, &prefix)?;
-        let schema = table_schema(table)
-            .ok_or_else(|| RunnerError::stage(name, format!("no schema for table {table}")))?;
-        let mut writer =
-            PartWriter::new(&dir, &prefix, schema, ctx.recipe.tables.writer_options())?;
-        // A unit file big enough to stand as a part is linked in as it is (written once,
-        // never re-encoded); small ones are merged. Which is which depends only on the file,
-        // so the parts stay the same for any task split.
-        let adopt_bytes = ctx.recipe.tables.writer_options().max_part_bytes / 16;
-        for key in keys {
-            for part in store.unit_parts(key, table)? {
-                let size = std::fs::metadata(&part)
-                    .map_err(|e| corpus_core::Error::io_path("stat", &part, e))?
-                    .len();
-                if size >= adopt_bytes {
-                    writer.adopt(&part)?;
-                } else {
-                    for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
-                }
-            }
-        }
-        let parts = writer.finish()?;
+    // Parts first, every output; manifests only once all parts of their table exist.
+    let mut written: BTreeMap<&'static str, Vec<(String, Vec<PartInfo>)>> = BTreeMap::new();
+    for (output, layout) in layouts_of(stage) {
+        let prefix = part_prefix(name, &layout);
+        let parts = write_output_parts(ctx, stage, store, keys, output, &layout, &prefix)?;
         fault::check(name, "part")?;
-        let rows: u64 = parts.iter().map(|p| p.rows).sum();
-        written.push((table, prefix, parts, rows));
+        written
+            .entry(layout.table)
+            .or_default()
+            .push((prefix, parts));
     }
-    for (table, prefix, parts, rows) in written {
+    for table in &tables {
+        let outputs = written.remove(table).unwrap_or_default();
+        let rows: u64 = outputs
+            .iter()
+            .flat_map(|(_, parts)| parts.iter().map(|p| p.rows))
+            .sum();
         let dir = ctx.run.table(table);
         let mut manifest = Manifest::read(&dir)?.unwrap_or_else(|| Manifest::new(table));
         let entry = StageEntry {
@@ -341,7 +347,10 @@ fn finalize(
                 BTreeMap::new()
             },
         };
-        manifest.set_stage(name, &prefix, parts, entry);
+        for (prefix, parts) in outputs {
+            manifest.set_stage(name, &prefix, parts, entry.clone());
+        }
+        stage.annotate(ctx, table, &mut manifest)?;
         manifest.write(&dir)?;
         fault::check(name, "manifest")?;
         if *table != "drops" {
@@ -351,6 +360,73 @@ fn finalize(
     report.dropped = dropped;
     store.remove()?;
     Ok(())
+}
+
+/// Concatenate the units' files of one output, in key order (per partition for a
+/// partitioned output), into the parts of its table.
+fn write_output_parts(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    store: &UnitStore,
+    keys: &[String],
+    output: &'static str,
+    layout: &OutputLayout,
+    prefix: &str,
+) -> Result<Vec<PartInfo>> {
+    let name = stage.name();
+    let dir = ctx.run.table(layout.table);
+    clear_parts(&dir, prefix)?;
+    let schema = table_schema(layout.table)
+        .ok_or_else(|| RunnerError::stage(name, format!("no schema for table {}", layout.table)))?;
+    let options = if output == "drops" {
+        ctx.recipe.tables.writer_options()
+    } else {
+        stage.writer_options(ctx, output)
+    };
+    // A unit file big enough to stand as a part is linked in as it is (written once,
+    // never re-encoded); small ones are merged. Which is which depends only on the file,
+    // so the parts stay the same for any task split.
+    let adopt_bytes = if layout.adopt_all {
+        0
+    } else {
+        options.max_part_bytes / 16
+    };
+    let copy = |writer: &mut PartWriter, file: &str| -> Result<()> {
+        for key in keys {
+            for part in store.unit_parts(key, file)? {
+                let size = std::fs::metadata(&part)
+                    .map_err(|e| corpus_core::Error::io_path("stat", &part, e))?
+                    .len();
+                if size >= adopt_bytes {
+                    writer.adopt(&part)?;
+                } else {
+                    for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
+                }
+            }
+        }
+        Ok(())
+    };
+    if !layout.partitioned {
+        let mut writer = PartWriter::new(&dir, prefix, schema, options)?;
+        copy(&mut writer, output)?;
+        return Ok(writer.finish()?);
+    }
+    let mut partitions = std::collections::BTreeSet::new();
+    for key in keys {
+        partitions.extend(store.unit_partitions(key, output)?);
+    }
+    let mut parts = Vec::new();
+    for partition in partitions {
+        let mut writer = PartWriter::new(
+            &dir,
+            &format!("{prefix}-{partition:05}"),
+            schema.clone(),
+            options.clone(),
+        )?;
+        copy(&mut writer, &partition_file(output, partition))?;
+        parts.extend(writer.finish()?);
+    }
+    Ok(parts)
 }
 
 fn fill_from_manifests(
@@ -394,6 +470,9 @@ mod tests {
                 ("format".to_string(), false),
                 ("decontaminate".to_string(), false),
                 ("curate".to_string(), false),
+                ("tokenize".to_string(), false),
+                ("mix".to_string(), false),
+                ("shard".to_string(), false),
             ]
         );
         let only = Selection {

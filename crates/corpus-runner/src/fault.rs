@@ -1,8 +1,9 @@
 //! Fault injection for crash-safety tests: `SWE_CORPUS_FAULT=STAGE:POINT:N` aborts the
 //! process (no cleanup, like `kill -9`) the N-th time `STAGE` passes `POINT` (`unit` after a
 //! unit is recorded done, `part` after a table's parts are renamed into place, `manifest`
-//! after a table's manifest is written). `STAGE:POINT:N:error` returns an error instead, as a
-//! failing task would.
+//! after a table's manifest is written, `write` while a shard is written).
+//! `STAGE:POINT:N:error` returns an error instead, as a failing task would;
+//! `STAGE:POINT:N:enospc` returns the error a full disk gives.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,6 +29,13 @@ pub fn check(stage: &str, point: &str) -> Result<()> {
     };
     if PASSED.fetch_add(1, Ordering::SeqCst) + 1 != n {
         return Ok(());
+    }
+    if mode.first() == Some(&"enospc") {
+        // What a full disk looks like to a writer.
+        return Err(RunnerError::Core(corpus_core::Error::io(
+            format!("write at {stage}:{point} ({FAULT_ENV})"),
+            std::io::Error::from_raw_os_error(28),
+        )));
     }
     if mode.first() == Some(&"error") {
         return Err(RunnerError::stage(

@@ -58,17 +58,26 @@ pub fn run(
         tool_version: corpus_core::version::VERSION.to_string(),
         tool_commit: corpus_core::version::GIT_COMMIT.to_string(),
         stages: Vec::new(),
+        tokens: None,
     };
     for (stage, forced) in picked {
         let stage_report = run_stage(&ctx, stage, forced, options)?;
         report.stages.push(stage_report);
     }
+    report.tokens =
+        corpus_core::manifest::Manifest::read(&run.table("shards"))?.and_then(|m| m.tokens);
     if options.task.is_none() {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| RunnerError::Usage(format!("serialize report: {e}")))?;
         corpus_core::manifest::write_atomically(&run.report(), format!("{text}\n").as_bytes())?;
     }
     Ok(report)
+}
+
+/// The mix plan of `recipe` over the run's `tokenized` table.
+pub fn plan(recipe: &corpus_core::recipe::Recipe, run: &RunDir) -> Result<corpus_mix::Plan> {
+    let ctx = StageContext { recipe, run };
+    stages::compute_plan(&ctx)
 }
 
 /// Prepare the run directory and submit the selected stages to Slurm.

@@ -26,6 +26,9 @@ pub struct RunReport {
     pub tool_version: String,
     pub tool_commit: String,
     pub stages: Vec<StageReport>,
+    /// Tokens of the shards per source and split, when the run has shards.
+    #[serde(default)]
+    pub tokens: Option<corpus_core::manifest::TokenSummary>,
 }
 
 impl RunReport {
@@ -47,6 +50,19 @@ impl RunReport {
             for (reason, n) in &s.dropped {
                 out.push_str(&format!("    dropped {reason:<16} {n:>10}\n"));
             }
+        }
+        if let Some(tokens) = &self.tokens {
+            out.push_str(&format!(
+                "tokens in shards ({}, sha256 {}):\n",
+                tokens.tokenizer,
+                &tokens.tokenizer_sha256.get(..12).unwrap_or("")
+            ));
+            for (source, splits) in &tokens.per_source {
+                for (split, n) in splits {
+                    out.push_str(&format!("    {source:<20} {split:<10} {n:>14}\n"));
+                }
+            }
+            out.push_str(&format!("    {:<31} {:>14}\n", "total", tokens.total));
         }
         out
     }

@@ -46,6 +46,11 @@ impl RunDir {
         self.root.join("logs")
     }
 
+    /// The effective recipe the run was last started with.
+    pub fn recipe_file(&self) -> PathBuf {
+        self.root.join("recipe.toml")
+    }
+
     pub fn report(&self) -> PathBuf {
         self.root.join("report.json")
     }
@@ -59,7 +64,7 @@ impl RunDir {
             "# The effective recipe of this run (defaults filled in).\n{}",
             recipe.to_toml()?
         );
-        corpus_core::manifest::write_atomically(&self.root.join("recipe.toml"), text.as_bytes())?;
+        corpus_core::manifest::write_atomically(&self.recipe_file(), text.as_bytes())?;
         Ok(())
     }
 

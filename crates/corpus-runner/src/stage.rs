@@ -44,12 +44,59 @@ pub trait Stage: Sync {
 
     /// Do one unit, writing rows through `out`.
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()>;
+
+    /// Where the barrier puts an output: by default the table of that name, parts `part-N`.
+    fn layout(&self, output: &'static str) -> OutputLayout {
+        OutputLayout::table(output)
+    }
+
+    /// How units write an output (part and row-group sizes).
+    fn writer_options(&self, ctx: &StageContext, _output: &str) -> WriterOptions {
+        ctx.recipe.tables.writer_options()
+    }
+
+    /// Add what the stage knows to a table's manifest before the barrier writes it.
+    fn annotate(
+        &self,
+        _ctx: &StageContext,
+        _table: &str,
+        _manifest: &mut corpus_core::manifest::Manifest,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// How the barrier lays out one output of a stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLayout {
+    /// Table directory (and schema) the output goes to; several outputs may share one.
+    pub table: &'static str,
+    /// Part file prefix: `PREFIX-NNNNN.parquet`.
+    pub prefix: &'static str,
+    /// Units write numbered partitions ([`UnitOutput::write_partition`]); the barrier writes
+    /// `PREFIX-PPPPP-NNNNN.parquet` per partition, so readers of one partition read only it.
+    pub partitioned: bool,
+    /// Every unit file becomes a part as it is (one unit, one part: shards).
+    pub adopt_all: bool,
+}
+
+impl OutputLayout {
+    pub fn table(table: &'static str) -> Self {
+        Self {
+            table,
+            prefix: "part",
+            partitioned: false,
+            adopt_all: false,
+        }
+    }
 }
 
 /// Where one unit writes its rows: one part writer per table, opened on first use.
 pub struct UnitOutput {
     dir: PathBuf,
     options: WriterOptions,
+    /// Writer options of outputs that do not use the recipe's table options.
+    options_for: BTreeMap<String, WriterOptions>,
     writers: BTreeMap<String, PartWriter>,
     rows: BTreeMap<String, u64>,
     dropped: BTreeMap<String, u64>,
@@ -60,30 +107,61 @@ impl UnitOutput {
         Self {
             dir: dir.to_path_buf(),
             options,
+            options_for: BTreeMap::new(),
             writers: BTreeMap::new(),
             rows: BTreeMap::new(),
             dropped: BTreeMap::new(),
         }
     }
 
+    /// Use `options` for `output` instead of the recipe's table options.
+    pub fn with_options(mut self, output: &str, options: WriterOptions) -> Self {
+        self.options_for.insert(output.to_string(), options);
+        self
+    }
+
     /// Append a batch to `table` (its schema is the table's).
-    pub fn write(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
+    pub fn write(&mut self, table: &str, batch: &RecordBatch) -> corpus_core::Result<()> {
+        self.write_file(table, table, batch)
+    }
+
+    /// Append a batch to partition `partition` of a partitioned output.
+    pub fn write_partition(
+        &mut self,
+        output: &str,
+        partition: u32,
+        batch: &RecordBatch,
+    ) -> corpus_core::Result<()> {
+        self.write_file(output, &partition_file(output, partition), batch)
+    }
+
+    fn write_file(
+        &mut self,
+        output: &str,
+        file: &str,
+        batch: &RecordBatch,
+    ) -> corpus_core::Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        if !self.writers.contains_key(table) {
-            let writer = PartWriter::new(&self.dir, table, batch.schema(), self.options.clone())?;
-            self.writers.insert(table.to_string(), writer);
+        if !self.writers.contains_key(file) {
+            let options = self
+                .options_for
+                .get(output)
+                .unwrap_or(&self.options)
+                .clone();
+            let writer = PartWriter::new(&self.dir, file, batch.schema(), options)?;
+            self.writers.insert(file.to_string(), writer);
         }
-        if let Some(writer) = self.writers.get_mut(table) {
+        if let Some(writer) = self.writers.get_mut(file) {
             writer.write(batch)?;
         }
-        *self.rows.entry(table.to_string()).or_default() += batch.num_rows() as u64;
+        *self.rows.entry(output.to_string()).or_default() += batch.num_rows() as u64;
         Ok(())
     }
 
     /// Write drop rows to `drops` and count them by reason for the manifest.
-    pub fn write_drops(&mut self, drops: &[corpus_core::rows::DropRow]) -> Result<()> {
+    pub fn write_drops(&mut self, drops: &[corpus_core::rows::DropRow]) -> corpus_core::Result<()> {
         for drop in drops {
             *self.dropped.entry(drop.reason.clone()).or_default() += 1;
         }
@@ -91,7 +169,7 @@ impl UnitOutput {
     }
 
     /// Close every writer; returns rows per table and drops per reason.
-    pub fn finish(self) -> Result<UnitDone> {
+    pub fn finish(self) -> corpus_core::Result<UnitDone> {
         for (_, writer) in self.writers {
             writer.finish()?;
         }
@@ -100,6 +178,11 @@ impl UnitOutput {
             dropped: self.dropped,
         })
     }
+}
+
+/// The unit-file name of one partition of an output.
+pub fn partition_file(output: &str, partition: u32) -> String {
+    format!("{output}@{partition:05}")
 }
 
 /// The `_done.json` of a unit.

@@ -113,6 +113,24 @@ impl UnitStore {
         Ok(parts)
     }
 
+    /// Partitions of `output` this unit wrote, ascending.
+    pub fn unit_partitions(&self, key: &str, output: &str) -> Result<Vec<u32>> {
+        let dir = self.unit_dir(key);
+        let lead = format!("{output}@");
+        let mut partitions = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).at("list", &dir)? {
+            let entry = entry.at("list", &dir)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(rest) = name.strip_prefix(&lead)
+                && name.ends_with(".parquet")
+                && let Some(Ok(p)) = rest.split('-').next().map(str::parse::<u32>)
+            {
+                partitions.insert(p);
+            }
+        }
+        Ok(partitions.into_iter().collect())
+    }
+
     pub fn remove(&self) -> Result<()> {
         if self.dir.exists() {
             std::fs::remove_dir_all(&self.dir).at("remove", &self.dir)?;

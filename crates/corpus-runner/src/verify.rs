@@ -1,5 +1,5 @@
 //! `swe-corpus verify`: re-check every part of every table against its manifest (presence,
-//! size, xxh3 checksum, row count).
+//! size, xxh3 checksum, row count; token counts where the manifest has them).
 
 use std::fs::File;
 
@@ -45,6 +45,7 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
         };
         report.tables += 1;
         let mut rows = 0;
+        let mut tokens = 0;
         for part in &manifest.parts {
             report.parts += 1;
             let path = dir.join(&part.file);
@@ -81,6 +82,16 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
                 .ok()
                 .and_then(|f| SerializedFileReader::new(f).ok())
                 .map(|r| r.metadata().file_metadata().num_rows() as u64);
+            if let Some(expected) = part.tokens {
+                match corpus_shard::part_tokens(&path) {
+                    Ok(t) if t.total == expected => tokens += t.total,
+                    Ok(t) => report.problems.push(format!(
+                        "{table}/{}: {} tokens, manifest says {expected}",
+                        part.file, t.total
+                    )),
+                    Err(e) => report.problems.push(format!("{table}/{}: {e}", part.file)),
+                }
+            }
             match counted {
                 Some(n) if n == part.rows => rows += n,
                 Some(n) => report.problems.push(format!(
@@ -98,6 +109,15 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
                 "{table}: parts hold {rows} rows, manifest says {}",
                 manifest.rows
             ));
+        }
+        if let Some(summary) = &manifest.tokens {
+            let per_source: u64 = summary.per_source.values().flat_map(|s| s.values()).sum();
+            if tokens != summary.total || per_source != summary.total {
+                report.problems.push(format!(
+                    "{table}: parts hold {tokens} tokens, manifest says {} ({per_source} by source)",
+                    summary.total
+                ));
+            }
         }
         report.rows += rows;
     }

@@ -57,13 +57,22 @@ impl RunSession {
         let mut tables = Vec::new();
         for (name, dir) in complete_tables(&tables_dir)? {
             let parts = corpus_core::table::table_parts(&dir)?;
+            let schema = corpus_core::schema::table_schema(&name);
+            if parts.is_empty() {
+                // A complete table without parts (a mixture with no rows): empty, same columns.
+                if let Some(schema) = schema {
+                    let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+                    ctx.register_table(name.as_str(), std::sync::Arc::new(empty))?;
+                    tables.push(name);
+                }
+                continue;
+            }
             let urls = parts
                 .iter()
                 .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
                 .collect::<Result<Vec<_>, _>>()?;
             let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet");
-            let schema = corpus_core::schema::table_schema(&name);
             let config =
                 ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
             let config = match schema {

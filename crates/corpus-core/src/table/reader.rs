@@ -28,6 +28,40 @@ pub fn for_each_batch(
     Ok(())
 }
 
+/// Stream the batches of one Parquet file, reading only `columns` (all where absent).
+pub fn for_each_batch_columns(
+    path: &Path,
+    columns: &[&str],
+    batch_rows: usize,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).at("open", path)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
+    let schema = builder.parquet_schema();
+    let indices: Vec<usize> = schema
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let top = c.path().parts().first().map(String::as_str).unwrap_or("");
+            columns.contains(&top)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mask = parquet::arrow::ProjectionMask::leaves(schema, indices);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::arrow(format!("read {}", path.display()), e))?;
+        f(batch)?;
+    }
+    Ok(())
+}
+
 /// The part files of a complete table (one whose manifest exists), in order.
 pub fn table_parts(table_dir: &Path) -> Result<Vec<PathBuf>> {
     let manifest = Manifest::read(table_dir)?.ok_or_else(|| {

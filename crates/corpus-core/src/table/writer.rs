@@ -188,6 +188,7 @@ impl PartWriter {
             rows: part.rows,
             bytes,
             xxh3,
+            tokens: None,
         });
         Ok(())
     }
@@ -226,6 +227,7 @@ impl PartWriter {
             rows,
             bytes,
             xxh3,
+            tokens: None,
         });
         Ok(())
     }

@@ -214,5 +214,6 @@ fn write_kept(out: &mut UnitOutput, kept: &[SampleRow]) -> Result<()> {
     out.write(
         "decontaminated",
         &sample_table_batch("decontaminated", kept)?,
-    )
+    )?;
+    Ok(())
 }

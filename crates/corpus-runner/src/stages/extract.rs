@@ -187,5 +187,6 @@ fn write_chunk(out: &mut UnitOutput, chunk: ExtractChunk) -> Result<()> {
     out.write("patches", &patches_batch(&chunk.patches)?)?;
     out.write("commit_packs", &commit_packs_batch(&chunk.packs)?)?;
     out.write("blobs", &blobs_batch(&chunk.blobs)?)?;
-    out.write_drops(&chunk.drops)
+    out.write_drops(&chunk.drops)?;
+    Ok(())
 }

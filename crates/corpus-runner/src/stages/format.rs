@@ -14,7 +14,6 @@ use corpus_core::rows::{
     DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch,
     patches_from_batch, pulls_from_batch, samples_batch,
 };
-use corpus_core::special_tokens::{QWEN2_5_ADDED, find_added_token};
 use corpus_core::table::KeyedTable;
 
 use crate::error::{Result, RunnerError};
@@ -31,6 +30,8 @@ struct Inputs {
     /// The crawl's PR metadata, when the run has it.
     pulls: Option<KeyedTable>,
     templates: Templates,
+    /// Added-token strings of the recipe's tokenizer: content holding one is dropped.
+    added_tokens: Vec<String>,
 }
 
 #[derive(Default)]
@@ -52,9 +53,15 @@ impl FormatStage {
                 None => None,
             },
             templates: load_templates(ctx.recipe)?,
+            added_tokens: added_tokens(ctx.recipe)?,
         };
         Ok(self.inputs.get_or_init(|| opened))
     }
+}
+
+fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
+    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
+        .map_err(corpus_core::Error::from)?)
 }
 
 fn load_templates(recipe: &Recipe) -> Result<Templates> {
@@ -82,6 +89,10 @@ impl Stage for FormatStage {
         for source in &load_templates(ctx.recipe)?.sources {
             builder.hidden("template", source.as_bytes());
         }
+        builder.hidden(
+            "added_tokens",
+            added_tokens(ctx.recipe)?.join("\n").as_bytes(),
+        );
         Ok(builder.finish())
     }
 
@@ -142,6 +153,7 @@ impl Stage for FormatStage {
                         &options.source_commits,
                         patch,
                         key,
+                        &inputs.added_tokens,
                     );
                 }
                 continue;
@@ -168,6 +180,7 @@ impl Stage for FormatStage {
                     &options.source_agentless,
                     patch,
                     key,
+                    &inputs.added_tokens,
                 );
             }
         }
@@ -193,6 +206,7 @@ impl Stage for FormatStage {
                         &options.source_commit_packs,
                         &as_patch,
                         key,
+                        &inputs.added_tokens,
                     ),
                     Err(s) => {
                         let mut d = DropRow::new(NAME, s.reason)
@@ -223,6 +237,7 @@ fn push_checked(
     source: &str,
     patch: &PatchRow,
     repo: &str,
+    added_tokens: &[String],
 ) {
     let row = SampleRow::new(
         sample.kind,
@@ -233,7 +248,7 @@ fn push_checked(
         sample.prompt,
         sample.response,
     );
-    if let Some(token) = find_added_token(&row.text, QWEN2_5_ADDED) {
+    if let Some(token) = added_tokens.iter().find(|t| row.text.contains(t.as_str())) {
         drops.push(
             DropRow::new(NAME, "special_token_in_content")
                 .repo(repo)

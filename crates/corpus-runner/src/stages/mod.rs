@@ -4,11 +4,17 @@ mod curate;
 mod decontaminate;
 mod extract;
 mod format;
+mod mix;
+mod shard;
+pub(crate) mod tokenize;
 
 pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use extract::ExtractStage;
 pub use format::FormatStage;
+pub use mix::{MixStage, compute_plan};
+pub use shard::ShardStage;
+pub use tokenize::TokenizeStage;
 
 use crate::error::{Result, RunnerError};
 use crate::stage::Stage;
@@ -35,6 +41,9 @@ pub fn available() -> Vec<Box<dyn Stage>> {
         Box::new(FormatStage::default()),
         Box::new(DecontaminateStage::default()),
         Box::new(CurateStage::default()),
+        Box::new(TokenizeStage::default()),
+        Box::new(MixStage::default()),
+        Box::new(ShardStage),
     ]
 }
 

@@ -1,0 +1,173 @@
+//! Stage `mix`: the plan's repeats and the first half of the out-of-core shuffle. Each copy
+//! of a sample gets a seeded 64-bit key; the key's range bucket is the partition the copy is
+//! written to, so `shard` sorts one bucket at a time and never holds the corpus.
+//! Training buckets are partitions `0..B`, validation buckets follow (`B..B+V`).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use arrow::array::{Array, Int64Array, StringArray};
+use corpus_core::recipe::Recipe;
+use corpus_core::table::{KeyedTable, for_each_batch_columns, table_parts};
+use corpus_core::token_rows::{TokenRow, token_batch, token_rows_from_batch};
+use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{
+    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput, read_repos,
+};
+
+const NAME: &str = "mix";
+
+/// The plan for the run's `tokenized` table under the recipe's `[mix]`.
+pub fn compute_plan(ctx: &StageContext) -> Result<Plan> {
+    let mut available: BTreeMap<String, Available> = BTreeMap::new();
+    let mut validation = Available::default();
+    for part in table_parts(&ctx.run.table("tokenized"))? {
+        for_each_batch_columns(&part, &["source", "split", "n_tokens"], 8192, |batch| {
+            let strings = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                    .cloned()
+                    .ok_or_else(|| corpus_core::Error::Input(format!("tokenized: {name}")))
+            };
+            let (source, split) = (strings("source")?, strings("split")?);
+            let n_tokens = batch
+                .column_by_name("n_tokens")
+                .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+                .cloned()
+                .ok_or_else(|| corpus_core::Error::Input("tokenized: n_tokens".into()))?;
+            for row in 0..batch.num_rows() {
+                let entry = if split.value(row) == "validation" {
+                    &mut validation
+                } else {
+                    available.entry(source.value(row).to_string()).or_default()
+                };
+                entry.samples += 1;
+                entry.tokens += n_tokens.value(row) as u64;
+            }
+            Ok(())
+        })?;
+    }
+    let produced: Vec<&str> = super::available().iter().map(|s| s.name()).collect();
+    Ok(make_plan(
+        &ctx.recipe.mix,
+        &available,
+        validation,
+        &produced,
+    ))
+}
+
+struct Prepared {
+    plan: Plan,
+    train_buckets: u32,
+    validation_buckets: u32,
+    tokenized: KeyedTable,
+}
+
+#[derive(Default)]
+pub struct MixStage {
+    prepared: OnceLock<Prepared>,
+}
+
+impl MixStage {
+    fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let plan = compute_plan(ctx)?;
+        if plan.shortfall() > 0 && !ctx.recipe.mix.allow_shortfall {
+            return Err(RunnerError::stage(
+                NAME,
+                format!(
+                    "the data cannot meet the recipe's budget (set [mix] allow_shortfall = true \
+                     to go on with less):\n{}",
+                    plan.render()
+                ),
+            ));
+        }
+        tracing::info!("mix plan:\n{}", plan.render());
+        let target = ctx.recipe.shard.target_bytes();
+        let prepared = Prepared {
+            train_buckets: buckets_for(plan.planned, target),
+            validation_buckets: buckets_for(plan.validation.tokens, target),
+            plan,
+            tokenized: KeyedTable::open(&ctx.run.table("tokenized"), "repo")?,
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+impl Stage for MixStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["mixture"]
+    }
+
+    fn layout(&self, output: &'static str) -> OutputLayout {
+        OutputLayout {
+            prefix: "bucket",
+            partitioned: true,
+            ..OutputLayout::table(output)
+        }
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        #[derive(serde::Serialize)]
+        struct Config<'a> {
+            seed: u64,
+            mix: &'a corpus_core::recipe::MixOptions,
+            target_mib: f64,
+        }
+        let config = Config {
+            seed: ctx.recipe.seed,
+            mix: &ctx.recipe.mix,
+            target_mib: ctx.recipe.shard.target_mib,
+        };
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&config));
+        builder.table(ctx, NAME, "tokenized", true)?;
+        Ok(builder.finish())
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        self.prepared(ctx)?;
+        Ok(read_repos(ctx)?.into_keys().collect())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let prepared = self.prepared(ctx)?;
+        let seed = ctx.recipe.seed;
+        prepared.tokenized.for_each_batch_of(key, 256, |batch| {
+            let mut partitions: BTreeMap<u32, Vec<TokenRow>> = BTreeMap::new();
+            for row in token_rows_from_batch(&batch)? {
+                let validation = row.split == "validation";
+                let n = if validation {
+                    1
+                } else {
+                    copies(seed, &row.sample_id, prepared.plan.repeat_of(&row.source))
+                };
+                for repeat in 0..n {
+                    let key = shuffle_key(seed, &row.sample_id, repeat);
+                    let partition = if validation {
+                        prepared.train_buckets + bucket_of(key, prepared.validation_buckets)
+                    } else {
+                        bucket_of(key, prepared.train_buckets)
+                    };
+                    let mut copy = row.clone();
+                    copy.repeat_index = i64::from(repeat);
+                    copy.shuffle_key = key;
+                    partitions.entry(partition).or_default().push(copy);
+                }
+            }
+            for (partition, rows) in partitions {
+                out.write_partition("mixture", partition, &token_batch("mixture", &rows)?)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! Stage `shard`: each bucket of the mixture sorted by its shuffle keys into one shard
+//! (`shard-NNNNN.parquet` for training, `validation-NNNNN.parquet` for the held-out
+//! repositories). Buckets are key ranges, so the shards in order are the global shuffle; a
+//! shard's size is the bucket's (the recipe's `[shard] target_mib` of ids), which is also
+//! what one unit holds in memory.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, StringArray};
+use corpus_core::manifest::{Manifest, TokenSummary};
+use corpus_core::recipe::Recipe;
+use corpus_core::table::{WriterOptions, for_each_batch};
+use corpus_shard::{part_tokens, sort_bucket};
+
+use crate::error::{Result, RunnerError};
+use crate::fault;
+use crate::stage::{InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput};
+use crate::stages::tokenize::TOKENIZER_INPUT;
+
+const NAME: &str = "shard";
+const PARTITION_PREFIX: &str = "bucket-";
+
+#[derive(Default)]
+pub struct ShardStage;
+
+/// Mixture parts of each partition, from the mixture's manifest.
+fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
+    let manifest = Manifest::read(&ctx.run.table("mixture"))?
+        .ok_or_else(|| RunnerError::stage(NAME, "table mixture is missing: run mix first"))?;
+    let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for part in manifest.parts {
+        let Some(rest) = part.file.strip_prefix(PARTITION_PREFIX) else {
+            continue;
+        };
+        let partition = rest
+            .split('-')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .ok_or_else(|| {
+                RunnerError::stage(NAME, format!("mixture part {} has no bucket", part.file))
+            })?;
+        out.entry(partition).or_default().push(part.file);
+    }
+    Ok(out)
+}
+
+impl Stage for ShardStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["shards", "validation_shards"]
+    }
+
+    fn layout(&self, output: &'static str) -> OutputLayout {
+        OutputLayout {
+            table: "shards",
+            prefix: if output == "shards" {
+                "shard"
+            } else {
+                "validation"
+            },
+            partitioned: false,
+            adopt_all: true,
+        }
+    }
+
+    fn writer_options(&self, ctx: &StageContext, _output: &str) -> WriterOptions {
+        WriterOptions {
+            // One bucket, one shard: the bucket already has the target size.
+            max_part_bytes: u64::MAX,
+            max_row_group_rows: ctx.recipe.shard.row_group_rows.max(1) as usize,
+            ..ctx.recipe.tables.writer_options()
+        }
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.shard));
+        builder.table(ctx, NAME, "mixture", true)?;
+        Ok(builder.finish())
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        Ok(partitions(ctx)?
+            .into_keys()
+            .map(|p| format!("{p:05}"))
+            .collect())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let partition: u32 = key
+            .parse()
+            .map_err(|_| RunnerError::stage(NAME, format!("unit {key} is not a bucket")))?;
+        let files = partitions(ctx)?.remove(&partition).unwrap_or_default();
+        let dir = ctx.run.table("mixture");
+        let mut batches = Vec::new();
+        for file in files {
+            for_each_batch(&dir.join(file), 8192, |batch| {
+                batches.push(batch);
+                Ok(())
+            })?;
+        }
+        let sorted = sort_bucket(&batches)?;
+        drop(batches);
+        if sorted.num_rows() == 0 {
+            return Ok(());
+        }
+        let split = sorted
+            .column_by_name("split")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .map(|s| s.value(0).to_string())
+            .unwrap_or_default();
+        let output = if split == "validation" {
+            "validation_shards"
+        } else {
+            "shards"
+        };
+        // Row by row groups, so the writer cuts row groups where the recipe says.
+        let step = ctx.recipe.shard.row_group_rows.max(1) as usize;
+        let mut offset = 0;
+        while offset < sorted.num_rows() {
+            let len = step.min(sorted.num_rows() - offset);
+            out.write(output, &sorted.slice(offset, len))?;
+            fault::check(NAME, "write")?;
+            offset += len;
+        }
+        Ok(())
+    }
+
+    fn annotate(&self, ctx: &StageContext, table: &str, manifest: &mut Manifest) -> Result<()> {
+        if table != "shards" {
+            return Ok(());
+        }
+        let tokenized = Manifest::read(&ctx.run.table("tokenized"))?
+            .ok_or_else(|| RunnerError::stage(NAME, "table tokenized is missing"))?;
+        let identity = tokenized
+            .stages
+            .get("tokenize")
+            .and_then(|e| e.inputs.get(TOKENIZER_INPUT))
+            .cloned()
+            .unwrap_or_default();
+        let (tokenizer, sha256) = identity.rsplit_once(':').unwrap_or((&identity, ""));
+        let mut summary = TokenSummary {
+            tokenizer: tokenizer.to_string(),
+            tokenizer_sha256: sha256.to_string(),
+            recipe_hash: corpus_core::hash::hex64(ctx.recipe.to_toml()?.as_bytes()),
+            total: 0,
+            per_source: BTreeMap::new(),
+        };
+        let dir = ctx.run.table(table);
+        for part in &mut manifest.parts {
+            let counted = part_tokens(&dir.join(&part.file))?;
+            part.tokens = Some(counted.total);
+            summary.total += counted.total;
+            for ((source, split), n) in counted.per_source {
+                *summary
+                    .per_source
+                    .entry(source)
+                    .or_default()
+                    .entry(split)
+                    .or_default() += n;
+            }
+        }
+        manifest.tokens = Some(summary);
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Stage `tokenize`: each unique curated sample encoded once with the recipe's tokenizer
+//! (`input_ids = encode(prompt) + encode(response) + [<|endoftext|>]`), its split set by a
+//! hash of its repository, and samples longer than `max_tokens` dropped (`too_long`).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use arrow::array::{Array, StringArray};
+use corpus_core::manifest::Manifest;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{DropRow, patches_from_batch, samples_from_batch};
+use corpus_core::table::{KeyedTable, for_each_batch_columns, for_each_table_batch, table_parts};
+use corpus_core::token_rows::{TokenRow, token_batch};
+use corpus_tokenize::Encoder;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+
+const NAME: &str = "tokenize";
+/// Rows per written batch: bounds a unit's memory whatever the repository's size.
+const BATCH_ROWS: usize = 256;
+
+struct Prepared {
+    encoder: Encoder,
+    /// (repo, base sha) → licence at that snapshot.
+    licenses: HashMap<(String, String), Option<String>>,
+    /// Sample id → the repository whose copy is kept (the first in key order).
+    owner: HashMap<u128, u32>,
+    repos: Vec<String>,
+    curated: KeyedTable,
+}
+
+#[derive(Default)]
+pub struct TokenizeStage {
+    prepared: OnceLock<Prepared>,
+}
+
+/// The input name under which the tokenizer's identity is fingerprinted and recorded.
+pub const TOKENIZER_INPUT: &str = "tokenizer";
+
+fn parse_id(hex: &str) -> u128 {
+    u128::from_str_radix(hex, 16).unwrap_or_default()
+}
+
+impl TokenizeStage {
+    fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let encoder =
+            Encoder::for_recipe(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
+        let mut licenses = HashMap::new();
+        for_each_table_batch(&ctx.run.table("patches"), 1024, |batch| {
+            for patch in patches_from_batch(&batch)? {
+                licenses.insert((patch.repo, patch.base_sha), patch.license);
+            }
+            Ok(())
+        })?;
+        let mut owner: HashMap<u128, u32> = HashMap::new();
+        let mut repos: Vec<String> = Vec::new();
+        for part in table_parts(&ctx.run.table("curated"))? {
+            for_each_batch_columns(&part, &["sample_id", "repo"], 8192, |batch| {
+                let column = |name: &str| {
+                    batch
+                        .column_by_name(name)
+                        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                        .cloned()
+                        .ok_or_else(|| corpus_core::Error::Input(format!("curated: {name}")))
+                };
+                let (ids, repo) = (column("sample_id")?, column("repo")?);
+                for row in 0..batch.num_rows() {
+                    if repos.last().map(String::as_str) != Some(repo.value(row)) {
+                        repos.push(repo.value(row).to_string());
+                    }
+                    let index = (repos.len() - 1) as u32;
+                    owner.entry(parse_id(ids.value(row))).or_insert(index);
+                }
+                Ok(())
+            })?;
+        }
+        let prepared = Prepared {
+            encoder,
+            licenses,
+            owner,
+            repos,
+            curated: KeyedTable::open(&ctx.run.table("curated"), "repo")?,
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+/// `name:sha256` of the recipe's tokenizer, without loading it.
+fn tokenizer_identity(ctx: &StageContext) -> Result<String> {
+    let file = corpus_tokenize::locate(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
+    Ok(format!("{}:{}", file.name, file.sha256))
+}
+
+impl Stage for TokenizeStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["tokenized"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let identity = tokenizer_identity(ctx)?;
+        // Ids of two tokenizers must never mix in one run.
+        if let Some(manifest) = Manifest::read(&ctx.run.table("tokenized"))?
+            && let Some(entry) = manifest.stages.get(NAME)
+            && let Some(earlier) = entry.inputs.get(TOKENIZER_INPUT)
+            && *earlier != identity
+        {
+            return Err(RunnerError::stage(
+                NAME,
+                format!(
+                    "{} was tokenized with {earlier}, but the recipe's tokenizer is {identity}; \
+                     token ids of two tokenizers must not mix: use a new --run, or delete \
+                     that table and the ones after it to re-tokenize",
+                    ctx.run.table("tokenized").display()
+                ),
+            ));
+        }
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.tokenize));
+        builder.input(TOKENIZER_INPUT, &identity);
+        builder.table(ctx, NAME, "curated", true)?;
+        builder.table(ctx, NAME, "patches", true)?;
+        Ok(builder.finish())
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        Ok(read_repos(ctx)?.into_keys().collect())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let prepared = self.prepared(ctx)?;
+        let options = &ctx.recipe.tokenize;
+        let split = corpus_mix::split_of(key, options.validation_fraction);
+        let mut seen = std::collections::HashSet::new();
+        let mut rows: Vec<TokenRow> = Vec::new();
+        let mut drops = Vec::new();
+        let mut failure: Option<RunnerError> = None;
+        prepared
+            .curated
+            .for_each_batch_of(key, BATCH_ROWS, |batch| {
+                for sample in samples_from_batch(&batch)? {
+                    let id = parse_id(&sample.sample_id);
+                    let owner = prepared
+                        .owner
+                        .get(&id)
+                        .map(|i| prepared.repos[*i as usize].as_str());
+                    if owner != Some(key) || !seen.insert(id) {
+                        drops.push(
+                            DropRow::new(NAME, "duplicate_sample")
+                                .repo(key)
+                                .pr(sample.pr_number)
+                                .sample(&sample.sample_id)
+                                .detail(format!(
+                                    "{}: the same text is kept in {}",
+                                    sample.sample_kind,
+                                    owner.unwrap_or(key)
+                                )),
+                        );
+                        continue;
+                    }
+                    let (ids, prompt_tokens) = match prepared
+                        .encoder
+                        .encode_sample(&sample.prompt, &sample.response)
+                    {
+                        Ok(encoded) => encoded,
+                        Err(e) => {
+                            failure = Some(RunnerError::stage(
+                                NAME,
+                                format!("sample {} of {key}: {e}", sample.sample_id),
+                            ));
+                            return Ok(());
+                        }
+                    };
+                    if ids.len() as u64 > options.max_tokens {
+                        let mut drop = DropRow::new(NAME, "too_long")
+                            .repo(key)
+                            .pr(sample.pr_number)
+                            .sample(&sample.sample_id)
+                            .detail(format!(
+                                "{}: {} tokens, max_tokens {}",
+                                sample.sample_kind,
+                                ids.len(),
+                                options.max_tokens
+                            ));
+                        drop.n_tokens = Some(ids.len() as i64);
+                        drops.push(drop);
+                        continue;
+                    }
+                    rows.push(TokenRow {
+                        license: prepared
+                            .licenses
+                            .get(&(key.to_string(), sample.base_sha.clone()))
+                            .cloned()
+                            .flatten(),
+                        sample_id: sample.sample_id,
+                        sample_kind: sample.sample_kind,
+                        source: sample.source,
+                        repo: sample.repo,
+                        pr_number: sample.pr_number,
+                        text: sample.text,
+                        n_tokens: ids.len() as i64,
+                        input_ids: ids,
+                        prompt_tokens: prompt_tokens as i64,
+                        repeat_index: 0,
+                        split: split.to_string(),
+                        shuffle_key: 0,
+                    });
+                }
+                out.write("tokenized", &token_batch("tokenized", &rows)?)?;
+                rows.clear();
+                Ok(())
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        out.write_drops(&drops)?;
+        Ok(())
+    }
+}

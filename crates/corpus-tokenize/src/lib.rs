@@ -1,0 +1,13 @@
+//! corpus-tokenize: finding the recipe's tokenizer and encoding samples with it, exactly as
+//! HF `tokenizers` does (CONTRACT.md, "Tokens").
+//!
+//! - [`locate`]: the recipe's `tokenizer` (`qwen2.5`, `qwen3` or a path) to a checked file.
+//! - [`Encoder`]: `input_ids = encode(prompt) + encode(response) + [<|endoftext|>]`.
+
+mod encoder;
+mod error;
+mod locate;
+
+pub use encoder::{Encoder, added_tokens_of_file, added_tokens_of_recipe};
+pub use error::TokenizeError;
+pub use locate::{QWEN2_5_SHA256, QWEN3_SHA256, TokenizerFile, locate, sha256_file};

@@ -8,6 +8,7 @@ mod curate;
 mod decontam;
 mod extract;
 mod format;
+mod ingest;
 mod slurm;
 mod tasks;
 mod tokens;

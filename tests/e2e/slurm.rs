@@ -131,6 +131,7 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     for stage in [
         "extract",
         "format",
+        "ingest",
         "decontaminate",
         "curate",
         "tokenize",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
 pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
 /// The embedded default recipe (`pipelines/demo.toml`).
@@ -30,6 +31,8 @@ pub struct Recipe {
     pub decontam: DecontamOptions,
     #[serde(default)]
     pub curate: CurateOptions,
+    #[serde(default)]
+    pub ingest: IngestOptions,
     #[serde(default)]
     pub tokenize: TokenizeOptions,
     #[serde(default)]
@@ -580,8 +583,8 @@ impl Recipe {
             .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {e}")))?;
         let mut errors = Vec::new();
         let known = [
-            "name", "seed", "inputs", "extract", "format", "decontam", "curate", "tokenize", "mix",
-            "shard", "tables", "runner", "slurm",
+            "name", "seed", "inputs", "extract", "format", "ingest", "decontam", "curate",
+            "tokenize", "mix", "shard", "tables", "runner", "slurm",
         ];
         for key in value.keys() {
             if !known.contains(&key.as_str()) {
@@ -601,6 +604,7 @@ impl Recipe {
                     "decontam" => v.clone().try_into::<DecontamOptions>().map(|_| ()),
                     "curate" => v.clone().try_into::<CurateOptions>().map(|_| ()),
                     "tokenize" => v.clone().try_into::<TokenizeOptions>().map(|_| ()),
+                    "ingest" => v.clone().try_into::<IngestOptions>().map(|_| ()),
                     "mix" => v.clone().try_into::<MixOptions>().map(|_| ()),
                     "shard" => v.clone().try_into::<ShardOptions>().map(|_| ()),
                     "tables" => v.clone().try_into::<TableOptions>().map(|_| ()),
@@ -693,6 +697,7 @@ impl Recipe {
         if self.extract.max_file_bytes == 0 || self.extract.max_diff_bytes == 0 {
             errors.push("[extract] max_file_bytes and max_diff_bytes must be positive".into());
         }
+        errors.extend(crate::recipe_ingest::semantic_errors(&self.ingest));
         errors.extend(crate::recipe_tokens::semantic_errors(
             &self.tokenize,
             &self.mix,
@@ -741,6 +746,12 @@ impl Recipe {
         }
         for file in &mut self.decontam.benchmark_files {
             *file = resolve(file);
+        }
+        for source in &mut self.ingest.sources {
+            source.path = resolve(&source.path);
+            if let Some(template) = &mut source.template {
+                *template = resolve(template);
+            }
         }
         if let Some(dir) = &mut self.tokenize.tokenizer_dir {
             *dir = resolve(dir);

@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "commit_packs",
     "blobs",
     "samples",
+    "external_samples",
     "decontaminated",
     "decontam_report",
     "curated",
@@ -59,7 +60,7 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             Field::new("size", DataType::Int64, false),
             utf8("content"),
         ],
-        "samples" | "decontaminated" | "curated" => samples_fields(),
+        "samples" | "external_samples" | "decontaminated" | "curated" => samples_fields(),
         "decontam_report" => vec![
             utf8("stage"),
             utf8("reason"),

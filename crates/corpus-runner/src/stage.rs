@@ -261,6 +261,22 @@ impl InputsBuilder {
     }
 }
 
+/// The unit of the rows that belong to no repository (external sources). `~` sorts after
+/// every `owner/name`, so these rows come last in every table.
+pub const NO_REPO_UNIT: &str = "~external";
+
+/// The `repo` column value of a unit's rows.
+pub fn repo_of_unit(key: &str) -> &str {
+    if key == NO_REPO_UNIT { "" } else { key }
+}
+
+/// Units of a per-repository stage over sample tables: every repository, then external rows.
+pub fn repo_units(ctx: &StageContext) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = read_repos(ctx)?.into_keys().collect();
+    keys.push(NO_REPO_UNIT.to_string());
+    Ok(keys)
+}
+
 /// Every row of the run's `repos` table, by repository.
 pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::rows::RepoRow>> {
     let mut repos = BTreeMap::new();

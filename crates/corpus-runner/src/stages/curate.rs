@@ -19,7 +19,10 @@ use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+use crate::stage::{
+    InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
+    repo_units,
+};
 
 const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
@@ -119,6 +122,54 @@ impl CurateStage {
     }
 }
 
+/// External samples: the sample rules, secrets (`secret_in_content`), and exact dedup among
+/// themselves on their whitespace-normalized text (`duplicate_external`, naming the first).
+fn external_unit(
+    prepared: &Prepared,
+    options: &corpus_core::recipe::CurateOptions,
+    out: &mut UnitOutput,
+) -> Result<()> {
+    let mut first: HashMap<u128, String> = HashMap::new();
+    let mut kept = Vec::new();
+    let mut drops = Vec::new();
+    prepared
+        .samples
+        .for_each_batch_of(repo_of_unit(NO_REPO_UNIT), 512, |batch| {
+            for sample in samples_from_batch(&batch)? {
+                let normalized: String =
+                    sample.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let key = xxhash_rust::xxh3::xxh3_128(normalized.as_bytes());
+                let removal = if let Some(kept_id) = first.get(&key) {
+                    Some(("duplicate_external", format!("same text as {kept_id}")))
+                } else if options.secrets
+                    && let Some(found) = find_secrets(&sample.text).first()
+                {
+                    Some((
+                        "secret_in_content",
+                        format!("{} on line {}", found.kind, found.line),
+                    ))
+                } else {
+                    check_sample(&sample.text, &sample.response, options)
+                };
+                match removal {
+                    Some((reason, detail)) => drops.push(
+                        DropRow::new(NAME, reason)
+                            .sample(&sample.sample_id)
+                            .detail(format!("external {}: {detail}", sample.source)),
+                    ),
+                    None => {
+                        first.insert(key, sample.sample_id.clone());
+                        kept.push(sample);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    out.write("curated", &sample_table_batch("curated", &kept)?)?;
+    out.write_drops(&drops)?;
+    Ok(())
+}
+
 /// The licence rule, when the recipe has an allow-list.
 fn license_rule(
     allowed: &[String],
@@ -157,12 +208,15 @@ impl Stage for CurateStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        Ok(read_repos(ctx)?.into_keys().collect())
+        repo_units(ctx)
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let prepared = self.prepared(ctx)?;
         let options = &ctx.recipe.curate;
+        if key == NO_REPO_UNIT {
+            return external_unit(prepared, options, out);
+        }
         let mut samples: Vec<SampleRow> = Vec::new();
         prepared.samples.for_each_batch_of(key, 512, |batch| {
             samples.extend(samples_from_batch(&batch)?);

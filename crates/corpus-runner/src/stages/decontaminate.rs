@@ -18,7 +18,10 @@ use corpus_decontam::ngram::{Field, NgramIndex};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+use crate::stage::{
+    InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, read_repos,
+    repo_units,
+};
 
 const NAME: &str = "decontaminate";
 const INPUTS: &[&str] = &["repos", "samples"];
@@ -113,6 +116,7 @@ impl Stage for DecontaminateStage {
         for table in INPUTS {
             builder.table(ctx, NAME, table, true)?;
         }
+        builder.table(ctx, NAME, "external_samples", false)?;
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
             let sum = file_hex64(&path).map_err(|e| {
@@ -124,10 +128,13 @@ impl Stage for DecontaminateStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        Ok(read_repos(ctx)?.into_keys().collect())
+        repo_units(ctx)
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        if key == NO_REPO_UNIT {
+            return self.external_unit(ctx, out);
+        }
         let prepared = self.prepared(ctx)?;
         let Some(repo) = prepared.repos.get(key) else {
             return Ok(());
@@ -199,6 +206,64 @@ impl Stage for DecontaminateStage {
                 matched,
                 repo: key.to_string(),
                 prs: tally.prs.len() as i64,
+                samples: tally.samples,
+                bytes: tally.bytes,
+                detail: tally.detail,
+            })
+            .collect();
+        out.write("decontam_report", &decontam_report_batch(&rows)?)?;
+        out.write_drops(&drops)?;
+        Ok(())
+    }
+}
+
+impl DecontaminateStage {
+    /// External samples have no repository: only the content check applies.
+    fn external_unit(&self, ctx: &StageContext, out: &mut UnitOutput) -> Result<()> {
+        let table = ctx.run.table("external_samples");
+        if corpus_core::manifest::Manifest::read(&table)?.is_none() {
+            return Ok(());
+        }
+        let prepared = self.prepared(ctx)?;
+        let threshold = ctx.recipe.decontam.threshold;
+        let mut report: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut kept = Vec::new();
+        let mut drops = Vec::new();
+        corpus_core::table::for_each_table_batch(&table, 512, |batch| {
+            for sample in samples_from_batch(&batch)? {
+                match prepared.index.best_match(&sample.text, threshold) {
+                    Some(m) => {
+                        let detail = format!(
+                            "holds {:.0}% of the {} n-grams of {}",
+                            m.share * 100.0,
+                            m.field.name(),
+                            m.instance_id
+                        );
+                        let entry = report
+                            .entry(m.instance_id.clone())
+                            .or_insert_with(|| Tally::new(detail.clone()));
+                        entry.samples += 1;
+                        entry.bytes += sample.text.len() as i64;
+                        drops.push(
+                            DropRow::new(NAME, "benchmark_content")
+                                .sample(&sample.sample_id)
+                                .detail(format!("external {}: {detail}", sample.source)),
+                        );
+                    }
+                    None => kept.push(sample),
+                }
+            }
+            Ok(())
+        })?;
+        write_kept(out, &kept)?;
+        let rows: Vec<DecontamReportRow> = report
+            .into_iter()
+            .map(|(matched, tally)| DecontamReportRow {
+                stage: NAME.into(),
+                reason: "benchmark_content".into(),
+                matched,
+                repo: String::new(),
+                prs: 0,
                 samples: tally.samples,
                 bytes: tally.bytes,
                 detail: tally.detail,

@@ -14,7 +14,8 @@ use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shu
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{
-    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput, read_repos,
+    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
+    repo_units,
 };
 
 const NAME: &str = "mix";
@@ -135,39 +136,41 @@ impl Stage for MixStage {
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
         self.prepared(ctx)?;
-        Ok(read_repos(ctx)?.into_keys().collect())
+        repo_units(ctx)
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let prepared = self.prepared(ctx)?;
         let seed = ctx.recipe.seed;
-        prepared.tokenized.for_each_batch_of(key, 256, |batch| {
-            let mut partitions: BTreeMap<u32, Vec<TokenRow>> = BTreeMap::new();
-            for row in token_rows_from_batch(&batch)? {
-                let validation = row.split == "validation";
-                let n = if validation {
-                    1
-                } else {
-                    copies(seed, &row.sample_id, prepared.plan.repeat_of(&row.source))
-                };
-                for repeat in 0..n {
-                    let key = shuffle_key(seed, &row.sample_id, repeat);
-                    let partition = if validation {
-                        prepared.train_buckets + bucket_of(key, prepared.validation_buckets)
+        prepared
+            .tokenized
+            .for_each_batch_of(repo_of_unit(key), 256, |batch| {
+                let mut partitions: BTreeMap<u32, Vec<TokenRow>> = BTreeMap::new();
+                for row in token_rows_from_batch(&batch)? {
+                    let validation = row.split == "validation";
+                    let n = if validation {
+                        1
                     } else {
-                        bucket_of(key, prepared.train_buckets)
+                        copies(seed, &row.sample_id, prepared.plan.repeat_of(&row.source))
                     };
-                    let mut copy = row.clone();
-                    copy.repeat_index = i64::from(repeat);
-                    copy.shuffle_key = key;
-                    partitions.entry(partition).or_default().push(copy);
+                    for repeat in 0..n {
+                        let key = shuffle_key(seed, &row.sample_id, repeat);
+                        let partition = if validation {
+                            prepared.train_buckets + bucket_of(key, prepared.validation_buckets)
+                        } else {
+                            bucket_of(key, prepared.train_buckets)
+                        };
+                        let mut copy = row.clone();
+                        copy.repeat_index = i64::from(repeat);
+                        copy.shuffle_key = key;
+                        partitions.entry(partition).or_default().push(copy);
+                    }
                 }
-            }
-            for (partition, rows) in partitions {
-                out.write_partition("mixture", partition, &token_batch("mixture", &rows)?)?;
-            }
-            Ok(())
-        })?;
+                for (partition, rows) in partitions {
+                    out.write_partition("mixture", partition, &token_batch("mixture", &rows)?)?;
+                }
+                Ok(())
+            })?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@ mod curate;
 mod decontaminate;
 mod extract;
 mod format;
+mod ingest;
 mod mix;
 mod shard;
 pub(crate) mod tokenize;
@@ -12,6 +13,7 @@ pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use extract::ExtractStage;
 pub use format::FormatStage;
+pub use ingest::IngestStage;
 pub use mix::{MixStage, compute_plan};
 pub use shard::ShardStage;
 pub use tokenize::TokenizeStage;
@@ -39,6 +41,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
     vec![
         Box::new(ExtractStage::default()),
         Box::new(FormatStage::default()),
+        Box::new(IngestStage),
         Box::new(DecontaminateStage::default()),
         Box::new(CurateStage::default()),
         Box::new(TokenizeStage::default()),

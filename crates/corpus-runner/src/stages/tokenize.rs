@@ -14,7 +14,9 @@ use corpus_core::token_rows::{TokenRow, token_batch};
 use corpus_tokenize::Encoder;
 
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+use crate::stage::{
+    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit, repo_units,
+};
 
 const NAME: &str = "tokenize";
 /// Rows per written batch: bounds a unit's memory whatever the repository's size.
@@ -130,10 +132,11 @@ impl Stage for TokenizeStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        Ok(read_repos(ctx)?.into_keys().collect())
+        repo_units(ctx)
     }
 
-    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+    fn run_unit(&self, ctx: &StageContext, unit: &str, out: &mut UnitOutput) -> Result<()> {
+        let key = repo_of_unit(unit);
         let prepared = self.prepared(ctx)?;
         let options = &ctx.recipe.tokenize;
         let split = corpus_mix::split_of(key, options.validation_fraction);

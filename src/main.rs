@@ -1,6 +1,8 @@
 //! The `swe-corpus` command line: parses arguments (no side effects), then hands over to the
 //! library crates. Data goes to stdout, logs and progress to stderr.
 
+mod logging;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -282,8 +284,19 @@ fn run_command(args: &RunArgs, only: Option<&str>) -> Result<()> {
         );
         return Ok(());
     }
+    if args.task.is_none() && !args.finalize {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let log = run.logs().join(format!("local-{since_epoch}.log"));
+        if let Err(e) = logging::also_to(&log) {
+            tracing::warn!("cannot write the log file {}: {e}", log.display());
+        }
+    }
     let report = corpus_runner::run(&recipe, &run, &selection, &options)?;
     print!("{}", report.summary_table());
+    logging::append(&report.summary_table());
     if args.task.is_none() {
         eprintln!("run directory: {}", run.root.display());
     }
@@ -440,13 +453,14 @@ const DEFAULT_LOG: &str = "info,tk_encode=warn,tk_serialize=warn,tk_convert=warn
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(logging::Tee)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWE_CORPUS_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Plain text: the same lines go to the run's log file.
+        .with_ansi(false)
         .init();
     let result = match &cli.command {
         Command::Run(args) => run_command(args, None),
@@ -490,6 +504,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            logging::append(&format!("error: {e:#}\n"));
             let config = e
                 .downcast_ref::<corpus_core::Error>()
                 .is_some_and(|e| e.kind() == corpus_core::ErrorKind::Config);

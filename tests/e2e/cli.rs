@@ -136,3 +136,24 @@ fn every_sql_example_in_the_readme_runs() {
         assert!(out.status.success(), "{query}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn a_local_run_writes_its_log_file() {
+    let s = Scratch::new();
+    s.ok(&["run", "--run", "runs/demo", "--until", "extract"]);
+    let logs: Vec<std::path::PathBuf> = std::fs::read_dir(s.path().join("runs/demo/logs"))
+        .expect("logs")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("local-"))
+        })
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let text = std::fs::read_to_string(&logs[0]).expect("log");
+    assert!(
+        text.contains("rows out") && text.contains("extract"),
+        "{text}"
+    );
+}

@@ -137,6 +137,22 @@ impl Manifest {
     }
 }
 
+/// Remove temporary manifests a killed writer left in `table_dir` (only the barrier of the
+/// stage that owns the table writes there, so none is in use).
+pub fn clear_stale_temporaries(table_dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(table_dir) else {
+        return Ok(());
+    };
+    let lead = format!(".{MANIFEST_FILE}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&lead) && name.ends_with(".tmp") {
+            std::fs::remove_file(entry.path()).at("remove", &entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Write a file so that it either exists whole under its name or not at all.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;

@@ -297,6 +297,7 @@ fn finalize(
     let tables = tables_of(stage);
     for table in &tables {
         let dir = ctx.run.table(table);
+        corpus_core::manifest::clear_stale_temporaries(&dir)?;
         if let Some(mut manifest) = Manifest::read(&dir)? {
             if *table == "drops" {
                 manifest.stages.remove(name);

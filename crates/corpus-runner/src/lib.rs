@@ -43,6 +43,7 @@ pub fn run(
 ) -> Result<RunReport> {
     run.prepare(recipe)?;
     if options.task.is_none() && !options.finalize_only {
+        run.clear_temporaries()?;
         run.mark_latest();
     }
     let ctx = StageContext { recipe, run };

@@ -60,11 +60,26 @@ impl RunDir {
         for dir in [self.tables(), self.logs()] {
             std::fs::create_dir_all(&dir).at("create directory", &dir)?;
         }
+
         let text = format!(
             "# The effective recipe of this run (defaults filled in).\n{}",
             recipe.to_toml()?
         );
         corpus_core::manifest::write_atomically(&self.recipe_file(), text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Remove what a process killed while writing `recipe.toml` or `report.json` left. Only
+    /// for a process that owns the whole run (not a cluster task: its peers write too).
+    pub fn clear_temporaries(&self) -> Result<()> {
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    std::fs::remove_file(entry.path()).at("remove", &entry.path())?;
+                }
+            }
+        }
         Ok(())
     }
 

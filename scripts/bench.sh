@@ -123,5 +123,5 @@ echo
 echo "tokenizers (Qwen2.5 vocabulary; ours/this = how many times faster ours is)"
 bench_tokenizers "demo acme/widgets" "$work/demo/repos/acme+widgets"
 if [ -n "$repo" ]; then
-    bench_tokenizers "$(basename "$repo")" "$(realpath "$repo")"
+    bench_tokenizers "$(basename "$(dirname "$(realpath "$repo")")")/$(basename "$repo")" "$(realpath "$repo")"
 fi

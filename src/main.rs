@@ -39,6 +39,12 @@ enum Command {
     /// Encode `{"prompt", "response"}` JSON lines as `tokenize` does and print
     /// `{"input_ids", "prompt_tokens"}` per line (ids end with <|endoftext|>).
     Tokens(TokensArgs),
+    /// Export the shards for a training loader (writes RUN/exports/FORMAT/): `megatron`
+    /// (.bin/.idx; the format has NO loss mask, prompt tokens are trained on),
+    /// `megatron-bridge` (packed .idx.parquet, label-aligned loss_mask), `olmo` (.npy,
+    /// .csv.gz, label masks), `datatrove` (.ds, .ds.index, .ds.loss, .ds.metadata), `hf`
+    /// (datasets Parquet with labels, --packed for packed rows).
+    Export(ExportArgs),
     /// Query the tables of a run with SQL (DataFusion).
     Sql(SqlArgs),
     /// Show per stage whether it is complete, partly done or not started.
@@ -67,6 +73,28 @@ struct RecipeSource {
     /// Quick try without a recipe: extract these repositories (repeatable).
     #[arg(long, value_name = "PATH")]
     repo: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Run directory with shards. Default: runs/latest.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// megatron, megatron-bridge, olmo, datatrove or hf.
+    #[arg(long)]
+    format: String,
+    /// Output folder. Default: RUN/exports/FORMAT (hf --packed: RUN/exports/hf-packed).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// hf only: pack documents into sequences (position_ids, cu_seqlens).
+    #[arg(long)]
+    packed: bool,
+    /// Sequence length of packed formats. Default: the run recipe's [shard] sequence_length.
+    #[arg(long)]
+    sequence_length: Option<usize>,
+    /// Threads (one shard per thread at a time). Default: one per core.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -412,6 +440,63 @@ fn tokens_command(args: &TokensArgs) -> Result<()> {
     Ok(())
 }
 
+fn export_command(args: &ExportArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let run = RunDir::new(&dir);
+    let format = corpus_export::Format::parse(&args.format).with_context(|| {
+        format!(
+            "unknown format `{}`; formats are: megatron, megatron-bridge, olmo, datatrove, hf",
+            args.format
+        )
+    })?;
+    if args.packed && format != corpus_export::Format::Hf {
+        bail!("--packed is for --format hf (megatron-bridge always packs)");
+    }
+    let recipe = Recipe::load(&run.recipe_file())?;
+    let tokenizer = corpus_tokenize::locate(&recipe.tokenize)?;
+    let folder = if args.packed {
+        "hf-packed".to_string()
+    } else {
+        format.name().to_string()
+    };
+    let options = corpus_export::ExportOptions {
+        format,
+        shards_dir: run.table("shards"),
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| dir.join("exports").join(folder)),
+        sequence_length: args
+            .sequence_length
+            .unwrap_or(recipe.shard.sequence_length as usize),
+        hf_packed: args.packed,
+        expected_tokenizer: Some((tokenizer.name, tokenizer.sha256)),
+        threads: args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+    };
+    let manifest = corpus_export::export(&options)?;
+    println!(
+        "{}: {} documents, {} tokens in {} files{} -> {}",
+        format.name(),
+        manifest.documents,
+        manifest.tokens,
+        manifest.files.len(),
+        if manifest.too_long > 0 {
+            format!(
+                " ({} documents longer than {} tokens left out)",
+                manifest.too_long, manifest.sequence_length
+            )
+        } else {
+            String::new()
+        },
+        options.out.display()
+    );
+    Ok(())
+}
+
 fn plan_command(args: &PlanArgs) -> Result<()> {
     let dir = latest_or(&args.run)?;
     let run = RunDir::new(&dir);
@@ -433,6 +518,12 @@ fn verify_command(args: &RunOnly) -> Result<()> {
     let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
     for problem in &report.problems {
         println!("PROBLEM {problem}");
+    }
+    if report.exports > 0 {
+        println!(
+            "{} export(s) read back: {} documents compared with the shards",
+            report.exports, report.export_documents
+        );
     }
     println!(
         "{} tables, {} parts, {} rows checked; {} problem(s)",
@@ -473,6 +564,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status_command(args),
         Command::Verify(args) => verify_command(args),
         Command::Plan(args) => plan_command(args),
+        Command::Export(args) => export_command(args),
         Command::Tokens(args) => tokens_command(args),
         Command::Recipe(RecipeCommand::Check { recipe }) => Recipe::load(recipe)
             .map(|r| println!("{}: ok (recipe `{}`)", recipe.display(), r.name))

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod curate;
 mod decontam;
+mod export;
 mod extract;
 mod format;
 mod ingest;

@@ -1,5 +1,6 @@
 //! `swe-corpus verify`: re-check every part of every table against its manifest (presence,
-//! size, xxh3 checksum, row count; token counts where the manifest has them).
+//! size, xxh3 checksum, row count; token counts where the manifest has them), and every
+//! export read back against the shards.
 
 use std::fs::File;
 
@@ -15,6 +16,9 @@ pub struct VerifyReport {
     pub tables: u64,
     pub parts: u64,
     pub rows: u64,
+    /// Exports read back, and their documents.
+    pub exports: u64,
+    pub export_documents: u64,
     pub problems: Vec<String>,
 }
 
@@ -121,5 +125,46 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
         }
         report.rows += rows;
     }
+    verify_exports(run, &mut report)?;
     Ok(report)
+}
+
+/// Every export of the run: checksums, then every document read back and compared with the
+/// shards (ids, boundaries, loss mask).
+fn verify_exports(run: &RunDir, report: &mut VerifyReport) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(run.root.join("exports")) else {
+        return Ok(());
+    };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !dir.join("_manifest.json").is_file() {
+            report.problems.push(format!(
+                "exports/{name}: no _manifest.json (export incomplete)"
+            ));
+            continue;
+        }
+        match corpus_export::check(&dir, &run.table("shards")) {
+            Ok(check) => {
+                report.exports += 1;
+                report.export_documents += check.documents;
+                report.problems.extend(
+                    check
+                        .problems
+                        .into_iter()
+                        .map(|p| format!("exports/{name}: {p}")),
+                );
+            }
+            Err(e) => report.problems.push(format!("exports/{name}: {e}")),
+        }
+    }
+    Ok(())
 }

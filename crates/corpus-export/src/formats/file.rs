@@ -1,0 +1,65 @@
+//! A file written under a temporary name and renamed into place only when complete, so a
+//! half-written file (a full disk, a kill) never has the final name.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, io};
+
+pub struct AtomicFile {
+    writer: BufWriter<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    pub bytes: u64,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp"));
+        let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        Ok(Self {
+            writer: BufWriter::with_capacity(1 << 20, file),
+            tmp,
+            path: path.to_path_buf(),
+            bytes: 0,
+        })
+    }
+
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        self.writer.write_all(bytes).map_err(io(&self.tmp))
+    }
+
+    /// Flush, sync and rename into place.
+    pub fn commit(self) -> Result<()> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| crate::error::ExportError::Io {
+                path: self.tmp.clone(),
+                source: e.into_error(),
+            })?;
+        file.sync_all().map_err(io(&self.tmp))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len() as u64;
+        self.writer.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}

@@ -1,0 +1,218 @@
+//! HF `datasets` Parquet under `data/{split}-NNNNN-of-MMMMM.parquet`: one document per row
+//! (`input_ids`, `labels` = the id or -100 on prompt tokens, not shifted), or packed rows
+//! (`input_ids`, `position_ids` restarting at 0 per document, `labels` with the first label of
+//! every document -100, `cu_seqlens` `[0, ..., L]`).
+
+use std::path::Path;
+
+use arrow::datatypes::DataType;
+
+use super::parquet_io::{Column, ListFile, read_lists, schema};
+use super::{ReadDocument, WriteContext, Written};
+use crate::document::{Document, for_each_document};
+use crate::error::{ExportError, Result};
+use crate::pack::{Pack, Packer};
+
+const ROWS: usize = 256;
+const IGNORE: i32 = -100;
+
+/// Labels of a document: the id where the mask is 1, else -100; packed: first one -100.
+pub fn labels(doc: &Document, packed: bool) -> Vec<i32> {
+    let mut labels: Vec<i32> = doc
+        .ids
+        .iter()
+        .zip(doc.mask())
+        .map(|(id, m)| if m == 1 { *id as i32 } else { IGNORE })
+        .collect();
+    if packed && let Some(first) = labels.first_mut() {
+        *first = IGNORE;
+    }
+    labels
+}
+
+pub fn file_name(ctx: &WriteContext) -> String {
+    format!(
+        "data/{}-{:05}-of-{:05}.parquet",
+        ctx.split,
+        ctx.index,
+        ctx.count.max(1)
+    )
+}
+
+fn unpacked(docs: &[Document]) -> Vec<(&'static str, Column)> {
+    vec![
+        (
+            "input_ids",
+            Column::I32(
+                docs.iter()
+                    .map(|d| d.ids.iter().map(|i| *i as i32).collect())
+                    .collect(),
+            ),
+        ),
+        (
+            "labels",
+            Column::I32(docs.iter().map(|d| labels(d, false)).collect()),
+        ),
+    ]
+}
+
+fn packed(packs: &[Pack]) -> Vec<(&'static str, Column)> {
+    let ids = packs
+        .iter()
+        .map(|p| {
+            p.documents
+                .iter()
+                .flat_map(|d| d.ids.iter().map(|i| *i as i32))
+                .collect()
+        })
+        .collect();
+    let positions = packs
+        .iter()
+        .map(|p| {
+            p.documents
+                .iter()
+                .flat_map(|d| 0..d.ids.len() as i32)
+                .collect()
+        })
+        .collect();
+    let label_rows = packs
+        .iter()
+        .map(|p| p.documents.iter().flat_map(|d| labels(d, true)).collect())
+        .collect();
+    let cu = packs
+        .iter()
+        .map(|p| {
+            let mut cu: Vec<i32> = p.starts().into_iter().map(|s| s as i32).collect();
+            cu.push(p.tokens as i32);
+            cu
+        })
+        .collect();
+    vec![
+        ("input_ids", Column::I32(ids)),
+        ("position_ids", Column::I32(positions)),
+        ("labels", Column::I32(label_rows)),
+        ("cu_seqlens", Column::I32(cu)),
+    ]
+}
+
+pub fn write(shard: &Path, dir: &Path, _stem: &str, ctx: &WriteContext) -> Result<Written> {
+    let name = file_name(ctx);
+    let (mut documents, mut tokens) = (0u64, 0u64);
+    if !ctx.hf_packed {
+        let mut file = ListFile::create(
+            &dir.join(&name),
+            schema(&[("input_ids", DataType::Int32), ("labels", DataType::Int32)]),
+        )?;
+        let mut pending = Vec::new();
+        for_each_document(shard, |doc| {
+            documents += 1;
+            tokens += doc.ids.len() as u64;
+            pending.push(doc);
+            if pending.len() >= ROWS {
+                file.write(unpacked(&pending))?;
+                pending.clear();
+            }
+            Ok(())
+        })?;
+        if !pending.is_empty() {
+            file.write(unpacked(&pending))?;
+        }
+        file.commit()?;
+        return Ok(Written {
+            files: vec![name],
+            documents,
+            tokens,
+            too_long: 0,
+        });
+    }
+    let mut file = ListFile::create(
+        &dir.join(&name),
+        schema(&[
+            ("input_ids", DataType::Int32),
+            ("position_ids", DataType::Int32),
+            ("labels", DataType::Int32),
+            ("cu_seqlens", DataType::Int32),
+        ]),
+    )?;
+    let mut packer = Packer::new(ctx.sequence_length);
+    let mut pending = Vec::new();
+    for_each_document(shard, |doc| {
+        if doc.ids.len() <= ctx.sequence_length {
+            documents += 1;
+            tokens += doc.ids.len() as u64;
+        }
+        pending.extend(packer.push(doc));
+        if pending.len() >= ROWS {
+            file.write(packed(&pending))?;
+            pending.clear();
+        }
+        Ok(())
+    })?;
+    let too_long = packer.too_long;
+    pending.extend(packer.finish());
+    if !pending.is_empty() {
+        file.write(packed(&pending))?;
+    }
+    file.commit()?;
+    Ok(Written {
+        files: vec![name],
+        documents,
+        tokens,
+        too_long,
+    })
+}
+
+pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
+    let path = dir.join(
+        files
+            .iter()
+            .find(|f| f.ends_with(".parquet"))
+            .ok_or_else(|| ExportError::Mismatch("no parquet file".into()))?,
+    );
+    let has_cu = corpus_core::table::for_each_batch(&path, 1, |_| Ok(())).is_ok()
+        && read_lists(&path, &["cu_seqlens"]).is_ok();
+    let to_mask = |labels: &[i32]| labels.iter().map(|l| u8::from(*l != IGNORE)).collect();
+    if !has_cu {
+        let lists = read_lists(&path, &["input_ids", "labels"])?;
+        return Ok(lists[0]
+            .iter()
+            .zip(&lists[1])
+            .map(|(ids, labels)| ReadDocument {
+                ids: ids.iter().map(|i| *i as u32).collect(),
+                mask: Some(to_mask(labels)),
+            })
+            .collect());
+    }
+    let lists = read_lists(
+        &path,
+        &["input_ids", "position_ids", "labels", "cu_seqlens"],
+    )?;
+    let mut docs = Vec::new();
+    for (((ids, positions), labels), cu) in
+        lists[0].iter().zip(&lists[1]).zip(&lists[2]).zip(&lists[3])
+    {
+        if cu.first() != Some(&0) || cu.last().map(|l| *l as usize) != Some(ids.len()) {
+            return Err(ExportError::Mismatch(format!(
+                "{}: cu_seqlens {cu:?}",
+                path.display()
+            )));
+        }
+        for w in cu.windows(2) {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            if positions[a..b]
+                .iter()
+                .enumerate()
+                .any(|(i, p)| *p as usize != i)
+            {
+                return Err(ExportError::Mismatch(
+                    "position_ids do not restart per document".into(),
+                ));
+            }
+            docs.push(ReadDocument {
+                ids: ids[a..b].iter().map(|i| *i as u32).collect(),
+                mask: Some(to_mask(&labels[a..b])),
+            });
+        }
+    }
+    Ok(docs)
+}

@@ -1,0 +1,140 @@
+//! The formats: one writer and one reader each. A reader gives back documents and their mask
+//! in the format's own alignment, so the check compares like with like.
+
+mod bridge;
+mod datatrove;
+mod file;
+mod hf;
+mod megatron;
+mod olmo;
+mod parquet_io;
+
+use std::path::Path;
+
+use crate::document::Document;
+use crate::error::Result;
+
+pub(crate) use file::AtomicFile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Megatron,
+    MegatronBridge,
+    Olmo,
+    Datatrove,
+    Hf,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Megatron,
+        Format::MegatronBridge,
+        Format::Olmo,
+        Format::Datatrove,
+        Format::Hf,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Megatron => "megatron",
+            Format::MegatronBridge => "megatron-bridge",
+            Format::Olmo => "olmo",
+            Format::Datatrove => "datatrove",
+            Format::Hf => "hf",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Whether documents are packed into sequences of the recipe's length.
+    pub fn packs(self, hf_packed: bool) -> bool {
+        matches!(self, Format::MegatronBridge) || (self == Format::Hf && hf_packed)
+    }
+}
+
+/// What a writer needs besides the documents.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub sequence_length: usize,
+    pub tokenizer: String,
+    pub hf_packed: bool,
+    /// `train` or `validation`, and the shard's index and count within its split.
+    pub split: String,
+    pub index: usize,
+    pub count: usize,
+}
+
+/// What one shard became.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// Files, relative to the export folder.
+    pub files: Vec<String>,
+    pub documents: u64,
+    pub tokens: u64,
+    pub too_long: u64,
+}
+
+/// A document as a reader gives it back: ids and the mask in the format's alignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadDocument {
+    pub ids: Vec<u32>,
+    pub mask: Option<Vec<u8>>,
+}
+
+/// The mask of `document` in `format`'s alignment (None: the format has none). Packed HF
+/// rows never learn a document's first token from the one before.
+pub fn native_mask(format: Format, document: &Document, hf_packed: bool) -> Option<Vec<u8>> {
+    let mut mask = document.mask();
+    if format == Format::Hf
+        && hf_packed
+        && let Some(first) = mask.first_mut()
+    {
+        *first = 0;
+    }
+    match format {
+        Format::Megatron => None,
+        // Label-aligned: position j says whether token j+1 is a target; 0 at the last token.
+        Format::MegatronBridge => {
+            let mut shifted: Vec<u8> = mask.iter().skip(1).copied().collect();
+            shifted.push(0);
+            Some(shifted)
+        }
+        Format::Olmo | Format::Datatrove | Format::Hf => Some(mask),
+    }
+}
+
+pub fn write(
+    format: Format,
+    shard: &Path,
+    dir: &Path,
+    stem: &str,
+    ctx: &WriteContext,
+) -> Result<Written> {
+    match format {
+        Format::Megatron => megatron::write(shard, dir, stem),
+        Format::MegatronBridge => bridge::write(shard, dir, stem, ctx),
+        Format::Olmo => olmo::write(shard, dir, stem),
+        Format::Datatrove => datatrove::write(shard, dir, stem, ctx),
+        Format::Hf => hf::write(shard, dir, stem, ctx),
+    }
+}
+
+pub fn read(format: Format, dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
+    match format {
+        Format::Megatron => megatron::read(dir, files),
+        Format::MegatronBridge => bridge::read(dir, files),
+        Format::Olmo => olmo::read(dir, files),
+        Format::Datatrove => datatrove::read(dir, files),
+        Format::Hf => hf::read(dir, files),
+    }
+}
+
+/// The file among `files` ending with `suffix`.
+pub(crate) fn file_with<'a>(files: &'a [String], suffix: &str) -> Result<&'a String> {
+    files.iter().find(|f| f.ends_with(suffix)).ok_or_else(|| {
+        crate::error::ExportError::Mismatch(format!("no {suffix} file among {files:?}"))
+    })
+}

@@ -1,0 +1,130 @@
+//! Writing and reading the Parquet files of the `megatron-bridge` and `hf` formats.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int8Array, Int32Array, ListArray};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::AtomicFile;
+use crate::error::{ExportError, Result};
+
+pub enum Column {
+    I32(Vec<Vec<i32>>),
+    I8(Vec<Vec<i8>>),
+}
+
+impl Column {
+    fn data_type(&self) -> DataType {
+        match self {
+            Column::I32(_) => DataType::Int32,
+            Column::I8(_) => DataType::Int8,
+        }
+    }
+
+    fn array(&self, name: &str) -> Result<ArrayRef> {
+        let item = Arc::new(Field::new("item", self.data_type(), false));
+        let (lengths, values): (Vec<usize>, ArrayRef) = match self {
+            Column::I32(rows) => (
+                rows.iter().map(Vec::len).collect(),
+                Arc::new(Int32Array::from_iter_values(rows.iter().flatten().copied())),
+            ),
+            Column::I8(rows) => (
+                rows.iter().map(Vec::len).collect(),
+                Arc::new(Int8Array::from_iter_values(rows.iter().flatten().copied())),
+            ),
+        };
+        let list = ListArray::try_new(item, OffsetBuffer::from_lengths(lengths), values, None)
+            .map_err(|e| ExportError::Usage(format!("build column {name}: {e}")))?;
+        Ok(Arc::new(list))
+    }
+}
+
+pub fn schema(columns: &[(&str, DataType)]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, t)| {
+                Field::new(
+                    *name,
+                    DataType::List(Arc::new(Field::new("item", t.clone(), false))),
+                    false,
+                )
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// A Parquet file of list columns, written in row batches.
+pub struct ListFile {
+    writer: ArrowWriter<AtomicFile>,
+    schema: SchemaRef,
+}
+
+impl ListFile {
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        let file = AtomicFile::create(path)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+            .set_max_row_group_row_count(Some(1024))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| ExportError::Usage(format!("{}: {e}", path.display())))?;
+        Ok(Self { writer, schema })
+    }
+
+    pub fn write(&mut self, columns: Vec<(&str, Column)>) -> Result<()> {
+        let arrays = columns
+            .iter()
+            .map(|(name, c)| c.array(name))
+            .collect::<Result<Vec<_>>>()?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| ExportError::Usage(format!("batch: {e}")))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| ExportError::Usage(format!("write parquet: {e}")))
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| ExportError::Usage(format!("close parquet: {e}")))?;
+        file.commit()
+    }
+}
+
+/// Every row of list columns `names` of a Parquet file, as i32 (int8 widened).
+pub fn read_lists(path: &Path, names: &[&str]) -> Result<Vec<Vec<Vec<i32>>>> {
+    let mut out: Vec<Vec<Vec<i32>>> = vec![Vec::new(); names.len()];
+    corpus_core::table::for_each_batch(path, 1024, |batch| {
+        for (i, name) in names.iter().enumerate() {
+            let list = batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<ListArray>())
+                .ok_or_else(|| {
+                    corpus_core::Error::Input(format!("{}: no list column {name}", path.display()))
+                })?;
+            for row in 0..list.len() {
+                let values = list.value(row);
+                let ints: Vec<i32> = if let Some(a) = values.as_any().downcast_ref::<Int32Array>() {
+                    a.values().to_vec()
+                } else if let Some(a) = values.as_any().downcast_ref::<Int8Array>() {
+                    a.values().iter().map(|v| i32::from(*v)).collect()
+                } else {
+                    return Err(corpus_core::Error::Input(format!(
+                        "{name}: not int32 or int8"
+                    )));
+                };
+                out[i].push(ints);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,23 @@
+//! corpus-export: the shards in the formats training loaders read, each with its loss mask
+//! aligned the way that loader expects (`../shared/LOADERS.md`), plus our own reader of each
+//! format that checks every document against the shards.
+//!
+//! - [`Format`]: `megatron`, `megatron-bridge`, `olmo`, `datatrove`, `hf`.
+//! - [`export`]: one output per shard (parallel), written under temporary names and renamed,
+//!   then `_manifest.json` with per-file checksums: a folder without it is not an export.
+//! - [`check`]: read an export back with our readers and compare with the shards.
+
+mod card;
+mod document;
+mod error;
+mod formats;
+mod manifest;
+mod pack;
+mod run;
+
+pub use document::{Document, for_each_document, shard_files};
+pub use error::ExportError;
+pub use formats::{Format, native_mask};
+pub use manifest::{ExportFile, ExportManifest};
+pub use pack::{Pack, pack_documents};
+pub use run::{CheckReport, ExportOptions, check, export};

@@ -1,0 +1,157 @@
+//! `swe-corpus export` on the demo: every format read back by our readers (`verify`), the HF
+//! export by the real `datasets` reader, and the bad inputs.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::common::{Scratch, stderr};
+
+fn python() -> Option<PathBuf> {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if python.is_file() {
+        return Some(python);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI needs .venv");
+    None
+}
+
+#[test]
+fn every_format_exports_the_demo_and_reads_back_exactly() {
+    let s = Scratch::new();
+    s.ok(&["run", "--run", "runs/demo"]);
+    for format in ["megatron", "megatron-bridge", "olmo", "datatrove", "hf"] {
+        let out = s.ok(&["export", "--run", "runs/demo", "--format", format]);
+        assert!(out.contains("documents"), "{out}");
+        let dir = s.path().join("runs/demo/exports").join(format);
+        assert!(dir.join("_manifest.json").is_file(), "{format}");
+        let card = std::fs::read_to_string(dir.join("README.md")).expect("card");
+        assert!(
+            card.starts_with("---\n") && card.contains("Loss mask"),
+            "{card}"
+        );
+        if format == "megatron" {
+            assert!(card.contains("no loss mask"), "{card}");
+            assert!(dir.join("shard-00000.bin").is_file() && dir.join("shard-00000.idx").is_file());
+        }
+    }
+    s.ok(&["export", "--run", "runs/demo", "--format", "hf", "--packed"]);
+    let verify = s.ok(&["verify", "--run", "runs/demo"]);
+    assert!(verify.contains("6 export(s) read back"), "{verify}");
+    assert!(verify.contains("0 problem(s)"), "{verify}");
+    let hf = s.path().join("runs/demo/exports/hf");
+    assert!(hf.join("data/train-00000-of-00004.parquet").is_file());
+    assert!(hf.join("data/validation-00000-of-00001.parquet").is_file());
+
+    // Exporting again into the same folder is the same export.
+    let manifest = std::fs::read(hf.join("_manifest.json")).expect("manifest");
+    s.ok(&["export", "--run", "runs/demo", "--format", "hf"]);
+    assert_eq!(
+        std::fs::read(hf.join("_manifest.json")).expect("manifest"),
+        manifest
+    );
+
+    // A damaged file is found.
+    let bin = s.path().join("runs/demo/exports/megatron/shard-00001.bin");
+    let mut bytes = std::fs::read(&bin).expect("bin");
+    bytes[5] ^= 0x40;
+    std::fs::write(&bin, bytes).expect("write");
+    let out = s.run(&["verify", "--run", "runs/demo"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("exports/megatron: shard-00001.bin: checksum"),
+        "{text}"
+    );
+
+    let Some(python) = python() else {
+        return;
+    };
+    for folder in ["hf", "hf-packed"] {
+        let out = Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/check_hf_export.py"
+            ))
+            .arg(s.path().join("runs/demo/exports").join(folder))
+            .arg(s.path().join("runs/demo/tables/shards"))
+            .output()
+            .expect("python");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{folder}: {text}{}", stderr(&out));
+        assert!(text.contains(", 0 problem(s)"), "{text}");
+    }
+}
+
+#[test]
+fn bad_export_targets_are_refused_and_long_documents_counted() {
+    let s = Scratch::new();
+    s.ok(&["run", "--run", "runs/a"]);
+    // Another run with other shards (another seed shuffles differently).
+    let recipe = s.path().join("b.toml");
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/demo.toml"))
+        .expect("demo");
+    std::fs::write(&recipe, demo.replace("seed = 20250923", "seed = 7")).expect("write");
+    s.ok(&[
+        "run",
+        "--recipe",
+        &recipe.display().to_string(),
+        "--run",
+        "runs/b",
+    ]);
+    s.ok(&[
+        "export", "--run", "runs/a", "--format", "olmo", "--out", "shared",
+    ]);
+    let out = s.run(&[
+        "export", "--run", "runs/b", "--format", "olmo", "--out", "shared",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("export of other shards"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::create_dir_all(s.path().join("mine")).expect("mkdir");
+    std::fs::write(s.path().join("mine/notes.txt"), "keep me").expect("write");
+    let out = s.run(&[
+        "export", "--run", "runs/a", "--format", "hf", "--out", "mine",
+    ]);
+    assert!(
+        stderr(&out).contains("holds no swe-corpus export"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("mine/notes.txt")).expect("kept"),
+        "keep me"
+    );
+
+    // Documents longer than the packed sequence length are left out and counted.
+    let out = s.ok(&[
+        "export",
+        "--run",
+        "runs/a",
+        "--format",
+        "megatron-bridge",
+        "--sequence-length",
+        "400",
+    ]);
+    assert!(out.contains("longer than 400 tokens left out"), "{out}");
+    let verify = s.ok(&["verify", "--run", "runs/a"]);
+    assert!(verify.contains("0 problem(s)"), "{verify}");
+
+    // Shards made with another tokenizer than the recipe now names.
+    let run_recipe = s.path().join("runs/a/recipe.toml");
+    let text = std::fs::read_to_string(&run_recipe).expect("recipe");
+    std::fs::write(
+        &run_recipe,
+        text.replace("tokenizer = \"qwen2.5\"", "tokenizer = \"qwen3\""),
+    )
+    .expect("write");
+    let out = s.run(&["export", "--run", "runs/a", "--format", "hf"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("written with tokenizer qwen2.5"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -40,6 +40,16 @@ bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast -p tokenizer-bench
     bash scripts/bench.sh {{bin}} target/fast/tokenizer-bench "{{repo}}"
 
+# The trainers' own readers (megatron-core, ai2-olmo-core, datatrove; torch, ~4 GB) on every
+# export of the demo corpus. Not in CI.
+test-loaders: setup
+    bash scripts/loaders-env.sh
+    cargo build --profile fast --bin swe-corpus
+    {{bin}} run --run runs/loaders
+    for f in megatron megatron-bridge olmo datatrove hf; do {{bin}} export --run runs/loaders --format $f; done
+    {{bin}} verify --run runs/loaders
+    .venv-loaders/bin/python scripts/test_loaders.py runs/loaders
+
 # Query the latest run: just sql "select count(*) from patches"
 sql query:
     {{bin}} sql "{{query}}"

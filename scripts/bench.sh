@@ -7,6 +7,7 @@
 #   extraction's PRs per second (format must not be the bottleneck).
 # - `tokenize`, `mix`, `shard`: tokens per second on one core and peak RSS (the shard stage
 #   holds one shard in memory: its budget is `[shard] target_mib` of ids plus their text);
+# - every export format: tokens per second on one core against `cp` of the same bytes;
 # - every Qwen encoder that builds here on the same documents (tokenizer-bench), with Python
 #   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check.
 # Usage: bench.sh BINARY TOKENIZER_BENCH [REPO_PATH]   (no REPO_PATH: the demo set only)
@@ -90,6 +91,24 @@ TOML
         printf '%-24s %s: %10s tokens in %7ss on 1 core: %s tokens/s, peak RSS %s MiB (shard budget: target_mib 512 of ids + text)\n' \
             "$label" "$stage" "$tokens" "$stage_s" "$(ratio "$tokens" "$stage_s")" "$rss"
     done
+    # Exports: tokens per second on one thread and peak RSS, against `cp` of the same bytes.
+    local format out_dir bytes cp_s rss_kib
+    for format in megatron megatron-bridge olmo datatrove hf; do
+        out_dir="$work/exports/$format"
+        t0=$(now)
+        rss_kib=$(python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+            env SWE_CORPUS_LOG=warn "$bin" export --run "$work/run1" --format "$format" --out "$out_dir" --threads 1)
+        t1=$(now); stage_s=$(secs "$t0" "$t1")
+        bytes=$(du -sb "$out_dir" | cut -f1)
+        sync
+        t0=$(now)
+        cp -r "$out_dir" "$work/exports/copy-$format"
+        sync
+        t1=$(now); cp_s=$(secs "$t0" "$t1")
+        printf '%-24s export %-16s %10s tokens, %6s MB in %7ss on 1 core: %s tokens/s; cp of the same bytes %7ss (export/cp %s); peak RSS %s MiB\n' \
+            "$label" "$format" "$tokens" "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')" "$stage_s" "$(ratio "$tokens" "$stage_s")" "$cp_s" "$(ratio "$stage_s" "$cp_s")" "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')"
+    done
+    rm -rf "$work/exports"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select sample_kind, count(*) as samples from samples group by sample_kind order by sample_kind"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select stage, reason, count(*) as drops from drops group by stage, reason order by stage, drops desc"
     rm -rf "$work/run1" "$work/run2"

@@ -125,6 +125,18 @@ fn shards_match_their_manifest_sql_and_the_plan() {
     )
     .expect("json");
     assert_eq!(report["tokens"]["total"], tokens["total"]);
+    let tokenize = report["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["stage"] == "tokenize")
+        .expect("tokenize in the report");
+    let curated = s.query("runs/demo", "select count(*) as n from curated");
+    assert_eq!(
+        number(&tokenize["rows_in"]["curated"]),
+        number(&curated[0]["n"])
+    );
+    assert!(number(&tokenize["rows_out"]["tokenized"]) > 0);
 
     let plan = s.ok(&["plan", "--run", "runs/demo"]);
     assert!(

@@ -127,6 +127,7 @@ pub fn run_stage(
     let inputs = stage.inputs(ctx)?;
     let mut report = StageReport {
         stage: name.to_string(),
+        rows_in: rows_in(ctx, &inputs)?,
         ..Default::default()
     };
     if !forced && is_current(ctx, stage, &inputs.fingerprint)? {
@@ -428,6 +429,20 @@ fn write_output_parts(
         parts.extend(writer.finish()?);
     }
     Ok(parts)
+}
+
+/// Rows of the stage's input tables (`drops` left out: it is everyone's output).
+fn rows_in(ctx: &StageContext, inputs: &StageInputs) -> Result<BTreeMap<String, u64>> {
+    let mut rows = BTreeMap::new();
+    for name in inputs.inputs.keys() {
+        if name == "drops" || !corpus_core::schema::TABLES.contains(&name.as_str()) {
+            continue;
+        }
+        if let Some(manifest) = Manifest::read(&ctx.run.table(name))? {
+            rows.insert(name.clone(), manifest.rows);
+        }
+    }
+    Ok(rows)
 }
 
 fn fill_from_manifests(

@@ -14,6 +14,9 @@ pub struct StageReport {
     pub status: String,
     pub units: u64,
     pub units_run: u64,
+    /// Rows of the input tables when the stage started.
+    #[serde(default)]
+    pub rows_in: BTreeMap<String, u64>,
     pub rows_out: BTreeMap<String, u64>,
     pub dropped: BTreeMap<String, u64>,
     pub wall_seconds: f64,
@@ -34,18 +37,22 @@ pub struct RunReport {
 impl RunReport {
     pub fn summary_table(&self) -> String {
         let mut out = format!(
-            "{:<14} {:<8} {:>7} {:>10} {:>9} {:>8} {:>9}\n",
-            "stage", "status", "units", "rows out", "dropped", "wall s", "peak MiB"
+            "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8} {:>9}\n",
+            "stage", "status", "units", "rows in", "rows out", "dropped", "wall s", "peak MiB"
         );
         for s in &self.stages {
             let rows: u64 = s.rows_out.values().sum();
             let dropped: u64 = s.dropped.values().sum();
+            let rows_in: u64 = s.rows_in.values().sum();
             out.push_str(&format!(
-                "{:<14} {:<8} {:>7} {:>10} {:>9} {:>8.1} {:>9.0}\n",
-                s.stage, s.status, s.units, rows, dropped, s.wall_seconds, s.peak_rss_mib
+                "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8.1} {:>9.0}\n",
+                s.stage, s.status, s.units, rows_in, rows, dropped, s.wall_seconds, s.peak_rss_mib
             ));
+            for (table, n) in &s.rows_in {
+                out.push_str(&format!("    in  {table:<20} {n:>10} rows\n"));
+            }
             for (table, n) in &s.rows_out {
-                out.push_str(&format!("    {table:<24} {n:>10} rows\n"));
+                out.push_str(&format!("    out {table:<20} {n:>10} rows\n"));
             }
             for (reason, n) in &s.dropped {
                 out.push_str(&format!("    dropped {reason:<16} {n:>10}\n"));

@@ -39,3 +39,26 @@ ids = [tok.encode(d, add_special_tokens=False).ids for d in docs]
 seconds = time.perf_counter() - started
 differing = sum(1 for a, b in zip(ids, ours) if a != b) + abs(len(ids) - len(ours))
 print(f"Python tokenizers {__import__('tokenizers').__version__}={seconds},{differing};", end="")
+
+# Python tiktoken with Qwen's ranks (byte-level vocabulary decoded back to bytes), when installed.
+try:
+    import tiktoken
+except ImportError:
+    sys.exit(0)
+doc = json.load(open(tokenizer, encoding="utf-8"))
+printable = [b for b in range(256) if 33 <= b <= 126 or 161 <= b <= 172 or b >= 174]
+byte_of = {chr(b): b for b in printable}
+n = 0
+for b in range(256):
+    if b not in printable:
+        byte_of[chr(256 + n)] = b
+        n += 1
+ranks = {bytes(byte_of[c] for c in token): rank for token, rank in doc["model"]["vocab"].items()}
+special = {t["content"]: t["id"] for t in doc["added_tokens"]}
+pattern = doc["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
+encoding = tiktoken.Encoding("qwen", pat_str=pattern, mergeable_ranks=ranks, special_tokens=special)
+started = time.perf_counter()
+ids = [encoding.encode(d, allowed_special="all") for d in docs]
+seconds = time.perf_counter() - started
+differing = sum(1 for a, b in zip(ids, ours) if a != b) + abs(len(ids) - len(ours))
+print(f"Python tiktoken {tiktoken.__version__} with Qwen's ranks={seconds},{differing};", end="")

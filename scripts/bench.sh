@@ -132,6 +132,9 @@ bench_tokenizers() {
     local tokenizer="$root/.tools/tokenizers/qwen2.5/tokenizer.json"
     local python_seconds=""
     if [ -x "$root/.venv/bin/python" ]; then
+        # Benchmark-only: Python tiktoken (not in the test pins).
+        "$root/.venv/bin/python" -c "import tiktoken" 2>/dev/null \
+            || "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check tiktoken==0.14.0 || true
         "$tokbench" --ids "$work/ids.jsonl" "$tokenizer" $files "$docs/history.diff" > /dev/null
         python_seconds=$("$root/.venv/bin/python" "$root/scripts/bench-tokenizers.py" "$tokenizer" "$work/ids.jsonl" $files "$docs/history.diff")
     fi

@@ -155,3 +155,58 @@ fn bad_export_targets_are_refused_and_long_documents_counted() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_disk_that_fills_during_an_export_leaves_no_complete_looking_file() {
+    let s = Scratch::new();
+    s.ok(&["run", "--run", "runs/r"]);
+    for format in ["megatron", "hf"] {
+        let out = s
+            .cmd(&[
+                "export",
+                "--run",
+                "runs/r",
+                "--format",
+                format,
+                "--threads",
+                "1",
+            ])
+            .env("SWE_CORPUS_FAULT", "export:write:3:enospc")
+            .output()
+            .expect("export");
+        assert!(!out.status.success(), "{format}");
+        assert!(
+            stderr(&out).contains("No space left on device"),
+            "{}",
+            stderr(&out)
+        );
+        let dir = s.path().join("runs/r/exports").join(format);
+        assert!(!dir.join("_manifest.json").exists());
+        // The file being written kept its temporary name.
+        let mut names = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("dir").flatten() {
+                if entry.path().is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        assert!(names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        let verify = s.run(&["verify", "--run", "runs/r"]);
+        assert!(
+            String::from_utf8_lossy(&verify.stdout).contains("export incomplete"),
+            "{}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        // Space back: the same command completes, and everything reads back.
+        s.ok(&["export", "--run", "runs/r", "--format", format]);
+    }
+    let verify = s.ok(&["verify", "--run", "runs/r"]);
+    assert!(
+        verify.contains("2 export(s) read back") && verify.contains("0 problem(s)"),
+        "{verify}"
+    );
+}

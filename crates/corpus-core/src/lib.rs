@@ -17,6 +17,7 @@
 
 pub mod benchmark;
 pub mod error;
+pub mod fault;
 pub mod hash;
 pub mod license;
 pub mod manifest;

@@ -33,6 +33,7 @@ impl AtomicFile {
     }
 
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        injected_fault().map_err(io(&self.tmp))?;
         self.bytes += bytes.len() as u64;
         self.writer.write_all(bytes).map_err(io(&self.tmp))
     }
@@ -52,8 +53,19 @@ impl AtomicFile {
     }
 }
 
+/// `SWE_CORPUS_FAULT=export:write:N[:enospc]` (tests): the N-th write fails like a full disk.
+fn injected_fault() -> std::io::Result<()> {
+    use corpus_core::fault::{Fault, abort, hit, no_space};
+    match hit("export", "write") {
+        Some(Fault::Abort) => abort("export", "write"),
+        Some(_) => Err(no_space()),
+        None => Ok(()),
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        injected_fault()?;
         self.bytes += buf.len() as u64;
         self.writer.write_all(buf)?;
         Ok(buf.len())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, Int64Array, ListArray, UInt32Array};
 use corpus_core::manifest::Manifest;
-use corpus_core::table::for_each_batch_columns;
+use corpus_core::table::{column, for_each_batch_columns};
 
 use crate::error::{ExportError, Result};
 
@@ -46,18 +46,8 @@ pub fn shard_files(shards_dir: &Path) -> Result<(Manifest, Vec<PathBuf>)> {
 pub fn for_each_document(path: &Path, mut f: impl FnMut(Document) -> Result<()>) -> Result<()> {
     let mut failure = None;
     for_each_batch_columns(path, &["input_ids", "prompt_tokens"], 512, |batch| {
-        let ids = batch
-            .column_by_name("input_ids")
-            .and_then(|c| c.as_any().downcast_ref::<ListArray>())
-            .ok_or_else(|| {
-                corpus_core::Error::Input(format!("{}: no input_ids", path.display()))
-            })?;
-        let prompt = batch
-            .column_by_name("prompt_tokens")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-            .ok_or_else(|| {
-                corpus_core::Error::Input(format!("{}: no prompt_tokens", path.display()))
-            })?;
+        let ids = column::<ListArray>(&batch, "input_ids")?;
+        let prompt = column::<Int64Array>(&batch, "prompt_tokens")?;
         for row in 0..batch.num_rows() {
             let list = ids.value(row);
             let values = list

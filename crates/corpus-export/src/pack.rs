@@ -3,7 +3,10 @@
 //! A document longer than the sequence length is dropped and counted, never split: a cut
 //! SEARCH/REPLACE block is wrong data.
 
-use crate::document::Document;
+use std::path::Path;
+
+use crate::document::{Document, for_each_document};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pack {
@@ -57,6 +60,41 @@ impl Packer {
     pub fn finish(self) -> Option<Pack> {
         (!self.open.documents.is_empty()).then_some(self.open)
     }
+}
+
+/// What packing a shard took in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PackedCounts {
+    /// Documents (and their tokens) that went into packs.
+    pub documents: u64,
+    pub tokens: u64,
+    /// Documents left out as longer than the sequence length.
+    pub too_long: u64,
+}
+
+/// Pack a shard's documents in order, handing each pack to `emit` as it fills.
+pub fn pack_shard(
+    shard: &Path,
+    sequence_length: usize,
+    mut emit: impl FnMut(Pack) -> Result<()>,
+) -> Result<PackedCounts> {
+    let mut packer = Packer::new(sequence_length);
+    let mut counts = PackedCounts::default();
+    for_each_document(shard, |doc| {
+        if doc.ids.len() <= packer.sequence_length {
+            counts.documents += 1;
+            counts.tokens += doc.ids.len() as u64;
+        }
+        match packer.push(doc) {
+            Some(pack) => emit(pack),
+            None => Ok(()),
+        }
+    })?;
+    counts.too_long = packer.too_long;
+    if let Some(pack) = packer.finish() {
+        emit(pack)?;
+    }
+    Ok(counts)
 }
 
 /// All packs of a list of documents (tests and small inputs).

@@ -24,23 +24,13 @@ pub struct VerifyReport {
 
 pub fn verify(run: &RunDir) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
-    let Ok(entries) = std::fs::read_dir(run.tables()) else {
+    let Some(dirs) = subdirectories(&run.tables()) else {
         report
             .problems
             .push(format!("{} has no tables/ folder", run.root.display()));
         return Ok(report);
     };
-    let mut dirs: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let table = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (table, dir) in dirs {
         let Some(manifest) = Manifest::read(&dir)? else {
             report
                 .problems
@@ -129,23 +119,32 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
     Ok(report)
 }
 
-/// Every export of the run: checksums, then every document read back and compared with the
-/// shards (ids, boundaries, loss mask).
-fn verify_exports(run: &RunDir, report: &mut VerifyReport) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(run.root.join("exports")) else {
-        return Ok(());
-    };
-    let mut dirs: Vec<_> = entries
+/// The folders directly under `dir` (name, path), sorted; None when `dir` cannot be read.
+fn subdirectories(dir: &std::path::Path) -> Option<Vec<(String, std::path::PathBuf)>> {
+    let mut dirs: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_dir())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, p)
+        })
         .collect();
     dirs.sort();
-    for dir in dirs {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    Some(dirs)
+}
+
+/// Every export of the run: checksums, then every document read back and compared with the
+/// shards (ids, boundaries, loss mask).
+fn verify_exports(run: &RunDir, report: &mut VerifyReport) -> Result<()> {
+    let Some(dirs) = subdirectories(&run.root.join("exports")) else {
+        return Ok(());
+    };
+    for (name, dir) in dirs {
         if !dir.join("_manifest.json").is_file() {
             report.problems.push(format!(
                 "exports/{name}: no _manifest.json (export incomplete)"

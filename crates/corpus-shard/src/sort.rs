@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
-use arrow::array::{Array, Int64Array, StringArray, UInt64Array};
+use arrow::array::{Int64Array, StringArray, UInt64Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::record_batch::RecordBatch;
 use corpus_core::schema::table_schema;
+use corpus_core::table::column;
 use corpus_core::{Error, Result};
 
 /// Mixture rows of one bucket → `shards` rows in shuffle order.
@@ -11,22 +12,9 @@ pub fn sort_bucket(batches: &[RecordBatch]) -> Result<RecordBatch> {
     let mixture = table_schema("mixture").ok_or_else(|| Error::Internal("no mixture".into()))?;
     let shards = table_schema("shards").ok_or_else(|| Error::Internal("no shards".into()))?;
     let all = concat_batches(&mixture, batches).map_err(|e| Error::arrow("concat bucket", e))?;
-    let column = |name: &str| {
-        all.column_by_name(name)
-            .ok_or_else(|| Error::Input(format!("mixture has no column {name}")))
-    };
-    let keys = column("shuffle_key")?
-        .as_any()
-        .downcast_ref::<UInt64Array>()
-        .ok_or_else(|| Error::Input("shuffle_key is not uint64".into()))?;
-    let ids = column("sample_id")?
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| Error::Input("sample_id is not a string".into()))?;
-    let repeats = column("repeat_index")?
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .ok_or_else(|| Error::Input("repeat_index is not int64".into()))?;
+    let keys = column::<UInt64Array>(&all, "shuffle_key")?;
+    let ids = column::<StringArray>(&all, "sample_id")?;
+    let repeats = column::<Int64Array>(&all, "repeat_index")?;
     let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
     order.sort_by(|&a, &b| {
         let key = |i: u32| {

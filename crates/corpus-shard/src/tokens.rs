@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::array::{Array, Int64Array, StringArray};
-use corpus_core::table::for_each_batch_columns;
+use arrow::array::{Int64Array, ListArray, StringArray};
+use corpus_core::table::{column, for_each_batch_columns};
 use corpus_core::{Error, Result};
 
 /// Tokens of one shard file, in all and per (source, split).
@@ -19,31 +19,10 @@ pub fn part_tokens(path: &Path) -> Result<PartTokens> {
     let mut out = PartTokens::default();
     let columns = ["n_tokens", "source", "split", "input_ids"];
     for_each_batch_columns(path, &columns, 4096, |batch| {
-        let get = |name: &str| {
-            batch
-                .column_by_name(name)
-                .ok_or_else(|| Error::Input(format!("{}: no column {name}", path.display())))
-        };
-        let n_tokens = get("n_tokens")?
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| Error::Input("n_tokens is not int64".into()))?
-            .clone();
-        let source = get("source")?
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| Error::Input("source is not a string".into()))?
-            .clone();
-        let split = get("split")?
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| Error::Input("split is not a string".into()))?
-            .clone();
-        let ids = get("input_ids")?
-            .as_any()
-            .downcast_ref::<arrow::array::ListArray>()
-            .ok_or_else(|| Error::Input("input_ids is not a list".into()))?
-            .clone();
+        let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
+        let source = column::<StringArray>(&batch, "source")?;
+        let split = column::<StringArray>(&batch, "split")?;
+        let ids = column::<ListArray>(&batch, "input_ids")?;
         for row in 0..batch.num_rows() {
             let n = n_tokens.value(row);
             if ids.value_length(row) as i64 != n {

@@ -85,6 +85,34 @@ pub fn table_parts(table_dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
+/// A column of `batch` as its Arrow array type; an input error names a column that is missing
+/// or of another type.
+pub fn column<'a, T: arrow::array::Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| {
+            let wanted = std::any::type_name::<T>().rsplit("::").next().unwrap_or("");
+            Error::Input(format!("column {name} is missing or not a {wanted}"))
+        })
+}
+
+/// Stream every batch of a complete table, reading only `columns`, part by part.
+pub fn for_each_table_batch_columns(
+    table_dir: &Path,
+    columns: &[&str],
+    batch_rows: usize,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    for part in table_parts(table_dir)? {
+        for_each_batch_columns(&part, columns, batch_rows, &mut f)?;
+    }
+    Ok(())
+}
+
 /// Stream every batch of a complete table through `f`, part by part.
 pub fn for_each_table_batch(
     table_dir: &Path,

@@ -6,11 +6,10 @@ use std::path::Path;
 
 use arrow::datatypes::DataType;
 
-use super::parquet_io::{Column, ListFile, read_lists, schema};
+use super::parquet_io::{Column, ListFile, RowWriter, read_lists, schema};
 use super::{ReadDocument, WriteContext, Written, file_with, native_mask};
-use crate::document::for_each_document;
 use crate::error::{ExportError, Result};
-use crate::pack::{Pack, Packer};
+use crate::pack::{Pack, pack_shard};
 
 const ROWS: usize = 64;
 
@@ -49,7 +48,7 @@ fn columns(packs: &[Pack]) -> Vec<(&'static str, Column)> {
 
 pub fn write(shard: &Path, dir: &Path, stem: &str, ctx: &WriteContext) -> Result<Written> {
     let name = format!("{stem}.idx.parquet");
-    let mut file = ListFile::create(
+    let file = ListFile::create(
         &dir.join(&name),
         schema(&[
             ("input_ids", DataType::Int32),
@@ -57,35 +56,14 @@ pub fn write(shard: &Path, dir: &Path, stem: &str, ctx: &WriteContext) -> Result
             ("loss_mask", DataType::Int8),
         ]),
     )?;
-    let mut packer = Packer::new(ctx.sequence_length);
-    let mut pending: Vec<Pack> = Vec::new();
-    let (mut documents, mut tokens) = (0u64, 0u64);
-    for_each_document(shard, |doc| {
-        let n = doc.ids.len() as u64;
-        if let Some(pack) = packer.push(doc) {
-            pending.push(pack);
-        }
-        if n as usize <= ctx.sequence_length {
-            documents += 1;
-            tokens += n;
-        }
-        if pending.len() >= ROWS {
-            file.write(columns(&pending))?;
-            pending.clear();
-        }
-        Ok(())
-    })?;
-    let too_long = packer.too_long;
-    pending.extend(packer.finish());
-    if !pending.is_empty() {
-        file.write(columns(&pending))?;
-    }
-    file.commit()?;
+    let mut rows = RowWriter::new(file, ROWS, columns);
+    let counts = pack_shard(shard, ctx.sequence_length, |pack| rows.push(pack))?;
+    rows.commit()?;
     Ok(Written {
         files: vec![name],
-        documents,
-        tokens,
-        too_long,
+        documents: counts.documents,
+        tokens: counts.tokens,
+        too_long: counts.too_long,
     })
 }
 

@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use super::{AtomicFile, ReadDocument, WriteContext, Written, file_with};
+use super::{
+    AtomicFile, ReadDocument, WriteContext, Written, cut_documents, file_with, u32_le_bytes,
+    u32s_from_le,
+};
 use crate::document::for_each_document;
 use crate::error::{ExportError, Result, io};
 
@@ -20,8 +23,7 @@ pub fn write(shard: &Path, dir: &Path, stem: &str, ctx: &WriteContext) -> Result
     let mut loss = AtomicFile::create(&dir.join(&names[2]))?;
     let (mut tokens, mut documents) = (0u64, 0u64);
     for_each_document(shard, |doc| {
-        let bytes: Vec<u8> = doc.ids.iter().flat_map(|id| id.to_le_bytes()).collect();
-        tokens_file.write_bytes(&bytes)?;
+        tokens_file.write_bytes(&u32_le_bytes(&doc.ids))?;
         loss.write_bytes(&doc.mask())?;
         tokens += doc.ids.len() as u64;
         documents += 1;
@@ -51,10 +53,7 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
         load(".ds.loss")?,
         load(".ds.metadata")?,
     );
-    let ids: Vec<u32> = tokens
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let ids = u32s_from_le(&tokens);
     let metadata = String::from_utf8_lossy(&metadata);
     let declared: Option<usize> = metadata.lines().nth(1).and_then(|l| l.trim().parse().ok());
     if declared != Some(ids.len())
@@ -67,25 +66,9 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
             loss.len()
         )));
     }
-    let mut docs = Vec::new();
-    let mut start = 0usize;
-    for end in index.chunks_exact(8) {
-        let end = u64::from_le_bytes(end.try_into().unwrap_or([0; 8])) as usize;
-        if end < start || end > ids.len() {
-            return Err(ExportError::Mismatch(format!(
-                "datatrove index end {end} out of order"
-            )));
-        }
-        docs.push(ReadDocument {
-            ids: ids[start..end].to_vec(),
-            mask: Some(loss[start..end].to_vec()),
-        });
-        start = end;
-    }
-    if start != ids.len() {
-        return Err(ExportError::Mismatch(
-            "datatrove index does not cover every token".into(),
-        ));
-    }
-    Ok(docs)
+    let ends: Vec<usize> = index
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as usize)
+        .collect();
+    cut_documents(&ids, &loss, &ends, "datatrove index")
 }

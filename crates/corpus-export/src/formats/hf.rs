@@ -7,11 +7,11 @@ use std::path::Path;
 
 use arrow::datatypes::DataType;
 
-use super::parquet_io::{Column, ListFile, read_lists, schema};
+use super::parquet_io::{Column, ListFile, RowWriter, read_lists, schema};
 use super::{ReadDocument, WriteContext, Written};
 use crate::document::{Document, for_each_document};
 use crate::error::{ExportError, Result};
-use crate::pack::{Pack, Packer};
+use crate::pack::{Pack, pack_shard};
 
 const ROWS: usize = 256;
 const IGNORE: i32 = -100;
@@ -97,69 +97,41 @@ fn packed(packs: &[Pack]) -> Vec<(&'static str, Column)> {
 
 pub fn write(shard: &Path, dir: &Path, _stem: &str, ctx: &WriteContext) -> Result<Written> {
     let name = file_name(ctx);
-    let (mut documents, mut tokens) = (0u64, 0u64);
-    if !ctx.hf_packed {
-        let mut file = ListFile::create(
-            &dir.join(&name),
+    let path = dir.join(&name);
+    let mut written = Written {
+        files: vec![name],
+        ..Default::default()
+    };
+    if ctx.hf_packed {
+        let file = ListFile::create(
+            &path,
+            schema(&[
+                ("input_ids", DataType::Int32),
+                ("position_ids", DataType::Int32),
+                ("labels", DataType::Int32),
+                ("cu_seqlens", DataType::Int32),
+            ]),
+        )?;
+        let mut rows = RowWriter::new(file, ROWS, packed);
+        let counts = pack_shard(shard, ctx.sequence_length, |pack| rows.push(pack))?;
+        rows.commit()?;
+        written.documents = counts.documents;
+        written.tokens = counts.tokens;
+        written.too_long = counts.too_long;
+    } else {
+        let file = ListFile::create(
+            &path,
             schema(&[("input_ids", DataType::Int32), ("labels", DataType::Int32)]),
         )?;
-        let mut pending = Vec::new();
+        let mut rows = RowWriter::new(file, ROWS, unpacked);
         for_each_document(shard, |doc| {
-            documents += 1;
-            tokens += doc.ids.len() as u64;
-            pending.push(doc);
-            if pending.len() >= ROWS {
-                file.write(unpacked(&pending))?;
-                pending.clear();
-            }
-            Ok(())
+            written.documents += 1;
+            written.tokens += doc.ids.len() as u64;
+            rows.push(doc)
         })?;
-        if !pending.is_empty() {
-            file.write(unpacked(&pending))?;
-        }
-        file.commit()?;
-        return Ok(Written {
-            files: vec![name],
-            documents,
-            tokens,
-            too_long: 0,
-        });
+        rows.commit()?;
     }
-    let mut file = ListFile::create(
-        &dir.join(&name),
-        schema(&[
-            ("input_ids", DataType::Int32),
-            ("position_ids", DataType::Int32),
-            ("labels", DataType::Int32),
-            ("cu_seqlens", DataType::Int32),
-        ]),
-    )?;
-    let mut packer = Packer::new(ctx.sequence_length);
-    let mut pending = Vec::new();
-    for_each_document(shard, |doc| {
-        if doc.ids.len() <= ctx.sequence_length {
-            documents += 1;
-            tokens += doc.ids.len() as u64;
-        }
-        pending.extend(packer.push(doc));
-        if pending.len() >= ROWS {
-            file.write(packed(&pending))?;
-            pending.clear();
-        }
-        Ok(())
-    })?;
-    let too_long = packer.too_long;
-    pending.extend(packer.finish());
-    if !pending.is_empty() {
-        file.write(packed(&pending))?;
-    }
-    file.commit()?;
-    Ok(Written {
-        files: vec![name],
-        documents,
-        tokens,
-        too_long,
-    })
+    Ok(written)
 }
 
 pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {

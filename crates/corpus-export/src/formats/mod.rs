@@ -132,6 +132,55 @@ pub fn read(format: Format, dir: &Path, files: &[String]) -> Result<Vec<ReadDocu
     }
 }
 
+/// Token ids as the little-endian uint32 bytes of datatrove's `.ds` and OLMo's `.npy`.
+pub(crate) fn u32_le_bytes(ids: &[u32]) -> Vec<u8> {
+    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
+}
+
+pub(crate) fn u32s_from_le(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// A token stream and its token-aligned mask cut into documents at `ends` (the exclusive
+/// end of each document), which must increase and cover every token.
+pub(crate) fn cut_documents(
+    ids: &[u32],
+    mask: &[u8],
+    ends: &[usize],
+    what: &str,
+) -> Result<Vec<ReadDocument>> {
+    if mask.len() != ids.len() {
+        return Err(crate::error::ExportError::Mismatch(format!(
+            "{what}: {} tokens but {} mask bytes",
+            ids.len(),
+            mask.len()
+        )));
+    }
+    let mut docs = Vec::with_capacity(ends.len());
+    let mut start = 0usize;
+    for &end in ends {
+        if end < start || end > ids.len() {
+            return Err(crate::error::ExportError::Mismatch(format!(
+                "{what}: document end {end} out of order"
+            )));
+        }
+        docs.push(ReadDocument {
+            ids: ids[start..end].to_vec(),
+            mask: Some(mask[start..end].to_vec()),
+        });
+        start = end;
+    }
+    if start != ids.len() {
+        return Err(crate::error::ExportError::Mismatch(format!(
+            "{what}: the documents do not cover every token"
+        )));
+    }
+    Ok(docs)
+}
+
 /// The file among `files` ending with `suffix`.
 pub(crate) fn file_with<'a>(files: &'a [String], suffix: &str) -> Result<&'a String> {
     files.iter().find(|f| f.ends_with(suffix)).ok_or_else(|| {

@@ -5,7 +5,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{AtomicFile, ReadDocument, Written, file_with};
+use super::{
+    AtomicFile, ReadDocument, Written, cut_documents, file_with, u32_le_bytes, u32s_from_le,
+};
 use crate::document::for_each_document;
 use crate::error::{ExportError, Result, io};
 
@@ -20,8 +22,7 @@ pub fn write(shard: &Path, dir: &Path, stem: &str) -> Result<Written> {
     let mut spans = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
     let (mut tokens, mut documents) = (0u64, 0u64);
     for_each_document(shard, |doc| {
-        let bytes: Vec<u8> = doc.ids.iter().flat_map(|id| id.to_le_bytes()).collect();
-        tokens_file.write_bytes(&bytes)?;
+        tokens_file.write_bytes(&u32_le_bytes(&doc.ids))?;
         mask.write_bytes(&doc.mask())?;
         let end = tokens + doc.ids.len() as u64;
         writeln!(spans, "{tokens},{end}").map_err(io(Path::new(&names[1])))?;
@@ -52,42 +53,25 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
         let path = dir.join(name);
         std::fs::read(&path).map_err(io(&path))
     };
-    let ids: Vec<u32> = load(tokens_name)?
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let ids = u32s_from_le(&load(tokens_name)?);
     let mask = load(file_with(files, ".label_mask.npy")?)?;
     let mut text = String::new();
     flate2::read::GzDecoder::new(load(file_with(files, ".csv.gz")?)?.as_slice())
         .read_to_string(&mut text)
         .map_err(io(Path::new(file_with(files, ".csv.gz")?)))?;
-    if mask.len() != ids.len() {
-        return Err(ExportError::Mismatch(
-            "label mask and tokens differ in length".into(),
-        ));
-    }
-    let mut docs = Vec::new();
-    let mut expected_start = 0usize;
+    // Each span starts where the one before ended; the cut checks the ends.
+    let mut ends = Vec::new();
     for line in text.lines() {
         let (start, end) = line
             .split_once(',')
             .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
             .ok_or_else(|| ExportError::Mismatch(format!("bad span line `{line}`")))?;
-        if start != expected_start || end < start || end > ids.len() {
+        if start != ends.last().copied().unwrap_or(0) {
             return Err(ExportError::Mismatch(format!(
-                "span {start},{end} out of order"
+                "span {start},{end} does not start where the last one ended"
             )));
         }
-        docs.push(ReadDocument {
-            ids: ids[start..end].to_vec(),
-            mask: Some(mask[start..end].to_vec()),
-        });
-        expected_start = end;
+        ends.push(end);
     }
-    if expected_start != ids.len() {
-        return Err(ExportError::Mismatch(
-            "spans do not cover every token".into(),
-        ));
-    }
-    Ok(docs)
+    cut_documents(&ids, &mask, &ends, "olmo spans")
 }

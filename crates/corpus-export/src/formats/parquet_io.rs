@@ -99,6 +99,42 @@ impl ListFile {
     }
 }
 
+/// Items (documents or packs) written as rows of a [`ListFile`], `rows` at a time.
+pub struct RowWriter<T, F> {
+    file: ListFile,
+    pending: Vec<T>,
+    rows: usize,
+    columns: F,
+}
+
+impl<T, F: Fn(&[T]) -> Vec<(&'static str, Column)>> RowWriter<T, F> {
+    pub fn new(file: ListFile, rows: usize, columns: F) -> Self {
+        Self {
+            file,
+            pending: Vec::with_capacity(rows),
+            rows: rows.max(1),
+            columns,
+        }
+    }
+
+    pub fn push(&mut self, item: T) -> Result<()> {
+        self.pending.push(item);
+        if self.pending.len() >= self.rows {
+            self.file.write((self.columns)(&self.pending))?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Write what is pending, then rename the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.file.write((self.columns)(&self.pending))?;
+        }
+        self.file.commit()
+    }
+}
+
 /// Every row of list columns `names` of a Parquet file, as i32 (int8 widened).
 pub fn read_lists(path: &Path, names: &[&str]) -> Result<Vec<Vec<Vec<i32>>>> {
     let mut out: Vec<Vec<Vec<i32>>> = vec![Vec::new(); names.len()];

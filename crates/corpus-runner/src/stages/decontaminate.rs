@@ -161,18 +161,9 @@ impl Stage for DecontaminateStage {
             for sample in samples_from_batch(&batch)? {
                 let removal = match &verdict {
                     Some(v) => Some((v.reason.to_string(), v.matched.clone(), v.detail.clone())),
-                    None if !prepared.index.is_empty() => {
-                        prepared.index.best_match(&sample.text, threshold).map(|m| {
-                            let detail = format!(
-                                "holds {:.0}% of the {} n-grams of {}",
-                                m.share * 100.0,
-                                m.field.name(),
-                                m.instance_id
-                            );
-                            ("benchmark_content".to_string(), m.instance_id, detail)
-                        })
-                    }
-                    None => None,
+                    None => content_match(&prepared.index, &sample.text, threshold).map(
+                        |(instance, detail)| ("benchmark_content".to_string(), instance, detail),
+                    ),
                 };
                 match removal {
                     Some((reason, matched, detail)) => {
@@ -198,20 +189,7 @@ impl Stage for DecontaminateStage {
             Ok(())
         })?;
         write_kept(out, &kept)?;
-        let rows: Vec<DecontamReportRow> = report
-            .into_iter()
-            .map(|((stage, reason, matched), tally)| DecontamReportRow {
-                stage,
-                reason,
-                matched,
-                repo: key.to_string(),
-                prs: tally.prs.len() as i64,
-                samples: tally.samples,
-                bytes: tally.bytes,
-                detail: tally.detail,
-            })
-            .collect();
-        out.write("decontam_report", &decontam_report_batch(&rows)?)?;
+        out.write("decontam_report", &report_batch(report, key)?)?;
         out.write_drops(&drops)?;
         Ok(())
     }
@@ -226,21 +204,16 @@ impl DecontaminateStage {
         }
         let prepared = self.prepared(ctx)?;
         let threshold = ctx.recipe.decontam.threshold;
-        let mut report: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut report: BTreeMap<ReportKey, Tally> = BTreeMap::new();
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         corpus_core::table::for_each_table_batch(&table, 512, |batch| {
             for sample in samples_from_batch(&batch)? {
-                match prepared.index.best_match(&sample.text, threshold) {
-                    Some(m) => {
-                        let detail = format!(
-                            "holds {:.0}% of the {} n-grams of {}",
-                            m.share * 100.0,
-                            m.field.name(),
-                            m.instance_id
-                        );
+                match content_match(&prepared.index, &sample.text, threshold) {
+                    Some((instance, detail)) => {
+                        let key = (NAME.to_string(), "benchmark_content".to_string(), instance);
                         let entry = report
-                            .entry(m.instance_id.clone())
+                            .entry(key)
                             .or_insert_with(|| Tally::new(detail.clone()));
                         entry.samples += 1;
                         entry.bytes += sample.text.len() as i64;
@@ -256,23 +229,47 @@ impl DecontaminateStage {
             Ok(())
         })?;
         write_kept(out, &kept)?;
-        let rows: Vec<DecontamReportRow> = report
-            .into_iter()
-            .map(|(matched, tally)| DecontamReportRow {
-                stage: NAME.into(),
-                reason: "benchmark_content".into(),
-                matched,
-                repo: String::new(),
-                prs: 0,
-                samples: tally.samples,
-                bytes: tally.bytes,
-                detail: tally.detail,
-            })
-            .collect();
-        out.write("decontam_report", &decontam_report_batch(&rows)?)?;
+        out.write("decontam_report", &report_batch(report, "")?)?;
         out.write_drops(&drops)?;
         Ok(())
     }
+}
+
+/// The benchmark instance a text holds too much of, with how much (none without an index).
+fn content_match(index: &NgramIndex, text: &str, threshold: f64) -> Option<(String, String)> {
+    if index.is_empty() {
+        return None;
+    }
+    index.best_match(text, threshold).map(|m| {
+        let detail = format!(
+            "holds {:.0}% of the {} n-grams of {}",
+            m.share * 100.0,
+            m.field.name(),
+            m.instance_id
+        );
+        (m.instance_id, detail)
+    })
+}
+
+/// A unit's report lines, for repository `repo` (empty for external samples).
+fn report_batch(
+    report: BTreeMap<ReportKey, Tally>,
+    repo: &str,
+) -> Result<arrow::record_batch::RecordBatch> {
+    let rows: Vec<DecontamReportRow> = report
+        .into_iter()
+        .map(|((stage, reason, matched), tally)| DecontamReportRow {
+            stage,
+            reason,
+            matched,
+            repo: repo.to_string(),
+            prs: tally.prs.len() as i64,
+            samples: tally.samples,
+            bytes: tally.bytes,
+            detail: tally.detail,
+        })
+        .collect();
+    Ok(decontam_report_batch(&rows)?)
 }
 
 fn write_kept(out: &mut UnitOutput, kept: &[SampleRow]) -> Result<()> {

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use arrow::array::{Array, Int64Array, StringArray};
+use arrow::array::{Int64Array, StringArray};
 use corpus_core::recipe::Recipe;
-use corpus_core::table::{KeyedTable, for_each_batch_columns, table_parts};
+use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use corpus_core::token_rows::{TokenRow, token_batch, token_rows_from_batch};
 use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 
@@ -24,33 +24,22 @@ const NAME: &str = "mix";
 pub fn compute_plan(ctx: &StageContext) -> Result<Plan> {
     let mut available: BTreeMap<String, Available> = BTreeMap::new();
     let mut validation = Available::default();
-    for part in table_parts(&ctx.run.table("tokenized"))? {
-        for_each_batch_columns(&part, &["source", "split", "n_tokens"], 8192, |batch| {
-            let strings = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                    .cloned()
-                    .ok_or_else(|| corpus_core::Error::Input(format!("tokenized: {name}")))
+    let wanted = ["source", "split", "n_tokens"];
+    for_each_table_batch_columns(&ctx.run.table("tokenized"), &wanted, 8192, |batch| {
+        let source = column::<StringArray>(&batch, "source")?;
+        let split = column::<StringArray>(&batch, "split")?;
+        let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
+        for row in 0..batch.num_rows() {
+            let entry = if split.value(row) == "validation" {
+                &mut validation
+            } else {
+                available.entry(source.value(row).to_string()).or_default()
             };
-            let (source, split) = (strings("source")?, strings("split")?);
-            let n_tokens = batch
-                .column_by_name("n_tokens")
-                .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-                .cloned()
-                .ok_or_else(|| corpus_core::Error::Input("tokenized: n_tokens".into()))?;
-            for row in 0..batch.num_rows() {
-                let entry = if split.value(row) == "validation" {
-                    &mut validation
-                } else {
-                    available.entry(source.value(row).to_string()).or_default()
-                };
-                entry.samples += 1;
-                entry.tokens += n_tokens.value(row) as u64;
-            }
-            Ok(())
-        })?;
-    }
+            entry.samples += 1;
+            entry.tokens += n_tokens.value(row) as u64;
+        }
+        Ok(())
+    })?;
     let produced: Vec<&str> = super::available().iter().map(|s| s.name()).collect();
     Ok(make_plan(
         &ctx.recipe.mix,

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, StringArray};
+use arrow::array::StringArray;
 use corpus_core::manifest::{Manifest, TokenSummary};
 use corpus_core::recipe::Recipe;
-use corpus_core::table::{WriterOptions, for_each_batch};
+use corpus_core::table::{WriterOptions, column, for_each_batch};
 use corpus_shard::{part_tokens, sort_bucket};
 
 use crate::error::{Result, RunnerError};
@@ -106,11 +106,9 @@ impl Stage for ShardStage {
         if sorted.num_rows() == 0 {
             return Ok(());
         }
-        let split = sorted
-            .column_by_name("split")
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .map(|s| s.value(0).to_string())
-            .unwrap_or_default();
+        let split = column::<StringArray>(&sorted, "split")?
+            .value(0)
+            .to_string();
         let output = if split == "validation" {
             "validation_shards"
         } else {

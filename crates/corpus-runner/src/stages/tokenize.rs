@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use arrow::array::{Array, StringArray};
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{DropRow, patches_from_batch, samples_from_batch};
-use corpus_core::table::{KeyedTable, for_each_batch_columns, for_each_table_batch, table_parts};
+use corpus_core::rows::{DropRow, samples_from_batch};
+use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use corpus_core::token_rows::{TokenRow, token_batch};
 use corpus_tokenize::Encoder;
 
@@ -52,34 +52,35 @@ impl TokenizeStage {
         let encoder =
             Encoder::for_recipe(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
         let mut licenses = HashMap::new();
-        for_each_table_batch(&ctx.run.table("patches"), 1024, |batch| {
-            for patch in patches_from_batch(&batch)? {
-                licenses.insert((patch.repo, patch.base_sha), patch.license);
+        // Only the three columns it needs: `patches` also holds every diff.
+        let wanted = ["repo", "base_sha", "license"];
+        for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 8192, |batch| {
+            let repo = column::<StringArray>(&batch, "repo")?;
+            let base = column::<StringArray>(&batch, "base_sha")?;
+            let license = column::<StringArray>(&batch, "license")?;
+            for row in 0..batch.num_rows() {
+                licenses.insert(
+                    (repo.value(row).to_string(), base.value(row).to_string()),
+                    (!license.is_null(row)).then(|| license.value(row).to_string()),
+                );
             }
             Ok(())
         })?;
         let mut owner: HashMap<u128, u32> = HashMap::new();
         let mut repos: Vec<String> = Vec::new();
-        for part in table_parts(&ctx.run.table("curated"))? {
-            for_each_batch_columns(&part, &["sample_id", "repo"], 8192, |batch| {
-                let column = |name: &str| {
-                    batch
-                        .column_by_name(name)
-                        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                        .cloned()
-                        .ok_or_else(|| corpus_core::Error::Input(format!("curated: {name}")))
-                };
-                let (ids, repo) = (column("sample_id")?, column("repo")?);
-                for row in 0..batch.num_rows() {
-                    if repos.last().map(String::as_str) != Some(repo.value(row)) {
-                        repos.push(repo.value(row).to_string());
-                    }
-                    let index = (repos.len() - 1) as u32;
-                    owner.entry(parse_id(ids.value(row))).or_insert(index);
+        let curated = ctx.run.table("curated");
+        for_each_table_batch_columns(&curated, &["sample_id", "repo"], 8192, |batch| {
+            let ids = column::<StringArray>(&batch, "sample_id")?;
+            let repo = column::<StringArray>(&batch, "repo")?;
+            for row in 0..batch.num_rows() {
+                if repos.last().map(String::as_str) != Some(repo.value(row)) {
+                    repos.push(repo.value(row).to_string());
                 }
-                Ok(())
-            })?;
-        }
+                let index = (repos.len() - 1) as u32;
+                owner.entry(parse_id(ids.value(row))).or_insert(index);
+            }
+            Ok(())
+        })?;
         let prepared = Prepared {
             encoder,
             licenses,

@@ -13,45 +13,47 @@ use crate::manifest::Manifest;
 pub fn for_each_batch(
     path: &Path,
     batch_rows: usize,
-    mut f: impl FnMut(RecordBatch) -> Result<()>,
+    f: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
-    let file = File::open(path).at("open", path)?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?
-        .with_batch_size(batch_rows.max(1))
-        .build()
-        .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::arrow(format!("read {}", path.display()), e))?;
-        f(batch)?;
-    }
-    Ok(())
+    stream(path, None, batch_rows, f)
 }
 
-/// Stream the batches of one Parquet file, reading only `columns` (all where absent).
+/// Stream the batches of one Parquet file, reading only `columns`.
 pub fn for_each_batch_columns(
     path: &Path,
     columns: &[&str],
     batch_rows: usize,
+    f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    stream(path, Some(columns), batch_rows, f)
+}
+
+/// Both of the above: every column, or the top-level columns named in `projection`.
+fn stream(
+    path: &Path,
+    projection: Option<&[&str]>,
+    batch_rows: usize,
     mut f: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     let file = File::open(path).at("open", path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
-    let schema = builder.parquet_schema();
-    let indices: Vec<usize> = schema
-        .columns()
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            let top = c.path().parts().first().map(String::as_str).unwrap_or("");
-            columns.contains(&top)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let mask = parquet::arrow::ProjectionMask::leaves(schema, indices);
+    if let Some(columns) = projection {
+        let schema = builder.parquet_schema();
+        let indices: Vec<usize> = schema
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let top = c.path().parts().first().map(String::as_str).unwrap_or("");
+                columns.contains(&top)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mask = parquet::arrow::ProjectionMask::leaves(schema, indices);
+        builder = builder.with_projection(mask);
+    }
     let reader = builder
-        .with_projection(mask)
         .with_batch_size(batch_rows.max(1))
         .build()
         .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;

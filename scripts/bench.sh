@@ -9,7 +9,9 @@
 #   holds one shard in memory: its budget is `[shard] target_mib` of ids plus their text);
 # - every export format: tokens per second on one core against `cp` of the same bytes;
 # - every Qwen encoder that builds here on the same documents (tokenizer-bench), with Python
-#   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check.
+#   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check;
+# - the dedup barrier (dedup-bench) on generated PRs at two sizes under one memory budget
+#   (peak RSS stays near the budget as the input grows), against Python datasketch MinHashLSH.
 # Usage: bench.sh BINARY TOKENIZER_BENCH [REPO_PATH]   (no REPO_PATH: the demo set only)
 set -euo pipefail
 bin=$(realpath "$1")
@@ -163,4 +165,24 @@ echo "tokenizers (Qwen2.5 vocabulary; ours/this = how many times faster ours is)
 bench_tokenizers "demo acme/widgets" "$work/demo/repos/acme+widgets"
 if [ -n "$repo" ]; then
     bench_tokenizers "$(basename "$(dirname "$(realpath "$repo")")")/$(basename "$repo")" "$(realpath "$repo")"
+fi
+
+# Dedup at scale: the barrier on generated PRs (a quarter fork copies, a tenth edited copies),
+# two sizes under one budget, then the Python pipeline a user would otherwise run on the same
+# PRs: datasketch MinHash + MinHashLSH (benchmark-only, not in the test pins).
+dedupbench="$(dirname "$tokbench")/dedup-bench"
+echo
+echo "dedup barrier (1 core; budget 32 MiB)"
+for n in 100000 400000; do
+    "$dedupbench" "$n" 32
+done
+if [ -x "$root/.venv/bin/python" ]; then
+    "$root/.venv/bin/python" -c "import datasketch" 2>/dev/null \
+        || "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check datasketch==1.6.5 || true
+    "$dedupbench" 20000 32 --jsonl "$work/prs.jsonl"
+    ours=$("$dedupbench" 20000 32)
+    echo "ours:       $ours"
+    read -r py_s py_n py_rss py_found < <("$root/.venv/bin/python" "$root/scripts/bench-dedup.py" "$work/prs.jsonl")
+    ours_s=$(echo "$ours" | sed -E 's/.* in ([0-9.]+)s .*/\1/')
+    echo "datasketch: $py_n PRs in ${py_s}s on 1 core, $py_found duplicates, peak RSS $py_rss MiB (ours is $(ratio "$py_s" "$ours_s")x faster)"
 fi

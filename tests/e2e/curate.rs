@@ -1,7 +1,7 @@
 //! Stage `curate` on the demo: the planted secret never reaches `curated` (nor a log), and the
 //! fork's copies of upstream PRs collapse onto the upstream PRs.
 
-use crate::common::{Scratch, stderr, text};
+use crate::common::{Scratch, stderr, table_files, text};
 
 #[test]
 fn planted_secret_never_reaches_curated_or_logs() {
@@ -147,4 +147,46 @@ fn a_repository_without_a_licence_file_is_counted_not_crashed() {
     assert!(dropped[0]["n"].as_i64().unwrap_or(0) > 0);
     let left = s.query("runs/r", "select count(*) as n from curated");
     assert_eq!(left[0]["n"].as_i64(), Some(0));
+}
+
+#[test]
+fn a_tiny_dedup_budget_spills_and_curates_the_same_bytes() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.path().join("roomy.toml"),
+        "name = \"roomy\"\n[inputs]\ndemo = true\n",
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "roomy.toml", "--until", "curate"]);
+    std::fs::write(
+        s.path().join("tiny.toml"),
+        "name = \"tiny\"\n[inputs]\ndemo = true\n[curate]\ndedup_memory_mib = 0.004\n",
+    )
+    .expect("recipe");
+    let out = s
+        .cmd(&["run", "--recipe", "tiny.toml", "--until", "curate"])
+        .env("SWE_CORPUS_LOG", "info")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = std::fs::read_dir(s.path().join("runs/tiny/logs"))
+        .expect("logs")
+        .filter_map(|e| std::fs::read_to_string(e.expect("entry").path()).ok())
+        .collect::<String>();
+    let spilled = log
+        .lines()
+        .find(|l| l.contains("dedup barrier:"))
+        .expect("the barrier logs what it did");
+    assert!(!spilled.contains(" 0 runs spilled"), "{spilled}");
+    let (a, b) = (
+        table_files(&s.path().join("runs/roomy")),
+        table_files(&s.path().join("runs/tiny")),
+    );
+    for table in ["curated/", "drops/curate-"] {
+        let parts: Vec<&String> = a.keys().filter(|k| k.starts_with(table)).collect();
+        assert!(!parts.is_empty(), "{table}");
+        for part in parts.into_iter().filter(|p| p.ends_with(".parquet")) {
+            assert!(a[part] == b[part], "{part} differs with a tiny budget");
+        }
+    }
 }

@@ -32,6 +32,17 @@ fn benchmark_repositories_and_renamed_copies_are_removed_and_reported() {
         &s.demo_repo("psf+requests"),
         &["rev-list", "--max-parents=0", "main"],
     );
+    // Tokens removed per reason: the report's sum is the drops' sum, each counted with the
+    // recipe's tokenizer as tokenize would count it.
+    let tokens = s.query(
+        "runs/demo",
+        "select r.tokens as report, d.tokens as drops from \
+         (select sum(tokens) as tokens from decontam_report where reason = 'benchmark_root') r, \
+         (select sum(n_tokens) as tokens from drops where reason = 'benchmark_root') d",
+    );
+    let removed = tokens[0]["report"].as_i64().unwrap_or(0);
+    assert!(removed > 0, "{tokens:?}");
+    assert_eq!(tokens[0]["drops"].as_i64(), Some(removed));
     assert!(
         text(&report[1], "detail").contains(root.trim()),
         "the report names the shared root"

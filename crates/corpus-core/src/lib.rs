@@ -30,6 +30,7 @@ pub mod rows;
 pub mod schema;
 pub mod secrets;
 pub mod special_tokens;
+pub mod spill;
 pub mod table;
 pub mod token_rows;
 pub mod version;

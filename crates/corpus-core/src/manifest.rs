@@ -63,6 +63,9 @@ pub struct StageEntry {
     pub rows: u64,
     /// Rows this stage removed, by reason (details in `drops`).
     pub dropped: BTreeMap<String, u64>,
+    /// Tokens of the removed rows, by reason, where the stage counted them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_tokens: BTreeMap<String, u64>,
 }
 
 impl Manifest {
@@ -195,6 +198,7 @@ mod tests {
                 inputs: BTreeMap::new(),
                 rows: 3,
                 dropped: BTreeMap::new(),
+                dropped_tokens: BTreeMap::new(),
             },
         );
         manifest.write(dir.path()).expect("write");

@@ -421,6 +421,14 @@ pub struct CurateOptions {
     /// Estimated Jaccard similarity at or above which two PRs are near duplicates.
     #[serde(default = "default_near_threshold")]
     pub near_threshold: f64,
+    /// MiB the dedup barrier's sorters may hold before they spill to disk (the result does
+    /// not depend on it).
+    #[serde(default = "default_dedup_memory_mib")]
+    pub dedup_memory_mib: f64,
+}
+
+fn default_dedup_memory_mib() -> f64 {
+    1024.0
 }
 
 fn default_permutations() -> usize {
@@ -479,6 +487,7 @@ impl Default for CurateOptions {
             minhash_bands: default_bands(),
             shingle_words: default_shingle_words(),
             near_threshold: default_near_threshold(),
+            dedup_memory_mib: default_dedup_memory_mib(),
         }
     }
 }
@@ -687,6 +696,9 @@ impl Recipe {
             errors.push(
                 "[curate] minhash_permutations must be a positive multiple of minhash_bands".into(),
             );
+        }
+        if c.dedup_memory_mib.is_nan() || c.dedup_memory_mib <= 0.0 {
+            errors.push("[curate] dedup_memory_mib must be positive".into());
         }
         if !(0.0..=1.0).contains(&c.near_threshold) {
             errors.push("[curate] near_threshold must be within 0..=1".into());

@@ -487,6 +487,8 @@ pub struct DecontamReportRow {
     pub prs: i64,
     pub samples: i64,
     pub bytes: i64,
+    /// Tokens of the removed samples (None when no tokenizer was available).
+    pub tokens: Option<i64>,
     pub detail: String,
 }
 
@@ -501,6 +503,7 @@ pub fn decontam_report_batch(rows: &[DecontamReportRow]) -> Result<RecordBatch> 
             ints(rows.iter().map(|r| r.prs)),
             ints(rows.iter().map(|r| r.samples)),
             ints(rows.iter().map(|r| r.bytes)),
+            opt_ints(rows.iter().map(|r| r.tokens)),
             strings(rows.iter().map(|r| r.detail.as_str())),
         ],
     )

@@ -7,7 +7,7 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Bumped whenever any table's columns change; a run directory written with another version is
 /// refused rather than mixed.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every table the pipeline writes, in stage order.
 pub const TABLES: &[&str] = &[
@@ -69,6 +69,8 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             Field::new("prs", DataType::Int64, false),
             Field::new("samples", DataType::Int64, false),
             Field::new("bytes", DataType::Int64, false),
+            // Tokens of the removed samples under the recipe's tokenizer (null without one).
+            Field::new("tokens", DataType::Int64, true),
             utf8("detail"),
         ],
         "drops" => drops_fields(),

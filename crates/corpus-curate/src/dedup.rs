@@ -1,20 +1,9 @@
 //! Exact deduplication of pull requests (CONTRACT.md): the key of a PR is a hash of its
 //! normalized problem text and its normalized diff (only the changed lines, so index lines,
 //! hunk offsets and context do not matter). A cluster keeps the PR with the smallest
-//! (merged_at, repo, pr_number); the others name it as their survivor.
-
-use std::collections::HashMap;
+//! (merged_at, repo, pr_number); the others name it as their survivor ([`crate::dedup_barrier`]).
 
 use xxhash_rust::xxh3::xxh3_128;
-
-/// A PR as dedup sees it.
-#[derive(Debug, Clone)]
-pub struct PrKey {
-    pub repo: String,
-    pub pr_number: i64,
-    pub merged_at: i64,
-    pub content: u128,
-}
 
 /// Lower-cased words of the problem text.
 fn normalize_text(text: &str) -> String {
@@ -55,32 +44,44 @@ pub fn content_key(problem: &str, diff: &str) -> u128 {
     xxh3_128(dedup_text(problem, diff).as_bytes())
 }
 
-/// For every PR that duplicates another: (repo, pr) → the survivor's (repo, pr).
-pub fn duplicates(prs: &[PrKey]) -> HashMap<(String, i64), (String, i64)> {
-    let mut best: HashMap<u128, &PrKey> = HashMap::new();
-    for pr in prs {
-        let slot = best.entry(pr.content).or_insert(pr);
-        if (pr.merged_at, &pr.repo, pr.pr_number) < (slot.merged_at, &slot.repo, slot.pr_number) {
-            *slot = pr;
-        }
-    }
-    let mut out = HashMap::new();
-    for pr in prs {
-        if let Some(survivor) = best.get(&pr.content)
-            && (survivor.repo.as_str(), survivor.pr_number) != (pr.repo.as_str(), pr.pr_number)
-        {
-            out.insert(
-                (pr.repo.clone(), pr.pr_number),
-                (survivor.repo.clone(), survivor.pr_number),
-            );
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    // The in-memory reference the spilling barrier (dedup_barrier) is tested against.
+    /// A PR as dedup sees it.
+    #[derive(Debug, Clone)]
+    pub(crate) struct PrKey {
+        pub repo: String,
+        pub pr_number: i64,
+        pub merged_at: i64,
+        pub content: u128,
+    }
+
+    /// For every PR that duplicates another: (repo, pr) → the survivor's (repo, pr).
+    pub(crate) fn duplicates(prs: &[PrKey]) -> HashMap<(String, i64), (String, i64)> {
+        let mut best: HashMap<u128, &PrKey> = HashMap::new();
+        for pr in prs {
+            let slot = best.entry(pr.content).or_insert(pr);
+            if (pr.merged_at, &pr.repo, pr.pr_number) < (slot.merged_at, &slot.repo, slot.pr_number)
+            {
+                *slot = pr;
+            }
+        }
+        let mut out = HashMap::new();
+        for pr in prs {
+            if let Some(survivor) = best.get(&pr.content)
+                && (survivor.repo.as_str(), survivor.pr_number) != (pr.repo.as_str(), pr.pr_number)
+            {
+                out.insert(
+                    (pr.repo.clone(), pr.pr_number),
+                    (survivor.repo.clone(), survivor.pr_number),
+                );
+            }
+        }
+        out
+    }
 
     fn pr(repo: &str, n: i64, at: i64, problem: &str, diff: &str) -> PrKey {
         PrKey {

@@ -3,7 +3,8 @@
 //! - [`quality`]: per-sample and per-PR rules, each a `drops` reason.
 //! - [`secrets`]: credential patterns and a high-entropy check ([`secrets::find_secrets`]),
 //!   re-exported from `corpus-core`.
-//! - [`dedup`]: exact PR deduplication across repositories and forks ([`dedup::duplicates`]).
+//! - [`dedup`]: what dedup compares of a PR; [`dedup_barrier`]: exact and MinHash LSH
+//!   deduplication of every PR of a run within a memory budget, spilling to disk.
 //!
 //! ```
 //! let found = corpus_curate::secrets::find_secrets("key = 'AKIAIOSFODNN7EXAMPLE'");
@@ -11,6 +12,7 @@
 //! ```
 
 pub mod dedup;
+pub mod dedup_barrier;
 pub mod minhash;
 pub mod quality;
 /// Credential detection lives in `corpus-core` (rendering scrubs prose with it too).

@@ -314,9 +314,13 @@ fn finalize(
         }
     }
     let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
+    let mut dropped_tokens: BTreeMap<String, u64> = BTreeMap::new();
     for d in &done {
         for (reason, n) in &d.dropped {
             *dropped.entry(reason.clone()).or_default() += n;
+        }
+        for (reason, n) in &d.dropped_tokens {
+            *dropped_tokens.entry(reason.clone()).or_default() += n;
         }
     }
     // Parts first, every output; manifests only once all parts of their table exist.
@@ -348,6 +352,11 @@ fn finalize(
             } else {
                 BTreeMap::new()
             },
+            dropped_tokens: if *table == "drops" {
+                dropped_tokens.clone()
+            } else {
+                BTreeMap::new()
+            },
         };
         for (prefix, parts) in outputs {
             manifest.set_stage(name, &prefix, parts, entry.clone());
@@ -360,6 +369,7 @@ fn finalize(
         }
     }
     report.dropped = dropped;
+    report.dropped_tokens = dropped_tokens;
     store.remove()?;
     Ok(())
 }
@@ -456,6 +466,7 @@ fn fill_from_manifests(
         {
             if table == "drops" {
                 report.dropped = entry.dropped.clone();
+                report.dropped_tokens = entry.dropped_tokens.clone();
             } else {
                 report.rows_out.insert(table.to_string(), entry.rows);
             }

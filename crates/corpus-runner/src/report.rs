@@ -19,6 +19,9 @@ pub struct StageReport {
     pub rows_in: BTreeMap<String, u64>,
     pub rows_out: BTreeMap<String, u64>,
     pub dropped: BTreeMap<String, u64>,
+    /// Tokens of the dropped rows by reason, where the stage counted them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_tokens: BTreeMap<String, u64>,
     pub wall_seconds: f64,
     pub peak_rss_mib: f64,
 }
@@ -55,7 +58,12 @@ impl RunReport {
                 out.push_str(&format!("    out {table:<20} {n:>10} rows\n"));
             }
             for (reason, n) in &s.dropped {
-                out.push_str(&format!("    dropped {reason:<16} {n:>10}\n"));
+                match s.dropped_tokens.get(reason) {
+                    Some(tokens) => out.push_str(&format!(
+                        "    dropped {reason:<24} {n:>10}  ({tokens} tokens)\n"
+                    )),
+                    None => out.push_str(&format!("    dropped {reason:<24} {n:>10}\n")),
+                }
             }
         }
         if let Some(tokens) = &self.tokens {

@@ -100,6 +100,7 @@ pub struct UnitOutput {
     writers: BTreeMap<String, PartWriter>,
     rows: BTreeMap<String, u64>,
     dropped: BTreeMap<String, u64>,
+    dropped_tokens: BTreeMap<String, u64>,
 }
 
 impl UnitOutput {
@@ -111,6 +112,7 @@ impl UnitOutput {
             writers: BTreeMap::new(),
             rows: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            dropped_tokens: BTreeMap::new(),
         }
     }
 
@@ -164,6 +166,9 @@ impl UnitOutput {
     pub fn write_drops(&mut self, drops: &[corpus_core::rows::DropRow]) -> corpus_core::Result<()> {
         for drop in drops {
             *self.dropped.entry(drop.reason.clone()).or_default() += 1;
+            if let Some(n) = drop.n_tokens {
+                *self.dropped_tokens.entry(drop.reason.clone()).or_default() += n as u64;
+            }
         }
         self.write("drops", &corpus_core::rows::drops_batch(drops)?)
     }
@@ -176,6 +181,7 @@ impl UnitOutput {
         Ok(UnitDone {
             rows: self.rows,
             dropped: self.dropped,
+            dropped_tokens: self.dropped_tokens,
         })
     }
 }
@@ -190,6 +196,8 @@ pub fn partition_file(output: &str, partition: u32) -> String {
 pub struct UnitDone {
     pub rows: BTreeMap<String, u64>,
     pub dropped: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_tokens: BTreeMap<String, u64>,
 }
 
 /// Builds a stage's [`StageInputs`]: the tool version and config hash, then each input (an

@@ -1,23 +1,25 @@
-//! Stage `curate`: quality rules, secrets and exact PR deduplication over `decontaminated`,
-//! writing `curated`. Dedup needs every PR at once: its keys are computed once per run from
-//! `patches` (a few dozen bytes per PR), then each repository unit drops the samples of its
-//! PRs that another PR duplicates, naming the survivor.
+//! Stage `curate`: quality rules, secrets and PR deduplication over `decontaminated`, writing
+//! `curated`. Dedup needs every PR at once: a barrier (`corpus_curate::dedup_barrier`) runs once
+//! per run over `patches` within the recipe's memory budget and writes its verdicts to disk;
+//! each repository unit then reads its own verdicts and drops the samples of PRs that another
+//! PR duplicates, naming the survivor.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use regex::Regex;
 
+use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
     DropRow, SampleRow, patches_from_batch, sample_table_batch, samples_from_batch,
 };
-use corpus_core::table::{KeyedTable, for_each_table_batch};
-use corpus_curate::dedup::{PrKey, content_key, dedup_text, duplicates};
-use corpus_curate::minhash::{MinHasher, near_duplicate_clusters};
+use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
+use corpus_curate::dedup_barrier::{DedupBuilder, DedupSettings, Verdicts};
 use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
+use super::drop_tokens::{DropTokens, record_identity};
 use crate::error::{Result, RunnerError};
 use crate::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
@@ -28,20 +30,94 @@ const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
 
 struct Prepared {
-    /// (repo, pr) → its survivor, for PRs another PR duplicates exactly.
-    duplicates: HashMap<(String, i64), (String, i64)>,
-    /// (repo, pr) → its survivor and the estimated similarity, for near duplicates.
-    near: HashMap<(String, i64), ((String, i64), f64)>,
-    /// (repo, pr) → a PR-level rule it breaks.
-    pr_rules: HashMap<(String, i64), (&'static str, String)>,
-    /// (repo, base sha) → the licence at that snapshot (None: no licence file).
-    licenses: HashMap<(String, String), Option<String>>,
+    /// The dedup barrier's verdicts (None when both dedups are off).
+    verdicts: Option<Verdicts>,
+    titles: Vec<Regex>,
+    patches: KeyedTable,
     samples: KeyedTable,
+    tokens: DropTokens,
+}
+
+/// What a repository unit knows of its own PRs from `patches`.
+#[derive(Default)]
+struct RepoPatches {
+    /// pr → a PR-level rule it breaks.
+    pr_rules: HashMap<i64, (&'static str, String)>,
+    /// base sha → the licence at that snapshot (None: no licence file).
+    licenses: HashMap<String, Option<String>>,
 }
 
 #[derive(Default)]
 pub struct CurateStage {
     prepared: OnceLock<Prepared>,
+    /// One thread of a process prepares (the dedup barrier writes files); the others wait.
+    preparing: std::sync::Mutex<()>,
+}
+
+/// Run the dedup barrier over every PR of `patches`, unless another task already has: its
+/// verdicts land in `RUN/_work/curate/_dedup/` (cleared with the stage's units).
+fn dedup_verdicts(ctx: &StageContext) -> Result<Option<Verdicts>> {
+    let options = &ctx.recipe.curate;
+    if !options.dedup && !options.near_dedup {
+        return Ok(None);
+    }
+    let dir = ctx.run.work(NAME).join("_dedup");
+    if let Some(verdicts) = Verdicts::open(&dir)? {
+        return Ok(Some(verdicts));
+    }
+    let scratch = ctx
+        .run
+        .work(NAME)
+        .join(format!("_dedup-scratch-{}", std::process::id()));
+    let settings = DedupSettings {
+        exact: options.dedup,
+        near: options.near_dedup,
+        permutations: options.minhash_permutations,
+        bands: options.minhash_bands,
+        shingle_words: options.shingle_words,
+        threshold: options.near_threshold,
+        memory_bytes: (options.dedup_memory_mib * 1_048_576.0) as usize,
+    };
+    let started = std::time::Instant::now();
+    let mut builder = DedupBuilder::new(&scratch, settings)?;
+    let wanted = ["repo", "pr_number", "merged_at", "title", "body", "diff"];
+    for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 256, |batch| {
+        let repo = column::<StringArray>(&batch, "repo")?;
+        let pr_number = column::<Int64Array>(&batch, "pr_number")?;
+        let merged_at = column::<TimestampSecondArray>(&batch, "merged_at")?;
+        let title = column::<StringArray>(&batch, "title")?;
+        let body = column::<StringArray>(&batch, "body")?;
+        let diff = column::<StringArray>(&batch, "diff")?;
+        for row in 0..batch.num_rows() {
+            if pr_number.is_null(row) {
+                continue;
+            }
+            let problem = format!("{}\n{}", title.value(row), body.value(row));
+            builder.add(
+                repo.value(row),
+                pr_number.value(row),
+                merged_at.value(row),
+                &problem,
+                diff.value(row),
+            )?;
+        }
+        Ok(())
+    })?;
+    let stats = builder.finish(&dir)?;
+    std::fs::remove_dir_all(&scratch).ok();
+    tracing::info!(
+        "dedup barrier: {} PRs, {} exact and {} near duplicates, {} runs spilled, sorter peak {:.1} MiB of {} MiB, {:.2} s",
+        stats.prs,
+        stats.exact_duplicates,
+        stats.near_duplicates,
+        stats.spilled_runs,
+        stats.peak_buffer_bytes as f64 / 1_048_576.0,
+        options.dedup_memory_mib,
+        started.elapsed().as_secs_f64()
+    );
+    Verdicts::open(&dir)?
+        .map(Some)
+        .ok_or_else(|| RunnerError::stage(NAME, "the dedup verdicts were not written"))
 }
 
 impl CurateStage {
@@ -49,76 +125,50 @@ impl CurateStage {
         if let Some(p) = self.prepared.get() {
             return Ok(p);
         }
-        let options = &ctx.recipe.curate;
-        let titles: Vec<Regex> = title_patterns(options)
+        let _one_at_a_time = self
+            .preparing
+            .lock()
+            .map_err(|_| RunnerError::stage(NAME, "a thread preparing dedup panicked"))?;
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let titles: Vec<Regex> = title_patterns(&ctx.recipe.curate)
             .map_err(|e| RunnerError::stage(NAME, format!("auto_title_patterns: {e}")))?;
-        let mut keys = Vec::new();
-        let mut signatures = Vec::new();
-        let hasher = MinHasher::new(options.minhash_permutations, options.shingle_words);
-        let mut pr_rules = HashMap::new();
-        let mut licenses = HashMap::new();
-        for_each_table_batch(&ctx.run.table("patches"), 256, |batch| {
+        let prepared = Prepared {
+            verdicts: dedup_verdicts(ctx)?,
+            titles,
+            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+            samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
+            tokens: DropTokens::load(ctx, NAME)?,
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+
+    /// The PR rules and licences of one repository's patches.
+    fn repo_patches(
+        &self,
+        ctx: &StageContext,
+        prepared: &Prepared,
+        repo: &str,
+    ) -> Result<RepoPatches> {
+        let options = &ctx.recipe.curate;
+        let mut out = RepoPatches::default();
+        prepared.patches.for_each_batch_of(repo, 256, |batch| {
             for patch in patches_from_batch(&batch)? {
                 if !options.licenses.is_empty() {
-                    licenses.insert(
-                        (patch.repo.clone(), patch.base_sha.clone()),
-                        patch.license.clone(),
-                    );
+                    out.licenses
+                        .insert(patch.base_sha.clone(), patch.license.clone());
                 }
-                let Some(number) = patch.pr_number else {
-                    continue;
-                };
-                if let Some(rule) = check_pr(&patch.title, &patch.body, options, &titles) {
-                    pr_rules.insert((patch.repo.clone(), number), rule);
+                if let Some(number) = patch.pr_number
+                    && let Some(rule) =
+                        check_pr(&patch.title, &patch.body, options, &prepared.titles)
+                {
+                    out.pr_rules.insert(number, rule);
                 }
-                let problem = format!("{}\n{}", patch.title, patch.body);
-                if options.near_dedup {
-                    signatures.push(hasher.signature(&dedup_text(&problem, &patch.diff)));
-                }
-                keys.push(PrKey {
-                    content: content_key(&problem, &patch.diff),
-                    repo: patch.repo,
-                    pr_number: number,
-                    merged_at: patch.merged_at,
-                });
             }
             Ok(())
         })?;
-        let duplicates = if options.dedup {
-            duplicates(&keys)
-        } else {
-            HashMap::new()
-        };
-        let mut near = HashMap::new();
-        if options.near_dedup {
-            // Survivor order: the smallest (merged_at, repo, pr_number) first.
-            let mut order: Vec<usize> = (0..keys.len()).collect();
-            order.sort_by(|&a, &b| {
-                let key = |i: usize| (keys[i].merged_at, &keys[i].repo, keys[i].pr_number);
-                key(a).cmp(&key(b))
-            });
-            let ordered: Vec<Vec<u64>> = order.iter().map(|&i| signatures[i].clone()).collect();
-            drop(signatures);
-            let clusters =
-                near_duplicate_clusters(&ordered, options.minhash_bands, options.near_threshold);
-            for (member, first) in clusters {
-                let (m, f) = (&keys[order[member]], &keys[order[first]]);
-                let similarity =
-                    corpus_curate::minhash::similarity(&ordered[member], &ordered[first]);
-                near.insert(
-                    (m.repo.clone(), m.pr_number),
-                    ((f.repo.clone(), f.pr_number), similarity),
-                );
-            }
-        }
-        let prepared = Prepared {
-            duplicates,
-            near,
-            pr_rules,
-            licenses,
-            samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+        Ok(out)
     }
 }
 
@@ -152,11 +202,13 @@ fn external_unit(
                     check_sample(&sample.text, &sample.response, options)
                 };
                 match removal {
-                    Some((reason, detail)) => drops.push(
-                        DropRow::new(NAME, reason)
+                    Some((reason, detail)) => {
+                        let mut drop = DropRow::new(NAME, reason)
                             .sample(&sample.sample_id)
-                            .detail(format!("external {}: {detail}", sample.source)),
-                    ),
+                            .detail(format!("external {}: {detail}", sample.source));
+                        drop.n_tokens = prepared.tokens.count(NAME, &sample)?;
+                        drops.push(drop);
+                    }
                     None => {
                         first.insert(key, sample.sample_id.clone());
                         kept.push(sample);
@@ -173,14 +225,13 @@ fn external_unit(
 /// The licence rule, when the recipe has an allow-list.
 fn license_rule(
     allowed: &[String],
-    licenses: &HashMap<(String, String), Option<String>>,
-    repo: &str,
+    licenses: &HashMap<String, Option<String>>,
     base_sha: &str,
 ) -> Option<(&'static str, String)> {
     if allowed.is_empty() {
         return None;
     }
-    match licenses.get(&(repo.to_string(), base_sha.to_string())) {
+    match licenses.get(base_sha) {
         Some(Some(spdx)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(spdx)) => None,
         Some(Some(spdx)) => Some((
             "license_not_allowed",
@@ -204,6 +255,7 @@ impl Stage for CurateStage {
         for table in INPUTS {
             builder.table(ctx, NAME, table, true)?;
         }
+        record_identity(ctx, &mut builder);
         Ok(builder.finish())
     }
 
@@ -217,6 +269,11 @@ impl Stage for CurateStage {
         if key == NO_REPO_UNIT {
             return external_unit(prepared, options, out);
         }
+        let own = self.repo_patches(ctx, prepared, key)?;
+        let verdicts = match &prepared.verdicts {
+            Some(v) => v.of_repo(key)?,
+            None => HashMap::new(),
+        };
         let mut samples: Vec<SampleRow> = Vec::new();
         prepared.samples.for_each_batch_of(key, 512, |batch| {
             samples.extend(samples_from_batch(&batch)?);
@@ -243,26 +300,24 @@ impl Stage for CurateStage {
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         for sample in samples {
-            let pr_key = sample.pr_number.map(|n| (key.to_string(), n));
-            let license =
-                license_rule(&options.licenses, &prepared.licenses, key, &sample.base_sha);
+            let license = license_rule(&options.licenses, &own.licenses, &sample.base_sha);
             let removal = if license.is_some() {
                 license
-            } else if let Some(rule) = pr_key.as_ref().and_then(|k| prepared.pr_rules.get(k)) {
+            } else if let Some(rule) = sample.pr_number.and_then(|n| own.pr_rules.get(&n)) {
                 Some((rule.0, rule.1.clone()))
-            } else if let Some((repo, number)) =
-                pr_key.as_ref().and_then(|k| prepared.duplicates.get(k))
-            {
-                Some(("duplicate_pr", format!("duplicate of {repo}#{number}")))
-            } else if let Some(((repo, number), similarity)) =
-                pr_key.as_ref().and_then(|k| prepared.near.get(k))
-            {
-                Some((
-                    "near_duplicate_pr",
-                    format!(
-                        "near duplicate of {repo}#{number} (estimated similarity {similarity:.2})"
-                    ),
-                ))
+            } else if let Some(v) = sample.pr_number.and_then(|n| verdicts.get(&n)) {
+                let survivor = format!("{}#{}", v.survivor_repo, v.survivor_pr);
+                Some(if v.reason == "duplicate_pr" {
+                    (v.reason, format!("duplicate of {survivor}"))
+                } else {
+                    (
+                        v.reason,
+                        format!(
+                            "near duplicate of {survivor} (estimated similarity {:.2})",
+                            v.similarity
+                        ),
+                    )
+                })
             } else if let Some(where_) = secret_prs
                 .get(&sample.pr_number)
                 .filter(|_| sample.pr_number.is_some())
@@ -274,13 +329,15 @@ impl Stage for CurateStage {
                 check_sample(&sample.text, &sample.response, options)
             };
             match removal {
-                Some((reason, detail)) => drops.push(
-                    DropRow::new(NAME, reason)
+                Some((reason, detail)) => {
+                    let mut drop = DropRow::new(NAME, reason)
                         .repo(key)
                         .pr(sample.pr_number)
                         .sample(&sample.sample_id)
-                        .detail(format!("{}: {detail}", sample.sample_kind)),
-                ),
+                        .detail(format!("{}: {detail}", sample.sample_kind));
+                    drop.n_tokens = prepared.tokens.count(NAME, &sample)?;
+                    drops.push(drop);
+                }
                 None => kept.push(sample),
             }
         }

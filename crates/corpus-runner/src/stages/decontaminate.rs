@@ -17,6 +17,7 @@ use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::ngram::{Field, NgramIndex};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
+use super::drop_tokens::{DropTokens, record_identity};
 use crate::error::{Result, RunnerError};
 use crate::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, read_repos,
@@ -35,6 +36,7 @@ struct Tally {
     prs: BTreeSet<i64>,
     samples: i64,
     bytes: i64,
+    tokens: Option<i64>,
     detail: String,
 }
 
@@ -45,6 +47,17 @@ impl Tally {
             ..Default::default()
         }
     }
+
+    fn add(&mut self, sample: &SampleRow, tokens: Option<i64>) {
+        if let Some(pr) = sample.pr_number {
+            self.prs.insert(pr);
+        }
+        self.samples += 1;
+        self.bytes += sample.text.len() as i64;
+        if let Some(n) = tokens {
+            self.tokens = Some(self.tokens.unwrap_or(0) + n);
+        }
+    }
 }
 
 struct Prepared {
@@ -52,6 +65,7 @@ struct Prepared {
     identity: BenchmarkIdentity,
     index: NgramIndex,
     samples: KeyedTable,
+    tokens: DropTokens,
 }
 
 #[derive(Default)]
@@ -97,6 +111,7 @@ impl DecontaminateStage {
             repos,
             index: build_index(ctx.recipe)?,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
+            tokens: DropTokens::load(ctx, NAME)?,
         };
         Ok(self.prepared.get_or_init(|| prepared))
     }
@@ -117,6 +132,7 @@ impl Stage for DecontaminateStage {
             builder.table(ctx, NAME, table, true)?;
         }
         builder.table(ctx, NAME, "external_samples", false)?;
+        record_identity(ctx, &mut builder);
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
             let sum = file_hex64(&path).map_err(|e| {
@@ -167,21 +183,18 @@ impl Stage for DecontaminateStage {
                 };
                 match removal {
                     Some((reason, matched, detail)) => {
-                        let entry = report
+                        let tokens = prepared.tokens.count(NAME, &sample)?;
+                        report
                             .entry((NAME.to_string(), reason.clone(), matched.clone()))
-                            .or_insert_with(|| Tally::new(detail.clone()));
-                        if let Some(pr) = sample.pr_number {
-                            entry.prs.insert(pr);
-                        }
-                        entry.samples += 1;
-                        entry.bytes += sample.text.len() as i64;
-                        drops.push(
-                            DropRow::new(NAME, &reason)
-                                .repo(key)
-                                .pr(sample.pr_number)
-                                .sample(&sample.sample_id)
-                                .detail(format!("{}: {detail}", sample.sample_kind)),
-                        );
+                            .or_insert_with(|| Tally::new(detail.clone()))
+                            .add(&sample, tokens);
+                        let mut drop = DropRow::new(NAME, &reason)
+                            .repo(key)
+                            .pr(sample.pr_number)
+                            .sample(&sample.sample_id)
+                            .detail(format!("{}: {detail}", sample.sample_kind));
+                        drop.n_tokens = tokens;
+                        drops.push(drop);
                     }
                     None => kept.push(sample),
                 }
@@ -211,17 +224,17 @@ impl DecontaminateStage {
             for sample in samples_from_batch(&batch)? {
                 match content_match(&prepared.index, &sample.text, threshold) {
                     Some((instance, detail)) => {
+                        let tokens = prepared.tokens.count(NAME, &sample)?;
                         let key = (NAME.to_string(), "benchmark_content".to_string(), instance);
-                        let entry = report
+                        report
                             .entry(key)
-                            .or_insert_with(|| Tally::new(detail.clone()));
-                        entry.samples += 1;
-                        entry.bytes += sample.text.len() as i64;
-                        drops.push(
-                            DropRow::new(NAME, "benchmark_content")
-                                .sample(&sample.sample_id)
-                                .detail(format!("external {}: {detail}", sample.source)),
-                        );
+                            .or_insert_with(|| Tally::new(detail.clone()))
+                            .add(&sample, tokens);
+                        let mut drop = DropRow::new(NAME, "benchmark_content")
+                            .sample(&sample.sample_id)
+                            .detail(format!("external {}: {detail}", sample.source));
+                        drop.n_tokens = tokens;
+                        drops.push(drop);
                     }
                     None => kept.push(sample),
                 }
@@ -266,6 +279,7 @@ fn report_batch(
             prs: tally.prs.len() as i64,
             samples: tally.samples,
             bytes: tally.bytes,
+            tokens: tally.tokens,
             detail: tally.detail,
         })
         .collect();

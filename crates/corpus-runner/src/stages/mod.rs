@@ -2,6 +2,7 @@
 
 mod curate;
 mod decontaminate;
+mod drop_tokens;
 mod extract;
 mod format;
 mod ingest;

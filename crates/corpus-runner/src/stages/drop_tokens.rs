@@ -1,0 +1,57 @@
+//! Token counts of the samples `decontaminate` and `curate` remove, so `drops.n_tokens` and
+//! `decontam_report.tokens` say what each reason cost in tokens. The count is the one
+//! `tokenize` would give (prompt + response + EOD). Without the recipe's tokenizer on the
+//! machine the counts are null and the stage says so once; the tokenizer's identity (or its
+//! absence) is part of the stage's fingerprint, so a later run with it fills them in.
+
+use corpus_core::rows::SampleRow;
+use corpus_tokenize::Encoder;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{InputsBuilder, StageContext};
+
+/// The fingerprint input naming the tokenizer the counts come from.
+const INPUT: &str = "tokenizer";
+
+/// `name:sha256` of the recipe's tokenizer, or `unavailable` when it cannot be found.
+pub fn record_identity(ctx: &StageContext, builder: &mut InputsBuilder) {
+    let identity = corpus_tokenize::locate(&ctx.recipe.tokenize)
+        .map(|f| format!("{}:{}", f.name, f.sha256))
+        .unwrap_or_else(|_| "unavailable".to_string());
+    builder.input(INPUT, &identity);
+}
+
+pub struct DropTokens {
+    encoder: Option<Encoder>,
+}
+
+impl DropTokens {
+    /// Load the recipe's tokenizer; a missing one is a warning, a broken one an error.
+    pub fn load(ctx: &StageContext, stage: &'static str) -> Result<Self> {
+        if corpus_tokenize::locate(&ctx.recipe.tokenize).is_err() {
+            tracing::warn!(
+                "{stage}: the recipe's tokenizer is not available, so removed samples are \
+                 counted without tokens (run `just setup` to fetch it)"
+            );
+            return Ok(Self { encoder: None });
+        }
+        let encoder = Encoder::for_recipe(&ctx.recipe.tokenize)
+            .map_err(|e| RunnerError::stage(stage, e.to_string()))?;
+        Ok(Self {
+            encoder: Some(encoder),
+        })
+    }
+
+    /// Tokens of a removed sample (None without a tokenizer).
+    pub fn count(&self, stage: &str, sample: &SampleRow) -> corpus_core::Result<Option<i64>> {
+        let Some(encoder) = &self.encoder else {
+            return Ok(None);
+        };
+        let (ids, _) = encoder
+            .encode_sample(&sample.prompt, &sample.response)
+            .map_err(|e| {
+                corpus_core::Error::Input(format!("{stage}: sample {}: {e}", sample.sample_id))
+            })?;
+        Ok(Some(ids.len() as i64))
+    }
+}

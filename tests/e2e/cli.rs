@@ -82,12 +82,12 @@ fn another_schema_version_is_refused() {
     s.ok(&["run"]);
     let manifest = s.path().join("runs/demo/tables/patches/_manifest.json");
     let text = std::fs::read_to_string(&manifest).expect("read");
-    let old = text.replace("\"schema_version\": 1", "\"schema_version\": 0");
+    let old = text.replace("\"schema_version\": 2", "\"schema_version\": 1");
     std::fs::write(&manifest, old).expect("write");
     let out = s.run(&["run"]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("schema version 0"),
+        stderr(&out).contains("schema version 1"),
         "{}",
         stderr(&out)
     );

@@ -66,23 +66,31 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Every file under `run/tables` (relative path → bytes).
+/// Every file under `run/tables` and `run/exports` (path relative to those → bytes; export
+/// files as `exports/...`).
 pub fn table_files(run: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let tables = run.join("tables");
-    let mut stack = vec![tables.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(&tables)
-                    .expect("under tables")
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&path).expect("read file"));
+    for (root, prefix) in [(run.join("tables"), ""), (run.join("exports"), "exports/")] {
+        if !root.is_dir() {
+            continue;
+        }
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path
+                        .strip_prefix(&root)
+                        .expect("under root")
+                        .to_string_lossy()
+                        .into_owned();
+                    out.insert(
+                        format!("{prefix}{rel}"),
+                        std::fs::read(&path).expect("read file"),
+                    );
+                }
             }
         }
     }

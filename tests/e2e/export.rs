@@ -6,6 +6,35 @@ use std::process::Command;
 
 use crate::common::{Scratch, stderr};
 
+/// Every file of two folders, byte for byte.
+fn assert_same_files(a: &std::path::Path, b: &std::path::Path) {
+    let list = |dir: &std::path::Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("read dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path.strip_prefix(dir).expect("under").to_path_buf());
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let (fa, fb) = (list(a), list(b));
+    assert_eq!(fa, fb, "{} and {}", a.display(), b.display());
+    for f in fa {
+        assert!(
+            std::fs::read(a.join(&f)).expect("read") == std::fs::read(b.join(&f)).expect("read"),
+            "{} differs",
+            f.display()
+        );
+    }
+}
+
 fn python() -> Option<PathBuf> {
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     if python.is_file() {
@@ -18,10 +47,12 @@ fn python() -> Option<PathBuf> {
 #[test]
 fn every_format_exports_the_demo_and_reads_back_exactly() {
     let s = Scratch::new();
+    // The demo recipe's `[export] formats` lists all six: `run` writes them.
     s.ok(&["run", "--run", "runs/demo"]);
+    let verify = s.ok(&["verify", "--run", "runs/demo"]);
+    assert!(verify.contains("6 export(s) read back"), "{verify}");
+    assert!(verify.contains("0 problem(s)"), "{verify}");
     for format in ["megatron", "megatron-bridge", "olmo", "datatrove", "hf"] {
-        let out = s.ok(&["export", "--run", "runs/demo", "--format", format]);
-        assert!(out.contains("documents"), "{out}");
         let dir = s.path().join("runs/demo/exports").join(format);
         assert!(dir.join("_manifest.json").is_file(), "{format}");
         let card = std::fs::read_to_string(dir.join("README.md")).expect("card");
@@ -33,11 +64,38 @@ fn every_format_exports_the_demo_and_reads_back_exactly() {
             assert!(card.contains("no loss mask"), "{card}");
             assert!(dir.join("shard-00000.bin").is_file() && dir.join("shard-00000.idx").is_file());
         }
+        // The command exports the same bytes elsewhere.
+        let elsewhere = s.path().join("elsewhere").join(format);
+        let out = s.ok(&[
+            "export",
+            "--run",
+            "runs/demo",
+            "--format",
+            format,
+            "--out",
+            elsewhere.to_str().expect("utf-8 path"),
+        ]);
+        assert!(out.contains("documents"), "{out}");
+        assert_same_files(&dir, &elsewhere);
     }
-    s.ok(&["export", "--run", "runs/demo", "--format", "hf", "--packed"]);
-    let verify = s.ok(&["verify", "--run", "runs/demo"]);
-    assert!(verify.contains("6 export(s) read back"), "{verify}");
-    assert!(verify.contains("0 problem(s)"), "{verify}");
+    // Deleting an export makes `run` write it again, and only it.
+    std::fs::remove_dir_all(s.path().join("runs/demo/exports/olmo")).expect("remove");
+    let out = s.ok(&["run", "--run", "runs/demo"]);
+    let export_line = out
+        .lines()
+        .find(|l| l.starts_with("export"))
+        .unwrap_or_default();
+    let shard_line = out
+        .lines()
+        .find(|l| l.starts_with("shard"))
+        .unwrap_or_default();
+    assert!(export_line.contains(" ran "), "{out}");
+    assert!(shard_line.contains(" current "), "{out}");
+    assert!(
+        s.path()
+            .join("runs/demo/exports/olmo/_manifest.json")
+            .is_file()
+    );
     let hf = s.path().join("runs/demo/exports/hf");
     assert!(hf.join("data/train-00000-of-00004.parquet").is_file());
     assert!(hf.join("data/validation-00000-of-00001.parquet").is_file());
@@ -206,7 +264,7 @@ fn a_disk_that_fills_during_an_export_leaves_no_complete_looking_file() {
     }
     let verify = s.ok(&["verify", "--run", "runs/r"]);
     assert!(
-        verify.contains("2 export(s) read back") && verify.contains("0 problem(s)"),
+        verify.contains("6 export(s) read back") && verify.contains("0 problem(s)"),
         "{verify}"
     );
 }

@@ -28,6 +28,7 @@ fn separate_tasks_then_finalize_equal_a_local_run() {
         "tokenize",
         "mix",
         "shard",
+        "export",
     ] {
         for task in ["0", "1", "2"] {
             s.ok(&[
@@ -86,6 +87,8 @@ fn injected_crashes_resume_to_the_same_bytes() {
         "mix:part:1",
         "shard:unit:3",
         "shard:manifest:1",
+        "export:unit:4",
+        "export:outputs:1",
     ] {
         let run = format!("runs/{}", fault.replace(':', "-"));
         let crashed = s

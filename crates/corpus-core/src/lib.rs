@@ -23,6 +23,7 @@ pub mod license;
 pub mod manifest;
 pub mod paths;
 pub mod recipe;
+pub mod recipe_export;
 pub mod recipe_ingest;
 pub mod recipe_tokens;
 pub mod repo_name;

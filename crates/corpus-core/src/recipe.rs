@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::recipe_export::ExportRecipe;
 pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
 pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
@@ -39,6 +40,8 @@ pub struct Recipe {
     pub mix: MixOptions,
     #[serde(default)]
     pub shard: ShardOptions,
+    #[serde(default)]
+    pub export: ExportRecipe,
     #[serde(default)]
     pub tables: TableOptions,
     #[serde(default)]
@@ -593,7 +596,7 @@ impl Recipe {
         let mut errors = Vec::new();
         let known = [
             "name", "seed", "inputs", "extract", "format", "ingest", "decontam", "curate",
-            "tokenize", "mix", "shard", "tables", "runner", "slurm",
+            "tokenize", "mix", "shard", "export", "tables", "runner", "slurm",
         ];
         for key in value.keys() {
             if !known.contains(&key.as_str()) {
@@ -616,6 +619,7 @@ impl Recipe {
                     "ingest" => v.clone().try_into::<IngestOptions>().map(|_| ()),
                     "mix" => v.clone().try_into::<MixOptions>().map(|_| ()),
                     "shard" => v.clone().try_into::<ShardOptions>().map(|_| ()),
+                    "export" => v.clone().try_into::<ExportRecipe>().map(|_| ()),
                     "tables" => v.clone().try_into::<TableOptions>().map(|_| ()),
                     "slurm" => v.clone().try_into::<SlurmOptions>().map(|_| ()),
                     _ => v.clone().try_into::<RunnerOptions>().map(|_| ()),
@@ -715,6 +719,7 @@ impl Recipe {
             &self.mix,
             &self.shard,
         ));
+        errors.extend(crate::recipe_export::semantic_errors(&self.export));
         errors
     }
 

@@ -260,7 +260,12 @@ mod tests {
         encoded.sort();
         let decoded: Vec<(i64, &str)> = encoded
             .iter()
-            .map(|r| (read_i64_key(r).expect("test"), read_str_key(&r[8..]).expect("test").0))
+            .map(|r| {
+                (
+                    read_i64_key(r).expect("test"),
+                    read_str_key(&r[8..]).expect("test").0,
+                )
+            })
             .collect();
         assert_eq!(decoded, keys);
     }

@@ -547,7 +547,9 @@ mod tests {
                 .expect("test");
         }
         let stats = builder.finish(&dir.path().join("out")).expect("test");
-        let verdicts = Verdicts::open(&dir.path().join("out")).expect("test").expect("test");
+        let verdicts = Verdicts::open(&dir.path().join("out"))
+            .expect("test")
+            .expect("test");
         let mut all = BTreeMap::new();
         let repos: Vec<String> = prs.iter().map(|p| p.repo.clone()).collect();
         for repo in repos {

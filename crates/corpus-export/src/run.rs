@@ -74,9 +74,50 @@ struct Done {
     too_long: u64,
 }
 
-/// Export every shard (resuming: a shard whose files are done is not redone), then write the
-/// card and the manifest.
-pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
+/// What [`begin`] checked and every step after it needs.
+#[derive(Debug, Clone)]
+pub struct Begun {
+    tokens: corpus_core::manifest::TokenSummary,
+    digest: String,
+    plan: Vec<(PathBuf, String, String, usize, usize)>,
+}
+
+impl Begun {
+    /// Shard stems (`shard-00000`, `validation-00000`), in shard order.
+    pub fn stems(&self) -> Vec<String> {
+        self.plan.iter().map(|p| p.1.clone()).collect()
+    }
+}
+
+fn shards_digest(shards: &corpus_core::manifest::Manifest) -> String {
+    hex64(
+        shards
+            .parts
+            .iter()
+            .map(|p| p.xxh3.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+            .as_bytes(),
+    )
+}
+
+/// Whether `options.out` already holds the complete export of these shards in this format
+/// (its manifest names them and no export is in progress there).
+pub fn is_complete(options: &ExportOptions) -> Result<bool> {
+    let (shards, _) = shard_files(&options.shards_dir)?;
+    let out = &options.out;
+    Ok(!out.join(IN_PROGRESS).exists()
+        && read_json::<ExportManifest>(&out.join(MANIFEST))?.is_some_and(|m| {
+            m.shards_digest == shards_digest(&shards)
+                && m.format == options.format.name()
+                && m.hf_packed == options.hf_packed
+                && m.sequence_length == options.sequence_length as u64
+        }))
+}
+
+/// Check the shards and the output folder and mark the folder as this run's export in
+/// progress. Safe to call from several tasks at once (they write the same marker).
+pub fn begin(options: &ExportOptions) -> Result<Begun> {
     let (shards, files) = shard_files(&options.shards_dir)?;
     let tokens = shards.tokens.clone().ok_or_else(|| {
         ExportError::Usage(
@@ -92,15 +133,7 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
             tokens.tokenizer, tokens.tokenizer_sha256
         )));
     }
-    let digest = hex64(
-        shards
-            .parts
-            .iter()
-            .map(|p| p.xxh3.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-            .as_bytes(),
-    );
+    let digest = shards_digest(&shards);
     let out = &options.out;
     let in_progress = InProgress {
         format: options.format.name().to_string(),
@@ -111,6 +144,14 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
     let previous = previous_manifest
         .map(|m| (m.format, m.shards_digest))
         .or(previous_marker.map(|m| (m.format, m.shards_digest)));
+    // Temporary files of another task starting the same export are not "other content".
+    let has_content = |dir: &Path| {
+        dir.read_dir().is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        })
+    };
     match previous {
         Some(p) if p != (in_progress.format.clone(), digest.clone()) => {
             return Err(ExportError::Usage(format!(
@@ -121,7 +162,7 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
                 p.1
             )));
         }
-        None if out.read_dir().is_ok_and(|mut d| d.next().is_some()) => {
+        None if has_content(out) => {
             return Err(ExportError::Usage(format!(
                 "{} is not empty and holds no swe-corpus export: choose another --out",
                 out.display()
@@ -130,47 +171,67 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
         _ => {}
     }
     std::fs::create_dir_all(out).map_err(io(out))?;
-    let _ = std::fs::remove_file(out.join(MANIFEST));
     write_json(&out.join(IN_PROGRESS), &in_progress)?;
-    let plan = shard_plan(&files);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.max(1))
-        .build()
-        .map_err(|e| ExportError::Usage(format!("thread pool: {e}")))?;
-    let results: Vec<Result<(String, Done)>> = pool.install(|| {
-        plan.par_iter()
-            .map(|(path, stem, split, index, count)| {
-                let marker = done_marker(out, stem);
-                if let Some(done) = read_json::<Done>(&marker)?
-                    && done.files.iter().all(|f| out.join(f).is_file())
-                {
-                    return Ok((stem.clone(), done));
-                }
-                let ctx = WriteContext {
-                    sequence_length: options.sequence_length,
-                    tokenizer: tokens.tokenizer.clone(),
-                    hf_packed: options.hf_packed,
-                    split: split.clone(),
-                    index: *index,
-                    count: *count,
-                };
-                let Written {
-                    files,
-                    documents,
-                    tokens,
-                    too_long,
-                } = formats::write(options.format, path, out, stem, &ctx)?;
-                let done = Done {
-                    files,
-                    documents,
-                    tokens,
-                    too_long,
-                };
-                write_json(&marker, &done)?;
-                Ok((stem.clone(), done))
-            })
-            .collect()
-    });
+    let _ = std::fs::remove_file(out.join(MANIFEST));
+    Ok(Begun {
+        tokens,
+        digest,
+        plan: shard_plan(&files),
+    })
+}
+
+/// Export one shard (by stem) unless its files are already done.
+pub fn export_shard(options: &ExportOptions, begun: &Begun, stem: &str) -> Result<()> {
+    let Some((path, _, split, index, count)) = begun.plan.iter().find(|p| p.1 == stem) else {
+        return Err(ExportError::Usage(format!(
+            "{stem} is not a shard of {}",
+            options.shards_dir.display()
+        )));
+    };
+    let out = &options.out;
+    let marker = done_marker(out, stem);
+    if let Some(done) = read_json::<Done>(&marker)?
+        && done.files.iter().all(|f| out.join(f).is_file())
+    {
+        return Ok(());
+    }
+    let ctx = WriteContext {
+        sequence_length: options.sequence_length,
+        tokenizer: begun.tokens.tokenizer.clone(),
+        hf_packed: options.hf_packed,
+        split: split.clone(),
+        index: *index,
+        count: *count,
+    };
+    let Written {
+        files,
+        documents,
+        tokens,
+        too_long,
+    } = formats::write(options.format, path, out, stem, &ctx)?;
+    write_json(
+        &marker,
+        &Done {
+            files,
+            documents,
+            tokens,
+            too_long,
+        },
+    )
+}
+
+/// Once every shard is done: the card and `_manifest.json` (with every file's checksum). A
+/// folder whose manifest already says it is this export is left as it is.
+pub fn finish(options: &ExportOptions, begun: &Begun) -> Result<ExportManifest> {
+    let out = &options.out;
+    if let Some(manifest) = read_json::<ExportManifest>(&out.join(MANIFEST))?
+        && manifest.shards_digest == begun.digest
+        && manifest.format == options.format.name()
+        && !out.join(IN_PROGRESS).exists()
+    {
+        return Ok(manifest);
+    }
+    let tokens = &begun.tokens;
     let mut manifest = ExportManifest {
         format: options.format.name().to_string(),
         hf_packed: options.hf_packed,
@@ -178,7 +239,7 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
         tokenizer: tokens.tokenizer.clone(),
         tokenizer_sha256: tokens.tokenizer_sha256.clone(),
         recipe_hash: tokens.recipe_hash.clone(),
-        shards_digest: digest,
+        shards_digest: begun.digest.clone(),
         tool_version: corpus_core::version::VERSION.to_string(),
         tool_commit: corpus_core::version::GIT_COMMIT.to_string(),
         documents: 0,
@@ -187,8 +248,14 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
         files: Vec::new(),
     };
     let mut splits: std::collections::BTreeMap<String, u64> = Default::default();
-    for result in results {
-        let (stem, done) = result?;
+    for stem in begun.stems() {
+        let marker = done_marker(out, &stem);
+        let done: Done = read_json(&marker)?.ok_or_else(|| {
+            ExportError::Usage(format!(
+                "{stem} is not exported yet ({} is missing)",
+                marker.display()
+            ))
+        })?;
         manifest.documents += done.documents;
         manifest.tokens += done.tokens;
         manifest.too_long += done.too_long;
@@ -217,6 +284,27 @@ pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
     let _ = std::fs::remove_dir_all(out.join("_done"));
     let _ = std::fs::remove_file(out.join(IN_PROGRESS));
     Ok(manifest)
+}
+
+/// Export every shard (resuming: a shard whose files are done is not redone; shards in
+/// parallel on `threads`), then write the card and the manifest.
+pub fn export(options: &ExportOptions) -> Result<ExportManifest> {
+    let begun = begin(options)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.max(1))
+        .build()
+        .map_err(|e| ExportError::Usage(format!("thread pool: {e}")))?;
+    let stems = begun.stems();
+    let results: Vec<Result<()>> = pool.install(|| {
+        stems
+            .par_iter()
+            .map(|stem| export_shard(options, &begun, stem))
+            .collect()
+    });
+    for result in results {
+        result?;
+    }
+    finish(options, &begun)
 }
 
 #[derive(Debug, Default)]

@@ -112,7 +112,7 @@ pub fn is_current(ctx: &StageContext, stage: &dyn Stage, fingerprint: &str) -> R
             return Ok(false);
         }
     }
-    Ok(true)
+    stage.outputs_exist(ctx)
 }
 
 /// Run one stage (its units for this process, then the barrier when this process owns it).
@@ -295,6 +295,8 @@ fn finalize(
             ),
         ));
     }
+    stage.finish_outputs(ctx)?;
+    fault::check(name, "outputs")?;
     let tables = tables_of(stage);
     for table in &tables {
         let dir = ctx.run.table(table);
@@ -501,6 +503,7 @@ mod tests {
                 ("tokenize".to_string(), false),
                 ("mix".to_string(), false),
                 ("shard".to_string(), false),
+                ("export".to_string(), false),
             ]
         );
         let only = Selection {

@@ -55,6 +55,18 @@ pub trait Stage: Sync {
         ctx.recipe.tables.writer_options()
     }
 
+    /// Outputs outside the tables (exports), completed at the barrier once every unit is done
+    /// and before the manifests that make the stage current. Must be safe to repeat.
+    fn finish_outputs(&self, _ctx: &StageContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether those outputs are still there (a current stage whose outputs were deleted
+    /// runs again).
+    fn outputs_exist(&self, _ctx: &StageContext) -> Result<bool> {
+        Ok(true)
+    }
+
     /// Add what the stage knows to a table's manifest before the barrier writes it.
     fn annotate(
         &self,

@@ -187,3 +187,21 @@ pub(crate) fn file_with<'a>(files: &'a [String], suffix: &str) -> Result<&'a Str
         crate::error::ExportError::Mismatch(format!("no {suffix} file among {files:?}"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_recipe_folder_is_a_format() {
+        for folder in corpus_core::recipe_export::EXPORT_FOLDERS {
+            let name = folder.strip_suffix("-packed").unwrap_or(folder);
+            assert!(Format::parse(name).is_some(), "{folder}");
+        }
+        assert_eq!(
+            corpus_core::recipe_export::EXPORT_FOLDERS.len(),
+            Format::ALL.len() + 1,
+            "every format, plus hf-packed"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod curate;
 mod decontaminate;
 mod drop_tokens;
+mod export;
 mod extract;
 mod format;
 mod ingest;
@@ -12,6 +13,7 @@ pub(crate) mod tokenize;
 
 pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
+pub use export::ExportStage;
 pub use extract::ExtractStage;
 pub use format::FormatStage;
 pub use ingest::IngestStage;
@@ -48,6 +50,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
         Box::new(TokenizeStage::default()),
         Box::new(MixStage::default()),
         Box::new(ShardStage),
+        Box::new(ExportStage::default()),
     ]
 }
 

@@ -7,7 +7,7 @@
 use corpus_core::rows::SampleRow;
 use corpus_tokenize::Encoder;
 
-use crate::error::{Result, RunnerError};
+use crate::error::Result;
 use crate::stage::{InputsBuilder, StageContext};
 
 /// The fingerprint input naming the tokenizer the counts come from.
@@ -22,29 +22,44 @@ pub fn record_identity(ctx: &StageContext, builder: &mut InputsBuilder) {
 }
 
 pub struct DropTokens {
-    encoder: Option<Encoder>,
+    options: corpus_core::recipe::TokenizeOptions,
+    stage: &'static str,
+    /// Loaded at the first removed sample: a unit that removes nothing never pays for it.
+    encoder: std::sync::OnceLock<Option<Encoder>>,
 }
 
 impl DropTokens {
-    /// Load the recipe's tokenizer; a missing one is a warning, a broken one an error.
     pub fn load(ctx: &StageContext, stage: &'static str) -> Result<Self> {
-        if corpus_tokenize::locate(&ctx.recipe.tokenize).is_err() {
-            tracing::warn!(
-                "{stage}: the recipe's tokenizer is not available, so removed samples are \
-                 counted without tokens (run `just setup` to fetch it)"
-            );
-            return Ok(Self { encoder: None });
-        }
-        let encoder = Encoder::for_recipe(&ctx.recipe.tokenize)
-            .map_err(|e| RunnerError::stage(stage, e.to_string()))?;
         Ok(Self {
-            encoder: Some(encoder),
+            options: ctx.recipe.tokenize.clone(),
+            stage,
+            encoder: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The encoder, or None without a tokenizer (said once); a broken one is an error.
+    fn encoder(&self) -> corpus_core::Result<Option<&Encoder>> {
+        if let Some(e) = self.encoder.get() {
+            return Ok(e.as_ref());
+        }
+        let loaded = if corpus_tokenize::locate(&self.options).is_err() {
+            tracing::warn!(
+                "{}: the recipe's tokenizer is not available, so removed samples are \
+                 counted without tokens (run `just setup` to fetch it)",
+                self.stage
+            );
+            None
+        } else {
+            Some(Encoder::for_recipe(&self.options).map_err(|e| {
+                corpus_core::Error::Config(format!("{}: {e}", self.stage))
+            })?)
+        };
+        Ok(self.encoder.get_or_init(|| loaded).as_ref())
     }
 
     /// Tokens of a removed sample (None without a tokenizer).
     pub fn count(&self, stage: &str, sample: &SampleRow) -> corpus_core::Result<Option<i64>> {
-        let Some(encoder) = &self.encoder else {
+        let Some(encoder) = self.encoder()? else {
             return Ok(None);
         };
         let (ids, _) = encoder

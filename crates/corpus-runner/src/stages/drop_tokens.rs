@@ -50,9 +50,10 @@ impl DropTokens {
             );
             None
         } else {
-            Some(Encoder::for_recipe(&self.options).map_err(|e| {
-                corpus_core::Error::Config(format!("{}: {e}", self.stage))
-            })?)
+            Some(
+                Encoder::for_recipe(&self.options)
+                    .map_err(|e| corpus_core::Error::Config(format!("{}: {e}", self.stage)))?,
+            )
         };
         Ok(self.encoder.get_or_init(|| loaded).as_ref())
     }

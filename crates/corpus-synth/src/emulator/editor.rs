@@ -1,0 +1,375 @@
+//! SWE-agent's `str_replace_editor` (tools/edit_anthropic, with its defaults: no window
+//! expansion, no file map, no linter), answered from the snapshot. The text is what the tool
+//! prints, including the newline `print` adds. Like the real tool it reads files as Python
+//! does (UTF-8, else Latin-1; `\r\n` and `\r` become `\n`) and edits write the tab-expanded
+//! text back: a file with tabs or CRLF line ends changes beyond the edit (the engine drops
+//! such PRs instead of teaching a wrong round trip).
+
+use super::{Emulator, Resolved};
+use crate::snapshot::Kind;
+
+const MAX_RESPONSE_LEN: usize = 16_000;
+const SNIPPET_LINES: usize = 4;
+const TRUNCATED_MESSAGE: &str = "<response clipped><NOTE>To save on context only part of this file has been shown to you. You should retry this tool after you have searched inside the file with `grep -n` in order to find the line numbers of what you are looking for.</NOTE>";
+
+/// One call of the tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditorCall {
+    View {
+        path: String,
+        view_range: Option<(i64, i64)>,
+    },
+    Create {
+        path: String,
+        file_text: String,
+    },
+    StrReplace {
+        path: String,
+        old_str: String,
+        new_str: String,
+    },
+    Insert {
+        path: String,
+        insert_line: i64,
+        new_str: String,
+    },
+}
+
+impl EditorCall {
+    fn path(&self) -> &str {
+        match self {
+            EditorCall::View { path, .. }
+            | EditorCall::Create { path, .. }
+            | EditorCall::StrReplace { path, .. }
+            | EditorCall::Insert { path, .. } => path,
+        }
+    }
+}
+
+/// What the call printed and whether it changed the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditorResult {
+    pub output: String,
+    pub ok: bool,
+}
+
+fn fail(output: String) -> EditorResult {
+    EditorResult {
+        output: output + "\n",
+        ok: false,
+    }
+}
+
+/// Python's `bytes.decode` as `Path.read_text` tries it, then universal newlines.
+pub fn python_text(bytes: &[u8]) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(_) => bytes.iter().map(|b| char::from(*b)).collect(), // Latin-1
+    };
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Python's `str.expandtabs()` (tab size 8; the column restarts after `\n` and `\r`).
+pub fn expandtabs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0usize;
+    for c in text.chars() {
+        match c {
+            '\t' => {
+                let spaces = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', spaces));
+                column += spaces;
+            }
+            '\n' | '\r' => {
+                out.push(c);
+                column = 0;
+            }
+            c => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// How many lines Python's `str.splitlines()` gives.
+fn python_splitlines_count(text: &str) -> usize {
+    let breaks = [
+        '\n', '\r', '\u{0b}', '\u{0c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+        '\u{2029}',
+    ];
+    let mut count = 0;
+    let mut chars = text.chars().peekable();
+    let mut in_line = false;
+    while let Some(c) = chars.next() {
+        if breaks.contains(&c) {
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            count += 1;
+            in_line = false;
+        } else {
+            in_line = true;
+        }
+    }
+    count + usize::from(in_line)
+}
+
+/// `_make_output`: clip, expand tabs, number every `\n`-separated line from `first`.
+fn make_output(content: &str, descriptor: &str, first: i64) -> String {
+    let clipped = if content.chars().count() > MAX_RESPONSE_LEN {
+        let cut: String = content.chars().take(MAX_RESPONSE_LEN).collect();
+        cut + TRUNCATED_MESSAGE
+    } else {
+        content.to_string()
+    };
+    let numbered: Vec<String> = expandtabs(&clipped)
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| format!("{:>6}\t{line}", i as i64 + first))
+        .collect();
+    format!(
+        "Here's the result of running `cat -n` on {descriptor}:\n{}\n",
+        numbered.join("\n")
+    )
+}
+
+/// Python's `repr` of a list of ints: `[1, 5]`.
+fn int_list(values: &[usize]) -> String {
+    let items: Vec<String> = values.iter().map(usize::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+impl Emulator<'_> {
+    pub fn editor(&mut self, call: &EditorCall) -> EditorResult {
+        let shown = call.path().to_string();
+        if !shown.starts_with('/') {
+            return fail(format!(
+                "The path {shown} is not an absolute path, it should start with `/`. Maybe you meant {}/{shown}?",
+                self.root
+            ));
+        }
+        let kind = self.kind_of(&shown);
+        let is_create = matches!(call, EditorCall::Create { .. });
+        match (&kind, is_create) {
+            (None, false) => {
+                return fail(format!(
+                    "The path {shown} does not exist. Please provide a valid path."
+                ));
+            }
+            (Some(_), true) => {
+                return fail(format!(
+                    "File already exists at: {shown}. Cannot overwrite files using command `create`."
+                ));
+            }
+            (Some((_, Kind::Dir)), _) if !matches!(call, EditorCall::View { .. }) => {
+                return fail(format!(
+                    "The path {shown} is a directory and only the `view` command can be used on directories"
+                ));
+            }
+            _ => {}
+        }
+        match call {
+            EditorCall::View { view_range, .. } => self.view(&shown, kind, *view_range),
+            EditorCall::Create { file_text, .. } => self.create(&shown, file_text),
+            EditorCall::StrReplace {
+                old_str, new_str, ..
+            } => self.str_replace(&shown, kind, old_str, new_str),
+            EditorCall::Insert {
+                insert_line,
+                new_str,
+                ..
+            } => self.insert(&shown, kind, *insert_line, new_str),
+        }
+    }
+
+    fn text_of(&self, kind: &Option<(String, Kind)>) -> (String, String) {
+        let path = kind.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let text = python_text(&self.snapshot.read(&path).unwrap_or_default());
+        (path, text)
+    }
+
+    fn view(
+        &self,
+        shown: &str,
+        kind: Option<(String, Kind)>,
+        view_range: Option<(i64, i64)>,
+    ) -> EditorResult {
+        if let Some((dir, Kind::Dir)) = &kind {
+            if view_range.is_some() {
+                return fail(
+                    "The `view_range` parameter is not allowed when `path` points to a directory."
+                        .into(),
+                );
+            }
+            // `find PATH -maxdepth 2 -not -path '*/\.*'`, in byte order.
+            let shown_dir = shown.trim_end_matches('/');
+            let prefix = if dir.is_empty() { 0 } else { dir.len() + 1 };
+            let mut listing = vec![shown.to_string()];
+            let mut below: Vec<String> = self
+                .snapshot
+                .walk(dir)
+                .into_iter()
+                .map(|(p, _)| p[prefix..].to_string())
+                .filter(|rel| rel.split('/').count() <= 2)
+                .filter(|rel| !rel.split('/').any(|part| part.starts_with('.')))
+                .map(|rel| format!("{shown_dir}/{rel}"))
+                .collect();
+            below.sort();
+            listing.extend(below);
+            let stdout: String = listing.iter().map(|l| format!("{l}\n")).collect();
+            return EditorResult {
+                output: format!(
+                    "Here's the files and directories up to 2 levels deep in {shown}, excluding hidden items:\n{stdout}\n\n"
+                ),
+                ok: true,
+            };
+        }
+        let (_, text) = self.text_of(&kind);
+        let (content, first) = match view_range {
+            None => (text, 1),
+            Some((start, end)) => {
+                let lines: Vec<&str> = text.split('\n').collect();
+                let n = lines.len() as i64;
+                let range = format!("[{start}, {end}]");
+                if start < 1 || start > n {
+                    return fail(format!(
+                        "Invalid `view_range`: {range}. Its first element `{start}` should be within the range of lines of the file: [1, {n}]"
+                    ));
+                }
+                if end > n {
+                    return fail(format!(
+                        "Invalid `view_range`: {range}. Its second element `{end}` should be smaller than the number of lines in the file: `{n}`"
+                    ));
+                }
+                if end != -1 && end < start {
+                    return fail(format!(
+                        "Invalid `view_range`: {range}. Its second element `{end}` should be larger or equal than its first `{start}`"
+                    ));
+                }
+                let end = if end == -1 { n } else { end };
+                (lines[(start - 1) as usize..end as usize].join("\n"), start)
+            }
+        };
+        EditorResult {
+            output: make_output(&content, shown, first) + "\n",
+            ok: true,
+        }
+    }
+
+    fn create(&mut self, shown: &str, file_text: &str) -> EditorResult {
+        let Resolved::Inside(path) = self.resolve(shown) else {
+            return fail(format!(
+                "Ran into a read-only file system while trying to write to {shown}"
+            ));
+        };
+        let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        if self.snapshot.kind(parent) != Some(Kind::Dir) {
+            let shown_parent = shown.rsplit_once('/').map(|(p, _)| p).unwrap_or("/");
+            return fail(format!(
+                "The parent directory {shown_parent} does not exist. Please create it first."
+            ));
+        }
+        self.snapshot.write(&path, file_text.as_bytes().to_vec());
+        EditorResult {
+            output: format!("File created successfully at: {shown}\n"),
+            ok: true,
+        }
+    }
+
+    fn str_replace(
+        &mut self,
+        shown: &str,
+        kind: Option<(String, Kind)>,
+        old_str: &str,
+        new_str: &str,
+    ) -> EditorResult {
+        let (path, text) = self.text_of(&kind);
+        let content = expandtabs(&text);
+        let old = expandtabs(old_str);
+        let new = expandtabs(new_str);
+        let occurrences = if old.is_empty() {
+            content.chars().count() + 1
+        } else {
+            content.matches(old.as_str()).count()
+        };
+        if occurrences == 0 {
+            return fail(format!(
+                "No replacement was performed, old_str `{old}` did not appear verbatim in {shown}."
+            ));
+        }
+        if occurrences > 1 {
+            let lines: Vec<usize> = content
+                .split('\n')
+                .enumerate()
+                .filter(|(_, l)| l.contains(old.as_str()))
+                .map(|(i, _)| i + 1)
+                .collect();
+            return fail(format!(
+                "No replacement was performed. Multiple occurrences of old_str `{old}` in lines {}. Please ensure it is unique",
+                int_list(&lines)
+            ));
+        }
+        if new == old {
+            return fail(format!(
+                "No replacement was performed, old_str `{old}` is the same as new_str `{new}`."
+            ));
+        }
+        let new_content = content.replacen(old.as_str(), &new, 1);
+        self.snapshot.write(&path, new_content.as_bytes().to_vec());
+        let before = content.split(old.as_str()).next().unwrap_or("");
+        let replacement_line = before.matches('\n').count();
+        let start = replacement_line.saturating_sub(SNIPPET_LINES).max(1);
+        let end = (replacement_line + SNIPPET_LINES + new.matches('\n').count())
+            .min(python_splitlines_count(&new_content));
+        let lines: Vec<&str> = new_content.split('\n').collect();
+        let snippet = lines
+            .get(start - 1..end.min(lines.len()).max(start - 1))
+            .unwrap_or_default()
+            .join("\n");
+        EditorResult {
+            output: format!(
+                "The file {shown} has been edited. {}Review the changes and make sure they are as expected. Edit the file again if necessary.\n",
+                make_output(&snippet, &format!("a snippet of {shown}"), start as i64)
+            ),
+            ok: true,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        shown: &str,
+        kind: Option<(String, Kind)>,
+        insert_line: i64,
+        new_str: &str,
+    ) -> EditorResult {
+        let (path, text) = self.text_of(&kind);
+        let text = expandtabs(&text);
+        let new = expandtabs(new_str);
+        let lines: Vec<&str> = text.split('\n').collect();
+        let n = lines.len() as i64;
+        if insert_line < 0 || insert_line > n {
+            return fail(format!(
+                "Invalid `insert_line` parameter: {insert_line}. It should be within the range of lines of the file: [0, {n}]"
+            ));
+        }
+        let k = insert_line as usize;
+        let new_lines: Vec<&str> = new.split('\n').collect();
+        let mut updated: Vec<&str> = lines[..k].to_vec();
+        updated.extend(&new_lines);
+        updated.extend(&lines[k..]);
+        let mut snippet: Vec<&str> = lines[k.saturating_sub(SNIPPET_LINES)..k].to_vec();
+        snippet.extend(&new_lines);
+        snippet.extend(&lines[k..(k + SNIPPET_LINES).min(lines.len())]);
+        self.snapshot.write(&path, updated.join("\n").into_bytes());
+        let first = (insert_line - SNIPPET_LINES as i64 + 1).max(1);
+        EditorResult {
+            output: format!(
+                "The file {shown} has been edited. {}Review the changes and make sure they are as expected (correct indentation, no duplicate lines, etc). Edit the file again if necessary.\n",
+                make_output(&snippet.join("\n"), "a snippet of the edited file", first)
+            ),
+            ok: true,
+        }
+    }
+}

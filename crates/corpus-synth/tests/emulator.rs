@@ -1,0 +1,309 @@
+//! The emulator against the real tools: a repository made here is checked out with `git
+//! archive`, each command runs under `LC_ALL=C` with stderr merged, and the emulator must
+//! print the same bytes (as sorted lines where the real order follows the file system). The
+//! editor's outputs are golden strings written from SWE-agent's tool source.
+
+use std::path::Path;
+use std::process::Command;
+
+use corpus_synth::emulator::editor::EditorCall;
+use corpus_synth::{Emulator, Snapshot};
+
+const FILES: &[(&str, &[u8])] = &[
+    ("README.md", b"# Demo\n\nA parser for widgets.\n"),
+    (
+        "src/widgets/parser.py",
+        b"import re\n\n\ndef parse(text):\n\tif not text:\n\t\treturn None\n    return re.split(r\"\\s+\", text)\n\n\nclass Parser:\n    def run(self, text):\n        return parse(text)\n",
+    ),
+    ("src/widgets/__init__.py", b"from .parser import parse\n"),
+    ("src/widgets/util.py", b"def helper(x):\n    return x + 1  # parse later\n"),
+    ("src/widgets/no_newline.py", b"VALUE = 1\nOTHER = 2"),
+    ("src/widgets/crlf.txt", b"one\r\ntwo parse\r\n"),
+    ("src/data/blob.bin", b"PK\x00\x01parse\x00\xff\xfe\n"),
+    ("tests/test_parser.py", b"from widgets import parse\n\ndef test_parse():\n    assert parse(\"a b\") == [\"a\", \"b\"]\n"),
+    (".hidden/config", b"parse = true\n"),
+    (".gitignore", b"*.pyc\n"),
+    ("docs/Deep/nested/file.txt", b"deep parse text\n"),
+    ("docs/caf\u{e9}.txt", b"caf\xc3\xa9 parse\n"),
+];
+
+fn fixture(dir: &Path) -> (git2::Repository, git2::Oid) {
+    let repo = git2::Repository::init_bare(dir.join("repo.git")).expect("init");
+    let mut index = repo.index().expect("index");
+    for (path, bytes) in FILES {
+        let oid = repo.blob(bytes).expect("blob");
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: bytes.len() as u32,
+            id: oid,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        index.add(&entry).expect("add");
+    }
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
+    let commit = repo
+        .commit(None, &sig, &sig, "base", &tree, &[])
+        .expect("commit");
+    drop(tree);
+    (repo, commit)
+}
+
+fn checkout(dir: &Path, commit: git2::Oid) -> std::path::PathBuf {
+    let out = dir.join("checkout");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "git --git-dir={} archive {commit} | tar -x -C {}",
+            dir.join("repo.git").display(),
+            out.display()
+        ))
+        .status()
+        .expect("git archive");
+    assert!(status.success());
+    out
+}
+
+fn real(checkout: &Path, command: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} 2>&1"))
+        .current_dir(checkout)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sorted_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_bash_subset_prints_what_the_real_tools_print() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (repo, commit) = fixture(dir.path());
+    let tree = checkout(dir.path(), commit);
+    let emulator = Emulator::new(
+        Snapshot::at_commit(&repo, commit).expect("snapshot"),
+        "/testbed",
+    );
+    let exact = [
+        "cat -n src/widgets/parser.py",
+        "cat -n src/widgets/no_newline.py src/widgets/util.py",
+        "cat src/widgets/util.py",
+        "cat -n src/widgets",
+        "cat -n missing.py",
+        "sed -n '4,7p' src/widgets/parser.py",
+        "sed -n '2p' src/widgets/no_newline.py",
+        "sed -n '1,200p' src/widgets/no_newline.py",
+        "sed -n '1,3p' missing.py",
+        "sed -n '1,3p' src",
+        "head src/widgets/parser.py",
+        "head -n 3 src/widgets/parser.py",
+        "head -2 src/widgets/no_newline.py",
+        "head missing.py",
+        "wc -l src/widgets/parser.py",
+        "wc -l src/widgets/parser.py src/widgets/no_newline.py README.md",
+        "wc -l src src/widgets/util.py",
+        "wc -l missing.py src/widgets/util.py",
+        "ls",
+        "ls -a",
+        "ls src/widgets",
+        "ls src tests",
+        "ls README.md src/data",
+        "ls nowhere",
+        "ls /testbed/docs",
+        "grep -n parse src/widgets/parser.py",
+        "grep -n 'parse(' src/widgets/parser.py src/widgets/util.py",
+        "grep -c parse src/widgets/parser.py",
+    ];
+    for command in exact {
+        let Some(ours) = emulator.bash(command) else {
+            assert!(
+                command.starts_with("grep -c"),
+                "{command} should be in the subset"
+            );
+            continue;
+        };
+        let theirs = real(
+            &tree,
+            &command.replace("/testbed", &tree.display().to_string()),
+        );
+        let theirs = theirs.replace(&tree.display().to_string(), "/testbed");
+        assert_eq!(ours, theirs, "{command}");
+    }
+    let any_order = [
+        "find . -name '*.py'",
+        "find src -name 'p*'",
+        "find . -type d",
+        "find docs",
+        "find . -iname 'readme*'",
+        "find nowhere -name x",
+        "grep -rn parse .",
+        "grep -rn parse",
+        "grep -rn 'def \\(parse\\|helper\\)' src",
+        "grep -rni PARSE tests",
+        "grep -rnw parse src",
+        "grep -rnF 're.split(r\"' src",
+        "grep -rn --include=*.py parse .",
+        "grep -rl parse src",
+        "grep -rn 'x+1' src",
+        "grep -rn 'return x + 1' src",
+    ];
+    for command in any_order {
+        let ours = emulator
+            .bash(command)
+            .unwrap_or_else(|| panic!("{command} should be in the subset"));
+        let theirs = real(&tree, command);
+        assert_eq!(sorted_lines(&ours), sorted_lines(&theirs), "{command}");
+    }
+    for refused in [
+        "rm -rf src",
+        "cat a | grep b",
+        "python -c 'print(1)'",
+        "ls $(pwd)",
+        "grep -P x .",
+    ] {
+        assert!(emulator.bash(refused).is_none(), "{refused}");
+    }
+}
+
+#[test]
+fn the_editor_prints_what_str_replace_editor_prints_and_later_views_see_edits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (repo, commit) = fixture(dir.path());
+    let mut emulator = Emulator::new(
+        Snapshot::at_commit(&repo, commit).expect("snapshot"),
+        "/testbed",
+    );
+    let view = |path: &str, range: Option<(i64, i64)>| EditorCall::View {
+        path: path.into(),
+        view_range: range,
+    };
+    // A file: every `\n`-separated line numbered, so a final newline gives an empty last row;
+    // tabs expanded; `print` adds a newline.
+    let out = emulator.editor(&view("/testbed/src/widgets/util.py", None));
+    assert_eq!(
+        out.output,
+        "Here's the result of running `cat -n` on /testbed/src/widgets/util.py:\n     1\tdef helper(x):\n     2\t    return x + 1  # parse later\n     3\t\n\n"
+    );
+    let out = emulator.editor(&view("/testbed/src/widgets/parser.py", Some((4, 6))));
+    assert_eq!(
+        out.output,
+        "Here's the result of running `cat -n` on /testbed/src/widgets/parser.py:\n     4\tdef parse(text):\n     5\t        if not text:\n     6\t                return None\n\n"
+    );
+    // CRLF reads as LF, as Python's universal newlines do.
+    let out = emulator.editor(&view("/testbed/src/widgets/crlf.txt", None));
+    assert!(
+        out.output
+            .contains("     1\tone\n     2\ttwo parse\n     3\t\n"),
+        "{}",
+        out.output
+    );
+    // A directory: two levels, hidden entries left out.
+    let out = emulator.editor(&view("/testbed/docs", None));
+    assert_eq!(
+        out.output,
+        "Here's the files and directories up to 2 levels deep in /testbed/docs, excluding hidden items:\n/testbed/docs\n/testbed/docs/Deep\n/testbed/docs/Deep/nested\n/testbed/docs/caf\u{e9}.txt\n\n\n"
+    );
+    // Errors.
+    let out = emulator.editor(&view("src/widgets/util.py", None));
+    assert_eq!(
+        out.output,
+        "The path src/widgets/util.py is not an absolute path, it should start with `/`. Maybe you meant /testbed/src/widgets/util.py?\n"
+    );
+    let out = emulator.editor(&view("/testbed/nope.py", None));
+    assert_eq!(
+        out.output,
+        "The path /testbed/nope.py does not exist. Please provide a valid path.\n"
+    );
+    let out = emulator.editor(&view("/testbed/src/widgets/util.py", Some((0, 2))));
+    assert_eq!(
+        out.output,
+        "Invalid `view_range`: [0, 2]. Its first element `0` should be within the range of lines of the file: [1, 3]\n"
+    );
+    let replace = |old: &str, new: &str| EditorCall::StrReplace {
+        path: "/testbed/src/widgets/parser.py".into(),
+        old_str: old.into(),
+        new_str: new.into(),
+    };
+    let out = emulator.editor(&replace("text", "t"));
+    assert_eq!(
+        out.output,
+        "No replacement was performed. Multiple occurrences of old_str `text` in lines [4, 5, 7, 11, 12]. Please ensure it is unique\n"
+    );
+    assert!(!out.ok);
+    let out = emulator.editor(&replace("absent", "x"));
+    assert_eq!(
+        out.output,
+        "No replacement was performed, old_str `absent` did not appear verbatim in /testbed/src/widgets/parser.py.\n"
+    );
+    // Success: a snippet from 4 lines before to 4 after the change (tabs now expanded in the
+    // file, as the real tool writes them back).
+    let out = emulator.editor(&replace("class Parser:", "class WidgetParser:"));
+    assert!(out.ok);
+    assert_eq!(
+        out.output,
+        "The file /testbed/src/widgets/parser.py has been edited. Here's the result of running `cat -n` on a snippet of /testbed/src/widgets/parser.py:\n     5\t        if not text:\n     6\t                return None\n     7\t    return re.split(r\"\\s+\", text)\n     8\t\n     9\t\n    10\tclass WidgetParser:\n    11\t    def run(self, text):\n    12\t        return parse(text)\nReview the changes and make sure they are as expected. Edit the file again if necessary.\n"
+    );
+    // Later calls see the edit, through the editor and the shell.
+    assert!(
+        emulator
+            .bash("grep -n WidgetParser src/widgets/parser.py")
+            .is_some_and(|o| o == "10:class WidgetParser:\n")
+    );
+    assert!(
+        emulator
+            .bash("cat -n src/widgets/parser.py")
+            .is_some_and(|o| o.contains("     5\t        if not text:\n"))
+    );
+    // Insert after line 1.
+    let out = emulator.editor(&EditorCall::Insert {
+        path: "/testbed/src/widgets/util.py".into(),
+        insert_line: 1,
+        new_str: "    \"\"\"Add one.\"\"\"".into(),
+    });
+    assert_eq!(
+        out.output,
+        "The file /testbed/src/widgets/util.py has been edited. Here's the result of running `cat -n` on a snippet of the edited file:\n     1\tdef helper(x):\n     2\t    \"\"\"Add one.\"\"\"\n     3\t    return x + 1  # parse later\n     4\t\nReview the changes and make sure they are as expected (correct indentation, no duplicate lines, etc). Edit the file again if necessary.\n"
+    );
+    // Create, then it exists.
+    let create = EditorCall::Create {
+        path: "/testbed/src/widgets/new.py".into(),
+        file_text: "X = 1\n".into(),
+    };
+    assert_eq!(
+        emulator.editor(&create).output,
+        "File created successfully at: /testbed/src/widgets/new.py\n"
+    );
+    assert_eq!(
+        emulator.editor(&create).output,
+        "File already exists at: /testbed/src/widgets/new.py. Cannot overwrite files using command `create`.\n"
+    );
+    assert_eq!(
+        emulator.bash("ls src/widgets").as_deref(),
+        Some("__init__.py\ncrlf.txt\nnew.py\nno_newline.py\nparser.py\nutil.py\n")
+    );
+    let missing_parent = EditorCall::Create {
+        path: "/testbed/nowhere/new.py".into(),
+        file_text: String::new(),
+    };
+    assert_eq!(
+        emulator.editor(&missing_parent).output,
+        "The parent directory /testbed/nowhere does not exist. Please create it first.\n"
+    );
+}

@@ -30,7 +30,12 @@ const FILES: &[(&str, &[u8])] = &[
 fn fixture(dir: &Path) -> (git2::Repository, git2::Oid) {
     let repo = git2::Repository::init_bare(dir.join("repo.git")).expect("init");
     let mut index = repo.index().expect("index");
-    for (path, bytes) in FILES {
+    let long: String = (1..=250)
+        .map(|i| format!("line {i} of the long file\n"))
+        .collect();
+    let mut files: Vec<(&str, &[u8])> = FILES.to_vec();
+    files.push(("src/long.txt", long.as_bytes()));
+    for (path, bytes) in files {
         let oid = repo.blob(bytes).expect("blob");
         let entry = git2::IndexEntry {
             ctime: git2::IndexTime::new(0, 0),
@@ -305,5 +310,172 @@ fn the_editor_prints_what_str_replace_editor_prints_and_later_views_see_edits() 
     assert_eq!(
         emulator.editor(&missing_parent).output,
         "The parent directory /testbed/nowhere does not exist. Please create it first.\n"
+    );
+}
+
+#[test]
+fn the_windowed_tools_print_what_swe_agents_windowed_tools_print() {
+    use corpus_synth::emulator::windowed::WindowState;
+    // `search_dir` skips paths with a `/.` component: the checkout must not be under one.
+    let dir = tempfile::Builder::new()
+        .prefix("emulator")
+        .tempdir()
+        .expect("tmp");
+    let (repo, commit) = fixture(dir.path());
+    let tree = checkout(dir.path(), commit);
+    let emulator = Emulator::new(
+        Snapshot::at_commit(&repo, commit).expect("snapshot"),
+        "/testbed",
+    );
+    let mut state = WindowState::default();
+    let root = tree.display().to_string();
+    // search_dir and find_file against the pipelines the tools run.
+    for (call, pipeline) in [
+        (
+            "search_dir parse",
+            format!(
+                "find {root} -type f ! -path '*/.*' -exec grep -nIH -- parse {{}} + | cut -d: -f1 | sort | uniq -c"
+            ),
+        ),
+        (
+            "search_dir 'def \\(parse\\|helper\\)' src",
+            format!(
+                "find {root}/src -type f ! -path '*/.*' -exec grep -nIH -- 'def \\(parse\\|helper\\)' {{}} + | cut -d: -f1 | sort | uniq -c"
+            ),
+        ),
+    ] {
+        let ours = emulator
+            .windowed(&mut state, call)
+            .expect("a windowed tool");
+        let counts = real(&tree, &pipeline).replace(&root, "/testbed");
+        let rows: Vec<String> = counts
+            .lines()
+            .map(|l| {
+                let (n, path) = l.trim_start().split_once(' ').expect("count and path");
+                format!("{path} ({n} matches)")
+            })
+            .collect();
+        let total: usize = counts
+            .lines()
+            .map(|l| {
+                l.trim_start()
+                    .split_once(' ')
+                    .expect("count")
+                    .0
+                    .parse::<usize>()
+                    .expect("n")
+            })
+            .sum();
+        let body: Vec<&str> = ours.lines().collect();
+        assert!(
+            body[0].starts_with(&format!("Found {total} matches for ")),
+            "{ours}"
+        );
+        assert_eq!(body[1..body.len() - 1].to_vec(), rows, "{call}");
+        assert!(
+            body[body.len() - 1].starts_with("End of matches for "),
+            "{ours}"
+        );
+    }
+    assert_eq!(
+        emulator
+            .windowed(&mut state, "search_dir nothing_matches_this")
+            .as_deref(),
+        Some("No matches found for \"nothing_matches_this\" in /testbed\n")
+    );
+    assert_eq!(
+        emulator
+            .windowed(&mut state, "search_dir x nowhere")
+            .as_deref(),
+        Some("Directory nowhere not found\n")
+    );
+    let ours = emulator
+        .windowed(&mut state, "find_file '*.py' src")
+        .expect("tool");
+    let mut theirs: Vec<String> = real(&tree, &format!("find {root}/src -type f -name '*.py'"))
+        .replace(&root, "/testbed")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    theirs.sort();
+    let mut expected = format!(
+        "Found {} matches for \"*.py\" in /testbed/src:\n",
+        theirs.len()
+    );
+    for t in theirs {
+        expected.push_str(&t);
+        expected.push('\n');
+    }
+    assert_eq!(ours, expected);
+
+    // open / goto / scroll: a 100-line window; `goto N` puts N a sixth of the window down.
+    assert_eq!(
+        emulator.windowed(&mut state, "goto 5").as_deref(),
+        Some("No file open. Use the open command first.\n")
+    );
+    let out = emulator
+        .windowed(&mut state, "open src/long.txt")
+        .expect("tool");
+    assert!(
+        out.starts_with("[File: src/long.txt (250 lines total)]\n1:line 1 of the long file\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("100:line 100 of the long file\n(150 more lines below)\n"),
+        "{out}"
+    );
+    let out = emulator.windowed(&mut state, "goto 120").expect("tool");
+    assert!(
+        out.starts_with(
+            "[File: /testbed/src/long.txt (250 lines total)]\n(102 more lines above)\n103:line 103"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("202:line 202 of the long file\n(48 more lines below)\n"),
+        "{out}"
+    );
+    let out = emulator.windowed(&mut state, "scroll_down").expect("tool");
+    assert!(
+        out.contains("(150 more lines above)\n151:line 151"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("250:line 250 of the long file\n"),
+        "the window stops at the end: {out}"
+    );
+    let out = emulator.windowed(&mut state, "scroll_up").expect("tool");
+    assert!(out.contains("(52 more lines above)\n53:line 53"), "{out}");
+    assert_eq!(
+        emulator.windowed(&mut state, "goto 900").as_deref(),
+        Some("Error: <line> must be less than or equal to 250\n")
+    );
+    let out = emulator
+        .windowed(&mut state, "open src/widgets/util.py 7")
+        .expect("tool");
+    assert_eq!(
+        out,
+        "Warning: <line_number> (7) is greater than the number of lines in the file (2)\nWarning: Setting <line_number> to 2\n[File: src/widgets/util.py (2 lines total)]\n1:def helper(x):\n2:    return x + 1  # parse later\n"
+    );
+    assert_eq!(
+        emulator.windowed(&mut state, "open src").as_deref(),
+        Some(
+            "Error: src is a directory. You can only open files. Use cd or ls to navigate directories.\n"
+        )
+    );
+    // search_file in the open file.
+    assert_eq!(
+        emulator
+            .windowed(&mut state, "search_file return")
+            .as_deref(),
+        Some(
+            "Found 1 matches for \"return\" in /testbed/src/widgets/util.py:\nLine 2:    return x + 1  # parse later\nEnd of matches for \"return\" in /testbed/src/widgets/util.py\n"
+        )
+    );
+    assert_eq!(
+        emulator
+            .windowed(&mut state, "search_file parse src/widgets/parser.py")
+            .map(|o| o.lines().count()),
+        Some(2 + 2)
     );
 }

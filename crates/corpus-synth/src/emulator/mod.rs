@@ -12,6 +12,7 @@
 pub mod bash;
 pub mod editor;
 pub mod pattern;
+pub mod windowed;
 
 use crate::snapshot::{Kind, Snapshot};
 

@@ -479,3 +479,64 @@ fn the_windowed_tools_print_what_swe_agents_windowed_tools_print() {
         Some(2 + 2)
     );
 }
+
+#[test]
+fn results_are_shared_by_blob_and_tree_and_never_after_an_edit() {
+    use corpus_synth::emulator::ResultCache;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (repo, base) = fixture(dir.path());
+    // A second commit that changes one file only.
+    let base_tree = repo
+        .find_commit(base)
+        .expect("commit")
+        .tree()
+        .expect("tree");
+    let mut builder = repo.treebuilder(Some(&base_tree)).expect("builder");
+    let readme = repo.blob(b"# Demo, changed\n").expect("blob");
+    builder
+        .insert("README.md", readme, 0o100644)
+        .expect("insert");
+    let tree = repo
+        .find_tree(builder.write().expect("write"))
+        .expect("tree");
+    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).expect("sig");
+    let parent = repo.find_commit(base).expect("commit");
+    let head = repo
+        .commit(None, &sig, &sig, "change", &tree, &[&parent])
+        .expect("commit");
+    let cache = Arc::new(ResultCache::default());
+    let first = Emulator::new(Snapshot::at_commit(&repo, base).expect("snap"), "/testbed")
+        .with_cache(cache.clone());
+    let second = Emulator::new(Snapshot::at_commit(&repo, head).expect("snap"), "/testbed")
+        .with_cache(cache.clone());
+    let util = first.run_shell("cat -n src/widgets/util.py").expect("cat");
+    assert_eq!(
+        second.run_shell("cat -n src/widgets/util.py").as_deref(),
+        Some(util.as_str())
+    );
+    assert_eq!(
+        cache.hits.load(Ordering::Relaxed),
+        1,
+        "same blob, other tree: a hit"
+    );
+    let before = first.run_shell("cat -n README.md").expect("cat");
+    let after = second.run_shell("cat -n README.md").expect("cat");
+    assert_ne!(before, after, "another blob: computed again");
+    let grep_first = first.run_shell("grep -rn Demo .").expect("grep");
+    let grep_second = second.run_shell("grep -rn Demo .").expect("grep");
+    assert_ne!(grep_first, grep_second, "directory results are per tree");
+    assert_eq!(cache.hits.load(Ordering::Relaxed), 1);
+    // After an edit the snapshot is the trajectory's own: no cache.
+    let mut edited = Emulator::new(Snapshot::at_commit(&repo, base).expect("snap"), "/testbed")
+        .with_cache(cache.clone());
+    edited.editor(&EditorCall::StrReplace {
+        path: "/testbed/src/widgets/util.py".into(),
+        old_str: "x + 1".into(),
+        new_str: "x + 2".into(),
+    });
+    let changed = edited.run_shell("cat -n src/widgets/util.py").expect("cat");
+    assert!(changed.contains("x + 2"), "{changed}");
+    assert_eq!(cache.hits.load(Ordering::Relaxed), 1);
+}

@@ -14,12 +14,46 @@ pub mod editor;
 pub mod pattern;
 pub mod windowed;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use git2::Oid;
+
 use crate::snapshot::{Kind, Snapshot};
+
+/// Results of read-only commands, shared by the trajectories of one repository: keyed by
+/// (blob id, command) when the command reads one file, else by (tree id, command). Only
+/// unedited snapshots use it (an edit makes the state a trajectory's own).
+#[derive(Default)]
+pub struct ResultCache {
+    map: Mutex<HashMap<(Oid, String), String>>,
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+}
+
+impl ResultCache {
+    fn get(&self, key: &(Oid, String)) -> Option<String> {
+        let found = self.map.lock().ok()?.get(key).cloned();
+        match found {
+            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
+            None => self.misses.fetch_add(1, Ordering::Relaxed),
+        };
+        found
+    }
+
+    fn put(&self, key: (Oid, String), value: String) {
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, value);
+        }
+    }
+}
 
 pub struct Emulator<'r> {
     pub snapshot: Snapshot<'r>,
     /// Where the repository is mounted, e.g. `/testbed` (no trailing `/`).
     pub root: String,
+    cache: Option<Arc<ResultCache>>,
 }
 
 /// A path as the tools see it: relative to the repository root (empty for the root), or
@@ -35,6 +69,53 @@ impl<'r> Emulator<'r> {
         Self {
             snapshot,
             root: root.trim_end_matches('/').to_string(),
+            cache: None,
+        }
+    }
+
+    /// Share read-only results with other emulators of the same repository.
+    pub fn with_cache(mut self, cache: Arc<ResultCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Run one shell command line, from the cache when the snapshot is unedited.
+    pub fn run_shell(&self, line: &str) -> Option<String> {
+        let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
+            return self.bash(line);
+        };
+        let key = (self.cache_object(line), line.to_string());
+        if let Some(hit) = cache.get(&key) {
+            return Some(hit);
+        }
+        let out = self.bash(line)?;
+        cache.put(key, out.clone());
+        Some(out)
+    }
+
+    /// The blob a command reads when exactly one of its words names a path (its last, a
+    /// file) and it does not walk directories; else the tree.
+    fn cache_object(&self, line: &str) -> Oid {
+        let words = bash::split_words(line).unwrap_or_default();
+        let walks = matches!(words.first().map(String::as_str), Some("find") | Some("ls"))
+            || words
+                .iter()
+                .any(|w| w.starts_with('-') && w.contains('r') && !w.starts_with("--"));
+        let paths: Vec<(String, Kind)> = words
+            .iter()
+            .skip(1)
+            .filter_map(|w| self.kind_of(w))
+            .collect();
+        match (
+            walks,
+            paths.as_slice(),
+            words.last().and_then(|w| self.kind_of(w)),
+        ) {
+            (false, [_], Some((path, Kind::File))) => self
+                .snapshot
+                .blob_id(&path)
+                .unwrap_or_else(|| self.snapshot.tree_id()),
+            _ => self.snapshot.tree_id(),
         }
     }
 

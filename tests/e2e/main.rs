@@ -11,5 +11,6 @@ mod extract;
 mod format;
 mod ingest;
 mod slurm;
+mod synthesize;
 mod tasks;
 mod tokens;

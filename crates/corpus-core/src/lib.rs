@@ -25,6 +25,7 @@ pub mod paths;
 pub mod recipe;
 pub mod recipe_export;
 pub mod recipe_ingest;
+pub mod recipe_synth;
 pub mod recipe_tokens;
 pub mod repo_name;
 pub mod rows;

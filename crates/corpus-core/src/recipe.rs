@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 pub use crate::recipe_export::ExportRecipe;
 pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
+pub use crate::recipe_synth::SynthesizeOptions;
 pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
 /// The embedded default recipe (`pipelines/demo.toml`).
@@ -32,6 +33,8 @@ pub struct Recipe {
     pub decontam: DecontamOptions,
     #[serde(default)]
     pub curate: CurateOptions,
+    #[serde(default)]
+    pub synthesize: SynthesizeOptions,
     #[serde(default)]
     pub ingest: IngestOptions,
     #[serde(default)]
@@ -595,8 +598,22 @@ impl Recipe {
             .map_err(|e: toml::de::Error| Error::Config(format!("{origin}: {e}")))?;
         let mut errors = Vec::new();
         let known = [
-            "name", "seed", "inputs", "extract", "format", "ingest", "decontam", "curate",
-            "tokenize", "mix", "shard", "export", "tables", "runner", "slurm",
+            "name",
+            "seed",
+            "inputs",
+            "extract",
+            "format",
+            "synthesize",
+            "ingest",
+            "decontam",
+            "curate",
+            "tokenize",
+            "mix",
+            "shard",
+            "export",
+            "tables",
+            "runner",
+            "slurm",
         ];
         for key in value.keys() {
             if !known.contains(&key.as_str()) {
@@ -617,6 +634,7 @@ impl Recipe {
                     "curate" => v.clone().try_into::<CurateOptions>().map(|_| ()),
                     "tokenize" => v.clone().try_into::<TokenizeOptions>().map(|_| ()),
                     "ingest" => v.clone().try_into::<IngestOptions>().map(|_| ()),
+                    "synthesize" => v.clone().try_into::<SynthesizeOptions>().map(|_| ()),
                     "mix" => v.clone().try_into::<MixOptions>().map(|_| ()),
                     "shard" => v.clone().try_into::<ShardOptions>().map(|_| ()),
                     "export" => v.clone().try_into::<ExportRecipe>().map(|_| ()),
@@ -720,6 +738,7 @@ impl Recipe {
             &self.shard,
         ));
         errors.extend(crate::recipe_export::semantic_errors(&self.export));
+        errors.extend(crate::recipe_synth::semantic_errors(&self.synthesize));
         errors
     }
 

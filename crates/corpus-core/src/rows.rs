@@ -308,6 +308,53 @@ fn field(table: &str, name: &str) -> Result<Field> {
 
 // ---- batches ------------------------------------------------------------------------------
 
+/// A row of `trajectories`: key columns plus the whole record as JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrajectoryRow {
+    pub trajectory_id: String,
+    pub repo: String,
+    pub pr_number: i64,
+    pub base_sha: String,
+    pub variant: i64,
+    pub engine: String,
+    pub tool_family: String,
+    pub n_steps: i64,
+    pub named_files: Vec<String>,
+    pub gold_files: Vec<String>,
+    pub distractor_files: Vec<String>,
+    pub record: String,
+}
+
+pub fn trajectories_batch(rows: &[TrajectoryRow]) -> Result<RecordBatch> {
+    let list = |f: fn(&TrajectoryRow) -> &Vec<String>| rows.iter().map(f).collect::<Vec<_>>();
+    batch(
+        "trajectories",
+        vec![
+            strings(rows.iter().map(|r| r.trajectory_id.as_str())),
+            strings(rows.iter().map(|r| r.repo.as_str())),
+            ints(rows.iter().map(|r| r.pr_number)),
+            strings(rows.iter().map(|r| r.base_sha.as_str())),
+            ints(rows.iter().map(|r| r.variant)),
+            strings(rows.iter().map(|r| r.engine.as_str())),
+            strings(rows.iter().map(|r| r.tool_family.as_str())),
+            ints(rows.iter().map(|r| r.n_steps)),
+            string_list(
+                &field("trajectories", "named_files")?,
+                &list(|r| &r.named_files),
+            )?,
+            string_list(
+                &field("trajectories", "gold_files")?,
+                &list(|r| &r.gold_files),
+            )?,
+            string_list(
+                &field("trajectories", "distractor_files")?,
+                &list(|r| &r.distractor_files),
+            )?,
+            strings(rows.iter().map(|r| r.record.as_str())),
+        ],
+    )
+}
+
 pub fn repos_batch(rows: &[RepoRow]) -> Result<RecordBatch> {
     let roots: Vec<&Vec<String>> = rows.iter().map(|r| &r.root_commits).collect();
     let aliases: Vec<&Vec<String>> = rows.iter().map(|r| &r.aliases).collect();

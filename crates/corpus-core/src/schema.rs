@@ -17,6 +17,8 @@ pub const TABLES: &[&str] = &[
     "commit_packs",
     "blobs",
     "samples",
+    "trajectories",
+    "synthetic_samples",
     "external_samples",
     "decontaminated",
     "decontam_report",
@@ -60,7 +62,24 @@ pub fn table_schema(name: &str) -> Option<SchemaRef> {
             Field::new("size", DataType::Int64, false),
             utf8("content"),
         ],
-        "samples" | "external_samples" | "decontaminated" | "curated" => samples_fields(),
+        "samples" | "synthetic_samples" | "external_samples" | "decontaminated" | "curated" => {
+            samples_fields()
+        }
+        "trajectories" => vec![
+            utf8("trajectory_id"),
+            utf8("repo"),
+            Field::new("pr_number", DataType::Int64, false),
+            utf8("base_sha"),
+            Field::new("variant", DataType::Int64, false),
+            utf8("engine"),
+            utf8("tool_family"),
+            Field::new("n_steps", DataType::Int64, false),
+            utf8_list("named_files"),
+            utf8_list("gold_files"),
+            utf8_list("distractor_files"),
+            // The whole record (task, steps with thoughts, actions and observations) as JSON.
+            utf8("record"),
+        ],
         "decontam_report" => vec![
             utf8("stage"),
             utf8("reason"),

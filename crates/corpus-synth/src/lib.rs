@@ -4,12 +4,22 @@
 //!   the edits a trajectory made on top.
 //! - [`emulator`]: the agent's tools answered from a snapshot, byte for byte as the real tools
 //!   print them: SWE-agent's `str_replace_editor` and a read-only `bash` subset (`cat -n`,
-//!   `sed -n 'A,Bp'`, `head`, `wc -l`, `ls`, `find -name`, `grep -rn`).
+//!   `sed -n 'A,Bp'`, `head`, `wc -l`, `ls`, `find -name`, `grep -rn`), and the `kimi_dev`
+//!   family's windowed tools.
+//! - [`engine`]: the deterministic engine: explore with the problem's words, reject real
+//!   distractors, replay the PR's commits exactly; [`leak`] checks it never uses the answer.
+//! - [`trajectory`]: the canonical record; [`render`] turns it into training text.
 
 pub mod emulator;
+pub mod engine;
+pub mod leak;
+pub mod render;
 pub mod snapshot;
+pub mod trajectory;
 
 pub use emulator::Emulator;
+/// The repository type the engine reads (callers open mirrors with it).
+pub use git2::Repository;
 pub use snapshot::Snapshot;
 
 /// What can go wrong reading a repository.

@@ -65,6 +65,8 @@ struct Prepared {
     identity: BenchmarkIdentity,
     index: NgramIndex,
     samples: KeyedTable,
+    /// `synthesize`'s rows, when the run has them: checked like the samples they come from.
+    synthetic: Option<KeyedTable>,
     tokens: DropTokens,
 }
 
@@ -111,6 +113,15 @@ impl DecontaminateStage {
             repos,
             index: build_index(ctx.recipe)?,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
+            synthetic: match corpus_core::manifest::Manifest::read(
+                &ctx.run.table("synthetic_samples"),
+            )? {
+                Some(_) => Some(KeyedTable::open(
+                    &ctx.run.table("synthetic_samples"),
+                    "repo",
+                )?),
+                None => None,
+            },
             tokens: DropTokens::load(ctx, NAME)?,
         };
         Ok(self.prepared.get_or_init(|| prepared))
@@ -132,6 +143,7 @@ impl Stage for DecontaminateStage {
             builder.table(ctx, NAME, table, true)?;
         }
         builder.table(ctx, NAME, "external_samples", false)?;
+        builder.table(ctx, NAME, "synthetic_samples", false)?;
         record_identity(ctx, &mut builder);
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
@@ -173,34 +185,41 @@ impl Stage for DecontaminateStage {
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         let threshold = ctx.recipe.decontam.threshold;
-        prepared.samples.for_each_batch_of(key, 512, |batch| {
-            for sample in samples_from_batch(&batch)? {
-                let removal = match &verdict {
-                    Some(v) => Some((v.reason.to_string(), v.matched.clone(), v.detail.clone())),
-                    None => content_match(&prepared.index, &sample.text, threshold).map(
-                        |(instance, detail)| ("benchmark_content".to_string(), instance, detail),
-                    ),
-                };
-                match removal {
-                    Some((reason, matched, detail)) => {
-                        let tokens = prepared.tokens.count(NAME, &sample)?;
-                        report
-                            .entry((NAME.to_string(), reason.clone(), matched.clone()))
-                            .or_insert_with(|| Tally::new(detail.clone()))
-                            .add(&sample, tokens);
-                        let mut drop = DropRow::new(NAME, &reason)
-                            .repo(key)
-                            .pr(sample.pr_number)
-                            .sample(&sample.sample_id)
-                            .detail(format!("{}: {detail}", sample.sample_kind));
-                        drop.n_tokens = tokens;
-                        drops.push(drop);
+        let tables = std::iter::once(&prepared.samples).chain(prepared.synthetic.as_ref());
+        for table in tables {
+            table.for_each_batch_of(key, 512, |batch| {
+                for sample in samples_from_batch(&batch)? {
+                    let removal = match &verdict {
+                        Some(v) => {
+                            Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
+                        }
+                        None => content_match(&prepared.index, &sample.text, threshold).map(
+                            |(instance, detail)| {
+                                ("benchmark_content".to_string(), instance, detail)
+                            },
+                        ),
+                    };
+                    match removal {
+                        Some((reason, matched, detail)) => {
+                            let tokens = prepared.tokens.count(NAME, &sample)?;
+                            report
+                                .entry((NAME.to_string(), reason.clone(), matched.clone()))
+                                .or_insert_with(|| Tally::new(detail.clone()))
+                                .add(&sample, tokens);
+                            let mut drop = DropRow::new(NAME, &reason)
+                                .repo(key)
+                                .pr(sample.pr_number)
+                                .sample(&sample.sample_id)
+                                .detail(format!("{}: {detail}", sample.sample_kind));
+                            drop.n_tokens = tokens;
+                            drops.push(drop);
+                        }
+                        None => kept.push(sample),
                     }
-                    None => kept.push(sample),
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })?;
+        }
         write_kept(out, &kept)?;
         out.write("decontam_report", &report_batch(report, key)?)?;
         out.write_drops(&drops)?;

@@ -9,6 +9,7 @@ mod format;
 mod ingest;
 mod mix;
 mod shard;
+mod synthesize;
 pub(crate) mod tokenize;
 
 pub use curate::CurateStage;
@@ -19,6 +20,7 @@ pub use format::FormatStage;
 pub use ingest::IngestStage;
 pub use mix::{MixStage, compute_plan};
 pub use shard::ShardStage;
+pub use synthesize::SynthesizeStage;
 pub use tokenize::TokenizeStage;
 
 use crate::error::{Result, RunnerError};
@@ -44,6 +46,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
     vec![
         Box::new(ExtractStage::default()),
         Box::new(FormatStage::default()),
+        Box::new(SynthesizeStage::default()),
         Box::new(IngestStage),
         Box::new(DecontaminateStage::default()),
         Box::new(CurateStage::default()),

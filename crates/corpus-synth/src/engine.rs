@@ -1,0 +1,603 @@
+//! The deterministic engine (no model): a trajectory per PR and variant in which the agent
+//! searches with words of the problem text, opens what the search shows (0–2 real
+//! distractors, each rejected with a fact from what it saw, then the PR's files), and replays
+//! the PR's commits as `str_replace_editor` edits whose final state must equal the head
+//! blobs byte for byte. Every observation is the emulator's; nothing is executed or invented.
+//! A PR it cannot serve is a [`Drop`] with a stable reason.
+
+use std::collections::BTreeSet;
+
+use corpus_agentless::prose::clean_commit_message;
+use corpus_agentless::search_replace::{file_blocks, file_blocks_from_patch};
+use git2::{Oid, Repository};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::emulator::Emulator;
+use crate::emulator::editor::EditorCall;
+use crate::leak::LeakGuard;
+use crate::snapshot::{Kind, Snapshot};
+use crate::trajectory::{Action, Phase, Step, ThoughtSource, Trajectory};
+
+pub const ROOT: &str = "/testbed";
+
+/// Every fixed word of the engine's thoughts and commands: they come from this file, not from
+/// the PR, so they can never leak its answer (the slots filled from observations are checked).
+pub const TEMPLATE_WORDS: &str = "The problem mentions Let me search the repository for it \
+    I'll start by finding where appears in the code Searching for should show which files are \
+    involved is among the matches let look at appears there on line the file has lines In but \
+    nothing there is about the problem so it needs no change matches let open it grep testbed \
+    The change is complete Next change";
+const MAX_GREP_LINES: usize = 40;
+
+/// A PR as the engine needs it.
+pub struct PrInput<'a> {
+    pub repo: &'a str,
+    pub pr_number: i64,
+    pub base_sha: &'a str,
+    pub head_sha: &'a str,
+    pub problem: &'a str,
+    pub diff: &'a str,
+    /// The PR's commits in order: (sha, message, the commit's diff as extraction wrote it).
+    pub commits: Vec<(String, String, String)>,
+    pub has_merge_in_branch: bool,
+    /// A PR editing a file larger than this (before or after) is dropped (`file_too_large`),
+    /// as extraction leaves such files out of patches.
+    pub max_file_bytes: usize,
+}
+
+/// Why a PR yields no trajectory (a `drops` reason and a detail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drop {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+fn drop(reason: &'static str, detail: impl Into<String>) -> Drop {
+    Drop {
+        reason,
+        detail: detail.into(),
+    }
+}
+
+/// Identifier-like words of the problem text, code spans first, each once.
+fn search_terms(problem: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let code_spans = problem.split('`').skip(1).step_by(2);
+    let words = regex::Regex::new(r"[A-Za-z_][A-Za-z0-9_]{3,}").map(|re| {
+        let spans: Vec<String> = code_spans
+            .flat_map(|span| {
+                re.find_iter(span)
+                    .map(|m| m.as_str().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let rest: Vec<String> = re
+            .find_iter(problem)
+            .map(|m| m.as_str().to_string())
+            .collect();
+        (spans, rest)
+    });
+    let Ok((spans, rest)) = words else {
+        return out;
+    };
+    const COMMON: &[&str] = &[
+        "this", "that", "with", "when", "from", "have", "should", "would", "there", "which",
+        "what", "does", "into", "like", "some", "then", "than", "they", "will", "also", "only",
+        "error", "file", "code", "issue", "using", "used", "fails", "fixed", "because", "while",
+        "where", "after", "before", "these", "those", "other", "about", "being", "value",
+    ];
+    // Identifier-looking words (underscores, inner capitals) before plain words.
+    let (mut shaped, mut plain): (Vec<String>, Vec<String>) = rest
+        .into_iter()
+        .partition(|w| w.contains('_') || w.chars().skip(1).any(|c| c.is_ascii_uppercase()));
+    let mut ordered = spans;
+    ordered.append(&mut shaped);
+    ordered.append(&mut plain);
+    for w in ordered {
+        if COMMON.contains(&w.to_lowercase().as_str()) {
+            continue;
+        }
+        if seen.insert(w.clone()) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// A seeded choice in `0..n`.
+fn pick(seed: u64, label: &str, n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (xxh3_64_with_seed(label.as_bytes(), seed) % n as u64) as usize
+    }
+}
+
+/// Paths (relative) named in `grep -rn`/`-rl` output of `.`, in order, once each.
+fn hit_paths(output: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("./"))
+        .filter_map(|l| l.split(':').next())
+        .filter(|p| seen.insert(p.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The first line of `content` (a `cat -n` view) mentioning `term`: (number, text).
+fn first_mention(repo_text: &str, term: &str) -> Option<(usize, String)> {
+    repo_text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(term))
+        .map(|(i, l)| (i + 1, l.trim().to_string()))
+}
+
+struct Builder<'r> {
+    emulator: Emulator<'r>,
+    steps: Vec<Step>,
+    guard: LeakGuard,
+}
+
+impl Builder<'_> {
+    fn explore(
+        &mut self,
+        thought: String,
+        action: Action,
+        observation: String,
+    ) -> Result<(), Drop> {
+        self.guard
+            .check_exploration(&thought, &action)
+            .map_err(|token| {
+                drop(
+                    "leak",
+                    format!("exploration would use `{token}`, found only in the PR's added lines"),
+                )
+            })?;
+        self.guard.saw(&observation);
+        self.steps.push(Step {
+            thought,
+            thought_source: ThoughtSource::Template,
+            action,
+            observation,
+            observation_source: "emulator".into(),
+            phase: Phase::Explore,
+        });
+        Ok(())
+    }
+
+    fn shell(&mut self, thought: String, command: &str) -> Result<String, Drop> {
+        let output = self
+            .emulator
+            .run_shell(command)
+            .ok_or_else(|| drop("unsupported_command", command.to_string()))?;
+        self.explore(
+            thought,
+            Action::new("bash", &[("command", command)]),
+            output.clone(),
+        )?;
+        Ok(output)
+    }
+
+    fn view(&mut self, thought: String, path: &str) -> Result<String, Drop> {
+        let absolute = format!("{ROOT}/{path}");
+        let result = self.emulator.editor(&EditorCall::View {
+            path: absolute.clone(),
+            view_range: None,
+        });
+        self.explore(
+            thought,
+            Action::new(
+                "str_replace_editor",
+                &[("command", "view"), ("path", &absolute)],
+            ),
+            result.output.clone(),
+        )?;
+        Ok(result.output)
+    }
+}
+
+/// One trajectory of `pr`, variant `variant` (distinct variants differ in search term,
+/// distractors and phrasing).
+pub fn trajectory(
+    repo: &Repository,
+    pr: &PrInput,
+    seed: u64,
+    variant: u32,
+    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
+) -> Result<Trajectory, Drop> {
+    if pr.has_merge_in_branch {
+        return Err(drop(
+            "merge_in_branch",
+            "the PR's branch has merge commits: its commits do not replay in order",
+        ));
+    }
+    if pr.commits.is_empty() {
+        return Err(drop("no_commits", "the PR has no commits of its own"));
+    }
+    let oid = |sha: &str| Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")));
+    let base = oid(pr.base_sha)?;
+    let head = oid(pr.head_sha)?;
+    let snapshot =
+        Snapshot::at_commit(repo, base).map_err(|e| drop("missing_objects", e.to_string()))?;
+    let mut emulator = Emulator::new(snapshot, ROOT);
+    if let Some(cache) = cache {
+        emulator = emulator.with_cache(cache);
+    }
+    // The files the PR changes (from its commits, so skipped files are replayed too).
+    let mut gold: BTreeSet<String> = BTreeSet::new();
+    for (sha, _, _) in &pr.commits {
+        let commit = repo
+            .find_commit(oid(sha)?)
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let parent = commit
+            .parent(0)
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let diff = repo
+            .diff_tree_to_tree(
+                Some(
+                    &parent
+                        .tree()
+                        .map_err(|e| drop("missing_objects", e.to_string()))?,
+                ),
+                Some(
+                    &commit
+                        .tree()
+                        .map_err(|e| drop("missing_objects", e.to_string()))?,
+                ),
+                None,
+            )
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        for delta in diff.deltas() {
+            if let Some(path) = delta.new_file().path().or(delta.old_file().path()) {
+                gold.insert(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let seed = seed ^ u64::from(variant).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut b = Builder {
+        emulator,
+        steps: Vec::new(),
+        guard: LeakGuard::new(pr.problem, pr.diff),
+    };
+    b.guard.saw(TEMPLATE_WORDS);
+    // 1. Search with a word of the problem text whose hits include a changed file.
+    let terms = search_terms(pr.problem);
+    let mut candidates: Vec<(String, Vec<String>, String)> = Vec::new();
+    // Only words a changed file holds at base can find it: read those files once, then search
+    // the whole tree for at most four such words.
+    let gold_texts: Vec<Vec<u8>> = gold
+        .iter()
+        .filter_map(|p| b.emulator.snapshot.read(p))
+        .collect();
+    for term in terms.iter().take(200) {
+        if b.guard.is_added_only(term) || term.contains('\'') {
+            continue;
+        }
+        let in_gold = gold_texts
+            .iter()
+            .any(|t| t.windows(term.len()).any(|w| w == term.as_bytes()));
+        if !in_gold {
+            continue;
+        }
+        let listing = b
+            .emulator
+            .run_shell(&format!("grep -rl {term} ."))
+            .unwrap_or_default();
+        let hits = hit_paths(&listing);
+        if hits.iter().any(|h| gold.contains(h)) && hits.len() <= 30 {
+            candidates.push((term.clone(), hits, listing));
+        }
+        if candidates.len() >= 4 {
+            break;
+        }
+    }
+    if candidates.is_empty() {
+        return Err(drop(
+            "gold_file_never_found",
+            "no word of the problem text finds a file the PR changes",
+        ));
+    }
+    let (term, hits, _) = candidates[pick(seed, "term", candidates.len())].clone();
+    let grep_n = format!("grep -rn {term} .");
+    let lines = b.emulator.run_shell(&grep_n).unwrap_or_default();
+    let command = if lines.lines().count() <= MAX_GREP_LINES {
+        grep_n
+    } else {
+        format!("grep -rl {term} .")
+    };
+    let openers = [
+        format!("The problem mentions `{term}`. Let me search the repository for it."),
+        format!("I'll start by finding where `{term}` appears in the code."),
+        format!("Searching for `{term}` should show which files are involved."),
+    ];
+    b.shell(
+        openers[pick(seed, "opener", openers.len())].clone(),
+        &command,
+    )?;
+    // 2. Up to two distractors among the hits, each rejected with what the view showed.
+    let others: Vec<String> = hits
+        .iter()
+        .filter(|h| !gold.contains(*h))
+        .cloned()
+        .collect();
+    let wanted = pick(seed, "distractors", 3).min(others.len());
+    let mut distractors: Vec<(String, String)> = Vec::new();
+    for k in 0..wanted {
+        let path = others[(pick(seed, "distractor", others.len()) + k) % others.len()].clone();
+        if distractors.iter().any(|(p, _)| *p == path)
+            || b.emulator.snapshot.kind(&path) != Some(Kind::File)
+        {
+            continue;
+        }
+        let view = b.view(
+            format!("`{path}` is among the matches; let me look at it."),
+            &path,
+        )?;
+        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(&path).unwrap_or_default())
+            .into_owned();
+        let fact = match first_mention(&text, &term) {
+            Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
+            None => format!(
+                "the file has {} lines",
+                view.lines().count().saturating_sub(1)
+            ),
+        };
+        distractors.push((path, fact));
+    }
+    // 3. Open each changed file the search found.
+    let found: Vec<String> = hits.iter().filter(|h| gold.contains(*h)).cloned().collect();
+    let mut named = Vec::new();
+    let mut pending_rejections: Vec<String> = distractors
+        .iter()
+        .map(|(p, fact)| {
+            format!(
+                "In `{p}`, {fact}, but nothing there is about the problem, so it needs no change."
+            )
+        })
+        .collect();
+    for path in &found {
+        let mut thought = pending_rejections.join(" ");
+        pending_rejections.clear();
+        if !thought.is_empty() {
+            thought.push(' ');
+        }
+        thought.push_str(&format!("`{path}` matches `{term}`; let me open it."));
+        b.view(thought, path)?;
+        named.push(path.clone());
+    }
+    // 4. Replay the commits: each message is the thought of its first edit.
+    for (sha, message, commit_diff) in &pr.commits {
+        // Each file's section of the commit's diff gives the changed regions without a new diff.
+        let sections: std::collections::HashMap<String, String> =
+            corpus_agentless::packs::split_diff(commit_diff)
+                .into_iter()
+                .collect();
+        let commit = repo
+            .find_commit(oid(sha)?)
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let parent = commit
+            .parent(0)
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let (before_tree, after_tree) = (
+            parent
+                .tree()
+                .map_err(|e| drop("missing_objects", e.to_string()))?,
+            commit
+                .tree()
+                .map_err(|e| drop("missing_objects", e.to_string()))?,
+        );
+        let diff = repo
+            .diff_tree_to_tree(Some(&before_tree), Some(&after_tree), None)
+            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let mut thought = clean_commit_message(message).trim().to_string();
+        if thought.is_empty() {
+            thought = "Next change.".into();
+        }
+        let mut paths: Vec<(String, git2::Delta)> = diff
+            .deltas()
+            .filter_map(|d| {
+                d.new_file()
+                    .path()
+                    .or(d.old_file().path())
+                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
+            })
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, status) in paths {
+            let after = match status {
+                git2::Delta::Deleted => {
+                    return Err(drop(
+                        "deleted_file",
+                        format!("{path} is deleted: the tools cannot delete"),
+                    ));
+                }
+                git2::Delta::Renamed | git2::Delta::Copied | git2::Delta::Typechange => {
+                    return Err(drop("renamed_file", format!("{path}: {status:?}")));
+                }
+                _ => blob_at(repo, &after_tree, &path)
+                    .ok_or_else(|| drop("missing_objects", path.clone()))?,
+            };
+            if after.contains(&0) {
+                return Err(drop("binary_file", path));
+            }
+            let before_len = b.emulator.snapshot.read(&path).map_or(0, |v| v.len());
+            if after.len().max(before_len) > pr.max_file_bytes {
+                return Err(drop(
+                    "file_too_large",
+                    format!("{path}: over {} bytes", pr.max_file_bytes),
+                ));
+            }
+            let after = String::from_utf8(after).map_err(|_| drop("non_utf8", path.clone()))?;
+            let absolute = format!("{ROOT}/{path}");
+            let calls: Vec<EditorCall> = match b.emulator.snapshot.read(&path) {
+                None => vec![EditorCall::Create {
+                    path: absolute.clone(),
+                    file_text: after.clone(),
+                }],
+                Some(before) => {
+                    let before =
+                        String::from_utf8(before).map_err(|_| drop("non_utf8", path.clone()))?;
+                    if before.contains('\t') || after.contains('\t') {
+                        return Err(drop(
+                            "tabs_in_edited_file",
+                            format!("{path}: the editor expands tabs in the whole file"),
+                        ));
+                    }
+                    if before.contains('\r') || after.contains('\r') {
+                        return Err(drop(
+                            "crlf_in_edited_file",
+                            format!("{path}: the editor rewrites line ends"),
+                        ));
+                    }
+                    match sections
+                        .get(&path)
+                        .cloned()
+                        .or_else(|| libgit2_patch(&path, &before, &after))
+                    {
+                        Some(section) => file_blocks_from_patch(&path, &before, &after, &section),
+                        None => file_blocks(&path, &before, &after),
+                    }
+                    .map_err(|e| drop(e.reason(), format!("{path}: {e}")))?
+                    .into_iter()
+                    .map(|block| EditorCall::StrReplace {
+                        path: absolute.clone(),
+                        old_str: block.search,
+                        new_str: block.replace,
+                    })
+                    .collect()
+                }
+            };
+            for call in calls {
+                let result = b.emulator.editor(&call);
+                if !result.ok {
+                    return Err(drop(
+                        "replay_mismatch",
+                        format!("{path}: {}", result.output.trim_end()),
+                    ));
+                }
+                // A commit's message is the thought of its first edit only.
+                let (thought, source) = if thought.is_empty() {
+                    (String::new(), ThoughtSource::Template)
+                } else {
+                    (std::mem::take(&mut thought), ThoughtSource::CommitMessage)
+                };
+                b.steps.push(Step {
+                    thought,
+                    thought_source: source,
+                    action: editor_action(&call),
+                    observation: result.output,
+                    observation_source: "emulator".into(),
+                    phase: Phase::Edit,
+                });
+            }
+        }
+    }
+    // 5. The replayed state must be the head's, byte for byte.
+    let head_tree = repo
+        .find_commit(head)
+        .and_then(|c| c.tree())
+        .map_err(|e| drop("missing_objects", e.to_string()))?;
+    for path in &gold {
+        let expected = blob_at(repo, &head_tree, path);
+        if b.emulator.snapshot.read(path) != expected {
+            return Err(drop(
+                "replay_mismatch",
+                format!("{path} differs from the head after the replay"),
+            ));
+        }
+    }
+    b.steps.push(Step {
+        thought: "The change is complete.".into(),
+        thought_source: ThoughtSource::Template,
+        action: Action::new("submit", &[]),
+        observation: String::new(),
+        observation_source: "emulator".into(),
+        phase: Phase::Edit,
+    });
+    Ok(Trajectory {
+        repo: pr.repo.to_string(),
+        pr_number: pr.pr_number,
+        base_sha: pr.base_sha.to_string(),
+        variant,
+        engine: "deterministic".into(),
+        seed,
+        tool_family: "swe_agent".into(),
+        problem: pr.problem.to_string(),
+        steps: b.steps,
+        named_files: named,
+        gold_files: gold.into_iter().collect(),
+        distractor_files: distractors.into_iter().map(|(p, _)| p).collect(),
+        final_patch: pr.diff.to_string(),
+    })
+}
+
+/// The file's unified diff by libgit2 (for files extraction left out of the commit's diff).
+fn libgit2_patch(path: &str, before: &str, after: &str) -> Option<String> {
+    let mut patch = git2::Patch::from_buffers(
+        before.as_bytes(),
+        Some(std::path::Path::new(path)),
+        after.as_bytes(),
+        Some(std::path::Path::new(path)),
+        None,
+    )
+    .ok()?;
+    let buf = patch.to_buf().ok()?;
+    let text = std::str::from_utf8(&buf).ok()?.to_string();
+    Some(if text.starts_with("diff --git ") {
+        text
+    } else {
+        format!("diff --git a/{path} b/{path}\n{text}")
+    })
+}
+
+fn blob_at(repo: &Repository, tree: &git2::Tree, path: &str) -> Option<Vec<u8>> {
+    let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+    repo.find_blob(entry.id())
+        .ok()
+        .map(|b| b.content().to_vec())
+}
+
+fn editor_action(call: &EditorCall) -> Action {
+    match call {
+        EditorCall::StrReplace {
+            path,
+            old_str,
+            new_str,
+        } => Action::new(
+            "str_replace_editor",
+            &[
+                ("command", "str_replace"),
+                ("path", path),
+                ("old_str", old_str),
+                ("new_str", new_str),
+            ],
+        ),
+        EditorCall::Create { path, file_text } => Action::new(
+            "str_replace_editor",
+            &[
+                ("command", "create"),
+                ("path", path),
+                ("file_text", file_text),
+            ],
+        ),
+        EditorCall::Insert {
+            path,
+            insert_line,
+            new_str,
+        } => Action::new(
+            "str_replace_editor",
+            &[
+                ("command", "insert"),
+                ("path", path),
+                ("insert_line", &insert_line.to_string()),
+                ("new_str", new_str),
+            ],
+        ),
+        EditorCall::View { path, .. } => {
+            Action::new("str_replace_editor", &[("command", "view"), ("path", path)])
+        }
+    }
+}

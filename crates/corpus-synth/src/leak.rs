@@ -1,0 +1,118 @@
+//! The leak detector: during exploration the agent may only use what it has seen. A token
+//! (identifier-like word) that occurs in the PR's added lines but nowhere in the problem
+//! text or the diff's other lines is the answer; an exploration action or a template thought
+//! that uses it before an observation showed it is a leak.
+
+use std::collections::BTreeSet;
+
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+}
+
+pub struct LeakGuard {
+    /// Tokens only the added lines hold.
+    added_only: BTreeSet<String>,
+    /// Tokens the agent has seen: the problem text and every observation so far.
+    seen: BTreeSet<String>,
+}
+
+impl LeakGuard {
+    pub fn new(problem: &str, diff: &str) -> Self {
+        let mut added = BTreeSet::new();
+        let mut elsewhere: BTreeSet<String> = tokens(problem).map(str::to_string).collect();
+        for line in diff.lines() {
+            if line.starts_with("+++") || line.starts_with("---") {
+                continue;
+            }
+            let target = if line.starts_with('+') {
+                &mut added
+            } else {
+                &mut elsewhere
+            };
+            target.extend(tokens(line).map(str::to_string));
+        }
+        let added_only = added.difference(&elsewhere).cloned().collect();
+        Self {
+            added_only,
+            seen: tokens(problem).map(str::to_string).collect(),
+        }
+    }
+
+    /// Whether a token is one only the added lines hold (and the agent has not seen).
+    pub fn is_added_only(&self, token: &str) -> bool {
+        self.added_only.contains(token) && !self.seen.contains(token)
+    }
+
+    /// Record an observation's tokens as seen.
+    pub fn saw(&mut self, observation: &str) {
+        self.seen.extend(tokens(observation).map(str::to_string));
+    }
+
+    /// The first leaked token of an exploration step, if any.
+    pub fn check_exploration(
+        &self,
+        thought: &str,
+        action: &crate::trajectory::Action,
+    ) -> Result<(), String> {
+        let texts =
+            std::iter::once(thought).chain(action.arguments.iter().map(|(_, v)| v.as_str()));
+        for text in texts {
+            if let Some(token) = tokens(text).find(|t| self.is_added_only(t)) {
+                return Err(token.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Check a whole trajectory again from scratch (the test over every demo trajectory);
+    /// `known` is the template vocabulary the engine's fixed text uses.
+    pub fn audit(
+        problem: &str,
+        diff: &str,
+        known: &str,
+        steps: &[crate::trajectory::Step],
+    ) -> Result<(), String> {
+        let mut guard = Self::new(problem, diff);
+        guard.saw(known);
+        for step in steps {
+            if step.phase == crate::trajectory::Phase::Explore
+                || step.thought_source == crate::trajectory::ThoughtSource::Template
+            {
+                let action = if step.phase == crate::trajectory::Phase::Explore {
+                    step.action.clone()
+                } else {
+                    crate::trajectory::Action::new(&step.action.tool, &[])
+                };
+                guard.check_exploration(&step.thought, &action)?;
+            }
+            guard.saw(&step.observation);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trajectory::Action;
+
+    #[test]
+    fn a_token_only_the_added_lines_hold_is_a_leak_until_seen() {
+        let diff =
+            "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-def parse(text):\n+def parse_strict(text):\n";
+        let mut guard = LeakGuard::new("parse fails on empty text", diff);
+        let grep = |term: &str| Action::new("bash", &[("command", &format!("grep -rn {term} ."))]);
+        assert!(
+            guard
+                .check_exploration("Search for parse.", &grep("parse"))
+                .is_ok()
+        );
+        assert_eq!(
+            guard.check_exploration("Look for it.", &grep("parse_strict")),
+            Err("parse_strict".to_string())
+        );
+        guard.saw("x.py:3:    parse_strict = None");
+        assert!(guard.check_exploration("", &grep("parse_strict")).is_ok());
+    }
+}

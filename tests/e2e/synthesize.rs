@@ -1,0 +1,233 @@
+//! Stage `synthesize` on the demo set and on a repository built for its hard cases: every
+//! trajectory's edits, replayed here with plain string replacement on the base blobs, give
+//! the head blobs exactly; the leak audit finds nothing; the bad inputs are counted drops.
+
+use std::collections::BTreeMap;
+
+use corpus_demo::{Person, RepoBuilder};
+use corpus_synth::trajectory::Trajectory;
+
+use crate::common::{Scratch, text};
+
+const DEV: Person = Person {
+    name: "Dev One",
+    email: "dev@example.org",
+};
+
+/// The file at `rev` in the repository at `path`, or None.
+fn show(path: &std::path::Path, rev: &str, file: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["show", &format!("{rev}:{file}")])
+        .current_dir(path)
+        .output()
+        .expect("git show");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Replay every trajectory of a run independently; returns how many were checked.
+fn replay_all(s: &Scratch, run: &str) -> usize {
+    let rows = s.query(run, "select t.record, r.path, p.head_sha from trajectories t join repos r on t.repo = r.repo join patches p on p.repo = t.repo and p.pr_number = t.pr_number");
+    for row in &rows {
+        let t: Trajectory = serde_json::from_str(&text(row, "record")).expect("record");
+        let repo = std::path::PathBuf::from(text(row, "path"));
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        for step in &t.steps {
+            let a = &step.action;
+            if a.tool != "str_replace_editor" {
+                continue;
+            }
+            let path = a
+                .argument("path")
+                .expect("path")
+                .trim_start_matches("/testbed/")
+                .to_string();
+            match a.argument("command") {
+                Some("str_replace") => {
+                    let current = files
+                        .entry(path.clone())
+                        .or_insert_with(|| show(&repo, &t.base_sha, &path).expect("base file"));
+                    let old = a.argument("old_str").expect("old");
+                    assert_eq!(current.matches(old).count(), 1, "{path}: old_str is unique");
+                    *current = current.replacen(old, a.argument("new_str").expect("new"), 1);
+                }
+                Some("create") => {
+                    files.insert(path, a.argument("file_text").expect("text").to_string());
+                }
+                _ => {}
+            }
+        }
+        let head = text(row, "head_sha");
+        for (path, content) in &files {
+            assert_eq!(
+                Some(content.as_str()),
+                show(&repo, &head, path).as_deref(),
+                "{}#{} {path}: the replay gives the head blob",
+                t.repo,
+                t.pr_number
+            );
+        }
+        corpus_synth::leak::LeakGuard::audit(
+            &t.problem,
+            &t.final_patch,
+            corpus_synth::engine::TEMPLATE_WORDS,
+            &t.steps,
+        )
+        .unwrap_or_else(|token| panic!("{}#{} leaks `{token}`", t.repo, t.pr_number));
+        // Every observation before the edits comes from the emulator; nothing is executed.
+        assert!(t.steps.iter().all(|s| s.observation_source == "emulator"));
+        assert_eq!(
+            t.steps.last().map(|s| s.action.tool.as_str()),
+            Some("submit")
+        );
+    }
+    rows.len()
+}
+
+#[test]
+fn demo_trajectories_replay_exactly_and_never_leak() {
+    let s = Scratch::new();
+    s.ok(&["run"]);
+    let checked = replay_all(&s, "runs/demo");
+    assert!(checked >= 10, "{checked} trajectories");
+    // Distinct variants of one PR.
+    let variants = s.query(
+        "runs/demo",
+        "select repo, pr_number, count(distinct record) as n from trajectories group by repo, pr_number having count(*) > 1",
+    );
+    assert!(
+        variants.iter().all(|v| v["n"].as_i64() == Some(2)),
+        "{variants:?}"
+    );
+    // The rendered rows reach the shards as their own source.
+    let shards = s.query(
+        "runs/demo",
+        "select count(*) as n from shards where source = 'synthetic_agentic'",
+    );
+    assert!(shards[0]["n"].as_i64().unwrap_or(0) > 0);
+    // Repository text holding chat markers is a counted drop, never a sample.
+    let markers = s.query(
+        "runs/demo",
+        "select count(*) as n from drops where stage = 'synthesize' and reason = 'chat_marker_in_content'",
+    );
+    assert!(markers[0]["n"].as_i64().unwrap_or(0) > 0);
+    let leaked = s.query(
+        "runs/demo",
+        "select count(*) as n from synthetic_samples where strpos(response, '<|endoftext|>') > 0",
+    );
+    assert_eq!(leaked[0]["n"].as_i64(), Some(0));
+    // One trajectory, readable with SQL.
+    let one = s.ok(&[
+        "sql",
+        "--run",
+        "runs/demo",
+        "select repo, pr_number, variant, n_steps, named_files, gold_files from trajectories order by repo, pr_number, variant limit 1",
+    ]);
+    assert!(one.contains("n_steps"), "{one}");
+}
+
+/// PRs the engine must refuse, each for its own reason.
+fn hard_cases(path: &std::path::Path) {
+    let mut b = RepoBuilder::create(path, false, 1_700_000_000).expect("create");
+    b.commit(
+        "main",
+        DEV,
+        "Start\n",
+        &[
+            ("pkg/tabs.py", Some(b"def tabbed():\n\treturn parse_tabs\n")),
+            (
+                "pkg/crlf.py",
+                Some(b"def crlf_reader():\r\n    return 1\r\n"),
+            ),
+            ("pkg/gone.py", Some(b"def gone_helper():\n    pass\n")),
+            ("pkg/fine.py", Some(b"def fine_helper():\n    return 1\n")),
+        ],
+    )
+    .expect("root");
+    let pr = |b: &mut RepoBuilder, n: u32, title: &str, edits: &[(&str, Option<&[u8]>)]| {
+        let branch = format!("pr{n}");
+        b.branch(&branch, "main").expect("branch");
+        b.commit(&branch, DEV, &format!("Change {n}\n"), edits)
+            .expect("commit");
+        b.merge_pr(n, &branch, "dev", title, DEV).expect("merge");
+    };
+    pr(
+        &mut b,
+        1,
+        "parse_tabs is wrong in tabbed",
+        &[(
+            "pkg/tabs.py",
+            Some(b"def tabbed():\n\treturn parse_tabs + 1\n"),
+        )],
+    );
+    pr(
+        &mut b,
+        2,
+        "crlf_reader returns the wrong value",
+        &[(
+            "pkg/crlf.py",
+            Some(b"def crlf_reader():\r\n    return 2\r\n"),
+        )],
+    );
+    pr(&mut b, 3, "gone_helper is unused", &[("pkg/gone.py", None)]);
+    pr(
+        &mut b,
+        4,
+        "fine_helper returns the wrong value",
+        &[("pkg/fine.py", Some(b"def fine_helper():\n    return 2\n"))],
+    );
+    pr(
+        &mut b,
+        5,
+        "Nothing in the text names a file",
+        &[("pkg/fine.py", Some(b"def fine_helper():\n    return 3\n"))],
+    );
+}
+
+#[test]
+fn prs_that_cannot_replay_are_counted_drops() {
+    let s = Scratch::new();
+    let repo = s.path().join("repos/hard+cases");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    hard_cases(&repo);
+    std::fs::write(
+        s.path().join("hard.toml"),
+        format!(
+            "name = \"hard\"\n[inputs]\nrepos = [{{ name = \"hard/cases\", path = \"{}\" }}]\n[format]\nprofile = \"broad\"\n[synthesize]\nenabled = true\n",
+            repo.display()
+        ),
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "hard.toml", "--until", "synthesize"]);
+    let drops: BTreeMap<i64, String> = s
+        .query(
+            "runs/hard",
+            "select pr_number, reason from drops where stage = 'synthesize' order by pr_number",
+        )
+        .iter()
+        .map(|r| (r["pr_number"].as_i64().unwrap_or(0), text(r, "reason")))
+        .collect();
+    assert_eq!(
+        drops.get(&1).map(String::as_str),
+        Some("tabs_in_edited_file"),
+        "{drops:?}"
+    );
+    assert_eq!(
+        drops.get(&2).map(String::as_str),
+        Some("crlf_in_edited_file"),
+        "{drops:?}"
+    );
+    assert_eq!(
+        drops.get(&3).map(String::as_str),
+        Some("deleted_file"),
+        "{drops:?}"
+    );
+    assert_eq!(
+        drops.get(&5).map(String::as_str),
+        Some("gold_file_never_found"),
+        "{drops:?}"
+    );
+    assert!(!drops.contains_key(&4), "{drops:?}");
+    assert_eq!(replay_all(&s, "runs/hard"), 1);
+}

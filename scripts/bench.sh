@@ -10,12 +10,15 @@
 # - every export format: tokens per second on one core against `cp` of the same bytes;
 # - every Qwen encoder that builds here on the same documents (tokenizer-bench), with Python
 #   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check;
+# - `synthesize`: trajectories per second per core, and the tool emulator's grep over git
+#   objects against real `grep -rn` on a checkout of the same tree (synth-bench);
 # - the dedup barrier (dedup-bench) on generated PRs at two sizes under one memory budget
 #   (peak RSS stays near the budget as the input grows), against Python datasketch MinHashLSH.
 # Usage: bench.sh BINARY TOKENIZER_BENCH [REPO_PATH]   (no REPO_PATH: the demo set only)
 set -euo pipefail
 bin=$(realpath "$1")
 tokbench=$(realpath "$2")
+synthbench="$(dirname "$tokbench")/synth-bench"
 repo=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -36,6 +39,9 @@ repos = [{ path = "$path", name = "bench/$(basename "$path" .git | tr -c 'a-zA-Z
 [extract]
 max_file_bytes = 1048576
 max_diff_bytes = 8388608
+[synthesize]
+enabled = true
+variants = 2
 TOML
     # Warm the page cache so both tools read from memory.
     git -C "$path" log -p --no-renames HEAD > /dev/null
@@ -67,6 +73,30 @@ TOML
     printf '%-24s format: %6s PRs -> %6s samples in %7ss on 1 core: %s PRs/s, %s samples/s (extract: %s PRs/s; format/extract %s)\n' \
         "$label" "$prs" "$samples" "$fmt_s" "$(ratio "$prs" "$fmt_s")" "$(ratio "$samples" "$fmt_s")" "$(ratio "$prs" "$one_s")" \
         "$(ratio "$(ratio "$prs" "$fmt_s")" "$(ratio "$prs" "$one_s")")"
+    # Synthesis (deterministic engine, two variants a PR): trajectories per second on one core,
+    # the share of PRs that yield one, drops per reason and tokens (characters / 3.2) a
+    # trajectory; then the emulator's grep over git objects against real grep on a checkout.
+    t0=$(now)
+    RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench.toml" --run "$work/run1" --tasks 1 --only synthesize > /dev/null 2>&1
+    t1=$(now); stage_s=$(secs "$t0" "$t1")
+    local trajectories served chars
+    trajectories=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from trajectories" | tail -1)
+    served=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(distinct pr_number) as n from trajectories" | tail -1)
+    chars=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select coalesce(avg(length(text)), 0) as n from synthetic_samples" | tail -1)
+    printf '%-24s synthesize: %6s trajectories in %7ss on 1 core: %s trajectories/s; %s of %s PRs yield one; about %s tokens a trajectory\n' \
+        "$label" "$trajectories" "$stage_s" "$(ratio "$trajectories" "$stage_s")" "$served" "$prs" "$(awk -v c="$chars" 'BEGIN { printf "%.0f", c / 3.2 }')"
+    SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select reason, count(*) as prs from drops where stage = 'synthesize' group by reason order by prs desc"
+    local checkout="$work/checkout" term emu_s real_s
+    rm -rf "$checkout" && mkdir -p "$checkout" && git -C "$path" archive HEAD | tar -x -C "$checkout"
+    for term in def import self return TODO; do
+        read -r _ emu_s _ _ < <("$synthbench" "$path" "$term")
+        t0=$(now)
+        (cd "$checkout" && LC_ALL=C grep -rn "$term" . > /dev/null 2>&1 || true)
+        t1=$(now); real_s=$(secs "$t0" "$t1")
+        printf '%-24s emulator grep -rn %-8s %7ss over git objects | real grep -rn on a checkout %7ss (real/emulator %s)\n' \
+            "$label" "$term" "$emu_s" "$real_s" "$(ratio "$real_s" "$emu_s")"
+    done
+
     # Decontamination (with a content index of this history's own PR texts, half of them, as a
     # stand-in benchmark file) and curation (secrets, quality, exact + MinHash dedup):
     # samples per second on one core and the process's peak RSS.

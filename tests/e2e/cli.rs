@@ -110,7 +110,7 @@ fn unknown_stage_names_are_refused() {
         "{}",
         stderr(&out)
     );
-    let out = s.run(&["run", "--only", "synthesize"]);
+    let out = s.run(&["run", "--only", "crawl"]);
     assert!(
         stderr(&out).contains("not part of this version"),
         "{}",

@@ -97,8 +97,26 @@ fn every_format_exports_the_demo_and_reads_back_exactly() {
             .is_file()
     );
     let hf = s.path().join("runs/demo/exports/hf");
-    assert!(hf.join("data/train-00000-of-00004.parquet").is_file());
-    assert!(hf.join("data/validation-00000-of-00001.parquet").is_file());
+    // `datasets` split files: SPLIT-IIIII-of-NNNNN.parquet, one per shard of the split.
+    let data: Vec<String> = std::fs::read_dir(hf.join("data"))
+        .expect("data")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let shards = std::fs::read_dir(s.path().join("runs/demo/tables/shards"))
+        .expect("shards")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .count();
+    let trains = shards - data.iter().filter(|n| n.starts_with("validation-")).count();
+    assert!(
+        data.contains(&format!("train-00000-of-{trains:05}.parquet")),
+        "{data:?}"
+    );
+    assert!(
+        data.iter().any(|n| n.starts_with("validation-00000-of-")),
+        "{data:?}"
+    );
 
     // Exporting again into the same folder is the same export.
     let manifest = std::fs::read(hf.join("_manifest.json")).expect("manifest");

@@ -22,6 +22,7 @@ fn separate_tasks_then_finalize_equal_a_local_run() {
     for stage in [
         "extract",
         "format",
+        "synthesize",
         "ingest",
         "decontaminate",
         "curate",

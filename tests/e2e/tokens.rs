@@ -81,7 +81,8 @@ fn shards_match_their_manifest_sql_and_the_plan() {
         "select count(*) as n from shards where n_tokens <> array_length(input_ids) \
          or input_ids[n_tokens] <> 151643 or prompt_tokens >= n_tokens \
          or (sample_kind <> 'external' \
-             and (prompt_tokens > 0) <> (sample_kind like '%localization' or sample_kind like '%edit'))",
+             and (prompt_tokens > 0) <> (sample_kind like '%localization' or sample_kind like '%edit' \
+                  or sample_kind like 'synthetic%'))",
     );
     assert_eq!(number(&bad[0]["n"]), 0);
     let eods = s.query(
@@ -92,13 +93,14 @@ fn shards_match_their_manifest_sql_and_the_plan() {
     );
     let rows = s.query("runs/demo", "select count(*) as n from shards");
     assert_eq!(number(&eods[0]["n"]), number(&rows[0]["n"]));
-    // The held-out repository is wholly in validation shards, and only it.
+    // The held-out repositories (by a hash of the name) are wholly in validation shards, and
+    // only they: forker/widgets and acme/gizmo (whose only rows are synthetic).
     let splits = s.query(
         "runs/demo",
         "select distinct repo, split from shards order by repo",
     );
     for row in &splits {
-        let validation = row["repo"] == "forker/widgets";
+        let validation = row["repo"] == "forker/widgets" || row["repo"] == "acme/gizmo";
         assert_eq!(row["split"] == "validation", validation, "{splits:?}");
     }
     // Repeats follow the plan: agentless twice, packs 1 or 2, commits once; validation once.
@@ -340,14 +342,15 @@ fn another_tokenizer_on_a_tokenized_run_is_refused() {
 #[test]
 fn a_budget_the_data_cannot_meet_stops_the_run_unless_allowed() {
     let s = Scratch::new();
-    let greedy = "[[mix.sources]]\nname = \"synthetic_agentic\"\nstage = \"synthesize\"\nvariants = 4\ntokens = 1000000\n";
+    // This version's synthesize stage writes no localization-reasoning rows.
+    let greedy = "[[mix.sources]]\nname = \"synthetic_reasoning\"\nstage = \"synthesize\"\nvariants = 4\ntokens = 1000000\n";
     let recipe = write_recipe(&s, "greedy", greedy);
     let out = s.run(&["run", "--recipe", &recipe, "--run", "runs/g"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     for expected in [
         "allow_shortfall",
-        "synthetic_agentic",
+        "synthetic_reasoning",
         "not produced",
         "shortfall",
     ] {

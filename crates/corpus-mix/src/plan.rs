@@ -49,7 +49,8 @@ pub struct Plan {
     pub validation: Available,
 }
 
-/// Plan the mix. `available`: training rows per source; `produced`: stages this build has.
+/// Plan the mix. `available`: training rows per source; `produced`: what this build makes,
+/// as stage names (every source of the stage) or `stage:source` (only that source).
 pub fn make_plan(
     mix: &MixOptions,
     available: &BTreeMap<String, Available>,
@@ -71,13 +72,30 @@ pub fn make_plan(
             shortfall: 0,
             warning: None,
         };
-        if !produced.contains(&source.stage.as_str()) {
-            row.status = SourceStatus::NotProduced;
-            row.shortfall = source.tokens.unwrap_or(0);
-            row.warning = Some(format!(
+        let stage_sources: Vec<&str> = produced
+            .iter()
+            .filter_map(|p| p.strip_prefix(&format!("{}:", source.stage)))
+            .collect();
+        let made = if produced.contains(&source.stage.as_str())
+            || stage_sources.contains(&source.name.as_str())
+        {
+            None
+        } else if stage_sources.is_empty() {
+            Some(format!(
                 "not produced yet: stage {} is not part of this build",
                 source.stage
-            ));
+            ))
+        } else {
+            Some(format!(
+                "not produced yet: stage {} makes only {} in this build",
+                source.stage,
+                stage_sources.join(", ")
+            ))
+        };
+        if let Some(warning) = made {
+            row.status = SourceStatus::NotProduced;
+            row.shortfall = source.tokens.unwrap_or(0);
+            row.warning = Some(warning);
             rows.push(row);
             continue;
         }

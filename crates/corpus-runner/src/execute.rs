@@ -497,6 +497,7 @@ mod tests {
             vec![
                 ("extract".to_string(), false),
                 ("format".to_string(), false),
+                ("synthesize".to_string(), false),
                 ("ingest".to_string(), false),
                 ("decontaminate".to_string(), false),
                 ("curate".to_string(), false),

@@ -479,19 +479,9 @@ fn export_command(args: &ExportArgs) -> Result<()> {
     };
     let manifest = corpus_export::export(&options)?;
     println!(
-        "{}: {} documents, {} tokens in {} files{} -> {}",
+        "{}: {} -> {}",
         format.name(),
-        manifest.documents,
-        manifest.tokens,
-        manifest.files.len(),
-        if manifest.too_long > 0 {
-            format!(
-                " ({} documents longer than {} tokens left out)",
-                manifest.too_long, manifest.sequence_length
-            )
-        } else {
-            String::new()
-        },
+        manifest.summary(),
         options.out.display()
     );
     Ok(())

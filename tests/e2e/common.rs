@@ -66,33 +66,37 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Every file below `root` (path relative to it → bytes); empty when `root` is missing.
+pub fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !root.is_dir() {
+        return out;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    out
+}
+
 /// Every file under `run/tables` and `run/exports` (path relative to those → bytes; export
 /// files as `exports/...`).
 pub fn table_files(run: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for (root, prefix) in [(run.join("tables"), ""), (run.join("exports"), "exports/")] {
-        if !root.is_dir() {
-            continue;
-        }
-        let mut stack = vec![root.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path
-                        .strip_prefix(&root)
-                        .expect("under root")
-                        .to_string_lossy()
-                        .into_owned();
-                    out.insert(
-                        format!("{prefix}{rel}"),
-                        std::fs::read(&path).expect("read file"),
-                    );
-                }
-            }
-        }
+    let mut out = files_under(&run.join("tables"));
+    for (rel, bytes) in files_under(&run.join("exports")) {
+        out.insert(format!("exports/{rel}"), bytes);
     }
     out
 }

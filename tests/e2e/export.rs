@@ -4,34 +4,20 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::common::{Scratch, stderr};
+use crate::common::{Scratch, files_under, stderr};
 
 /// Every file of two folders, byte for byte.
 fn assert_same_files(a: &std::path::Path, b: &std::path::Path) {
-    let list = |dir: &std::path::Path| {
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).expect("read dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    files.push(path.strip_prefix(dir).expect("under").to_path_buf());
-                }
-            }
-        }
-        files.sort();
-        files
-    };
-    let (fa, fb) = (list(a), list(b));
-    assert_eq!(fa, fb, "{} and {}", a.display(), b.display());
-    for f in fa {
-        assert!(
-            std::fs::read(a.join(&f)).expect("read") == std::fs::read(b.join(&f)).expect("read"),
-            "{} differs",
-            f.display()
-        );
+    let (fa, fb) = (files_under(a), files_under(b));
+    assert_eq!(
+        fa.keys().collect::<Vec<_>>(),
+        fb.keys().collect::<Vec<_>>(),
+        "{} and {}",
+        a.display(),
+        b.display()
+    );
+    for (name, bytes) in &fa {
+        assert!(bytes == &fb[name], "{name} differs");
     }
 }
 

@@ -55,21 +55,13 @@ fn pr(i: u64) -> Pr {
     let kind = rng.next() % 100;
     let repo = format!("org{}/project{}", i % 97, i % 1013);
     let merged_at = 1_600_000_000 + i as i64;
-    if i > 10 && kind < 25 {
-        let source = rng.next() % i;
-        let (problem, diff) = original(source);
-        return Pr {
-            repo: format!("fork{}/project{}", i % 89, source % 1013),
-            number: i as i64,
-            merged_at,
-            problem,
-            diff,
-        };
-    }
+    // Fork copies: exact below 25, edited (one line more) below 35.
     if i > 10 && kind < 35 {
         let source = rng.next() % i;
         let (problem, mut diff) = original(source);
-        diff.push_str("+    # one more line in the copy\n");
+        if kind >= 25 {
+            diff.push_str("+    # one more line in the copy\n");
+        }
         return Pr {
             repo: format!("fork{}/project{}", i % 89, source % 1013),
             number: i as i64,
@@ -86,19 +78,6 @@ fn pr(i: u64) -> Pr {
         problem,
         diff,
     }
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -153,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.near_duplicates,
         stats.spilled_runs,
         stats.peak_buffer_bytes as f64 / 1_048_576.0,
-        peak_rss_mib(),
+        corpus_core::memory::peak_rss_mib(),
     );
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod fault;
 pub mod hash;
 pub mod license;
 pub mod manifest;
+pub mod memory;
 pub mod paths;
 pub mod recipe;
 pub mod recipe_export;

@@ -42,6 +42,26 @@ pub struct ExportManifest {
     pub files: Vec<ExportFile>,
 }
 
+impl ExportManifest {
+    /// `N documents, T tokens in F files` (and the documents packing left out).
+    pub fn summary(&self) -> String {
+        let left_out = if self.too_long > 0 {
+            format!(
+                " ({} documents longer than {} tokens left out)",
+                self.too_long, self.sequence_length
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{} documents, {} tokens in {} files{left_out}",
+            self.documents,
+            self.tokens,
+            self.files.len()
+        )
+    }
+}
+
 /// The in-progress marker: enough to tell an export of another run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InProgress {

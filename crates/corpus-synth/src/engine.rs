@@ -229,27 +229,7 @@ pub fn trajectory(
     // The files the PR changes (from its commits, so skipped files are replayed too).
     let mut gold: BTreeSet<String> = BTreeSet::new();
     for (sha, _, _) in &pr.commits {
-        let commit = repo
-            .find_commit(oid(sha)?)
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
-        let parent = commit
-            .parent(0)
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
-        let diff = repo
-            .diff_tree_to_tree(
-                Some(
-                    &parent
-                        .tree()
-                        .map_err(|e| drop("missing_objects", e.to_string()))?,
-                ),
-                Some(
-                    &commit
-                        .tree()
-                        .map_err(|e| drop("missing_objects", e.to_string()))?,
-                ),
-                None,
-            )
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let (_, diff) = commit_change(repo, sha)?;
         for delta in diff.deltas() {
             if let Some(path) = delta.new_file().path().or(delta.old_file().path()) {
                 gold.insert(path.to_string_lossy().into_owned());
@@ -375,23 +355,7 @@ pub fn trajectory(
             corpus_agentless::packs::split_diff(commit_diff)
                 .into_iter()
                 .collect();
-        let commit = repo
-            .find_commit(oid(sha)?)
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
-        let parent = commit
-            .parent(0)
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
-        let (before_tree, after_tree) = (
-            parent
-                .tree()
-                .map_err(|e| drop("missing_objects", e.to_string()))?,
-            commit
-                .tree()
-                .map_err(|e| drop("missing_objects", e.to_string()))?,
-        );
-        let diff = repo
-            .diff_tree_to_tree(Some(&before_tree), Some(&after_tree), None)
-            .map_err(|e| drop("missing_objects", e.to_string()))?;
+        let (after_tree, diff) = commit_change(repo, sha)?;
         let mut thought = clean_commit_message(message).trim().to_string();
         if thought.is_empty() {
             thought = "Next change.".into();
@@ -532,6 +496,22 @@ pub fn trajectory(
         distractor_files: distractors.into_iter().map(|(p, _)| p).collect(),
         final_patch: pr.diff.to_string(),
     })
+}
+
+/// A commit's tree and its diff from its first parent.
+fn commit_change<'r>(
+    repo: &'r Repository,
+    sha: &str,
+) -> Result<(git2::Tree<'r>, git2::Diff<'r>), Drop> {
+    let missing = |e: git2::Error| drop("missing_objects", e.to_string());
+    let oid = Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")))?;
+    let commit = repo.find_commit(oid).map_err(missing)?;
+    let before = commit.parent(0).and_then(|p| p.tree()).map_err(missing)?;
+    let after = commit.tree().map_err(missing)?;
+    let diff = repo
+        .diff_tree_to_tree(Some(&before), Some(&after), None)
+        .map_err(missing)?;
+    Ok((after, diff))
 }
 
 /// The file's unified diff by libgit2 (for files extraction left out of the commit's diff).

@@ -142,20 +142,7 @@ impl Stage for ExportStage {
                 continue;
             };
             let manifest = corpus_export::finish(&options, &begun).map_err(export_error)?;
-            tracing::info!(
-                "export {folder}: {} documents, {} tokens in {} files{}",
-                manifest.documents,
-                manifest.tokens,
-                manifest.files.len(),
-                if manifest.too_long > 0 {
-                    format!(
-                        " ({} documents longer than {} tokens left out)",
-                        manifest.too_long, manifest.sequence_length
-                    )
-                } else {
-                    String::new()
-                }
-            );
+            tracing::info!("export {folder}: {}", manifest.summary());
         }
         Ok(())
     }

@@ -63,24 +63,19 @@ fn drop(reason: &'static str, detail: impl Into<String>) -> Drop {
 fn search_terms(problem: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    let code_spans = problem.split('`').skip(1).step_by(2);
-    let words = regex::Regex::new(r"[A-Za-z_][A-Za-z0-9_]{3,}").map(|re| {
-        let spans: Vec<String> = code_spans
-            .flat_map(|span| {
-                re.find_iter(span)
-                    .map(|m| m.as_str().to_string())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let rest: Vec<String> = re
-            .find_iter(problem)
-            .map(|m| m.as_str().to_string())
-            .collect();
-        (spans, rest)
-    });
-    let Ok((spans, rest)) = words else {
-        return out;
+    static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        WORD.get_or_init(|| regex::Regex::new(r"[A-Za-z_][A-Za-z0-9_]{3,}").expect("static regex"));
+    let words = |text: &str| -> Vec<String> {
+        re.find_iter(text).map(|m| m.as_str().to_string()).collect()
     };
+    let spans: Vec<String> = problem
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(words)
+        .collect();
+    let rest = words(problem);
     const COMMON: &[&str] = &[
         "this", "that", "with", "when", "from", "have", "should", "would", "there", "which",
         "what", "does", "into", "like", "some", "then", "than", "they", "will", "also", "only",
@@ -226,16 +221,28 @@ pub fn trajectory(
     if let Some(cache) = cache {
         emulator = emulator.with_cache(cache);
     }
-    // The files the PR changes (from its commits, so skipped files are replayed too).
-    let mut gold: BTreeSet<String> = BTreeSet::new();
+    // Each commit's tree and changed paths (sorted), computed once for the gold files and the
+    // replay. The gold files are every path the commits change, so files extraction left out
+    // of the patch are replayed too.
+    let mut changes: Vec<(git2::Tree, Vec<(String, git2::Delta)>)> = Vec::new();
     for (sha, _, _) in &pr.commits {
-        let (_, diff) = commit_change(repo, sha)?;
-        for delta in diff.deltas() {
-            if let Some(path) = delta.new_file().path().or(delta.old_file().path()) {
-                gold.insert(path.to_string_lossy().into_owned());
-            }
-        }
+        let (tree, diff) = commit_change(repo, sha)?;
+        let mut paths: Vec<(String, git2::Delta)> = diff
+            .deltas()
+            .filter_map(|d| {
+                d.new_file()
+                    .path()
+                    .or(d.old_file().path())
+                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
+            })
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        changes.push((tree, paths));
     }
+    let gold: BTreeSet<String> = changes
+        .iter()
+        .flat_map(|(_, paths)| paths.iter().map(|(p, _)| p.clone()))
+        .collect();
     let seed = seed ^ u64::from(variant).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut b = Builder {
         emulator,
@@ -245,7 +252,7 @@ pub fn trajectory(
     b.guard.saw(TEMPLATE_WORDS);
     // 1. Search with a word of the problem text whose hits include a changed file.
     let terms = search_terms(pr.problem);
-    let mut candidates: Vec<(String, Vec<String>, String)> = Vec::new();
+    let mut candidates: Vec<(String, Vec<String>)> = Vec::new();
     // Only words a changed file holds at base can find it: read those files once, then search
     // the whole tree for at most four such words.
     let gold_texts: Vec<Vec<u8>> = gold
@@ -268,7 +275,7 @@ pub fn trajectory(
             .unwrap_or_default();
         let hits = hit_paths(&listing);
         if hits.iter().any(|h| gold.contains(h)) && hits.len() <= 30 {
-            candidates.push((term.clone(), hits, listing));
+            candidates.push((term.clone(), hits));
         }
         if candidates.len() >= 4 {
             break;
@@ -280,7 +287,7 @@ pub fn trajectory(
             "no word of the problem text finds a file the PR changes",
         ));
     }
-    let (term, hits, _) = candidates[pick(seed, "term", candidates.len())].clone();
+    let (term, hits) = candidates[pick(seed, "term", candidates.len())].clone();
     let grep_n = format!("grep -rn {term} .");
     let lines = b.emulator.run_shell(&grep_n).unwrap_or_default();
     let command = if lines.lines().count() <= MAX_GREP_LINES {
@@ -349,28 +356,20 @@ pub fn trajectory(
         named.push(path.clone());
     }
     // 4. Replay the commits: each message is the thought of its first edit.
-    for (sha, message, commit_diff) in &pr.commits {
+    for ((_, message, commit_diff), (after_tree, paths)) in pr.commits.iter().zip(&changes) {
         // Each file's section of the commit's diff gives the changed regions without a new diff.
         let sections: std::collections::HashMap<String, String> =
             corpus_agentless::packs::split_diff(commit_diff)
                 .into_iter()
                 .collect();
-        let (after_tree, diff) = commit_change(repo, sha)?;
-        let mut thought = clean_commit_message(message).trim().to_string();
-        if thought.is_empty() {
-            thought = "Next change.".into();
-        }
-        let mut paths: Vec<(String, git2::Delta)> = diff
-            .deltas()
-            .filter_map(|d| {
-                d.new_file()
-                    .path()
-                    .or(d.old_file().path())
-                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
-            })
-            .collect();
-        paths.sort_by(|a, b| a.0.cmp(&b.0));
-        for (path, status) in paths {
+        let cleaned = clean_commit_message(message).trim().to_string();
+        // An empty message gets a template thought, which the leak rules do not exempt.
+        let (mut thought, message_source) = if cleaned.is_empty() {
+            ("Next change.".to_string(), ThoughtSource::Template)
+        } else {
+            (cleaned, ThoughtSource::CommitMessage)
+        };
+        for (path, status) in paths.iter().cloned() {
             let after = match status {
                 git2::Delta::Deleted => {
                     return Err(drop(
@@ -381,13 +380,14 @@ pub fn trajectory(
                 git2::Delta::Renamed | git2::Delta::Copied | git2::Delta::Typechange => {
                     return Err(drop("renamed_file", format!("{path}: {status:?}")));
                 }
-                _ => blob_at(repo, &after_tree, &path)
+                _ => blob_at(repo, after_tree, &path)
                     .ok_or_else(|| drop("missing_objects", path.clone()))?,
             };
             if after.contains(&0) {
                 return Err(drop("binary_file", path));
             }
-            let before_len = b.emulator.snapshot.read(&path).map_or(0, |v| v.len());
+            let before = b.emulator.snapshot.read(&path);
+            let before_len = before.as_ref().map_or(0, Vec::len);
             if after.len().max(before_len) > pr.max_file_bytes {
                 return Err(drop(
                     "file_too_large",
@@ -396,7 +396,7 @@ pub fn trajectory(
             }
             let after = String::from_utf8(after).map_err(|_| drop("non_utf8", path.clone()))?;
             let absolute = format!("{ROOT}/{path}");
-            let calls: Vec<EditorCall> = match b.emulator.snapshot.read(&path) {
+            let calls: Vec<EditorCall> = match before {
                 None => vec![EditorCall::Create {
                     path: absolute.clone(),
                     file_text: after.clone(),
@@ -446,7 +446,7 @@ pub fn trajectory(
                 let (thought, source) = if thought.is_empty() {
                     (String::new(), ThoughtSource::Template)
                 } else {
-                    (std::mem::take(&mut thought), ThoughtSource::CommitMessage)
+                    (std::mem::take(&mut thought), message_source)
                 };
                 b.steps.push(Step {
                     thought,

@@ -63,6 +63,14 @@ impl KeyedTable {
         })
     }
 
+    /// The table when it is complete (has a manifest), else None: for optional inputs.
+    pub fn open_if_present(table_dir: &Path, column: &str) -> Result<Option<Self>> {
+        match crate::manifest::Manifest::read(table_dir)? {
+            Some(_) => Ok(Some(Self::open(table_dir, column)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Stream the rows whose key column equals `key`, in table order.
     pub fn for_each_batch_of(
         &self,

@@ -139,7 +139,7 @@ impl CurateStage {
             titles,
             patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
             samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
-            tokens: DropTokens::load(ctx, NAME)?,
+            tokens: DropTokens::new(ctx, NAME),
         };
         Ok(self.prepared.get_or_init(|| prepared))
     }

@@ -113,16 +113,8 @@ impl DecontaminateStage {
             repos,
             index: build_index(ctx.recipe)?,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
-            synthetic: match corpus_core::manifest::Manifest::read(
-                &ctx.run.table("synthetic_samples"),
-            )? {
-                Some(_) => Some(KeyedTable::open(
-                    &ctx.run.table("synthetic_samples"),
-                    "repo",
-                )?),
-                None => None,
-            },
-            tokens: DropTokens::load(ctx, NAME)?,
+            synthetic: KeyedTable::open_if_present(&ctx.run.table("synthetic_samples"), "repo")?,
+            tokens: DropTokens::new(ctx, NAME),
         };
         Ok(self.prepared.get_or_init(|| prepared))
     }

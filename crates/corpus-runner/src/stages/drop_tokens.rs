@@ -7,7 +7,6 @@
 use corpus_core::rows::SampleRow;
 use corpus_tokenize::Encoder;
 
-use crate::error::Result;
 use crate::stage::{InputsBuilder, StageContext};
 
 /// The fingerprint input naming the tokenizer the counts come from.
@@ -29,12 +28,12 @@ pub struct DropTokens {
 }
 
 impl DropTokens {
-    pub fn load(ctx: &StageContext, stage: &'static str) -> Result<Self> {
-        Ok(Self {
+    pub fn new(ctx: &StageContext, stage: &'static str) -> Self {
+        Self {
             options: ctx.recipe.tokenize.clone(),
             stage,
             encoder: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// The encoder, or None without a tokenizer (said once); a broken one is an error.

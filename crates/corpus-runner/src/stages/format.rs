@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use corpus_agentless::packs::{render_commit, render_pack};
 use corpus_agentless::samples::{BlobContents, Rendered, Skipped, check_pr, render_pr};
 use corpus_agentless::templates::Templates;
-use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
     DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch,
@@ -48,10 +47,7 @@ impl FormatStage {
             patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
             packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
             blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
-            pulls: match Manifest::read(&ctx.run.table("pulls"))? {
-                Some(_) => Some(KeyedTable::open(&ctx.run.table("pulls"), "repo")?),
-                None => None,
-            },
+            pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
             templates: load_templates(ctx.recipe)?,
             added_tokens: added_tokens(ctx.recipe)?,
         };

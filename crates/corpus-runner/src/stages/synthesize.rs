@@ -9,7 +9,6 @@ use std::sync::{Arc, OnceLock};
 
 use corpus_agentless::samples::problem_and_discussion;
 use corpus_core::hash::id128;
-use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
     DropRow, PullRow, RepoRow, SampleRow, TrajectoryRow, commit_packs_from_batch,
@@ -47,10 +46,7 @@ impl SynthesizeStage {
             repos: read_repos(ctx)?,
             patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
             packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
-            pulls: match Manifest::read(&ctx.run.table("pulls"))? {
-                Some(_) => Some(KeyedTable::open(&ctx.run.table("pulls"), "repo")?),
-                None => None,
-            },
+            pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
         };
         Ok(self.prepared.get_or_init(|| prepared))
     }

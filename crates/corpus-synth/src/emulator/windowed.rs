@@ -19,6 +19,15 @@ pub struct WindowState {
     pub first_line: i64,
 }
 
+/// What `grep -- TERM` matches (a basic regular expression over bytes); None when it does
+/// not compile, which the tools report as no matches.
+fn grep_regex(term: &str) -> Option<regex::bytes::Regex> {
+    regex::bytes::RegexBuilder::new(&bre_to_regex(term))
+        .unicode(false)
+        .build()
+        .ok()
+}
+
 /// How many lines Python's `str.splitlines()` gives (universal newlines already applied).
 fn n_lines(text: &str) -> i64 {
     if text.is_empty() {
@@ -212,10 +221,7 @@ impl Emulator<'_> {
         let Some((path, shown)) = self.real_dir(dir) else {
             return format!("Directory {dir} not found\n");
         };
-        let Ok(re) = regex::bytes::RegexBuilder::new(&bre_to_regex(term))
-            .unicode(false)
-            .build()
-        else {
+        let Some(re) = grep_regex(term) else {
             return format!("No matches found for \"{term}\" in {shown}\n");
         };
         // `find DIR -type f ! -path '*/.*' -exec grep -nIH -- TERM {} + | cut -d: -f1 | sort | uniq -c`
@@ -276,10 +282,7 @@ impl Emulator<'_> {
                 None => return "No file open. Use the open command first.\n".into(),
             },
         };
-        let Ok(re) = regex::bytes::RegexBuilder::new(&bre_to_regex(term))
-            .unicode(false)
-            .build()
-        else {
+        let Some(re) = grep_regex(term) else {
             return format!("No matches found for \"{term}\" in {shown}\n");
         };
         let bytes = self.snapshot.read(&path).unwrap_or_default();

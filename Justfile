@@ -37,7 +37,7 @@ test: setup python-env
 # Benchmarks; BENCH_REPO=/path/to/repo adds a real repository's history.
 bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast --bin swe-corpus
-    cargo build --profile fast -p tokenizer-bench -p dedup-bench -p synth-bench
+    cargo build --profile fast -p tokenizer-bench -p dedup-bench -p synth-bench -p crawl-bench
     bash scripts/bench.sh {{bin}} target/fast/tokenizer-bench "{{repo}}"
 
 # The trainers' own readers (megatron-core, ai2-olmo-core, datatrove; torch, ~4 GB) on every

@@ -12,6 +12,8 @@
 #   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check;
 # - `synthesize`: trajectories per second per core, and the tool emulator's grep over git
 #   objects against real `grep -rn` on a checkout of the same tree (synth-bench);
+# - the crawl (crawl-bench): a mock org of 50 repositories and 20k PRs under rate limits,
+#   killed and resumed, requests per PR;
 # - the dedup barrier (dedup-bench) on generated PRs at two sizes under one memory budget
 #   (peak RSS stays near the budget as the input grows), against Python datasketch MinHashLSH.
 # Usage: bench.sh BINARY TOKENIZER_BENCH [REPO_PATH]   (no REPO_PATH: the demo set only)
@@ -219,3 +221,12 @@ if [ -x "$root/.venv/bin/python" ]; then
     ours_s=$(echo "$ours" | sed -E 's/.* in ([0-9.]+)s .*/\1/')
     echo "datasketch: $py_n PRs in ${py_s}s on 1 core, $py_found duplicates, peak RSS $py_rss MiB (ours is $(ratio "$py_s" "$ours_s")x faster)"
 fi
+
+# The crawl at the issue's scale: a mock GitHub org on 127.0.0.1 (50 repositories, 20k merged
+# PRs, a primary limit per token, secondary limits, 502s, an HTML page, truncated JSON), crawled
+# by the real binary, killed partway and resumed; requests per PR and the projection for 100k
+# repositories.
+crawlbench="$(dirname "$tokbench")/crawl-bench"
+echo
+echo "crawl (mock GitHub org; SIGKILL partway, then resumed)"
+"$crawlbench" "$bin" "$work/crawl"

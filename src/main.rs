@@ -33,6 +33,10 @@ enum Command {
     Run(RunArgs),
     /// Run only the `extract` stage (same options as `run`).
     Extract(RunArgs),
+    /// Run the stage `crawl` alone: the GitHub API's repositories, merged PRs and linked
+    /// issues into `repos` and `pulls`, and bare mirrors (tokens from GITHUB_TOKEN or
+    /// GITHUB_TOKENS, API URL from GITHUB_API_URL or the recipe's [crawl] api_url).
+    Crawl(RunArgs),
     /// Print the mix plan of a recipe over a run's tokenized table: per source available
     /// tokens, variants, repeat factor, planned tokens, share and shortfall.
     Plan(PlanArgs),
@@ -546,6 +550,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => run_command(args, None),
         Command::Extract(args) => run_command(args, Some("extract")),
+        Command::Crawl(args) => run_command(args, Some("crawl")),
         Command::Sql(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -46,7 +46,11 @@ fn demo_run_writes_tables_that_sql_reads() {
         ["commit", "merge_pr", "squash_pr"].map(String::from).into()
     );
     // Default run directory: runs/latest.
-    let out = s.ok(&["sql", "select count(*) as n from repos"]);
+    // One row per repository from extract (the crawl adds its own, origin 'crawl').
+    let out = s.ok(&[
+        "sql",
+        "select count(*) as n from repos where origin = 'local'",
+    ]);
     assert!(out.contains("| 5 "), "{out}");
 }
 
@@ -205,7 +209,7 @@ fn skipped_files_and_prs_are_in_drops() {
     // SWE-bench repositories are skipped before any work, but keep their roots.
     let repos = s.query(
         "runs/demo",
-        "select repo, skipped_reason, root_commits from repos where repo = 'psf/requests'",
+        "select repo, skipped_reason, root_commits from repos where repo = 'psf/requests' and origin = 'local'",
     );
     assert_eq!(text(&repos[0], "skipped_reason"), "swe_bench_repo");
     assert_eq!(

@@ -322,11 +322,16 @@ fn format_is_byte_identical_for_any_task_count() {
     crate::common::assert_same_tables(&s.path().join("runs/a"), &s.path().join("runs/b"));
 }
 
-/// Write a `pulls` table as the crawl would, for format to join.
+/// Write a `pulls` table as the crawl would, for format to join, under the fingerprint of
+/// the (disabled) crawl that ran, so the crawl stays current and keeps these rows.
 fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
     use corpus_core::manifest::{Manifest, StageEntry};
     use corpus_core::table::{PartWriter, WriterOptions};
     let dir = run.join("tables/pulls");
+    let ran = Manifest::read(&dir)
+        .expect("read")
+        .and_then(|m| m.stages.get("crawl").cloned())
+        .expect("the crawl stage ran (disabled)");
     let batch = corpus_core::rows::pulls_batch(rows).expect("batch");
     let mut writer =
         PartWriter::new(&dir, "part", batch.schema(), WriterOptions::default()).expect("writer");
@@ -334,9 +339,9 @@ fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
     let parts = writer.finish().expect("finish");
     let mut manifest = Manifest::new("pulls");
     let entry = StageEntry {
-        fingerprint: "crawl-fixture".into(),
-        config_hash: String::new(),
-        inputs: Default::default(),
+        fingerprint: ran.fingerprint,
+        config_hash: ran.config_hash,
+        inputs: ran.inputs,
         rows: rows.len() as u64,
         dropped: Default::default(),
         dropped_tokens: Default::default(),
@@ -349,7 +354,16 @@ fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
 fn linked_issues_give_problem_text_and_open_the_edit_response() {
     use corpus_core::rows::{LinkedIssue, PullRow};
     let s = Scratch::new();
-    s.ok(&["run", "--until", "extract"]);
+    // The demo recipe without its crawl: the `pulls` rows here are the test's own.
+    let recipe = corpus_core::recipe::DEMO_RECIPE.replacen(
+        "enabled = true\noffline = true",
+        "enabled = false\noffline = true",
+        1,
+    );
+    assert_ne!(recipe, corpus_core::recipe::DEMO_RECIPE);
+    std::fs::write(s.path().join("nocrawl.toml"), recipe).expect("recipe");
+    let run = ["run", "--recipe", "nocrawl.toml", "--run", "runs/demo"];
+    s.ok(&[&run[..], &["--until", "extract"]].concat());
     write_pulls(
         &s.path().join("runs/demo"),
         &[PullRow {
@@ -366,7 +380,7 @@ fn linked_issues_give_problem_text_and_open_the_edit_response() {
             ..Default::default()
         }],
     );
-    s.ok(&["run"]);
+    s.ok(&run);
     let rows = s.query(
         "runs/demo",
         "select sample_kind, prompt, response from samples where repo = 'forker/widgets' and pr_number = 14 \
@@ -394,6 +408,6 @@ fn linked_issues_give_problem_text_and_open_the_edit_response() {
     // The fork has no pulls rows: its samples keep the merge commit's text.
     assert!(rows.iter().any(|r| text(r, "prompt").contains("gives 1px")));
     // The run notices the new input: format reran, extract did not.
-    let again = s.ok(&["run"]);
+    let again = s.ok(&run);
     assert!(again.contains("format         current"), "{again}");
 }

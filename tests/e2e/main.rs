@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod common;
+mod crawl;
 mod curate;
 mod decontam;
 mod export;

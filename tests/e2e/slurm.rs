@@ -129,6 +129,7 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     wait_for(&job_ids(&s, "runs/slurm"));
     let status = s.ok(&["status", "--run", "runs/slurm"]);
     for stage in [
+        "crawl",
         "extract",
         "format",
         "ingest",

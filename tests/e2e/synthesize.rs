@@ -28,7 +28,7 @@ fn show(path: &std::path::Path, rev: &str, file: &str) -> Option<String> {
 
 /// Replay every trajectory of a run independently; returns how many were checked.
 fn replay_all(s: &Scratch, run: &str) -> usize {
-    let rows = s.query(run, "select t.record, r.path, p.head_sha from trajectories t join repos r on t.repo = r.repo join patches p on p.repo = t.repo and p.pr_number = t.pr_number");
+    let rows = s.query(run, "select t.record, r.path, p.head_sha from trajectories t join repos r on t.repo = r.repo and r.origin = 'local' join patches p on p.repo = t.repo and p.pr_number = t.pr_number");
     for row in &rows {
         let t: Trajectory = serde_json::from_str(&text(row, "record")).expect("record");
         let repo = std::path::PathBuf::from(text(row, "path"));

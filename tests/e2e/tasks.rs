@@ -20,6 +20,7 @@ fn separate_tasks_then_finalize_equal_a_local_run() {
     let s = Scratch::new();
     s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
     for stage in [
+        "crawl",
         "extract",
         "format",
         "synthesize",

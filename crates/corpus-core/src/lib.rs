@@ -16,6 +16,7 @@
 //! ```
 
 pub mod benchmark;
+pub mod crawl_cache;
 pub mod error;
 pub mod fault;
 pub mod hash;
@@ -24,6 +25,7 @@ pub mod manifest;
 pub mod memory;
 pub mod paths;
 pub mod recipe;
+pub mod recipe_crawl;
 pub mod recipe_export;
 pub mod recipe_ingest;
 pub mod recipe_synth;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::recipe_crawl::CrawlOptions;
 pub use crate::recipe_export::ExportRecipe;
 pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
 pub use crate::recipe_synth::SynthesizeOptions;
@@ -25,6 +26,8 @@ pub struct Recipe {
     pub seed: u64,
     #[serde(default)]
     pub inputs: Inputs,
+    #[serde(default)]
+    pub crawl: CrawlOptions,
     #[serde(default)]
     pub extract: ExtractOptions,
     #[serde(default)]
@@ -601,6 +604,7 @@ impl Recipe {
             "name",
             "seed",
             "inputs",
+            "crawl",
             "extract",
             "format",
             "synthesize",
@@ -628,6 +632,7 @@ impl Recipe {
             if let Some(v) = value.get(*section) {
                 let checked = match *section {
                     "inputs" => v.clone().try_into::<Inputs>().map(|_| ()),
+                    "crawl" => v.clone().try_into::<CrawlOptions>().map(|_| ()),
                     "extract" => v.clone().try_into::<ExtractOptions>().map(|_| ()),
                     "format" => v.clone().try_into::<FormatOptions>().map(|_| ()),
                     "decontam" => v.clone().try_into::<DecontamOptions>().map(|_| ()),
@@ -701,9 +706,13 @@ impl Recipe {
                 ));
             }
         }
-        if !self.inputs.demo && self.inputs.repos.is_empty() && self.inputs.repo_dirs.is_empty() {
+        if !self.inputs.demo
+            && self.inputs.repos.is_empty()
+            && self.inputs.repo_dirs.is_empty()
+            && !self.crawl.enabled
+        {
             errors.push(
-                "[inputs] lists no repositories: set `demo = true`, `repos` or `repo_dirs`".into(),
+                "[inputs] lists no repositories: set `demo = true`, `repos` or `repo_dirs`, or enable [crawl]".into(),
             );
         }
         for pattern in &self.curate.auto_title_patterns {
@@ -739,6 +748,7 @@ impl Recipe {
         ));
         errors.extend(crate::recipe_export::semantic_errors(&self.export));
         errors.extend(crate::recipe_synth::semantic_errors(&self.synthesize));
+        errors.extend(crate::recipe_crawl::semantic_errors(&self.crawl));
         errors
     }
 
@@ -779,6 +789,16 @@ impl Recipe {
         }
         for dir in &mut self.inputs.repo_dirs {
             *dir = resolve(dir);
+        }
+        for path in [
+            &mut self.crawl.repos_file,
+            &mut self.crawl.cache,
+            &mut self.crawl.mirrors,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = resolve(path);
         }
         for file in &mut self.decontam.benchmark_files {
             *file = resolve(file);

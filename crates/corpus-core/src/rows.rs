@@ -33,6 +33,37 @@ pub struct RepoRow {
     pub skipped_reason: Option<String>,
 }
 
+impl RepoRow {
+    /// Fold in another row of the same repository (`crawl` and `extract` each write one):
+    /// the local row's git facts (path, branch, head, roots) win, the API's metadata fills
+    /// what the local row lacks, aliases are united, and a skip from either side stays.
+    pub fn merge(&mut self, other: RepoRow) {
+        let (mut local, api) = if other.origin == "local" && self.origin != "local" {
+            (other, std::mem::take(self))
+        } else {
+            (std::mem::take(self), other)
+        };
+        local.path = local.path.or(api.path);
+        local.default_branch = local.default_branch.or(api.default_branch);
+        local.head_sha = local.head_sha.or(api.head_sha);
+        if local.root_commits.is_empty() {
+            local.root_commits = api.root_commits;
+        }
+        local.fork_parent = local.fork_parent.or(api.fork_parent);
+        local.stars = local.stars.or(api.stars);
+        local.license = local.license.or(api.license);
+        local.archived = local.archived.or(api.archived);
+        local.skipped_reason = local.skipped_reason.or(api.skipped_reason);
+        for alias in api.aliases {
+            if !local.aliases.contains(&alias) {
+                local.aliases.push(alias);
+            }
+        }
+        local.aliases.sort();
+        *self = local;
+    }
+}
+
 /// An issue a pull request closes, with its discussion.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LinkedIssue {

@@ -7,7 +7,7 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 /// Bumped whenever any table's columns change; a run directory written with another version is
 /// refused rather than mixed.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Every table the pipeline writes, in stage order.
 pub const TABLES: &[&str] = &[

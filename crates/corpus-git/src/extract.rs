@@ -27,6 +27,51 @@ pub struct ExtractChunk {
     pub drops: Vec<DropRow>,
 }
 
+/// A merged PR as the crawl saw it (table `pulls`). A PR known here takes its boundaries
+/// from it (CONTRACT.md): base = merge-base(base sha, head sha), head = head sha, commits =
+/// `base sha..head sha`; history supplies the PRs the crawl lacks, and a PR whose objects the
+/// mirror lacks keeps history's boundaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPull {
+    pub number: i64,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub merge_sha: Option<String>,
+}
+
+/// Known PRs by number, and the numbers by the main-line commit that merged them (a rebase
+/// or squash merge whose subject carries no "(#N)").
+#[derive(Debug, Clone, Default)]
+pub struct KnownPulls {
+    by_number: std::collections::HashMap<i64, KnownPull>,
+    by_merge: std::collections::HashMap<Oid, i64>,
+}
+
+impl KnownPulls {
+    pub fn new(pulls: impl IntoIterator<Item = KnownPull>) -> Self {
+        let mut known = Self::default();
+        for pull in pulls {
+            if let Some(merge) = pull
+                .merge_sha
+                .as_deref()
+                .and_then(|m| Oid::from_str(m).ok())
+            {
+                known.by_merge.insert(merge, pull.number);
+            }
+            known.by_number.insert(pull.number, pull);
+        }
+        known
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_number.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_number.is_empty()
+    }
+}
+
 /// How many main-line entries are diffed between two writes (bounds memory).
 const CHUNK_ENTRIES: usize = 256;
 
@@ -38,6 +83,7 @@ pub fn extract_repo(
     name: &str,
     options: &ExtractOptions,
     benchmark: &BenchmarkRepos,
+    known: &KnownPulls,
     mut emit: impl FnMut(ExtractChunk) -> Result<()>,
 ) -> Result<RepoRow> {
     // Like `git log`, read objects without re-hashing each one (a third of the time otherwise);
@@ -68,6 +114,18 @@ pub fn extract_repo(
 
     let mut entries = main_line(&opened.repo, opened.head, options.max_history, name)?;
     entries.reverse(); // oldest first
+    // A plain main-line commit the crawl names as a PR's merge is that PR.
+    for entry in &mut entries {
+        if let MainLineEntry::Commit { commit, parent } = *entry
+            && let Some(number) = known.by_merge.get(&commit)
+        {
+            *entry = MainLineEntry::SquashPr {
+                number: *number,
+                commit,
+                parent,
+            };
+        }
+    }
     let prs = entries
         .iter()
         .filter(|e| {
@@ -90,7 +148,7 @@ pub fn extract_repo(
             .par_iter()
             .map(|entry| {
                 with_thread_repo(&path, name, |repo| {
-                    extract_entry(repo, entry, name, options)
+                    extract_entry(repo, entry, name, options, known)
                 })
             })
             .collect();
@@ -211,8 +269,68 @@ struct Boundaries {
     from: Option<String>,
 }
 
-fn boundaries(repo: &Repository, entry: &MainLineEntry, name: &str) -> Result<Option<Boundaries>> {
+/// Boundaries from the crawl's view of PR `number`, when the mirror has its objects.
+fn known_boundaries(
+    repo: &Repository,
+    known: &KnownPulls,
+    number: i64,
+    kind: &'static str,
+    main: Oid,
+    name: &str,
+) -> Result<Option<Boundaries>> {
+    let Some(pull) = known.by_number.get(&number) else {
+        return Ok(None);
+    };
+    let (Ok(base_tip), Ok(head)) = (Oid::from_str(&pull.base_sha), Oid::from_str(&pull.head_sha))
+    else {
+        return Ok(None);
+    };
+    if repo.find_commit(base_tip).is_err() || repo.find_commit(head).is_err() {
+        tracing::debug!(
+            "{name}: PR #{number}: the mirror lacks its crawl shas; history's boundaries kept"
+        );
+        return Ok(None);
+    }
+    let Ok(base) = repo.merge_base(base_tip, head) else {
+        return Ok(None);
+    };
+    Ok(Some(Boundaries {
+        kind,
+        number: Some(number),
+        main,
+        base,
+        head,
+        commits: branch_commits(repo, base_tip, head, name)?,
+        from: None,
+    }))
+}
+
+fn boundaries(
+    repo: &Repository,
+    entry: &MainLineEntry,
+    name: &str,
+    known: &KnownPulls,
+) -> Result<Option<Boundaries>> {
     let git = git_err(name);
+    match entry {
+        MainLineEntry::MergePr {
+            number,
+            merge,
+            from,
+            ..
+        } => {
+            if let Some(mut b) = known_boundaries(repo, known, *number, "merge_pr", *merge, name)? {
+                b.from = Some(from.clone());
+                return Ok(Some(b));
+            }
+        }
+        MainLineEntry::SquashPr { number, commit, .. } => {
+            if let Some(b) = known_boundaries(repo, known, *number, "squash_pr", *commit, name)? {
+                return Ok(Some(b));
+            }
+        }
+        _ => {}
+    }
     Ok(match entry {
         MainLineEntry::MergePr {
             number,
@@ -263,6 +381,7 @@ fn extract_entry(
     entry: &MainLineEntry,
     name: &str,
     options: &ExtractOptions,
+    known: &KnownPulls,
 ) -> Result<ExtractChunk> {
     let git = git_err(name);
     let mut out = ExtractChunk::default();
@@ -291,7 +410,7 @@ fn extract_entry(
         MainLineEntry::Commit { .. } if !options.main_line_commits => return Ok(out),
         _ => {}
     }
-    let Some(b) = boundaries(repo, entry, name)? else {
+    let Some(b) = boundaries(repo, entry, name, known)? else {
         return Ok(out);
     };
     let main = repo.find_commit(b.main).map_err(&git)?;

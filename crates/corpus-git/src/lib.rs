@@ -7,12 +7,13 @@
 //!
 //! ```no_run
 //! use corpus_core::{benchmark::BenchmarkRepos, recipe::ExtractOptions};
-//! use corpus_git::{extract::extract_repo, open::RepoSpec};
+//! use corpus_git::{extract::{KnownPulls, extract_repo}, open::RepoSpec};
 //! let spec = RepoSpec { path: "mirrors/acme+widgets".into(), name: None, branch: None };
 //! let name = corpus_git::open::resolve_name(&spec).unwrap();
 //! let options = ExtractOptions::default();
 //! let benchmark = BenchmarkRepos::from_options(&Default::default());
-//! extract_repo(&spec, &name, &options, &benchmark, |chunk| {
+//! // No crawl: PR boundaries come from history alone.
+//! extract_repo(&spec, &name, &options, &benchmark, &KnownPulls::default(), |chunk| {
 //!     println!("{} patches", chunk.patches.len());
 //!     Ok(())
 //! }).unwrap();

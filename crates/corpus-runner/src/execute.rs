@@ -90,8 +90,12 @@ fn tables_of(stage: &dyn Stage) -> Vec<&'static str> {
     tables
 }
 
+/// Tables several stages write, each stage its own parts (`STAGE-part-NNNNN`): everyone's
+/// `drops`, and `repos` (extract's rows of local repositories, crawl's API metadata).
+pub const SHARED_TABLES: &[&str] = &["drops", "repos"];
+
 fn part_prefix(stage: &str, layout: &OutputLayout) -> String {
-    if layout.table == "drops" {
+    if SHARED_TABLES.contains(&layout.table) {
         format!("{stage}-part")
     } else {
         layout.prefix.to_string()
@@ -302,7 +306,7 @@ fn finalize(
         let dir = ctx.run.table(table);
         corpus_core::manifest::clear_stale_temporaries(&dir)?;
         if let Some(mut manifest) = Manifest::read(&dir)? {
-            if *table == "drops" {
+            if SHARED_TABLES.contains(table) {
                 manifest.stages.remove(name);
                 let prefix = format!("{name}-part-");
                 manifest.parts.retain(|p| !p.file.starts_with(&prefix));
@@ -495,6 +499,7 @@ mod tests {
         assert_eq!(
             names(&all),
             vec![
+                ("crawl".to_string(), false),
                 ("extract".to_string(), false),
                 ("format".to_string(), false),
                 ("synthesize".to_string(), false),
@@ -519,7 +524,10 @@ mod tests {
             until: Some("crawl".into()),
             ..Default::default()
         };
-        assert!(until_crawl.pick(&stages).is_err(), "crawl is not built yet");
+        assert_eq!(
+            names(&until_crawl.pick(&stages).expect("pick")),
+            vec![("crawl".to_string(), false)]
+        );
         let bad = Selection {
             from: Some("nope".into()),
             ..Default::default()

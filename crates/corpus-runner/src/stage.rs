@@ -302,7 +302,15 @@ pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::ro
     let mut repos = BTreeMap::new();
     corpus_core::table::for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
         for row in corpus_core::rows::repos_from_batch(&batch)? {
-            repos.insert(row.repo.clone(), row);
+            // `crawl` and `extract` each write a row of a repository they both saw.
+            match repos.entry(row.repo.clone()) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    slot.get_mut().merge(row);
+                }
+            }
         }
         Ok(())
     })?;

@@ -1,15 +1,18 @@
-//! Stage `extract`: local git repositories to `repos`, `patches`, `commit_packs`, `blobs`.
-//! One unit per repository, keyed by its `owner/name`.
+//! Stage `extract`: git repositories to `repos`, `patches`, `commit_packs`, `blobs`. One unit
+//! per repository, keyed by its `owner/name`: the recipe's local repositories and the
+//! crawl's mirrors. A PR the crawl knows (table `pulls`) takes its boundaries from there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::recipe::Recipe;
+use corpus_core::rows::pulls_from_batch;
 use corpus_core::rows::{
     DropRow, RepoRow, blobs_batch, commit_packs_batch, patches_batch, repos_batch,
 };
-use corpus_git::extract::{ExtractChunk, extract_repo};
+use corpus_core::table::KeyedTable;
+use corpus_git::extract::{ExtractChunk, KnownPull, KnownPulls, extract_repo};
 use corpus_git::open::{RepoSpec, resolve_name};
 
 use crate::error::{Result, RunnerError};
@@ -22,13 +25,61 @@ pub struct ExtractStage {
 }
 
 impl ExtractStage {
-    fn repos(&self, recipe: &Recipe) -> Result<&BTreeMap<String, RepoSpec>> {
+    fn repos(&self, ctx: &StageContext) -> Result<&BTreeMap<String, RepoSpec>> {
         if let Some(repos) = self.repos.get() {
             return Ok(repos);
         }
-        let listed = list_repos(recipe)?;
+        let mut listed = list_repos(ctx.recipe)?;
+        for (name, path) in crawled_mirrors(ctx)? {
+            // A repository both local and crawled is extracted once, from the local copy.
+            listed.entry(name.clone()).or_insert(RepoSpec {
+                path,
+                name: Some(name),
+                branch: None,
+            });
+        }
         Ok(self.repos.get_or_init(|| listed))
     }
+}
+
+/// The mirrors the crawl cloned: its `repos` rows with a path and no skip.
+fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let dir = ctx.run.table("repos");
+    if corpus_core::manifest::Manifest::read(&dir)?.is_none() {
+        return Ok(out);
+    }
+    corpus_core::table::for_each_table_batch(&dir, 4096, |batch| {
+        for row in corpus_core::rows::repos_from_batch(&batch)? {
+            if row.origin == "crawl"
+                && row.skipped_reason.is_none()
+                && let Some(path) = row.path
+            {
+                out.push((row.repo, PathBuf::from(path)));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The crawl's PRs of one repository.
+fn known_pulls(ctx: &StageContext, repo: &str) -> Result<KnownPulls> {
+    let mut known = Vec::new();
+    if let Some(table) = KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")? {
+        table.for_each_batch_of(repo, 1024, |batch| {
+            for pull in pulls_from_batch(&batch)? {
+                known.push(KnownPull {
+                    number: pull.pr_number,
+                    base_sha: pull.base_sha,
+                    head_sha: pull.head_sha,
+                    merge_sha: pull.merge_sha,
+                });
+            }
+            Ok(())
+        })?;
+    }
+    Ok(KnownPulls::new(known))
 }
 
 const NAME: &str = "extract";
@@ -123,7 +174,8 @@ impl Stage for ExtractStage {
             &recipe.decontam,
             &recipe.tables,
         )));
-        for (key, spec) in self.repos(recipe)? {
+        builder.table(ctx, NAME, "pulls", false)?;
+        for (key, spec) in self.repos(ctx)? {
             builder
                 .hidden("path", spec.path.to_string_lossy().as_bytes())
                 .input(&format!("repo:{key}"), &branch_tip(spec, key));
@@ -132,11 +184,11 @@ impl Stage for ExtractStage {
     }
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        Ok(self.repos(ctx.recipe)?.keys().cloned().collect())
+        Ok(self.repos(ctx)?.keys().cloned().collect())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
-        let repos = self.repos(ctx.recipe)?;
+        let repos = self.repos(ctx)?;
         let spec = repos.get(key).ok_or_else(|| {
             RunnerError::stage(NAME, format!("no repository {key} in the recipe"))
         })?;
@@ -159,7 +211,16 @@ impl Stage for ExtractStage {
                 message: e.to_string(),
             })
         };
-        let row = match extract_repo(spec, key, &ctx.recipe.extract, &benchmark, &mut emit) {
+        let known = known_pulls(ctx, key)?;
+        let extracted = extract_repo(
+            spec,
+            key,
+            &ctx.recipe.extract,
+            &benchmark,
+            &known,
+            &mut emit,
+        );
+        let row = match extracted {
             Ok(row) => row,
             Err(corpus_git::GitError::Core(e)) => return Err(e.into()),
             Err(e) => {

@@ -1,5 +1,6 @@
 //! The pipeline's stages, in the order CONTRACT.md lists them.
 
+mod crawl;
 mod curate;
 mod decontaminate;
 mod drop_tokens;
@@ -12,6 +13,7 @@ mod shard;
 mod synthesize;
 pub(crate) mod tokenize;
 
+pub use crawl::CrawlStage;
 pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use export::ExportStage;
@@ -44,6 +46,7 @@ pub const STAGE_ORDER: &[&str] = &[
 /// The stages this build implements, in order.
 pub fn available() -> Vec<Box<dyn Stage>> {
     vec![
+        Box::new(CrawlStage::default()),
         Box::new(ExtractStage::default()),
         Box::new(FormatStage::default()),
         Box::new(SynthesizeStage::default()),

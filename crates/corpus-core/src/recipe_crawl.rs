@@ -1,0 +1,204 @@
+//! The recipe's `[crawl]` section: which repositories to ask the GitHub API about, and how.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A GitHub repository search (the paper's "Python, at least 5 stars").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlSearch {
+    pub language: String,
+    #[serde(default = "default_min_stars")]
+    pub min_stars: u64,
+    /// `YYYY-MM-DD`: only repositories pushed after this day.
+    #[serde(default)]
+    pub pushed_after: Option<String>,
+    /// At most this many repositories, most stars first (GitHub's search stops at 1,000).
+    #[serde(default = "default_max_repos")]
+    pub max_repos: u64,
+}
+
+fn default_min_stars() -> u64 {
+    5
+}
+fn default_max_repos() -> u64 {
+    1000
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlOptions {
+    /// Run the stage.
+    #[serde(default)]
+    pub enabled: bool,
+    /// `owner/name` of each repository.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// A file with one `owner/name` a line (`#` comments), relative to the recipe.
+    #[serde(default)]
+    pub repos_file: Option<PathBuf>,
+    #[serde(default)]
+    pub search: Option<CrawlSearch>,
+    /// API base URL; `GITHUB_API_URL` overrides it.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// Rebuild the tables from the response cache alone: no request is sent.
+    #[serde(default)]
+    pub offline: bool,
+    /// The response cache (raw bodies and ETags, never a token). Relative to the recipe;
+    /// default `RUN/crawl_cache`.
+    #[serde(default)]
+    pub cache: Option<PathBuf>,
+    /// Bare mirrors are cloned here (default `RUN/mirrors`); `mirror = false` skips cloning.
+    #[serde(default)]
+    pub mirrors: Option<PathBuf>,
+    #[serde(default = "default_true")]
+    pub mirror: bool,
+    /// Fetch the issues a PR closes, with their comments.
+    #[serde(default = "default_true")]
+    pub linked_issues: bool,
+    /// Stop after this many requests (0: no limit); a later run continues.
+    #[serde(default)]
+    pub max_requests: u64,
+    /// Stop after this many minutes (0: no limit); a later run continues.
+    #[serde(default)]
+    pub max_minutes: f64,
+    /// First retry delay; each retry doubles it, with jitter.
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Seconds a request may take before it is retried.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: f64,
+    #[serde(default = "default_per_page")]
+    pub per_page: u32,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_api_url() -> String {
+    "https://api.github.com".into()
+}
+fn default_retry_base_ms() -> u64 {
+    1000
+}
+fn default_max_retries() -> u32 {
+    8
+}
+fn default_timeout_secs() -> f64 {
+    30.0
+}
+fn default_per_page() -> u32 {
+    100
+}
+
+impl Default for CrawlOptions {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            repos: Vec::new(),
+            repos_file: None,
+            search: None,
+            api_url: default_api_url(),
+            offline: false,
+            cache: None,
+            mirrors: None,
+            mirror: true,
+            linked_issues: true,
+            max_requests: 0,
+            max_minutes: 0.0,
+            retry_base_ms: default_retry_base_ms(),
+            max_retries: default_max_retries(),
+            timeout_secs: default_timeout_secs(),
+            per_page: default_per_page(),
+        }
+    }
+}
+
+pub fn semantic_errors(c: &CrawlOptions) -> Vec<String> {
+    let mut errors = Vec::new();
+    if !c.enabled {
+        return errors;
+    }
+    if c.repos.is_empty() && c.repos_file.is_none() && c.search.is_none() {
+        errors.push(
+            "[crawl] is enabled but names no repositories: give repos, repos_file or search".into(),
+        );
+    }
+    for repo in &c.repos {
+        if crate::repo_name::normalize(repo).is_none() {
+            errors.push(format!("[crawl] repos: `{repo}` is not owner/name"));
+        }
+    }
+    if !(1..=100).contains(&c.per_page) {
+        errors.push("[crawl] per_page must be between 1 and 100 (GitHub's limit)".into());
+    }
+    if c.timeout_secs.is_nan() || c.timeout_secs <= 0.0 {
+        errors.push("[crawl] timeout_secs must be above 0".into());
+    }
+    if c.max_minutes < 0.0 {
+        errors.push("[crawl] max_minutes must not be negative".into());
+    }
+    if !(c.api_url.starts_with("http://") || c.api_url.starts_with("https://")) {
+        errors.push(format!(
+            "[crawl] api_url `{}` is not an http(s) URL",
+            c.api_url
+        ));
+    }
+    if let Some(s) = &c.search
+        && let Some(day) = &s.pushed_after
+        && !valid_day(day)
+    {
+        errors.push(format!(
+            "[crawl] search.pushed_after `{day}` is not YYYY-MM-DD"
+        ));
+    }
+    errors
+}
+
+fn valid_day(day: &str) -> bool {
+    let b = day.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enabled_crawl_needs_repositories_and_sane_limits() {
+        let bad = CrawlOptions {
+            enabled: true,
+            per_page: 500,
+            repos: vec!["not a repo".into()],
+            search: Some(CrawlSearch {
+                language: "python".into(),
+                min_stars: 5,
+                pushed_after: Some("2024/01/01".into()),
+                max_repos: 10,
+            }),
+            ..Default::default()
+        };
+        let errors = semantic_errors(&bad).join("\n");
+        assert!(errors.contains("per_page"), "{errors}");
+        assert!(
+            errors.contains("`not a repo` is not owner/name"),
+            "{errors}"
+        );
+        assert!(errors.contains("pushed_after"), "{errors}");
+        let none = CrawlOptions {
+            enabled: true,
+            ..Default::default()
+        };
+        assert!(semantic_errors(&none)[0].contains("names no repositories"));
+        assert!(semantic_errors(&CrawlOptions::default()).is_empty());
+    }
+}

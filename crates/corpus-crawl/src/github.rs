@@ -1,0 +1,360 @@
+//! What the crawl asks GitHub for one repository, and the rows it makes of the answers:
+//! the repository's metadata (following a rename), every merged PR through the paginated
+//! list, and the issues each PR closes, with their comments.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use corpus_core::benchmark::BenchmarkRepos;
+use corpus_core::recipe_crawl::CrawlSearch;
+use corpus_core::rows::{LinkedIssue, PullRow, RepoRow};
+use serde_json::Value;
+
+use crate::client::{Client, Response};
+use crate::error::{CrawlError, Result};
+use crate::links::{closing_references, parse_time};
+
+/// How much to ask for.
+#[derive(Debug, Clone)]
+pub struct CrawlSettings {
+    pub per_page: u32,
+    pub linked_issues: bool,
+}
+
+/// Counts for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoCrawlStats {
+    pub pages: u64,
+    pub closed_prs: u64,
+    pub merged_prs: u64,
+    pub linked_issues: u64,
+    /// `Fixes #N` where #N is a pull request, not an issue.
+    pub linked_pull_requests: u64,
+    pub missing_issues: u64,
+}
+
+/// One repository as the API describes it.
+#[derive(Debug, Clone, Default)]
+pub struct RepoCrawl {
+    pub repo: RepoRow,
+    pub pulls: Vec<PullRow>,
+    pub clone_url: Option<String>,
+    pub stats: RepoCrawlStats,
+}
+
+/// Why a repository gave no PRs (a drop, not an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(key)?;
+    }
+    cur.as_str()
+}
+
+/// GET a URL, following redirects (at most five); returns the final answer and the URLs
+/// that redirected.
+fn get_following(client: &Client, url: &str) -> Result<(Response, Vec<String>)> {
+    let mut url = url.to_string();
+    let mut hops = Vec::new();
+    for _ in 0..5 {
+        let response = client.get(&url)?;
+        match (&response.location, response.is_redirect()) {
+            (Some(next), true) => {
+                hops.push(url);
+                url = next.clone();
+            }
+            _ => return Ok((response, hops)),
+        }
+    }
+    Err(CrawlError::Shape {
+        url,
+        message: "more than five redirects".into(),
+    })
+}
+
+/// Crawl `name`: metadata first, then (unless it is a benchmark repository by name or fork
+/// parent) its merged PRs and their linked issues.
+pub fn crawl_repo(
+    client: &Client,
+    name: &str,
+    settings: &CrawlSettings,
+    benchmark: &BenchmarkRepos,
+) -> Result<std::result::Result<RepoCrawl, (RepoRow, Skipped)>> {
+    let mut row = RepoRow {
+        repo: name.to_string(),
+        origin: "crawl".into(),
+        ..Default::default()
+    };
+    if let Some(matched) = benchmark.matches(name, []) {
+        row.skipped_reason = Some("swe_bench_repo".into());
+        return Ok(Err((
+            row,
+            Skipped {
+                reason: "swe_bench_repo",
+                detail: format!(
+                    "benchmark repository {matched}, skipped by name before any request"
+                ),
+            },
+        )));
+    }
+    let meta = match get_following(client, &format!("/repos/{name}")) {
+        Ok((response, _)) => response.json()?,
+        Err(CrawlError::NotFound { status, .. }) => {
+            row.skipped_reason = Some("repo_not_found".into());
+            return Ok(Err((
+                row,
+                Skipped {
+                    reason: "repo_not_found",
+                    detail: format!("GET /repos/{name}: HTTP {status}"),
+                },
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let full_name = str_at(&meta, &["full_name"])
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| CrawlError::Shape {
+            url: format!("/repos/{name}"),
+            message: "no full_name".into(),
+        })?;
+    if full_name != name {
+        // Renamed (or transferred): the row keeps the name asked as an alias.
+        row.repo = full_name.clone();
+        row.aliases = vec![name.to_string()];
+    }
+    row.default_branch = str_at(&meta, &["default_branch"]).map(str::to_string);
+    row.stars = meta.get("stargazers_count").and_then(Value::as_i64);
+    row.license = str_at(&meta, &["license", "spdx_id"]).map(str::to_string);
+    row.archived = meta.get("archived").and_then(Value::as_bool);
+    row.fork_parent = str_at(&meta, &["parent", "full_name"])
+        .or_else(|| str_at(&meta, &["source", "full_name"]))
+        .map(str::to_ascii_lowercase);
+    let parents: Vec<&str> = [
+        str_at(&meta, &["parent", "full_name"]),
+        str_at(&meta, &["source", "full_name"]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(matched) = benchmark.matches(&full_name, parents.iter().copied()) {
+        row.skipped_reason = Some("swe_bench_repo".into());
+        return Ok(Err((
+            row,
+            Skipped {
+                reason: "swe_bench_repo",
+                detail: format!(
+                    "benchmark repository {matched} (name or fork parent), skipped before its PRs"
+                ),
+            },
+        )));
+    }
+    let clone_url = str_at(&meta, &["clone_url"]).map(str::to_string);
+    let mut stats = RepoCrawlStats::default();
+    let mut pulls: BTreeMap<i64, PullRow> = BTreeMap::new();
+    let mut url = Some(format!(
+        "/repos/{full_name}/pulls?state=closed&sort=created&direction=asc&per_page={}",
+        settings.per_page
+    ));
+    while let Some(page_url) = url.take() {
+        let response = client.get(&page_url)?;
+        stats.pages += 1;
+        let page = response.json()?;
+        let items = page.as_array().ok_or_else(|| CrawlError::Shape {
+            url: page_url.clone(),
+            message: "a pull list that is not an array".into(),
+        })?;
+        for item in items {
+            stats.closed_prs += 1;
+            if let Some(pull) = pull_row(&full_name, item) {
+                // A PR seen twice (pages shifted under us) is kept once.
+                pulls.insert(pull.pr_number, pull);
+            }
+        }
+        url = response.next;
+    }
+    stats.merged_prs = pulls.len() as u64;
+    if settings.linked_issues {
+        let mut issues: BTreeMap<i64, Option<LinkedIssue>> = BTreeMap::new();
+        for pull in pulls.values_mut() {
+            let refs: BTreeSet<i64> =
+                closing_references(&format!("{}\n{}", pull.title, pull.body), &full_name);
+            for number in refs {
+                if let std::collections::btree_map::Entry::Vacant(slot) = issues.entry(number) {
+                    slot.insert(linked_issue(
+                        client, &full_name, number, settings, &mut stats,
+                    )?);
+                }
+                if let Some(Some(issue)) = issues.get(&number) {
+                    pull.linked_issues.push(issue.clone());
+                }
+            }
+        }
+        stats.linked_issues = issues.values().filter(|i| i.is_some()).count() as u64;
+    }
+    Ok(Ok(RepoCrawl {
+        repo: row,
+        pulls: pulls.into_values().collect(),
+        clone_url,
+        stats,
+    }))
+}
+
+/// A merged PR of a pull list page (None for a closed, unmerged one).
+pub fn pull_row(repo: &str, item: &Value) -> Option<PullRow> {
+    let merged_at = parse_time(str_at(item, &["merged_at"])?)?;
+    Some(PullRow {
+        repo: repo.to_string(),
+        pr_number: item.get("number")?.as_i64()?,
+        title: str_at(item, &["title"]).unwrap_or_default().to_string(),
+        body: str_at(item, &["body"]).unwrap_or_default().to_string(),
+        // A deleted account shows as `null`; GitHub calls it ghost.
+        author: str_at(item, &["user", "login"])
+            .unwrap_or("ghost")
+            .to_string(),
+        author_type: str_at(item, &["user", "type"])
+            .unwrap_or("User")
+            .to_string(),
+        merged_at: Some(merged_at),
+        base_ref: str_at(item, &["base", "ref"])
+            .unwrap_or_default()
+            .to_string(),
+        base_sha: str_at(item, &["base", "sha"])?.to_string(),
+        head_sha: str_at(item, &["head", "sha"])?.to_string(),
+        merge_sha: str_at(item, &["merge_commit_sha"]).map(str::to_string),
+        labels: item
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(|l| str_at(l, &["name"]).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        changed_files: item.get("changed_files").and_then(Value::as_i64),
+        linked_issues: Vec::new(),
+    })
+}
+
+/// Issue `number` with its comments; None when it does not exist or is a pull request.
+fn linked_issue(
+    client: &Client,
+    repo: &str,
+    number: i64,
+    settings: &CrawlSettings,
+    stats: &mut RepoCrawlStats,
+) -> Result<Option<LinkedIssue>> {
+    let issue = match get_following(client, &format!("/repos/{repo}/issues/{number}")) {
+        Ok((response, _)) => response.json()?,
+        Err(CrawlError::NotFound { .. }) => {
+            stats.missing_issues += 1;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if issue.get("pull_request").is_some() {
+        stats.linked_pull_requests += 1;
+        return Ok(None);
+    }
+    let mut comments = Vec::new();
+    if issue.get("comments").and_then(Value::as_i64).unwrap_or(0) > 0 {
+        let mut url = Some(format!(
+            "/repos/{repo}/issues/{number}/comments?per_page={}",
+            settings.per_page
+        ));
+        while let Some(page_url) = url.take() {
+            let response = client.get(&page_url)?;
+            let page = response.json()?;
+            for c in page.as_array().into_iter().flatten() {
+                if let Some(body) = str_at(c, &["body"]) {
+                    comments.push(body.to_string());
+                }
+            }
+            url = response.next;
+        }
+    }
+    Ok(Some(LinkedIssue {
+        number,
+        title: str_at(&issue, &["title"]).unwrap_or_default().to_string(),
+        body: str_at(&issue, &["body"]).unwrap_or_default().to_string(),
+        comments,
+    }))
+}
+
+/// `owner/name` of the repositories a search finds, most stars first.
+pub fn search_repos(client: &Client, search: &CrawlSearch) -> Result<Vec<String>> {
+    let mut query = format!("language:{} stars:>={}", search.language, search.min_stars);
+    if let Some(day) = &search.pushed_after {
+        query.push_str(&format!(" pushed:>{day}"));
+    }
+    let mut url = Some(format!(
+        "/search/repositories?q={}&sort=stars&order=desc&per_page=100",
+        encode_query(&query)
+    ));
+    let mut names = Vec::new();
+    while let Some(page_url) = url.take() {
+        let response = client.get(&page_url)?;
+        let page = response.json()?;
+        for item in page
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = str_at(item, &["full_name"]) {
+                names.push(name.to_ascii_lowercase());
+            }
+        }
+        if names.len() as u64 >= search.max_repos {
+            names.truncate(search.max_repos as usize);
+            break;
+        }
+        url = response.next;
+    }
+    Ok(names)
+}
+
+fn encode_query(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_pulls_become_rows_and_unmerged_ones_do_not() {
+        let item = serde_json::json!({
+            "number": 7, "title": "Fix it", "body": null,
+            "user": null, "merged_at": "2024-01-01T00:00:00Z",
+            "base": {"ref": "gone-branch", "sha": "b"}, "head": {"sha": "h"},
+            "merge_commit_sha": "m", "labels": [{"name": "bug"}]
+        });
+        let row = pull_row("a/b", &item).expect("merged");
+        assert_eq!(row.author, "ghost");
+        assert_eq!(row.labels, vec!["bug".to_string()]);
+        assert_eq!(row.base_ref, "gone-branch");
+        let mut closed = item.clone();
+        closed["merged_at"] = Value::Null;
+        assert!(pull_row("a/b", &closed).is_none());
+        assert_eq!(
+            encode_query("language:python stars:>=5"),
+            "language%3Apython+stars%3A%3E%3D5"
+        );
+    }
+}

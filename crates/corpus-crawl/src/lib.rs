@@ -1,0 +1,20 @@
+//! corpus-crawl: the GitHub crawl, the only crate that touches the network.
+//!
+//! - [`client`]: GET through the response cache, rate limits, token rotation, retries.
+//! - [`github`]: one repository's metadata, merged PRs and linked issues as rows.
+//! - [`mirror`]: bare mirrors with `refs/pull/*/head`.
+//! - [`links`]: `Link` headers, times, closing keywords.
+//! - [`mock`]: a mock GitHub API on 127.0.0.1 for tests and benchmarks.
+
+pub mod client;
+pub mod error;
+pub mod github;
+pub mod links;
+pub mod mirror;
+pub mod mock;
+pub mod tokens;
+
+pub use client::{Client, ClientOptions, ClientStats};
+pub use error::{CrawlError, Result};
+pub use github::{CrawlSettings, RepoCrawl, RepoCrawlStats, Skipped, crawl_repo, search_repos};
+pub use tokens::Tokens;

@@ -1,0 +1,516 @@
+//! A mock GitHub REST API on 127.0.0.1 for tests and benchmarks: the JSON shapes the crawl
+//! reads, `Link` pagination, ETags and 304s, a primary rate limit per token that resets,
+//! and scripted faults (secondary limits with `retry-after`, 502s, HTML pages, truncated
+//! JSON, a request that hangs). It counts every request it answers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Default)]
+pub struct MockPull {
+    pub number: i64,
+    pub title: String,
+    pub body: String,
+    pub user: Option<String>,
+    pub bot: bool,
+    pub merged: bool,
+    pub merged_at: String,
+    pub base_ref: String,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub merge_sha: String,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MockIssue {
+    pub title: String,
+    pub body: String,
+    pub comments: Vec<String>,
+    /// GitHub serves PRs on the issues endpoint too, with a `pull_request` key.
+    pub is_pull_request: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MockRepo {
+    pub full_name: String,
+    pub id: i64,
+    pub stars: i64,
+    pub license: Option<String>,
+    pub default_branch: String,
+    pub fork_parent: Option<String>,
+    pub archived: bool,
+    pub language: String,
+    /// Old names that answer 301 to `/repositories/ID`.
+    pub renamed_from: Vec<String>,
+    pub clone_url: Option<String>,
+    pub pulls: Vec<MockPull>,
+    pub issues: BTreeMap<i64, MockIssue>,
+}
+
+/// Faults, by the number of the request (1-based, over the whole server).
+#[derive(Debug, Clone, Default)]
+pub struct MockFaults {
+    /// Requests each token may make per window before 403 with remaining 0.
+    pub quota_per_window: Option<u64>,
+    pub window_secs: u64,
+    /// Leave the rate-limit headers off successful answers (another client shares the
+    /// token, say), so the client learns of the limit only from the 403.
+    pub hide_remaining: bool,
+    pub secondary_limit_at: Vec<u64>,
+    pub bad_gateway_at: Vec<u64>,
+    pub html_at: Vec<u64>,
+    pub truncated_at: Vec<u64>,
+    /// Requests answered only after this long (the client should time out and retry).
+    pub hang_at: Vec<u64>,
+    pub hang_for: Duration,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: u64,
+    by_path: HashMap<String, u64>,
+    authorizations: Vec<String>,
+    /// (token, window start) → requests in that window.
+    quota: HashMap<String, (u64, u64)>,
+    not_modified: u64,
+    rate_limited: u64,
+}
+
+struct Shared {
+    repos: Vec<MockRepo>,
+    faults: MockFaults,
+    base: String,
+    counters: Mutex<Counters>,
+    stop: AtomicBool,
+}
+
+/// A running mock server; it stops when dropped.
+pub struct MockGitHub {
+    shared: Arc<Shared>,
+    url: String,
+}
+
+impl MockGitHub {
+    pub fn start(repos: Vec<MockRepo>, faults: MockFaults) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(Shared {
+            repos,
+            faults,
+            base: url.clone(),
+            counters: Mutex::new(Counters::default()),
+            stop: AtomicBool::new(false),
+        });
+        let accept = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let shared = accept.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve(&shared, stream);
+                    });
+                }
+            }
+        });
+        Ok(Self { shared, url })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.counters().requests
+    }
+
+    /// Requests per path (query left out).
+    pub fn requests_to(&self, path: &str) -> u64 {
+        self.counters().by_path.get(path).copied().unwrap_or(0)
+    }
+
+    pub fn not_modified(&self) -> u64 {
+        self.counters().not_modified
+    }
+
+    pub fn rate_limited(&self) -> u64 {
+        self.counters().rate_limited
+    }
+
+    /// Every distinct `Authorization` header seen.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.counters().authorizations.clone()
+    }
+
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.shared
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for MockGitHub {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(value: &Value) -> Self {
+        Self {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: value.to_string(),
+        }
+    }
+
+    fn status(status: u16, message: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: json!({ "message": message }).to_string(),
+        }
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut headers: HashMap<String, String> = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let auth = headers.get("authorization").cloned().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
+    let (number, quota_left, reset) = {
+        let mut c = shared.counters.lock().unwrap_or_else(|p| p.into_inner());
+        c.requests += 1;
+        *c.by_path.entry(path.to_string()).or_default() += 1;
+        if !auth.is_empty() && !c.authorizations.contains(&auth) {
+            c.authorizations.push(auth.clone());
+        }
+        let n = c.requests;
+        match shared.faults.quota_per_window {
+            Some(quota) => {
+                let window = shared.faults.window_secs.max(1);
+                let start = now() / window * window;
+                let entry = c.quota.entry(auth.clone()).or_insert((start, 0));
+                if entry.0 != start {
+                    *entry = (start, 0);
+                }
+                entry.1 += 1;
+                let used = entry.1;
+                // Negative: over the quota.
+                (n, Some(quota as i64 - used as i64), start + window)
+            }
+            None => (n, None, now() + 3600),
+        }
+    };
+    let f = &shared.faults;
+    let mut reply = if quota_left.is_some_and(|l| l < 0) {
+        shared
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rate_limited += 1;
+        let mut r = Reply::status(403, "API rate limit exceeded for this token.");
+        r.headers.push(("x-ratelimit-remaining".into(), "0".into()));
+        r.headers
+            .push(("x-ratelimit-reset".into(), reset.to_string()));
+        r
+    } else if f.secondary_limit_at.contains(&number) {
+        let mut r = Reply::status(
+            403,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        );
+        r.headers.push(("retry-after".into(), "1".into()));
+        r
+    } else if f.bad_gateway_at.contains(&number) {
+        Reply::status(502, "Server Error")
+    } else if f.html_at.contains(&number) {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: "<!DOCTYPE html><html><body>Unicorn! This page is taking too long to load.</body></html>".into(),
+        }
+    } else {
+        if f.hang_at.contains(&number) {
+            std::thread::sleep(f.hang_for);
+        }
+        let mut r = route(shared, path, query);
+        if f.truncated_at.contains(&number) && r.status == 200 {
+            let cut = r.body.len() / 2;
+            r.body.truncate(cut);
+        }
+        r
+    };
+    if shared.faults.hide_remaining && reply.status != 403 {
+        // Nothing said: the client must cope with the 403 when it comes.
+    } else if let Some(left) = quota_left.filter(|l| *l >= 0) {
+        reply
+            .headers
+            .push(("x-ratelimit-remaining".into(), left.to_string()));
+        reply
+            .headers
+            .push(("x-ratelimit-reset".into(), reset.to_string()));
+    } else if quota_left.is_none() {
+        reply
+            .headers
+            .push(("x-ratelimit-remaining".into(), "4999".into()));
+        reply
+            .headers
+            .push(("x-ratelimit-reset".into(), reset.to_string()));
+    }
+    if reply.status == 200 && !reply.body.starts_with('<') {
+        let etag = format!(
+            "W/\"{:016x}\"",
+            xxhash_rust::xxh3::xxh3_64(reply.body.as_bytes())
+        );
+        if headers.get("if-none-match") == Some(&etag) {
+            shared
+                .counters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .not_modified += 1;
+            reply.status = 304;
+            reply.body.clear();
+        }
+        reply.headers.push(("etag".into(), etag));
+    }
+    let reason = match reply.status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        304 => "Not Modified",
+        403 => "Forbidden",
+        404 => "Not Found",
+        502 => "Bad Gateway",
+        _ => "Other",
+    };
+    let mut out = format!("HTTP/1.1 {} {reason}\r\n", reply.status);
+    for (k, v) in &reply.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        reply.body.len()
+    ));
+    let mut stream = stream;
+    stream.write_all(out.as_bytes())?;
+    stream.write_all(reply.body.as_bytes())?;
+    stream.flush()
+}
+
+fn query_param(query: &str, key: &str) -> Option<u64> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+/// A page of `items` with GitHub's `Link` header.
+fn paged(shared: &Shared, path: &str, query: &str, items: Vec<Value>) -> Reply {
+    let per_page = query_param(query, "per_page").unwrap_or(30).clamp(1, 100) as usize;
+    let page = query_param(query, "page").unwrap_or(1).max(1) as usize;
+    let pages = items.len().div_ceil(per_page).max(1);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let mut reply = Reply::json(&Value::Array(slice));
+    let keep: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.starts_with("page=") && !kv.is_empty())
+        .collect();
+    let link = |p: usize, rel: &str| {
+        format!(
+            "<{}{}?{}&page={p}>; rel=\"{rel}\"",
+            shared.base,
+            path,
+            keep.join("&")
+        )
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(link(page + 1, "next"));
+        links.push(link(pages, "last"));
+    }
+    if page > 1 {
+        links.push(link(1, "first"));
+        links.push(link(page - 1, "prev"));
+    }
+    if !links.is_empty() {
+        reply.headers.push(("link".into(), links.join(", ")));
+    }
+    reply
+}
+
+fn repo_json(shared: &Shared, r: &MockRepo) -> Value {
+    let (owner, _) = r.full_name.split_once('/').unwrap_or(("", ""));
+    let mut v = json!({
+        "id": r.id,
+        "full_name": r.full_name,
+        "owner": { "login": owner, "type": "Organization" },
+        "private": false,
+        "fork": r.fork_parent.is_some(),
+        "url": format!("{}/repos/{}", shared.base, r.full_name),
+        "clone_url": r.clone_url.clone().unwrap_or_else(|| format!("https://github.com/{}.git", r.full_name)),
+        "stargazers_count": r.stars,
+        "language": r.language,
+        "archived": r.archived,
+        "default_branch": r.default_branch,
+        "license": r.license.as_ref().map(|l| json!({ "key": l.to_ascii_lowercase(), "spdx_id": l })),
+    });
+    if let Some(parent) = &r.fork_parent {
+        v["parent"] = json!({ "full_name": parent });
+        v["source"] = json!({ "full_name": parent });
+    }
+    v
+}
+
+fn pull_json(shared: &Shared, repo: &MockRepo, p: &MockPull) -> Value {
+    json!({
+        "url": format!("{}/repos/{}/pulls/{}", shared.base, repo.full_name, p.number),
+        "number": p.number,
+        "state": "closed",
+        "title": p.title,
+        "body": if p.body.is_empty() { Value::Null } else { Value::String(p.body.clone()) },
+        "user": p.user.as_ref().map(|u| json!({ "login": u, "type": if p.bot { "Bot" } else { "User" } })),
+        "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
+        "created_at": p.merged_at,
+        "closed_at": p.merged_at,
+        "merged_at": if p.merged { Value::String(p.merged_at.clone()) } else { Value::Null },
+        "merge_commit_sha": p.merge_sha,
+        "base": { "ref": p.base_ref, "sha": p.base_sha, "repo": { "full_name": repo.full_name } },
+        "head": { "ref": format!("pr-{}", p.number), "sha": p.head_sha },
+    })
+}
+
+fn route(shared: &Shared, path: &str, query: &str) -> Reply {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let find = |owner: &str, name: &str| {
+        let full = format!("{owner}/{name}").to_ascii_lowercase();
+        shared
+            .repos
+            .iter()
+            .find(|r| r.full_name.to_ascii_lowercase() == full)
+    };
+    match parts.as_slice() {
+        ["repositories", id] => shared
+            .repos
+            .iter()
+            .find(|r| r.id.to_string() == *id)
+            .map(|r| Reply::json(&repo_json(shared, r)))
+            .unwrap_or_else(|| Reply::status(404, "Not Found")),
+        ["repos", owner, name] => {
+            if let Some(r) = find(owner, name) {
+                return Reply::json(&repo_json(shared, r));
+            }
+            let old = format!("{owner}/{name}").to_ascii_lowercase();
+            match shared.repos.iter().find(|r| r.renamed_from.contains(&old)) {
+                Some(r) => Reply {
+                    status: 301,
+                    headers: vec![(
+                        "location".into(),
+                        format!("{}/repositories/{}", shared.base, r.id),
+                    )],
+                    body: json!({ "message": "Moved Permanently" }).to_string(),
+                },
+                None => Reply::status(404, "Not Found"),
+            }
+        }
+        ["repos", owner, name, "pulls"] => match find(owner, name) {
+            Some(r) => {
+                let items = r.pulls.iter().map(|p| pull_json(shared, r, p)).collect();
+                paged(shared, path, query, items)
+            }
+            None => Reply::status(404, "Not Found"),
+        },
+        ["repos", owner, name, "issues", number] => {
+            let Some(r) = find(owner, name) else {
+                return Reply::status(404, "Not Found");
+            };
+            let n: i64 = number.parse().unwrap_or(-1);
+            match r.issues.get(&n) {
+                Some(issue) => {
+                    let mut v = json!({
+                        "number": n,
+                        "title": issue.title,
+                        "body": issue.body,
+                        "comments": issue.comments.len(),
+                        "state": "closed",
+                    });
+                    if issue.is_pull_request {
+                        v["pull_request"] = json!({ "url": format!("{}/repos/{}/pulls/{n}", shared.base, r.full_name) });
+                    }
+                    Reply::json(&v)
+                }
+                None => Reply::status(404, "Not Found"),
+            }
+        }
+        ["repos", owner, name, "issues", number, "comments"] => {
+            let n: i64 = number.parse().unwrap_or(-1);
+            match find(owner, name).and_then(|r| r.issues.get(&n)) {
+                Some(issue) => {
+                    let items = issue
+                        .comments
+                        .iter()
+                        .enumerate()
+                        .map(|(i, body)| json!({ "id": i + 1, "body": body, "user": { "login": "commenter" } }))
+                        .collect();
+                    paged(shared, path, query, items)
+                }
+                None => Reply::status(404, "Not Found"),
+            }
+        }
+        ["search", "repositories"] => {
+            let mut found: Vec<&MockRepo> = shared.repos.iter().collect();
+            found.sort_by(|a, b| b.stars.cmp(&a.stars).then(a.full_name.cmp(&b.full_name)));
+            let items: Vec<Value> = found.iter().map(|r| repo_json(shared, r)).collect();
+            let total = items.len();
+            let mut reply = paged(shared, path, query, items);
+            let page: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+            reply.body =
+                json!({ "total_count": total, "incomplete_results": false, "items": page })
+                    .to_string();
+            reply
+        }
+        _ => Reply::status(404, "Not Found"),
+    }
+}

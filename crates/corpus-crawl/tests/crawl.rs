@@ -1,0 +1,338 @@
+//! The crawl against the mock GitHub on 127.0.0.1: pagination, rate limits, faults, renames,
+//! resume after a stop, offline replay, ETags, and tokens that never leak.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use corpus_core::benchmark::BenchmarkRepos;
+use corpus_core::crawl_cache::ResponseCache;
+use corpus_core::recipe::DecontamOptions;
+use corpus_core::recipe_crawl::CrawlSearch;
+use corpus_crawl::client::now_secs;
+use corpus_crawl::mock::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
+use corpus_crawl::{
+    Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo, search_repos,
+};
+
+fn pull(number: i64, merged: bool) -> MockPull {
+    MockPull {
+        number,
+        title: format!("Change {number}"),
+        body: if number % 10 == 0 {
+            format!("Fixes #{}", 1000 + number)
+        } else {
+            String::new()
+        },
+        user: Some(format!("dev{}", number % 7)),
+        merged,
+        merged_at: format!("2024-01-{:02}T10:00:00Z", 1 + number % 28),
+        base_ref: "main".into(),
+        base_sha: format!("{:040x}", number),
+        head_sha: format!("{:040x}", number + 1_000_000),
+        merge_sha: format!("{:040x}", number + 2_000_000),
+        ..Default::default()
+    }
+}
+
+fn repo(name: &str, id: i64, prs: i64) -> MockRepo {
+    let mut issues = BTreeMap::new();
+    for n in (10..=prs).step_by(10) {
+        issues.insert(
+            1000 + n,
+            MockIssue {
+                title: format!("Bug {n}"),
+                body: format!("It breaks when {n}."),
+                comments: vec![format!("Seen on {n}"), "me too".into()],
+                is_pull_request: false,
+            },
+        );
+    }
+    MockRepo {
+        full_name: name.into(),
+        id,
+        stars: 10 + id,
+        license: Some("MIT".into()),
+        default_branch: "main".into(),
+        language: "Python".into(),
+        pulls: (1..=prs).map(|n| pull(n, n % 9 != 0)).collect(),
+        issues,
+        ..Default::default()
+    }
+}
+
+fn settings() -> CrawlSettings {
+    CrawlSettings {
+        per_page: 30,
+        linked_issues: true,
+    }
+}
+
+fn options(server: &MockGitHub) -> ClientOptions {
+    ClientOptions {
+        api_url: server.url().to_string(),
+        retry_base: Duration::from_millis(5),
+        max_retries: 6,
+        timeout: Duration::from_millis(800),
+        fresh_since: now_secs() - 3600,
+        ..Default::default()
+    }
+}
+
+fn benchmark() -> BenchmarkRepos {
+    BenchmarkRepos::from_options(&DecontamOptions::default())
+}
+
+fn merged_numbers(prs: i64) -> Vec<i64> {
+    (1..=prs).filter(|n| n % 9 != 0).collect()
+}
+
+#[test]
+fn every_merged_pr_arrives_once_through_pages_limits_and_faults() {
+    let faults = MockFaults {
+        quota_per_window: Some(9),
+        window_secs: 1,
+        hide_remaining: true,
+        secondary_limit_at: vec![3],
+        bad_gateway_at: vec![5, 6],
+        html_at: vec![8],
+        truncated_at: vec![11],
+        hang_at: vec![14],
+        hang_for: Duration::from_millis(2500),
+    };
+    let server = MockGitHub::start(vec![repo("acme/big", 1, 130)], faults).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let tokens = Tokens::new(vec![
+        "ghp_first_token_AAAA".into(),
+        "ghp_second_token_BBBB".into(),
+    ]);
+    let client =
+        Client::new(options(&server), ResponseCache::new(dir.path()), tokens).expect("client");
+    let got = crawl_repo(&client, "acme/big", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("not skipped");
+    let numbers: Vec<i64> = got.pulls.iter().map(|p| p.pr_number).collect();
+    assert_eq!(
+        numbers,
+        merged_numbers(130),
+        "every merged PR once, in order"
+    );
+    assert_eq!(got.stats.pages, 5);
+    let stats = client.stats();
+    assert!(
+        stats.retries >= 5,
+        "502 ×2, HTML, truncated JSON, hang: {stats:?}"
+    );
+    assert!(
+        stats.rate_limit_waits >= 2,
+        "secondary and primary limits: {stats:?}"
+    );
+    assert!(server.rate_limited() >= 1, "the primary limit was hit");
+    // Linked issues with their comments; the issue text is real.
+    let pr10 = got.pulls.iter().find(|p| p.pr_number == 10).expect("#10");
+    assert_eq!(pr10.linked_issues.len(), 1);
+    assert_eq!(pr10.linked_issues[0].title, "Bug 10");
+    assert_eq!(
+        pr10.linked_issues[0].comments,
+        vec!["Seen on 10".to_string(), "me too".into()]
+    );
+    // Both tokens were used, and neither is anywhere in the cache.
+    assert_eq!(server.authorizations().len(), 2);
+    for file in walk(dir.path()) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(
+            !text.contains("ghp_first") && !text.contains("ghp_second"),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn renames_missing_repositories_pull_request_links_and_deleted_base_branches() {
+    let mut moved = repo("newowner/tool", 2, 12);
+    moved.renamed_from = vec!["oldowner/tool".into()];
+    // "Fixes #3" where #3 is a pull request: not an issue.
+    moved.pulls[0].body = "Fixes #3".into();
+    moved.issues.insert(
+        3,
+        MockIssue {
+            title: "a PR".into(),
+            is_pull_request: true,
+            ..Default::default()
+        },
+    );
+    moved.pulls[1].base_ref = "feature-branch-deleted-since".into();
+    let mut fork = repo("someone/requests", 3, 2);
+    fork.fork_parent = Some("psf/requests".into());
+    let server = MockGitHub::start(vec![moved, fork], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(dir.path()),
+        Tokens::default(),
+    )
+    .expect("client");
+
+    let got = crawl_repo(&client, "oldowner/tool", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("not skipped");
+    assert_eq!(got.repo.repo, "newowner/tool");
+    assert_eq!(got.repo.aliases, vec!["oldowner/tool".to_string()]);
+    assert_eq!(got.repo.license.as_deref(), Some("MIT"));
+    assert!(got.pulls[0].linked_issues.is_empty());
+    assert_eq!(got.stats.linked_pull_requests, 1);
+    assert_eq!(got.pulls[1].base_ref, "feature-branch-deleted-since");
+    assert_eq!(got.pulls.len(), merged_numbers(12).len());
+
+    let (row, skipped) = crawl_repo(&client, "nobody/nothing", &settings(), &benchmark())
+        .expect("crawl")
+        .expect_err("skipped");
+    assert_eq!(skipped.reason, "repo_not_found");
+    assert_eq!(row.skipped_reason.as_deref(), Some("repo_not_found"));
+
+    let before = server.requests();
+    let (_, by_name) = crawl_repo(&client, "django/django", &settings(), &benchmark())
+        .expect("crawl")
+        .expect_err("benchmark");
+    assert_eq!(by_name.reason, "swe_bench_repo");
+    assert_eq!(
+        server.requests(),
+        before,
+        "skipped by name before any request"
+    );
+    let (row, by_parent) = crawl_repo(&client, "someone/requests", &settings(), &benchmark())
+        .expect("crawl")
+        .expect_err("fork of a benchmark repository");
+    assert_eq!(by_parent.reason, "swe_bench_repo");
+    assert_eq!(row.fork_parent.as_deref(), Some("psf/requests"));
+    assert_eq!(server.requests_to("/repos/someone/requests/pulls"), 0);
+}
+
+#[test]
+fn a_stopped_crawl_resumes_without_asking_twice_and_replays_offline() {
+    let server =
+        MockGitHub::start(vec![repo("acme/mid", 4, 100)], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = ResponseCache::new(dir.path());
+    let limited = ClientOptions {
+        max_requests: 3,
+        ..options(&server)
+    };
+    let client = Client::new(limited, cache.clone(), Tokens::default()).expect("client");
+    let err = crawl_repo(&client, "acme/mid", &settings(), &benchmark()).expect_err("budget");
+    assert!(matches!(err, CrawlError::Budget(_)), "{err}");
+    assert!(err.to_string().contains("run the crawl again"), "{err}");
+    assert_eq!(server.requests(), 3);
+
+    // Continue: what was fetched is not fetched again.
+    let client = Client::new(options(&server), cache.clone(), Tokens::default()).expect("client");
+    let got = crawl_repo(&client, "acme/mid", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert_eq!(
+        got.pulls.iter().map(|p| p.pr_number).collect::<Vec<_>>(),
+        merged_numbers(100)
+    );
+    let total = server.requests();
+    // 1 repo + 4 pages + 9 issues (#1090's PR is not merged) + 9 comment pages, each once.
+    assert_eq!(total, 23, "no request was made twice");
+    assert_eq!(client.stats().from_cache, 3);
+
+    // Offline: the same rows from the cache, no request at all.
+    let offline = ClientOptions {
+        offline: true,
+        api_url: "http://127.0.0.1:9".into(),
+        ..options(&server)
+    };
+    let client = Client::new(offline, cache.clone(), Tokens::default()).expect("client");
+    let replay = crawl_repo(&client, "acme/mid", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert_eq!(replay.pulls, got.pulls);
+    assert_eq!(server.requests(), total);
+    let missing =
+        crawl_repo(&client, "acme/other", &settings(), &benchmark()).expect_err("not cached");
+    assert!(
+        missing
+            .to_string()
+            .contains("offline crawl: no cached response"),
+        "{missing}"
+    );
+
+    // A later re-crawl revalidates with ETags: every answer is a 304.
+    let stale = ClientOptions {
+        fresh_since: i64::MAX,
+        ..options(&server)
+    };
+    let client = Client::new(stale, cache, Tokens::default()).expect("client");
+    let again = crawl_repo(&client, "acme/mid", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert_eq!(again.pulls, got.pulls);
+    assert_eq!(client.stats().not_modified, 23);
+    assert_eq!(server.not_modified(), 23);
+}
+
+#[test]
+fn a_server_that_keeps_failing_is_a_clear_error_naming_the_url() {
+    let faults = MockFaults {
+        bad_gateway_at: (1..=20).collect(),
+        ..Default::default()
+    };
+    let server = MockGitHub::start(vec![repo("acme/down", 5, 3)], faults).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let opts = ClientOptions {
+        max_retries: 3,
+        ..options(&server)
+    };
+    let client = Client::new(
+        opts,
+        ResponseCache::new(dir.path()),
+        Tokens::new(vec!["ghp_secret_XYZ".into()]),
+    )
+    .expect("client");
+    let err = crawl_repo(&client, "acme/down", &settings(), &benchmark()).expect_err("down");
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /repos/acme/down") && text.contains("HTTP 502"),
+        "{text}"
+    );
+    assert!(!text.contains("ghp_secret"), "{text}");
+    assert_eq!(server.requests(), 4);
+}
+
+#[test]
+fn search_lists_repositories_by_stars() {
+    let repos = (1..=5).map(|i| repo(&format!("org/r{i}"), i, 1)).collect();
+    let server = MockGitHub::start(repos, MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(dir.path()),
+        Tokens::default(),
+    )
+    .expect("client");
+    let search = CrawlSearch {
+        language: "python".into(),
+        min_stars: 5,
+        pushed_after: Some("2024-01-01".into()),
+        max_repos: 3,
+    };
+    assert_eq!(
+        search_repos(&client, &search).expect("search"),
+        vec!["org/r5", "org/r4", "org/r3"]
+    );
+}

@@ -1,0 +1,292 @@
+//! Stage `crawl`: the GitHub API's view of the recipe's repositories into `repos` (its own
+//! parts: stars, licence, fork parent, renames) and `pulls` (merged PRs with the issues they
+//! close), plus a bare mirror of each repository for `extract`. One unit per repository.
+//!
+//! Resumption: every response goes to the response cache as it arrives, and a crawl session
+//! (`_work/crawl.session`, removed when the stage completes) serves what it already fetched
+//! without asking again, so a killed or budget-limited crawl continues where it stopped. A
+//! later crawl revalidates the cache with ETags. `offline = true` rebuilds both tables from
+//! the cache alone.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use corpus_core::benchmark::BenchmarkRepos;
+use corpus_core::crawl_cache::ResponseCache;
+use corpus_core::recipe::Recipe;
+use corpus_core::repo_name::normalize;
+use corpus_core::rows::{DropRow, pulls_batch, repos_batch};
+use corpus_crawl::client::now_secs;
+use corpus_crawl::{Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo};
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+
+const NAME: &str = "crawl";
+const SESSION_FILE: &str = "crawl.session";
+
+#[derive(Default)]
+pub struct CrawlStage {
+    client: OnceLock<Client>,
+    names: OnceLock<Vec<String>>,
+    /// Units start in parallel: one of them builds the client (and the demo set).
+    init: std::sync::Mutex<()>,
+}
+
+fn stage_err(e: CrawlError) -> RunnerError {
+    RunnerError::stage(NAME, e.to_string())
+}
+
+/// Where the response cache is: the recipe's folder, else `RUN/crawl_cache`.
+pub fn cache_dir(ctx: &StageContext) -> PathBuf {
+    match &ctx.recipe.crawl.cache {
+        Some(dir) => ctx.recipe.resolve(dir),
+        None => ctx.run.root.join("crawl_cache"),
+    }
+}
+
+/// Where the mirrors are: the recipe's folder, else `RUN/mirrors`.
+pub fn mirrors_dir(ctx: &StageContext) -> PathBuf {
+    match &ctx.recipe.crawl.mirrors {
+        Some(dir) => ctx.recipe.resolve(dir),
+        None => ctx.run.root.join("mirrors"),
+    }
+}
+
+fn session_path(ctx: &StageContext) -> PathBuf {
+    ctx.run.root.join("_work").join(SESSION_FILE)
+}
+
+/// The Unix second this crawl session started (written on first use).
+fn session_start(ctx: &StageContext) -> Result<i64> {
+    let path = session_path(ctx);
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(start) = text.trim().parse::<i64>()
+    {
+        return Ok(start);
+    }
+    let start = now_secs();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| corpus_core::Error::io_path("create", dir, e))?;
+    }
+    corpus_core::manifest::write_atomically(&path, start.to_string().as_bytes())?;
+    Ok(start)
+}
+
+impl CrawlStage {
+    fn client(&self, ctx: &StageContext) -> Result<&Client> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let _init = self.init.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let c = &ctx.recipe.crawl;
+        if ctx.recipe.inputs.demo {
+            // The demo's recorded cache comes with the demo set.
+            let root = ctx.recipe.resolve(&ctx.recipe.inputs.demo_dir);
+            corpus_demo::ensure(&root)?;
+        }
+        let api_url = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| c.api_url.clone());
+        let options = ClientOptions {
+            api_url,
+            offline: c.offline,
+            max_requests: c.max_requests,
+            deadline: (c.max_minutes > 0.0)
+                .then(|| Instant::now() + Duration::from_secs_f64(c.max_minutes * 60.0)),
+            retry_base: Duration::from_millis(c.retry_base_ms),
+            max_retries: c.max_retries,
+            timeout: Duration::from_secs_f64(c.timeout_secs),
+            fresh_since: session_start(ctx)?,
+        };
+        let tokens = if c.offline {
+            Tokens::default()
+        } else {
+            Tokens::from_env()
+        };
+        if tokens.is_empty() && !c.offline {
+            tracing::warn!(
+                "crawl: no GITHUB_TOKEN or GITHUB_TOKENS; unauthenticated requests get 60 an hour"
+            );
+        }
+        let client =
+            Client::new(options, ResponseCache::new(&cache_dir(ctx)), tokens).map_err(stage_err)?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// The repositories to crawl: the recipe's list, its file, then its search, once.
+    fn names(&self, ctx: &StageContext) -> Result<&Vec<String>> {
+        if let Some(n) = self.names.get() {
+            return Ok(n);
+        }
+        let c = &ctx.recipe.crawl;
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        let mut bad = Vec::new();
+        let mut listed: Vec<String> = c.repos.clone();
+        if let Some(file) = &c.repos_file {
+            let path = ctx.recipe.resolve(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                RunnerError::Usage(format!("[crawl] repos_file {}: {e}", path.display()))
+            })?;
+            listed.extend(
+                text.lines()
+                    .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+                    .filter(|l| !l.is_empty()),
+            );
+        }
+        for name in listed {
+            match normalize(&name) {
+                Some(n) => {
+                    names.insert(n);
+                }
+                None => bad.push(name),
+            }
+        }
+        if !bad.is_empty() {
+            return Err(RunnerError::Usage(format!(
+                "[crawl] these are not owner/name: {}",
+                bad.join(", ")
+            )));
+        }
+        if let Some(search) = &c.search {
+            let found = corpus_crawl::search_repos(self.client(ctx)?, search).map_err(stage_err)?;
+            names.extend(found);
+        }
+        let names: Vec<String> = names.into_iter().collect();
+        Ok(self.names.get_or_init(|| names))
+    }
+}
+
+fn mirror_if_wanted(
+    ctx: &StageContext,
+    repo: &str,
+    clone_url: Option<&str>,
+    branch: Option<&str>,
+) -> Result<Option<PathBuf>> {
+    let c = &ctx.recipe.crawl;
+    let dir = mirrors_dir(ctx);
+    let existing = corpus_crawl::mirror::mirror_path(&dir, repo);
+    if c.offline || !c.mirror {
+        return Ok(existing.exists().then_some(existing));
+    }
+    let Some(url) = clone_url else {
+        return Ok(None);
+    };
+    let path = corpus_crawl::mirror::update_mirror(&dir, repo, url, branch).map_err(stage_err)?;
+    Ok(Some(path))
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+impl Stage for CrawlStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["repos", "pulls"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        let c = &ctx.recipe.crawl;
+        let mut builder = InputsBuilder::new(Recipe::section_hash(&(c, &ctx.recipe.decontam)));
+        // The folders are in the section (no run path here: the bytes must not depend on
+        // where the run directory is).
+        if c.enabled
+            && let Some(file) = &c.repos_file
+        {
+            let path = ctx.recipe.resolve(file);
+            builder.hidden("repos_file", &std::fs::read(&path).unwrap_or_default());
+        }
+        Ok(builder.finish())
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        if !ctx.recipe.crawl.enabled {
+            return Ok(Vec::new());
+        }
+        Ok(self.names(ctx)?.clone())
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let client = self.client(ctx)?;
+        let settings = CrawlSettings {
+            per_page: ctx.recipe.crawl.per_page,
+            linked_issues: ctx.recipe.crawl.linked_issues,
+        };
+        let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
+        let crawled = match crawl_repo(client, key, &settings, &benchmark) {
+            Ok(crawled) => crawled,
+            // Access refused for this repository alone: record it and go on.
+            Err(CrawlError::Http {
+                url,
+                status,
+                message,
+            }) if status == 403 => {
+                out.write_drops(&[DropRow::new(NAME, "repo_unavailable")
+                    .repo(key)
+                    .detail(format!("GET {url}: HTTP {status}: {message}"))])?;
+                return Ok(());
+            }
+            // Budget, offline cache miss, a server that keeps failing: the unit is not done,
+            // so the next run asks again; nothing partial is written.
+            Err(e) => return Err(stage_err(e)),
+        };
+        match crawled {
+            Err((row, skipped)) => {
+                out.write_drops(&[DropRow::new(NAME, skipped.reason)
+                    .repo(&row.repo)
+                    .detail(skipped.detail)])?;
+                out.write("repos", &repos_batch(&[row])?)?;
+            }
+            Ok(mut crawl) => {
+                crawl.repo.path = mirror_if_wanted(
+                    ctx,
+                    &crawl.repo.repo,
+                    crawl.clone_url.as_deref(),
+                    crawl.repo.default_branch.as_deref(),
+                )?
+                .map(|p| display(&p));
+                let stats = client.stats();
+                tracing::info!(
+                    "crawl {}: {} merged PRs of {} closed over {} pages, {} linked issues; {} requests so far ({} answered from cache, {} not modified){}",
+                    crawl.repo.repo,
+                    crawl.stats.merged_prs,
+                    crawl.stats.closed_prs,
+                    crawl.stats.pages,
+                    crawl.stats.linked_issues,
+                    stats.requests,
+                    stats.from_cache,
+                    stats.not_modified,
+                    stats
+                        .remaining
+                        .map(|r| format!(", quota left {r}"))
+                        .unwrap_or_default()
+                );
+                for chunk in crawl.pulls.chunks(512) {
+                    out.write("pulls", &pulls_batch(chunk)?)?;
+                }
+                out.write("repos", &repos_batch(&[crawl.repo])?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_outputs(&self, ctx: &StageContext) -> Result<()> {
+        // The session ends with the stage: the next crawl revalidates with ETags.
+        let path = session_path(ctx);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .map_err(|e| corpus_core::Error::io_path("remove", &path, e))?;
+        }
+        Ok(())
+    }
+}

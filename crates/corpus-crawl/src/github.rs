@@ -77,6 +77,11 @@ fn get_following(client: &Client, url: &str) -> Result<(Response, Vec<String>)> 
     })
 }
 
+/// More text per PR number in which to look for closing keywords (commit messages, read
+/// from the mirror); the hook may also fill in the row (the mirror's path).
+pub type ExtraTexts<'a> =
+    dyn FnMut(&mut RepoRow, Option<&str>, &[PullRow]) -> Result<BTreeMap<i64, String>> + 'a;
+
 /// Crawl `name`: metadata first, then (unless it is a benchmark repository by name or fork
 /// parent) its merged PRs and their linked issues.
 pub fn crawl_repo(
@@ -84,6 +89,21 @@ pub fn crawl_repo(
     name: &str,
     settings: &CrawlSettings,
     benchmark: &BenchmarkRepos,
+) -> Result<std::result::Result<RepoCrawl, (RepoRow, Skipped)>> {
+    crawl_repo_with(client, name, settings, benchmark, &mut |_, _, _| {
+        Ok(BTreeMap::new())
+    })
+}
+
+/// [`crawl_repo`] with a hook that runs between the PR list and the linked issues: it gets
+/// the row, the clone URL and the PRs, and returns more text per PR to search for closing
+/// keywords (the stage mirrors the repository there and reads each PR's commit messages).
+pub fn crawl_repo_with(
+    client: &Client,
+    name: &str,
+    settings: &CrawlSettings,
+    benchmark: &BenchmarkRepos,
+    extra: &mut ExtraTexts<'_>,
 ) -> Result<std::result::Result<RepoCrawl, (RepoRow, Skipped)>> {
     let mut row = RepoRow {
         repo: name.to_string(),
@@ -178,11 +198,19 @@ pub fn crawl_repo(
         url = response.next;
     }
     stats.merged_prs = pulls.len() as u64;
+    let list: Vec<PullRow> = pulls.values().cloned().collect();
+    let extra_texts = extra(&mut row, clone_url.as_deref(), &list)?;
     if settings.linked_issues {
         let mut issues: BTreeMap<i64, Option<LinkedIssue>> = BTreeMap::new();
         for pull in pulls.values_mut() {
-            let refs: BTreeSet<i64> =
-                closing_references(&format!("{}\n{}", pull.title, pull.body), &full_name);
+            let more = extra_texts
+                .get(&pull.pr_number)
+                .map(String::as_str)
+                .unwrap_or("");
+            let refs: BTreeSet<i64> = closing_references(
+                &format!("{}\n{}\n{more}", pull.title, pull.body),
+                &full_name,
+            );
             for number in refs {
                 if let std::collections::btree_map::Entry::Vacant(slot) = issues.entry(number) {
                     slot.insert(linked_issue(

@@ -16,5 +16,8 @@ pub mod tokens;
 
 pub use client::{Client, ClientOptions, ClientStats};
 pub use error::{CrawlError, Result};
-pub use github::{CrawlSettings, RepoCrawl, RepoCrawlStats, Skipped, crawl_repo, search_repos};
+pub use github::{
+    CrawlSettings, ExtraTexts, RepoCrawl, RepoCrawlStats, Skipped, crawl_repo, crawl_repo_with,
+    search_repos,
+};
 pub use tokens::Tokens;

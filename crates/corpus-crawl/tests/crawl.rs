@@ -315,6 +315,45 @@ fn a_server_that_keeps_failing_is_a_clear_error_naming_the_url() {
 }
 
 #[test]
+fn closing_keywords_in_commit_messages_link_issues_too() {
+    let server =
+        MockGitHub::start(vec![repo("acme/msgs", 6, 12)], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(dir.path()),
+        Tokens::default(),
+    )
+    .expect("client");
+    let mut seen_clone_url = None;
+    let mut hook = |row: &mut corpus_core::rows::RepoRow,
+                    clone_url: Option<&str>,
+                    pulls: &[corpus_core::rows::PullRow]|
+     -> corpus_crawl::Result<BTreeMap<i64, String>> {
+        seen_clone_url = clone_url.map(str::to_string);
+        row.path = Some("/mirrors/acme+msgs.git".into());
+        assert_eq!(pulls.len(), merged_numbers(12).len());
+        // PR 3's commit says it closes issue 1010 (its body does not).
+        Ok(BTreeMap::from([(
+            3,
+            "Tidy up\n\nCloses #1010\n".to_string(),
+        )]))
+    };
+    let got =
+        corpus_crawl::crawl_repo_with(&client, "acme/msgs", &settings(), &benchmark(), &mut hook)
+            .expect("crawl")
+            .expect("repo");
+    assert_eq!(
+        seen_clone_url.as_deref(),
+        Some("https://github.com/acme/msgs.git")
+    );
+    assert_eq!(got.repo.path.as_deref(), Some("/mirrors/acme+msgs.git"));
+    let pr3 = got.pulls.iter().find(|p| p.pr_number == 3).expect("#3");
+    assert_eq!(pr3.linked_issues.len(), 1);
+    assert_eq!(pr3.linked_issues[0].title, "Bug 10");
+}
+
+#[test]
 fn search_lists_repositories_by_stars() {
     let repos = (1..=5).map(|i| repo(&format!("org/r{i}"), i, 1)).collect();
     let server = MockGitHub::start(repos, MockFaults::default()).expect("server");

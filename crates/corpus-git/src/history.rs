@@ -154,6 +154,34 @@ pub fn branch_commits(
     walk.collect::<Result<Vec<_>, _>>().map_err(git)
 }
 
+/// The commit messages of each PR's `base..head` range, joined (for closing keywords), by
+/// PR number; a PR whose commits the repository lacks gets nothing.
+pub fn pr_commit_messages(
+    path: &std::path::Path,
+    prs: &[(i64, String, String)],
+) -> Result<std::collections::BTreeMap<i64, String>> {
+    let name = path.display().to_string();
+    let repo = Repository::open(path).map_err(|e| GitError::from_git(&name, e))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (number, base, head) in prs {
+        let (Ok(base), Ok(head)) = (Oid::from_str(base), Oid::from_str(head)) else {
+            continue;
+        };
+        if repo.find_commit(base).is_err() || repo.find_commit(head).is_err() {
+            continue;
+        }
+        let mut text = String::new();
+        for oid in branch_commits(&repo, base, head, &name)? {
+            if let Ok(commit) = repo.find_commit(oid) {
+                text.push_str(&String::from_utf8_lossy(commit.message_bytes()));
+                text.push('\n');
+            }
+        }
+        out.insert(*number, text);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

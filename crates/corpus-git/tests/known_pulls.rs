@@ -129,6 +129,23 @@ fn the_crawl_names_a_squash_merge_and_its_branch_commits() {
     let pack = packs.iter().find(|p| p.pr_number == 7).expect("pack");
     let messages: Vec<&str> = pack.commits.iter().map(|c| c.message.trim()).collect();
     assert_eq!(messages, vec!["Return two", "Test it"]);
+    // The crawl reads the same range's messages for closing keywords.
+    let texts = corpus_git::history::pr_commit_messages(
+        &path,
+        &[
+            (7, base_tip.to_string(), tip.to_string()),
+            (8, "3".repeat(40), tip.to_string()),
+        ],
+    )
+    .expect("messages");
+    assert_eq!(
+        texts.get(&7).map(String::as_str),
+        Some("Return two\nTest it\n")
+    );
+    assert!(
+        !texts.contains_key(&8),
+        "a range the mirror lacks gives nothing"
+    );
 
     // A PR whose shas the mirror lacks keeps history's boundaries.
     let unknown = KnownPulls::new([KnownPull {

@@ -224,6 +224,9 @@ fn run_units(
                         Ok(true)
                     })();
                     bar.inc(1);
+                    if let Some(status) = stage.progress() {
+                        bar.set_message(status);
+                    }
                     match outcome {
                         Ok(true) => {
                             ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -254,7 +257,7 @@ fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{prefix:>12} [{bar:30}] {pos}/{len} units, {elapsed} (eta {eta})",
+        "{prefix:>12} [{bar:30}] {pos}/{len} units, {elapsed} (eta {eta}) {msg}",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }

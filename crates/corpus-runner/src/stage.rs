@@ -67,6 +67,12 @@ pub trait Stage: Sync {
         Ok(true)
     }
 
+    /// A short live status shown after the unit count on the progress bar (the crawl:
+    /// requests made, answered from cache, quota left).
+    fn progress(&self) -> Option<String> {
+        None
+    }
+
     /// Add what the stage knows to a table's manifest before the barrier writes it.
     fn annotate(
         &self,

@@ -8,7 +8,7 @@
 //! later crawl revalidates the cache with ETags. `offline = true` rebuilds both tables from
 //! the cache alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,9 +17,9 @@ use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::crawl_cache::ResponseCache;
 use corpus_core::recipe::Recipe;
 use corpus_core::repo_name::normalize;
-use corpus_core::rows::{DropRow, pulls_batch, repos_batch};
+use corpus_core::rows::{DropRow, PullRow, RepoRow, pulls_batch, repos_batch};
 use corpus_crawl::client::now_secs;
-use corpus_crawl::{Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo};
+use corpus_crawl::{Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo_with};
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
@@ -223,23 +223,51 @@ impl Stage for CrawlStage {
             linked_issues: ctx.recipe.crawl.linked_issues,
         };
         let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
-        let crawled = match crawl_repo(client, key, &settings, &benchmark) {
-            Ok(crawled) => crawled,
-            // Access refused for this repository alone: record it and go on.
-            Err(CrawlError::Http {
-                url,
-                status,
-                message,
-            }) if status == 403 => {
-                out.write_drops(&[DropRow::new(NAME, "repo_unavailable")
-                    .repo(key)
-                    .detail(format!("GET {url}: HTTP {status}: {message}"))])?;
-                return Ok(());
-            }
-            // Budget, offline cache miss, a server that keeps failing: the unit is not done,
-            // so the next run asks again; nothing partial is written.
-            Err(e) => return Err(stage_err(e)),
+        // Between the PR list and the linked issues: mirror the repository, and read each
+        // PR's commit messages from it (closing keywords there count too).
+        let mut mirror_and_messages = |row: &mut RepoRow,
+                                       clone_url: Option<&str>,
+                                       pulls: &[PullRow]|
+         -> corpus_crawl::Result<BTreeMap<i64, String>> {
+            let mirror = |e: RunnerError| CrawlError::Mirror {
+                repo: row.repo.clone(),
+                message: e.to_string(),
+            };
+            let path = mirror_if_wanted(ctx, &row.repo, clone_url, row.default_branch.as_deref())
+                .map_err(mirror)?;
+            row.path = path.as_deref().map(display);
+            let Some(path) = path else {
+                return Ok(BTreeMap::new());
+            };
+            let ranges: Vec<(i64, String, String)> = pulls
+                .iter()
+                .map(|p| (p.pr_number, p.base_sha.clone(), p.head_sha.clone()))
+                .collect();
+            corpus_git::history::pr_commit_messages(&path, &ranges).map_err(|e| {
+                CrawlError::Mirror {
+                    repo: row.repo.clone(),
+                    message: e.to_string(),
+                }
+            })
         };
+        let crawled =
+            match crawl_repo_with(client, key, &settings, &benchmark, &mut mirror_and_messages) {
+                Ok(crawled) => crawled,
+                // Access refused for this repository alone: record it and go on.
+                Err(CrawlError::Http {
+                    url,
+                    status,
+                    message,
+                }) if status == 403 => {
+                    out.write_drops(&[DropRow::new(NAME, "repo_unavailable")
+                        .repo(key)
+                        .detail(format!("GET {url}: HTTP {status}: {message}"))])?;
+                    return Ok(());
+                }
+                // Budget, offline cache miss, a server that keeps failing: the unit is not done,
+                // so the next run asks again; nothing partial is written.
+                Err(e) => return Err(stage_err(e)),
+            };
         match crawled {
             Err((row, skipped)) => {
                 out.write_drops(&[DropRow::new(NAME, skipped.reason)
@@ -247,14 +275,7 @@ impl Stage for CrawlStage {
                     .detail(skipped.detail)])?;
                 out.write("repos", &repos_batch(&[row])?)?;
             }
-            Ok(mut crawl) => {
-                crawl.repo.path = mirror_if_wanted(
-                    ctx,
-                    &crawl.repo.repo,
-                    crawl.clone_url.as_deref(),
-                    crawl.repo.default_branch.as_deref(),
-                )?
-                .map(|p| display(&p));
+            Ok(crawl) => {
                 let stats = client.stats();
                 tracing::info!(
                     "crawl {}: {} merged PRs of {} closed over {} pages, {} linked issues; {} requests so far ({} answered from cache, {} not modified){}",
@@ -278,6 +299,22 @@ impl Stage for CrawlStage {
             }
         }
         Ok(())
+    }
+
+    fn progress(&self) -> Option<String> {
+        let stats = self.client.get()?.stats();
+        Some(format!(
+            "{} requests ({} retried, {} waits for quota), {} from cache, {} not modified{}",
+            stats.requests,
+            stats.retries,
+            stats.rate_limit_waits,
+            stats.from_cache,
+            stats.not_modified,
+            stats
+                .remaining
+                .map(|r| format!(", quota left {r}"))
+                .unwrap_or_default()
+        ))
     }
 
     fn finish_outputs(&self, ctx: &StageContext) -> Result<()> {

@@ -207,6 +207,12 @@ fn crawl_of_a_mock_github_stops_on_budget_resumes_mirrors_and_keeps_the_token_se
         "select pr_number from pulls where repo = 'acme/widgets' order by pr_number",
     );
     assert_eq!(rows.len(), merged, "every merged PR exactly once");
+    // The list API gives no file counts; the mirror does.
+    let counted = s.query(
+        "runs/crawlmock",
+        "select count(*) as n from pulls where repo = 'acme/widgets' and changed_files > 0",
+    );
+    assert_eq!(counted[0]["n"].as_i64(), Some(merged as i64));
     let linked = s.query(
         "runs/crawlmock",
         "select linked_issues[1]['title'] as t from pulls where repo = 'acme/widgets' and pr_number = 1",

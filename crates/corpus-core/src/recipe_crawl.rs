@@ -58,6 +58,13 @@ pub struct CrawlOptions {
     /// Fetch the issues a PR closes, with their comments.
     #[serde(default = "default_true")]
     pub linked_issues: bool,
+    /// Also ask GraphQL for each PR's closing references (links made in GitHub's UI); only
+    /// with a token, 50 PRs a query.
+    #[serde(default = "default_true")]
+    pub graphql: bool,
+    /// Fetch each merged PR's review comments (one request or more a PR).
+    #[serde(default)]
+    pub review_comments: bool,
     /// Stop after this many requests (0: no limit); a later run continues.
     #[serde(default)]
     pub max_requests: u64,
@@ -108,6 +115,8 @@ impl Default for CrawlOptions {
             mirrors: None,
             mirror: true,
             linked_issues: true,
+            review_comments: false,
+            graphql: true,
             max_requests: 0,
             max_minutes: 0.0,
             retry_base_ms: default_retry_base_ms(),

@@ -90,6 +90,8 @@ pub struct PullRow {
     pub labels: Vec<String>,
     pub changed_files: Option<i64>,
     pub linked_issues: Vec<LinkedIssue>,
+    /// Bodies of the PR's review comments (empty unless the recipe asks for them).
+    pub review_comments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -446,6 +448,7 @@ pub fn pulls_batch(rows: &[PullRow]) -> Result<RecordBatch> {
         ],
     )?;
     let labels: Vec<&Vec<String>> = rows.iter().map(|r| &r.labels).collect();
+    let reviews: Vec<&Vec<String>> = rows.iter().map(|r| &r.review_comments).collect();
     batch(
         "pulls",
         vec![
@@ -472,6 +475,7 @@ pub fn pulls_batch(rows: &[PullRow]) -> Result<RecordBatch> {
                 rows.iter().map(|r| r.linked_issues.len()),
                 structs,
             )?,
+            string_list(&field("pulls", "review_comments")?, &reviews)?,
         ],
     )
 }
@@ -810,6 +814,7 @@ pub fn pulls_from_batch(batch: &RecordBatch) -> Result<Vec<PullRow>> {
             labels: c.strings("labels", row)?,
             changed_files: c.opt_int("changed_files", row)?,
             linked_issues,
+            review_comments: c.strings("review_comments", row)?,
         });
     }
     Ok(out)

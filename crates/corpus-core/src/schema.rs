@@ -175,6 +175,8 @@ fn pulls_fields() -> Vec<Field> {
             Field::new("item", DataType::Struct(linked_issue_fields()), false),
             false,
         ),
+        // Review comments' bodies, when the recipe asks for them (`[crawl] review_comments`).
+        utf8_list("review_comments"),
     ]
 }
 

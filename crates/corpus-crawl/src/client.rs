@@ -215,6 +215,27 @@ impl Client {
     /// GET `url` (relative to the API base): a 2xx JSON body or a redirect; 404 and 410 are
     /// [`CrawlError::NotFound`].
     pub fn get(&self, url: &str) -> Result<Response> {
+        self.send(url, None)
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.options.offline
+    }
+
+    /// Whether requests carry a token (GraphQL answers only those).
+    pub fn has_tokens(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
+    /// POST a GraphQL query. The cache keys it by the query's hash (`/graphql#HASH`), so a
+    /// resumed or offline crawl gets the same answer.
+    pub fn graphql(&self, query: &str) -> Result<Response> {
+        let body = serde_json::json!({ "query": query });
+        let key = format!("/graphql#{}", corpus_core::hash::id128(query.as_bytes()));
+        self.send(&key, Some(&body))
+    }
+
+    fn send(&self, url: &str, body: Option<&serde_json::Value>) -> Result<Response> {
         let cached = self.cache.get(url)?;
         if let Some(entry) = &cached
             && (self.options.offline || entry.fetched_at >= self.options.fresh_since)
@@ -238,7 +259,7 @@ impl Client {
                 self.sleep(wait, url)?;
                 continue;
             }
-            match self.attempt(slot, url, cached.as_ref(), failures)? {
+            match self.attempt(slot, url, body, cached.as_ref(), failures)? {
                 Attempt::Done(response) => return finish(response),
                 Attempt::Retry { wait, why, quota } => {
                     if quota {
@@ -324,6 +345,7 @@ impl Client {
         &self,
         slot: usize,
         url: &str,
+        body: Option<&serde_json::Value>,
         cached: Option<&CacheEntry>,
         failures: u32,
     ) -> Result<Attempt> {
@@ -342,12 +364,18 @@ impl Client {
         {
             headers.insert(http::header::IF_NONE_MATCH, value);
         }
-        let full = format!("{}{}", self.base, url);
+        let full = match body {
+            Some(_) => self.graphql_url(),
+            None => format!("{}{}", self.base, url),
+        };
         let timeout = self.options.timeout;
         self.lock().stats.requests += 1;
         let sent = self.runtime.block_on(async {
             tokio::time::timeout(timeout, async {
-                let response = octo._get_with_headers(full.as_str(), Some(headers)).await?;
+                let response = match body {
+                    Some(body) => octo._post(full.as_str(), Some(body)).await?,
+                    None => octo._get_with_headers(full.as_str(), Some(headers)).await?,
+                };
                 let (parts, body) = response.into_parts();
                 let bytes: Bytes = body.collect().await?.to_bytes();
                 Ok::<_, octocrab::Error>((parts, bytes))
@@ -486,6 +514,15 @@ impl Client {
                 status,
                 message: self.tokens.redact(&short(&body)),
             }),
+        }
+    }
+
+    /// GitHub's GraphQL endpoint: `/graphql` beside the REST base, or `/api/graphql` on
+    /// GitHub Enterprise (whose REST base ends in `/api/v3`).
+    fn graphql_url(&self) -> String {
+        match self.base.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.base),
         }
     }
 

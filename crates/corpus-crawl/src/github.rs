@@ -18,6 +18,10 @@ use crate::links::{closing_references, parse_time};
 pub struct CrawlSettings {
     pub per_page: u32,
     pub linked_issues: bool,
+    pub review_comments: bool,
+    /// Ask GraphQL for each PR's closing references too (needs a token; offline, the
+    /// recorded answers are used when there are any).
+    pub graphql: bool,
 }
 
 /// Counts for the report.
@@ -30,6 +34,7 @@ pub struct RepoCrawlStats {
     /// `Fixes #N` where #N is a pull request, not an issue.
     pub linked_pull_requests: u64,
     pub missing_issues: u64,
+    pub review_comments: u64,
 }
 
 /// One repository as the API describes it.
@@ -200,6 +205,14 @@ pub fn crawl_repo_with(
     stats.merged_prs = pulls.len() as u64;
     let list: Vec<PullRow> = pulls.values().cloned().collect();
     let extra_texts = extra(&mut row, clone_url.as_deref(), &list)?;
+    let graphql_refs = if settings.linked_issues
+        && settings.graphql
+        && (client.has_tokens() || client.is_offline())
+    {
+        closing_references_graphql(client, &full_name, &list)?
+    } else {
+        BTreeMap::new()
+    };
     if settings.linked_issues {
         let mut issues: BTreeMap<i64, Option<LinkedIssue>> = BTreeMap::new();
         for pull in pulls.values_mut() {
@@ -207,10 +220,11 @@ pub fn crawl_repo_with(
                 .get(&pull.pr_number)
                 .map(String::as_str)
                 .unwrap_or("");
-            let refs: BTreeSet<i64> = closing_references(
+            let mut refs: BTreeSet<i64> = closing_references(
                 &format!("{}\n{}\n{more}", pull.title, pull.body),
                 &full_name,
             );
+            refs.extend(graphql_refs.get(&pull.pr_number).into_iter().flatten());
             for number in refs {
                 if let std::collections::btree_map::Entry::Vacant(slot) = issues.entry(number) {
                     slot.insert(linked_issue(
@@ -223,6 +237,16 @@ pub fn crawl_repo_with(
             }
         }
         stats.linked_issues = issues.values().filter(|i| i.is_some()).count() as u64;
+    }
+    if settings.review_comments {
+        for pull in pulls.values_mut() {
+            let url = format!(
+                "/repos/{full_name}/pulls/{}/comments?per_page={}",
+                pull.pr_number, settings.per_page
+            );
+            pull.review_comments = comment_bodies(client, url)?;
+            stats.review_comments += pull.review_comments.len() as u64;
+        }
     }
     Ok(Ok(RepoCrawl {
         repo: row,
@@ -266,6 +290,7 @@ pub fn pull_row(repo: &str, item: &Value) -> Option<PullRow> {
             .unwrap_or_default(),
         changed_files: item.get("changed_files").and_then(Value::as_i64),
         linked_issues: Vec::new(),
+        review_comments: Vec::new(),
     })
 }
 
@@ -289,29 +314,110 @@ fn linked_issue(
         stats.linked_pull_requests += 1;
         return Ok(None);
     }
-    let mut comments = Vec::new();
-    if issue.get("comments").and_then(Value::as_i64).unwrap_or(0) > 0 {
-        let mut url = Some(format!(
-            "/repos/{repo}/issues/{number}/comments?per_page={}",
-            settings.per_page
-        ));
-        while let Some(page_url) = url.take() {
-            let response = client.get(&page_url)?;
-            let page = response.json()?;
-            for c in page.as_array().into_iter().flatten() {
-                if let Some(body) = str_at(c, &["body"]) {
-                    comments.push(body.to_string());
-                }
-            }
-            url = response.next;
-        }
-    }
+    let comments = if issue.get("comments").and_then(Value::as_i64).unwrap_or(0) > 0 {
+        comment_bodies(
+            client,
+            format!(
+                "/repos/{repo}/issues/{number}/comments?per_page={}",
+                settings.per_page
+            ),
+        )?
+    } else {
+        Vec::new()
+    };
     Ok(Some(LinkedIssue {
         number,
         title: str_at(&issue, &["title"]).unwrap_or_default().to_string(),
         body: str_at(&issue, &["body"]).unwrap_or_default().to_string(),
         comments,
     }))
+}
+
+/// PRs asked per GraphQL query (aliases `prN: pullRequest(number: N)`).
+const GRAPHQL_BATCH: usize = 50;
+
+/// The issues of this repository each PR closes by GitHub's own record
+/// (`closingIssuesReferences`: links made in the UI count too), by PR number. An answer with
+/// errors and no data is logged and left out: the keywords still apply.
+fn closing_references_graphql(
+    client: &Client,
+    repo: &str,
+    pulls: &[PullRow],
+) -> Result<BTreeMap<i64, BTreeSet<i64>>> {
+    let mut out: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    let Some((owner, name)) = repo.split_once('/') else {
+        return Ok(out);
+    };
+    for chunk in pulls.chunks(GRAPHQL_BATCH) {
+        let fields: Vec<String> = chunk
+            .iter()
+            .map(|p| {
+                format!(
+                    "pr{n}: pullRequest(number: {n}) {{ closingIssuesReferences(first: 25) {{ nodes {{ number repository {{ nameWithOwner }} }} }} }}",
+                    n = p.pr_number
+                )
+            })
+            .collect();
+        let query = format!(
+            "query {{ repository(owner: {owner:?}, name: {name:?}) {{ {} }} }}",
+            fields.join(" ")
+        );
+        let answer = match client.graphql(&query) {
+            Ok(response) => response.json()?,
+            // Offline without a recorded answer, or a server that refuses: keywords only.
+            Err(CrawlError::Offline(_)) => continue,
+            Err(e @ (CrawlError::Http { .. } | CrawlError::NotFound { .. })) => {
+                tracing::warn!("{repo}: GraphQL closing references left out: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(data) = answer.pointer("/data/repository") else {
+            tracing::warn!(
+                "{repo}: GraphQL gave no data ({}); closing keywords only",
+                answer
+                    .get("errors")
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            );
+            continue;
+        };
+        for pull in chunk {
+            let nodes = data
+                .pointer(&format!(
+                    "/pr{}/closingIssuesReferences/nodes",
+                    pull.pr_number
+                ))
+                .and_then(Value::as_array);
+            for node in nodes.into_iter().flatten() {
+                let same_repo = str_at(node, &["repository", "nameWithOwner"])
+                    .is_none_or(|r| r.eq_ignore_ascii_case(repo));
+                if let (true, Some(number)) =
+                    (same_repo, node.get("number").and_then(Value::as_i64))
+                {
+                    out.entry(pull.pr_number).or_default().insert(number);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The bodies of a paginated comment list, oldest first.
+fn comment_bodies(client: &Client, first: String) -> Result<Vec<String>> {
+    let mut bodies = Vec::new();
+    let mut url = Some(first);
+    while let Some(page_url) = url.take() {
+        let response = client.get(&page_url)?;
+        let page = response.json()?;
+        for c in page.as_array().into_iter().flatten() {
+            if let Some(body) = str_at(c, &["body"]) {
+                bodies.push(body.to_string());
+            }
+        }
+        url = response.next;
+    }
+    Ok(bodies)
 }
 
 /// `owner/name` of the repositories a search finds, most stars first.

@@ -26,6 +26,9 @@ pub struct MockPull {
     pub head_sha: String,
     pub merge_sha: String,
     pub labels: Vec<String>,
+    pub review_comments: Vec<String>,
+    /// Issues linked in GitHub's UI (GraphQL `closingIssuesReferences`), not in the text.
+    pub closes: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -217,6 +220,14 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    let mut body = Vec::new();
+    if let Some(len) = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        body.resize(len, 0);
+        std::io::Read::read_exact(&mut reader, &mut body)?;
+    }
     let auth = headers.get("authorization").cloned().unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
     let (number, quota_left, reset) = {
@@ -274,7 +285,11 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         if f.hang_at.contains(&number) {
             std::thread::sleep(f.hang_for);
         }
-        let mut r = route(shared, path, query);
+        let mut r = if path == "/graphql" {
+            graphql(shared, &body, !auth.is_empty())
+        } else {
+            route(shared, path, query)
+        };
         if f.truncated_at.contains(&number) && r.status == 200 {
             let cut = r.body.len() / 2;
             r.body.truncate(cut);
@@ -318,6 +333,7 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         200 => "OK",
         301 => "Moved Permanently",
         304 => "Not Modified",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         502 => "Bad Gateway",
@@ -422,6 +438,46 @@ fn pull_json(shared: &Shared, repo: &MockRepo, p: &MockPull) -> Value {
     })
 }
 
+/// The one GraphQL query the crawl sends: closing references of PRs by number.
+fn graphql(shared: &Shared, body: &[u8], authorized: bool) -> Reply {
+    if !authorized {
+        return Reply::status(401, "This endpoint requires you to be authenticated.");
+    }
+    let query = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("query").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let repo_re =
+        regex::Regex::new(r#"repository\(owner: "([^"]+)", name: "([^"]+)"\)"#).expect("regex");
+    let pr_re = regex::Regex::new(r"pr(\d+): pullRequest\(number: (\d+)\)").expect("regex");
+    let Some(caps) = repo_re.captures(&query) else {
+        return Reply::json(&json!({ "errors": [{ "message": "Parse error" }] }));
+    };
+    let full = format!("{}/{}", &caps[1], &caps[2]).to_ascii_lowercase();
+    let Some(repo) = shared
+        .repos
+        .iter()
+        .find(|r| r.full_name.to_ascii_lowercase() == full)
+    else {
+        return Reply::json(
+            &json!({ "data": { "repository": null }, "errors": [{ "type": "NOT_FOUND" }] }),
+        );
+    };
+    let mut fields = serde_json::Map::new();
+    for c in pr_re.captures_iter(&query) {
+        let n: i64 = c[2].parse().unwrap_or(-1);
+        let value = match repo.pulls.iter().find(|p| p.number == n) {
+            Some(p) => {
+                json!({ "closingIssuesReferences": { "nodes": p.closes.iter().map(|i| json!({
+                "number": i, "repository": { "nameWithOwner": repo.full_name } })).collect::<Vec<_>>() } })
+            }
+            None => Value::Null,
+        };
+        fields.insert(format!("pr{}", &c[1]), value);
+    }
+    Reply::json(&json!({ "data": { "repository": Value::Object(fields) } }))
+}
+
 fn route(shared: &Shared, path: &str, query: &str) -> Reply {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let find = |owner: &str, name: &str| {
@@ -493,6 +549,21 @@ fn route(shared: &Shared, path: &str, query: &str) -> Reply {
                         .iter()
                         .enumerate()
                         .map(|(i, body)| json!({ "id": i + 1, "body": body, "user": { "login": "commenter" } }))
+                        .collect();
+                    paged(shared, path, query, items)
+                }
+                None => Reply::status(404, "Not Found"),
+            }
+        }
+        ["repos", owner, name, "pulls", number, "comments"] => {
+            let n: i64 = number.parse().unwrap_or(-1);
+            match find(owner, name).and_then(|r| r.pulls.iter().find(|p| p.number == n)) {
+                Some(pull) => {
+                    let items = pull
+                        .review_comments
+                        .iter()
+                        .enumerate()
+                        .map(|(i, body)| json!({ "id": i + 1, "body": body, "path": "src/lib.py", "user": { "login": "reviewer" } }))
                         .collect();
                     paged(shared, path, query, items)
                 }

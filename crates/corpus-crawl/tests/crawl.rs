@@ -64,6 +64,8 @@ fn settings() -> CrawlSettings {
     CrawlSettings {
         per_page: 30,
         linked_issues: true,
+        review_comments: false,
+        graphql: true,
     }
 }
 
@@ -351,6 +353,127 @@ fn closing_keywords_in_commit_messages_link_issues_too() {
     let pr3 = got.pulls.iter().find(|p| p.pr_number == 3).expect("#3");
     assert_eq!(pr3.linked_issues.len(), 1);
     assert_eq!(pr3.linked_issues[0].title, "Bug 10");
+}
+
+#[test]
+fn graphql_closing_references_link_issues_the_text_does_not_name() {
+    let mut linked = repo("acme/linked", 8, 12);
+    // PR 4 was linked to issue 1010 in GitHub's UI: no keyword anywhere.
+    linked.pulls[3].closes = vec![1010];
+    let server = MockGitHub::start(vec![linked], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = ResponseCache::new(dir.path());
+    let client = Client::new(
+        options(&server),
+        cache.clone(),
+        Tokens::new(vec!["ghp_graphql_token".into()]),
+    )
+    .expect("client");
+    let got = crawl_repo(&client, "acme/linked", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    let pr4 = got.pulls.iter().find(|p| p.pr_number == 4).expect("#4");
+    assert_eq!(
+        pr4.linked_issues
+            .iter()
+            .map(|i| i.number)
+            .collect::<Vec<_>>(),
+        vec![1010]
+    );
+    assert_eq!(
+        server.requests_to("/graphql"),
+        1,
+        "one query for the repository's 11 merged PRs"
+    );
+    // Offline, the recorded answer gives the same rows.
+    let offline = ClientOptions {
+        offline: true,
+        ..options(&server)
+    };
+    let replay = crawl_repo(
+        &Client::new(offline, cache, Tokens::default()).expect("client"),
+        "acme/linked",
+        &settings(),
+        &benchmark(),
+    )
+    .expect("crawl")
+    .expect("repo");
+    assert_eq!(replay.pulls, got.pulls);
+    // Without a token, GraphQL is not asked (it answers only authenticated requests).
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(dir.path()),
+        Tokens::default(),
+    )
+    .expect("client");
+    let anonymous = crawl_repo(&client, "acme/linked", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert!(
+        anonymous
+            .pulls
+            .iter()
+            .find(|p| p.pr_number == 4)
+            .expect("#4")
+            .linked_issues
+            .is_empty()
+    );
+    assert_eq!(server.requests_to("/graphql"), 1);
+}
+
+#[test]
+fn review_comments_come_when_the_recipe_asks() {
+    let mut reviewed = repo("acme/reviewed", 7, 3);
+    reviewed.pulls[1].review_comments = vec![
+        "nit: name this better".into(),
+        "LGTM".into(),
+        "one more".into(),
+    ];
+    let server = MockGitHub::start(vec![reviewed], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(dir.path()),
+        Tokens::default(),
+    )
+    .expect("client");
+    let asked = CrawlSettings {
+        per_page: 2,
+        linked_issues: false,
+        review_comments: true,
+        graphql: false,
+    };
+    let got = crawl_repo(&client, "acme/reviewed", &asked, &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert_eq!(
+        got.pulls[1].review_comments,
+        vec![
+            "nit: name this better".to_string(),
+            "LGTM".into(),
+            "one more".into()
+        ],
+        "over two pages"
+    );
+    assert!(got.pulls[0].review_comments.is_empty());
+    assert_eq!(got.stats.review_comments, 3);
+    // Off by default: no request for them.
+    let before = server.requests();
+    let client = Client::new(
+        options(&server),
+        ResponseCache::new(tempfile::tempdir().expect("tmp").path()),
+        Tokens::default(),
+    )
+    .expect("client");
+    crawl_repo(&client, "acme/reviewed", &settings(), &benchmark())
+        .expect("crawl")
+        .expect("repo");
+    assert_eq!(
+        server.requests_to("/repos/acme/reviewed/pulls/2/comments"),
+        2
+    );
+    assert!(server.requests() > before);
 }
 
 #[test]

@@ -182,6 +182,39 @@ pub fn pr_commit_messages(
     Ok(out)
 }
 
+/// How many files each PR changes (GitHub's `changed_files`: the diff from the merge base
+/// of base and head to head, renames as two paths), by PR number; a PR whose commits the
+/// repository lacks gets nothing.
+pub fn pr_changed_files(
+    path: &std::path::Path,
+    prs: &[(i64, String, String)],
+) -> Result<std::collections::BTreeMap<i64, i64>> {
+    let name = path.display().to_string();
+    let git = |e| GitError::from_git(&name, e);
+    let repo = Repository::open(path).map_err(git)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (number, base, head) in prs {
+        let (Ok(base), Ok(head)) = (Oid::from_str(base), Oid::from_str(head)) else {
+            continue;
+        };
+        let (Ok(head_commit), Ok(merge_base)) =
+            (repo.find_commit(head), repo.merge_base(base, head))
+        else {
+            continue;
+        };
+        let base_tree = repo
+            .find_commit(merge_base)
+            .and_then(|c| c.tree())
+            .map_err(git)?;
+        let head_tree = head_commit.tree().map_err(git)?;
+        let diff = repo
+            .diff_tree_to_tree(Some(&base_tree), Some(&head_tree), None)
+            .map_err(git)?;
+        out.insert(*number, diff.deltas().len() as i64);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,6 +221,8 @@ impl Stage for CrawlStage {
         let settings = CrawlSettings {
             per_page: ctx.recipe.crawl.per_page,
             linked_issues: ctx.recipe.crawl.linked_issues,
+            review_comments: ctx.recipe.crawl.review_comments,
+            graphql: ctx.recipe.crawl.graphql,
         };
         let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
         // Between the PR list and the linked issues: mirror the repository, and read each
@@ -275,7 +277,22 @@ impl Stage for CrawlStage {
                     .detail(skipped.detail)])?;
                 out.write("repos", &repos_batch(&[row])?)?;
             }
-            Ok(crawl) => {
+            Ok(mut crawl) => {
+                // The list API has no file counts: the mirror gives them.
+                if let Some(path) = crawl.repo.path.clone() {
+                    let ranges: Vec<(i64, String, String)> = crawl
+                        .pulls
+                        .iter()
+                        .map(|p| (p.pr_number, p.base_sha.clone(), p.head_sha.clone()))
+                        .collect();
+                    let counts = corpus_git::history::pr_changed_files(Path::new(&path), &ranges)
+                        .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+                    for pull in &mut crawl.pulls {
+                        if pull.changed_files.is_none() {
+                            pull.changed_files = counts.get(&pull.pr_number).copied();
+                        }
+                    }
+                }
                 let stats = client.stats();
                 tracing::info!(
                     "crawl {}: {} merged PRs of {} closed over {} pages, {} linked issues; {} requests so far ({} answered from cache, {} not modified){}",

@@ -182,6 +182,14 @@ fn mirror_if_wanted(
     Ok(Some(path))
 }
 
+/// Each PR's (number, base sha, head sha), the ranges read from its mirror.
+fn ranges_of(pulls: &[PullRow]) -> Vec<(i64, String, String)> {
+    pulls
+        .iter()
+        .map(|p| (p.pr_number, p.base_sha.clone(), p.head_sha.clone()))
+        .collect()
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
@@ -241,11 +249,7 @@ impl Stage for CrawlStage {
             let Some(path) = path else {
                 return Ok(BTreeMap::new());
             };
-            let ranges: Vec<(i64, String, String)> = pulls
-                .iter()
-                .map(|p| (p.pr_number, p.base_sha.clone(), p.head_sha.clone()))
-                .collect();
-            corpus_git::history::pr_commit_messages(&path, &ranges).map_err(|e| {
+            corpus_git::history::pr_commit_messages(&path, &ranges_of(pulls)).map_err(|e| {
                 CrawlError::Mirror {
                     repo: row.repo.clone(),
                     message: e.to_string(),
@@ -280,11 +284,7 @@ impl Stage for CrawlStage {
             Ok(mut crawl) => {
                 // The list API has no file counts: the mirror gives them.
                 if let Some(path) = crawl.repo.path.clone() {
-                    let ranges: Vec<(i64, String, String)> = crawl
-                        .pulls
-                        .iter()
-                        .map(|p| (p.pr_number, p.base_sha.clone(), p.head_sha.clone()))
-                        .collect();
+                    let ranges = ranges_of(&crawl.pulls);
                     let counts = corpus_git::history::pr_changed_files(Path::new(&path), &ranges)
                         .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
                     for pull in &mut crawl.pulls {

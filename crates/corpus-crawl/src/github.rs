@@ -61,6 +61,12 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     cur.as_str()
 }
 
+/// The row of a repository left out, marked with why, and the drop that says so.
+fn skip(mut row: RepoRow, reason: &'static str, detail: String) -> (RepoRow, Skipped) {
+    row.skipped_reason = Some(reason.into());
+    (row, Skipped { reason, detail })
+}
+
 /// GET a URL, following redirects (at most five); returns the final answer and the URLs
 /// that redirected.
 fn get_following(client: &Client, url: &str) -> Result<(Response, Vec<String>)> {
@@ -116,28 +122,17 @@ pub fn crawl_repo_with(
         ..Default::default()
     };
     if let Some(matched) = benchmark.matches(name, []) {
-        row.skipped_reason = Some("swe_bench_repo".into());
-        return Ok(Err((
+        return Ok(Err(skip(
             row,
-            Skipped {
-                reason: "swe_bench_repo",
-                detail: format!(
-                    "benchmark repository {matched}, skipped by name before any request"
-                ),
-            },
+            "swe_bench_repo",
+            format!("benchmark repository {matched}, skipped by name before any request"),
         )));
     }
     let meta = match get_following(client, &format!("/repos/{name}")) {
         Ok((response, _)) => response.json()?,
         Err(CrawlError::NotFound { status, .. }) => {
-            row.skipped_reason = Some("repo_not_found".into());
-            return Ok(Err((
-                row,
-                Skipped {
-                    reason: "repo_not_found",
-                    detail: format!("GET /repos/{name}: HTTP {status}"),
-                },
-            )));
+            let detail = format!("GET /repos/{name}: HTTP {status}");
+            return Ok(Err(skip(row, "repo_not_found", detail)));
         }
         Err(e) => return Err(e),
     };
@@ -167,15 +162,10 @@ pub fn crawl_repo_with(
     .flatten()
     .collect();
     if let Some(matched) = benchmark.matches(&full_name, parents.iter().copied()) {
-        row.skipped_reason = Some("swe_bench_repo".into());
-        return Ok(Err((
+        return Ok(Err(skip(
             row,
-            Skipped {
-                reason: "swe_bench_repo",
-                detail: format!(
-                    "benchmark repository {matched} (name or fork parent), skipped before its PRs"
-                ),
-            },
+            "swe_bench_repo",
+            format!("benchmark repository {matched} (name or fork parent), skipped before its PRs"),
         )));
     }
     let clone_url = str_at(&meta, &["clone_url"]).map(str::to_string);

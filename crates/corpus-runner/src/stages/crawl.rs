@@ -293,21 +293,14 @@ impl Stage for CrawlStage {
                         }
                     }
                 }
-                let stats = client.stats();
                 tracing::info!(
-                    "crawl {}: {} merged PRs of {} closed over {} pages, {} linked issues; {} requests so far ({} answered from cache, {} not modified){}",
+                    "crawl {}: {} merged PRs of {} closed over {} pages, {} linked issues; so far {}",
                     crawl.repo.repo,
                     crawl.stats.merged_prs,
                     crawl.stats.closed_prs,
                     crawl.stats.pages,
                     crawl.stats.linked_issues,
-                    stats.requests,
-                    stats.from_cache,
-                    stats.not_modified,
-                    stats
-                        .remaining
-                        .map(|r| format!(", quota left {r}"))
-                        .unwrap_or_default()
+                    self.progress().unwrap_or_default()
                 );
                 for chunk in crawl.pulls.chunks(512) {
                     out.write("pulls", &pulls_batch(chunk)?)?;

@@ -35,15 +35,17 @@ fn replay_all(s: &Scratch, run: &str) -> usize {
         let mut files: BTreeMap<String, String> = BTreeMap::new();
         for step in &t.steps {
             let a = &step.action;
-            if a.tool != "str_replace_editor" {
+            // `swe_agent` names the edit in `command`; `kimi_dev` has a tool per edit.
+            let command = match a.tool.as_str() {
+                "str_replace_editor" => a.argument("command"),
+                "str_replace" | "create" | "insert" => Some(a.tool.as_str()),
+                _ => continue,
+            };
+            let Some(path) = a.argument("path") else {
                 continue;
-            }
-            let path = a
-                .argument("path")
-                .expect("path")
-                .trim_start_matches("/testbed/")
-                .to_string();
-            match a.argument("command") {
+            };
+            let path = path.trim_start_matches("/testbed/").to_string();
+            match command {
                 Some("str_replace") => {
                     let current = files
                         .entry(path.clone())
@@ -77,10 +79,12 @@ fn replay_all(s: &Scratch, run: &str) -> usize {
         .unwrap_or_else(|token| panic!("{}#{} leaks `{token}`", t.repo, t.pr_number));
         // Every observation before the edits comes from the emulator; nothing is executed.
         assert!(t.steps.iter().all(|s| s.observation_source == "emulator"));
-        assert_eq!(
-            t.steps.last().map(|s| s.action.tool.as_str()),
-            Some("submit")
-        );
+        let finish = if t.tool_family == "kimi_dev" {
+            "stop"
+        } else {
+            "submit"
+        };
+        assert_eq!(t.steps.last().map(|s| s.action.tool.as_str()), Some(finish));
     }
     rows.len()
 }
@@ -187,6 +191,39 @@ fn hard_cases(path: &std::path::Path) {
 
 #[test]
 fn prs_that_cannot_replay_are_counted_drops() {
+    hard_cases_drop("", "swe_agent");
+}
+
+#[test]
+fn the_kimi_dev_family_in_qwen_tool_calls_drops_and_replays_alike() {
+    let s = hard_cases_drop(
+        "tool_family = \"kimi_dev\"\nrenderer = \"qwen_tool_call\"\n",
+        "kimi_dev",
+    );
+    let rows = s.query(
+        "runs/hard",
+        "select prompt, response from synthetic_samples",
+    );
+    assert_eq!(rows.len(), 1);
+    let (prompt, response) = (text(&rows[0], "prompt"), text(&rows[0], "response"));
+    assert!(prompt.contains("\n# Tools\n") && prompt.contains("\"name\": \"search_dir\""));
+    assert!(
+        response
+            .contains("<tool_call>\n{\"name\": \"search_dir\", \"arguments\": {\"search_term\": "),
+        "{response}"
+    );
+    assert!(response.contains("\n<tool_response>\n[File: /testbed/pkg/fine.py (2 lines total)]\n1:def fine_helper():\n"), "{response}");
+    assert!(response.contains("{\"name\": \"str_replace\", \"arguments\": {\"path\": \"/testbed/pkg/fine.py\", \"old_str\": "), "{response}");
+    assert!(
+        response.ends_with(
+            "<tool_call>\n{\"name\": \"stop\", \"arguments\": {}}\n</tool_call><|im_end|>\n"
+        ),
+        "{response}"
+    );
+}
+
+/// Runs the hard cases with extra `[synthesize]` keys; checks the drops and the one replay.
+fn hard_cases_drop(extra: &str, family: &str) -> Scratch {
     let s = Scratch::new();
     let repo = s.path().join("repos/hard+cases");
     std::fs::create_dir_all(&repo).expect("mkdir");
@@ -194,7 +231,7 @@ fn prs_that_cannot_replay_are_counted_drops() {
     std::fs::write(
         s.path().join("hard.toml"),
         format!(
-            "name = \"hard\"\n[inputs]\nrepos = [{{ name = \"hard/cases\", path = \"{}\" }}]\n[format]\nprofile = \"broad\"\n[synthesize]\nenabled = true\n",
+            "name = \"hard\"\n[inputs]\nrepos = [{{ name = \"hard/cases\", path = \"{}\" }}]\n[format]\nprofile = \"broad\"\n[synthesize]\nenabled = true\n{extra}",
             repo.display()
         ),
     )
@@ -230,4 +267,7 @@ fn prs_that_cannot_replay_are_counted_drops() {
     );
     assert!(!drops.contains_key(&4), "{drops:?}");
     assert_eq!(replay_all(&s, "runs/hard"), 1);
+    let families = s.query("runs/hard", "select distinct tool_family from trajectories");
+    assert_eq!(text(&families[0], "tool_family"), family);
+    s
 }

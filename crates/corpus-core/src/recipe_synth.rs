@@ -14,10 +14,12 @@ pub struct SynthesizeOptions {
     /// `deterministic` (no model).
     #[serde(default = "default_engine")]
     pub engine: String,
-    /// `swe_agent` (`str_replace_editor`, read-only `bash`, `submit`).
+    /// `swe_agent` (`str_replace_editor`, read-only `bash`, `submit`) or `kimi_dev`
+    /// (windowed `open`, `search_dir`, ..., `str_replace`, `insert`, `stop`).
     #[serde(default = "default_family")]
     pub tool_family: String,
-    /// `swe_agent_xml` (`<function=...>` calls, `OBSERVATION:` turns).
+    /// `swe_agent_xml` (`<function=...>` calls, `OBSERVATION:` turns), `qwen_tool_call`
+    /// (Qwen2.5's `<tool_call>` JSON) or `kimi_dev_execute` (`<execute>tool(...)</execute>`).
     #[serde(default = "default_renderer")]
     pub renderer: String,
     /// Where the repository sits in the agent's world.
@@ -61,8 +63,16 @@ pub fn semantic_errors(s: &SynthesizeOptions) -> Vec<String> {
     }
     for (key, value, known) in [
         ("engine", &s.engine, &["deterministic"][..]),
-        ("tool_family", &s.tool_family, &["swe_agent"][..]),
-        ("renderer", &s.renderer, &["swe_agent_xml"][..]),
+        (
+            "tool_family",
+            &s.tool_family,
+            &["swe_agent", "kimi_dev"][..],
+        ),
+        (
+            "renderer",
+            &s.renderer,
+            &["swe_agent_xml", "qwen_tool_call", "kimi_dev_execute"][..],
+        ),
     ] {
         if !known.contains(&value.as_str()) {
             errors.push(format!(

@@ -14,8 +14,10 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::emulator::Emulator;
 use crate::emulator::editor::EditorCall;
+use crate::emulator::windowed::WindowState;
 use crate::leak::LeakGuard;
 use crate::snapshot::{Kind, Snapshot};
+use crate::tools::ToolFamily;
 use crate::trajectory::{Action, Phase, Step, ThoughtSource, Trajectory};
 
 pub const ROOT: &str = "/testbed";
@@ -26,7 +28,7 @@ pub const TEMPLATE_WORDS: &str = "The problem mentions Let me search the reposit
     I'll start by finding where appears in the code Searching for should show which files are \
     involved is among the matches let look at appears there on line the file has lines In but \
     nothing there is about the problem so it needs no change matches let open it grep testbed \
-    The change is complete Next change";
+    search_dir The change is complete Next change";
 const MAX_GREP_LINES: usize = 40;
 
 /// A PR as the engine needs it.
@@ -121,6 +123,15 @@ fn hit_paths(output: &str) -> Vec<String> {
         .collect()
 }
 
+/// Paths (relative) listed by `search_dir` (`ROOT/PATH (k matches)` rows).
+fn search_dir_paths(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix(ROOT)?.strip_prefix('/'))
+        .filter_map(|l| l.rsplit_once(" (").map(|(p, _)| p.to_string()))
+        .collect()
+}
+
 /// The first line of `content` (a `cat -n` view) mentioning `term`: (number, text).
 fn first_mention(repo_text: &str, term: &str) -> Option<(usize, String)> {
     repo_text
@@ -132,6 +143,9 @@ fn first_mention(repo_text: &str, term: &str) -> Option<(usize, String)> {
 
 struct Builder<'r> {
     emulator: Emulator<'r>,
+    family: ToolFamily,
+    /// The windowed tools' open file and window (the `kimi_dev` family).
+    window: WindowState,
     steps: Vec<Step>,
     guard: LeakGuard,
 }
@@ -176,21 +190,70 @@ impl Builder<'_> {
         Ok(output)
     }
 
+    /// The files the family's search tool lists for `term`, without recording a step.
+    fn hits(&self, term: &str) -> Vec<String> {
+        match self.family {
+            ToolFamily::SweAgent => hit_paths(
+                &self
+                    .emulator
+                    .run_shell(&format!("grep -rl {term} ."))
+                    .unwrap_or_default(),
+            ),
+            ToolFamily::KimiDev => search_dir_paths(
+                &self
+                    .emulator
+                    .windowed(&mut WindowState::default(), &format!("search_dir {term}"))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Search the repository for `term` with the family's tool (`command` is the `grep`
+    /// line the `swe_agent` family runs); returns the files it lists.
+    fn search(&mut self, thought: String, term: &str, command: &str) -> Result<Vec<String>, Drop> {
+        match self.family {
+            ToolFamily::SweAgent => Ok(hit_paths(&self.shell(thought, command)?)),
+            ToolFamily::KimiDev => {
+                let output = self
+                    .emulator
+                    .windowed(&mut self.window, &format!("search_dir {term}"))
+                    .ok_or_else(|| drop("unsupported_command", format!("search_dir {term}")))?;
+                self.explore(
+                    thought,
+                    Action::new("search_dir", &[("search_term", term)]),
+                    output.clone(),
+                )?;
+                Ok(search_dir_paths(&output))
+            }
+        }
+    }
+
     fn view(&mut self, thought: String, path: &str) -> Result<String, Drop> {
         let absolute = format!("{ROOT}/{path}");
-        let result = self.emulator.editor(&EditorCall::View {
-            path: absolute.clone(),
-            view_range: None,
-        });
-        self.explore(
-            thought,
-            Action::new(
-                "str_replace_editor",
-                &[("command", "view"), ("path", &absolute)],
-            ),
-            result.output.clone(),
-        )?;
-        Ok(result.output)
+        let (action, output) = match self.family {
+            ToolFamily::SweAgent => {
+                let result = self.emulator.editor(&EditorCall::View {
+                    path: absolute.clone(),
+                    view_range: None,
+                });
+                (
+                    Action::new(
+                        "str_replace_editor",
+                        &[("command", "view"), ("path", &absolute)],
+                    ),
+                    result.output,
+                )
+            }
+            ToolFamily::KimiDev => {
+                let output = self
+                    .emulator
+                    .windowed(&mut self.window, &format!("open \"{absolute}\""))
+                    .ok_or_else(|| drop("unsupported_command", format!("open {absolute}")))?;
+                (Action::new("open", &[("path", &absolute)]), output)
+            }
+        };
+        self.explore(thought, action, output.clone())?;
+        Ok(output)
     }
 }
 
@@ -201,6 +264,7 @@ pub fn trajectory(
     pr: &PrInput,
     seed: u64,
     variant: u32,
+    family: ToolFamily,
     cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
 ) -> Result<Trajectory, Drop> {
     if pr.has_merge_in_branch {
@@ -246,6 +310,8 @@ pub fn trajectory(
     let seed = seed ^ u64::from(variant).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut b = Builder {
         emulator,
+        family,
+        window: WindowState::default(),
         steps: Vec::new(),
         guard: LeakGuard::new(pr.problem, pr.diff),
     };
@@ -269,11 +335,7 @@ pub fn trajectory(
         if !in_gold {
             continue;
         }
-        let listing = b
-            .emulator
-            .run_shell(&format!("grep -rl {term} ."))
-            .unwrap_or_default();
-        let hits = hit_paths(&listing);
+        let hits = b.hits(term);
         if hits.iter().any(|h| gold.contains(h)) && hits.len() <= 30 {
             candidates.push((term.clone(), hits));
         }
@@ -300,10 +362,17 @@ pub fn trajectory(
         format!("I'll start by finding where `{term}` appears in the code."),
         format!("Searching for `{term}` should show which files are involved."),
     ];
-    b.shell(
+    let listed = b.search(
         openers[pick(seed, "opener", openers.len())].clone(),
+        &term,
         &command,
     )?;
+    if listed != hits {
+        return Err(drop(
+            "search_mismatch",
+            format!("`{term}`: the recorded search lists other files than the candidate search"),
+        ));
+    }
     // 2. Up to two distractors among the hits, each rejected with what the view showed.
     let others: Vec<String> = hits
         .iter()
@@ -451,7 +520,7 @@ pub fn trajectory(
                 b.steps.push(Step {
                     thought,
                     thought_source: source,
-                    action: editor_action(&call),
+                    action: editor_action(&call, family),
                     observation: result.output,
                     observation_source: "emulator".into(),
                     phase: Phase::Edit,
@@ -476,7 +545,7 @@ pub fn trajectory(
     b.steps.push(Step {
         thought: "The change is complete.".into(),
         thought_source: ThoughtSource::Template,
-        action: Action::new("submit", &[]),
+        action: Action::new(family.finish_tool(), &[]),
         observation: String::new(),
         observation_source: "emulator".into(),
         phase: Phase::Edit,
@@ -488,7 +557,7 @@ pub fn trajectory(
         variant,
         engine: "deterministic".into(),
         seed,
-        tool_family: "swe_agent".into(),
+        tool_family: family.name().into(),
         problem: pr.problem.to_string(),
         steps: b.steps,
         named_files: named,
@@ -540,7 +609,23 @@ fn blob_at(repo: &Repository, tree: &git2::Tree, path: &str) -> Option<Vec<u8>> 
         .map(|b| b.content().to_vec())
 }
 
-fn editor_action(call: &EditorCall) -> Action {
+/// An edit as the family calls it (`kimi_dev` has one tool per editor command).
+fn editor_action(call: &EditorCall, family: ToolFamily) -> Action {
+    let action = swe_agent_editor_action(call);
+    match family {
+        ToolFamily::SweAgent => action,
+        ToolFamily::KimiDev => Action {
+            tool: action.argument("command").unwrap_or("view").to_string(),
+            arguments: action
+                .arguments
+                .into_iter()
+                .filter(|(k, _)| k != "command")
+                .collect(),
+        },
+    }
+}
+
+fn swe_agent_editor_action(call: &EditorCall) -> Action {
     match call {
         EditorCall::StrReplace {
             path,

@@ -12,9 +12,11 @@
 
 pub mod emulator;
 pub mod engine;
+pub mod json;
 pub mod leak;
 pub mod render;
 pub mod snapshot;
+pub mod tools;
 pub mod trajectory;
 
 pub use emulator::Emulator;

@@ -17,7 +17,8 @@ use corpus_core::rows::{
 use corpus_core::table::KeyedTable;
 use corpus_synth::emulator::ResultCache;
 use corpus_synth::engine::{PrInput, trajectory};
-use corpus_synth::render::swe_agent_xml;
+use corpus_synth::render::Renderer;
+use corpus_synth::tools::ToolFamily;
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
@@ -119,6 +120,13 @@ impl Stage for SynthesizeStage {
             patches.extend(patches_from_batch(&batch)?);
             Ok(())
         })?;
+        // The recipe check refuses unknown names before any stage runs.
+        let family = ToolFamily::parse(&options.tool_family).ok_or_else(|| {
+            RunnerError::stage(NAME, format!("unknown tool_family {}", options.tool_family))
+        })?;
+        let renderer = Renderer::parse(&options.renderer).ok_or_else(|| {
+            RunnerError::stage(NAME, format!("unknown renderer {}", options.renderer))
+        })?;
         let cache = Arc::new(ResultCache::default());
         let mut rows = Vec::new();
         let mut samples = Vec::new();
@@ -153,6 +161,7 @@ impl Stage for SynthesizeStage {
                     &input,
                     ctx.recipe.seed,
                     variant,
+                    family,
                     Some(cache.clone()),
                 ) {
                     Ok(t) => t,
@@ -161,7 +170,7 @@ impl Stage for SynthesizeStage {
                         break; // the same PR fails the same way in every variant
                     }
                 };
-                let (prompt, response) = match swe_agent_xml(&t, &options.root) {
+                let (prompt, response) = match renderer.render(&t, &options.root) {
                     Ok(text) => text,
                     Err(marker) => {
                         drops.push(drop_row(

@@ -1,0 +1,114 @@
+//! SWE-agent's XML function calls: the system turn lists each tool as a function block; a
+//! call is `<function=NAME>` with one `<parameter=P>` line each (multi-line values on their
+//! own lines); each result is a user turn starting `OBSERVATION:`.
+
+use super::{INTRO, task, turn};
+use crate::tools::ToolFamily;
+use crate::trajectory::Trajectory;
+
+/// The system turn's text for a family.
+pub fn system(family: ToolFamily) -> String {
+    let mut out = format!("{INTRO}\n");
+    for (i, tool) in family.tools().iter().enumerate() {
+        let n = i + 1;
+        out.push_str(&format!(
+            "\n---- BEGIN FUNCTION #{n}: {} ----\nDescription: {}\n",
+            tool.name, tool.description
+        ));
+        if tool.params.is_empty() {
+            out.push_str("No parameters.\n");
+        } else {
+            out.push_str("Parameters:\n");
+            for (k, p) in tool.params.iter().enumerate() {
+                out.push_str(&format!(
+                    "  ({}) {} ({}, {}): {}\n",
+                    k + 1,
+                    p.name,
+                    p.ty.json_name(),
+                    if p.required { "required" } else { "optional" },
+                    p.description
+                ));
+            }
+        }
+        out.push_str(&format!("---- END FUNCTION #{n} ----\n"));
+    }
+    out.push_str("\nTo call a function, reply with your reasoning, then exactly one call in this format:\n\n<function=NAME>\n<parameter=PARAMETER>value</parameter>\n</function>");
+    out
+}
+
+/// (prompt, response) in the SWE-agent XML format (markers already checked); kept for
+/// callers that render the default family.
+pub fn swe_agent_xml(
+    trajectory: &Trajectory,
+    root: &str,
+) -> Result<(String, String), &'static str> {
+    super::Renderer::SweAgentXml.render(trajectory, root)
+}
+
+pub(super) fn render(trajectory: &Trajectory, family: ToolFamily, root: &str) -> (String, String) {
+    let prompt = turn("system", &system(family));
+    let mut response = turn("user", &task(trajectory, root));
+    for step in &trajectory.steps {
+        let mut call = format!("<function={}>\n", step.action.tool);
+        for (name, value) in &step.action.arguments {
+            if value.contains('\n') {
+                call.push_str(&format!("<parameter={name}>\n{value}\n</parameter>\n"));
+            } else {
+                call.push_str(&format!("<parameter={name}>{value}</parameter>\n"));
+            }
+        }
+        call.push_str("</function>");
+        let content = if step.thought.is_empty() {
+            call
+        } else {
+            format!("{}\n\n{call}", step.thought.trim_end())
+        };
+        response.push_str(&turn("assistant", &content));
+        if step.action.tool != family.finish_tool() {
+            response.push_str(&turn(
+                "user",
+                &format!("OBSERVATION:\n{}", step.observation),
+            ));
+        }
+    }
+    (prompt, response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture::trajectory;
+
+    #[test]
+    fn golden_swe_agent_xml() {
+        let (prompt, response) =
+            swe_agent_xml(&trajectory("swe_agent", "./x.py:1:parse\n"), "/testbed")
+                .expect("renders");
+        assert!(prompt.starts_with("<|im_start|>system\nYou are a software engineering agent"));
+        assert!(prompt.contains("\n---- BEGIN FUNCTION #1: bash ----\nDescription: Run a read-only shell command in the repository (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l).\nParameters:\n  (1) command (string, required): the command line.\n---- END FUNCTION #1 ----\n"));
+        assert!(prompt.contains("---- BEGIN FUNCTION #3: submit ----\nDescription: Finish: the changes made so far are the answer.\nNo parameters.\n---- END FUNCTION #3 ----\n"));
+        assert!(prompt.ends_with("</function><|im_end|>\n"));
+        assert_eq!(
+            response,
+            "<|im_start|>user\n<uploaded_files>\n/testbed\n</uploaded_files>\nThe repository is in /testbed. Resolve this issue by editing its files:\n\n<issue>\nparse fails\n</issue><|im_end|>\n\
+<|im_start|>assistant\nSearch.\n\n<function=bash>\n<parameter=command>grep -rn parse .</parameter>\n</function><|im_end|>\n\
+<|im_start|>user\nOBSERVATION:\n./x.py:1:parse\n<|im_end|>\n\
+<|im_start|>assistant\nFix it\n\n<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n<parameter=path>/testbed/x.py</parameter>\n<parameter=old_str>\na\n\n</parameter>\n<parameter=new_str>\nb\n\n</parameter>\n</function><|im_end|>\n\
+<|im_start|>user\nOBSERVATION:\nedited\n<|im_end|>\n\
+<|im_start|>assistant\n<function=submit>\n</function><|im_end|>\n"
+        );
+    }
+
+    #[test]
+    fn the_kimi_dev_family_lists_its_own_tools() {
+        let text = system(ToolFamily::KimiDev);
+        assert!(text.contains("---- BEGIN FUNCTION #1: open ----"));
+        assert!(
+            text.contains(
+                "  (2) line_number (integer, optional): the line to show in the window.\n"
+            )
+        );
+        assert!(text.contains("---- BEGIN FUNCTION #11: stop ----"));
+        assert!(!text.contains("str_replace_editor"));
+    }
+}

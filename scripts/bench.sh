@@ -84,9 +84,15 @@ TOML
     local trajectories served chars
     trajectories=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from trajectories" | tail -1)
     served=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(distinct pr_number) as n from trajectories" | tail -1)
-    chars=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select coalesce(avg(length(text)), 0) as n from synthetic_samples" | tail -1)
+    chars=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select coalesce(avg(length(text)), 0) as n from synthetic_samples where sample_kind = 'synthetic_agentic'" | tail -1)
     printf '%-24s synthesize: %6s trajectories in %7ss on 1 core: %s trajectories/s; %s of %s PRs yield one; about %s tokens a trajectory\n' \
         "$label" "$trajectories" "$stage_s" "$(ratio "$trajectories" "$stage_s")" "$served" "$prs" "$(awk -v c="$chars" 'BEGIN { printf "%.0f", c / 3.2 }')"
+    local reasoning rserved rchars
+    reasoning=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'" | tail -1)
+    rserved=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(distinct pr_number) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'" | tail -1)
+    rchars=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select coalesce(avg(length(text)), 0) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'" | tail -1)
+    printf '%-24s synthesize: %6s localization-reasoning rows; %s of %s PRs yield one; about %s tokens a row\n' \
+        "$label" "$reasoning" "$rserved" "$prs" "$(awk -v c="$rchars" 'BEGIN { printf "%.0f", c / 3.2 }')"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select reason, count(*) as prs from drops where stage = 'synthesize' group by reason order by prs desc"
     local checkout="$work/checkout" term emu_s real_s
     rm -rf "$checkout" && mkdir -p "$checkout" && git -C "$path" archive HEAD | tar -x -C "$checkout"

@@ -13,5 +13,6 @@ mod format;
 mod ingest;
 mod slurm;
 mod synthesize;
+mod synthesize_model;
 mod tasks;
 mod tokens;

@@ -27,7 +27,7 @@ fn show(path: &std::path::Path, rev: &str, file: &str) -> Option<String> {
 }
 
 /// Replay every trajectory of a run independently; returns how many were checked.
-fn replay_all(s: &Scratch, run: &str) -> usize {
+pub fn replay_all(s: &Scratch, run: &str) -> usize {
     let rows = s.query(run, "select t.record, r.path, p.head_sha from trajectories t join repos r on t.repo = r.repo and r.origin = 'local' join patches p on p.repo = t.repo and p.pr_number = t.pr_number");
     for row in &rows {
         let t: Trajectory = serde_json::from_str(&text(row, "record")).expect("record");
@@ -73,7 +73,11 @@ fn replay_all(s: &Scratch, run: &str) -> usize {
         corpus_synth::leak::LeakGuard::audit(
             &t.problem,
             &t.final_patch,
-            corpus_synth::engine::TEMPLATE_WORDS,
+            &format!(
+                "{} {}",
+                corpus_synth::engine::TEMPLATE_WORDS,
+                corpus_synth::model::STAGE2_WORDS
+            ),
             &t.steps,
         )
         .unwrap_or_else(|token| panic!("{}#{} leaks `{token}`", t.repo, t.pr_number));
@@ -113,7 +117,7 @@ fn demo_trajectories_replay_exactly_and_never_leak() {
     // Repository text holding chat markers is a counted drop, never a sample.
     let markers = s.query(
         "runs/demo",
-        "select count(*) as n from drops where stage = 'synthesize' and reason = 'chat_marker_in_content'",
+        "select count(*) as n from drops where stage = 'synthesize' and reason in ('special_token_in_content', 'marker_in_content')",
     );
     assert!(markers[0]["n"].as_i64().unwrap_or(0) > 0);
     let leaked = s.query(
@@ -121,6 +125,31 @@ fn demo_trajectories_replay_exactly_and_never_leak() {
         "select count(*) as n from synthetic_samples where strpos(response, '<|endoftext|>') > 0",
     );
     assert_eq!(leaked[0]["n"].as_i64(), Some(0));
+    // Localization reasoning answers `format`'s own localization prompts, with exactly the
+    // files of its answer, and reaches the shards as its own source.
+    let reasoning = s.query(
+        "runs/demo",
+        "select r.response, s.response as answer from synthetic_samples r join samples s on s.repo = r.repo and s.pr_number = r.pr_number and s.prompt = r.prompt and s.sample_kind like '%_localization' where r.sample_kind = 'synthetic_reasoning'",
+    );
+    let all = s.query(
+        "runs/demo",
+        "select count(*) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'",
+    );
+    assert!(reasoning.len() >= 5, "{} reasoning rows", reasoning.len());
+    assert_eq!(all[0]["n"].as_i64(), Some(reasoning.len() as i64));
+    for row in &reasoning {
+        let (response, answer) = (text(row, "response"), text(row, "answer"));
+        assert!(response.starts_with("The issue mentions `"), "{response}");
+        assert!(
+            response.ends_with(&format!(":\n{answer}")),
+            "{response}\n--- vs ---\n{answer}"
+        );
+    }
+    let shards = s.query(
+        "runs/demo",
+        "select count(*) as n from shards where source = 'synthetic_reasoning'",
+    );
+    assert!(shards[0]["n"].as_i64().unwrap_or(0) > 0);
     // One trajectory, readable with SQL.
     let one = s.ok(&[
         "sql",
@@ -132,7 +161,7 @@ fn demo_trajectories_replay_exactly_and_never_leak() {
 }
 
 /// PRs the engine must refuse, each for its own reason.
-fn hard_cases(path: &std::path::Path) {
+pub fn hard_cases(path: &std::path::Path) {
     let mut b = RepoBuilder::create(path, false, 1_700_000_000).expect("create");
     b.commit(
         "main",
@@ -202,7 +231,7 @@ fn the_kimi_dev_family_in_qwen_tool_calls_drops_and_replays_alike() {
     );
     let rows = s.query(
         "runs/hard",
-        "select prompt, response from synthetic_samples",
+        "select prompt, response from synthetic_samples where sample_kind = 'synthetic_agentic'",
     );
     assert_eq!(rows.len(), 1);
     let (prompt, response) = (text(&rows[0], "prompt"), text(&rows[0], "response"));

@@ -153,7 +153,12 @@ fn shards_match_their_manifest_sql_and_the_plan() {
         "--run",
         "runs/demo",
     ]);
-    for expected in ["shortfall", "not produced", "synthetic_agentic", "150.00B"] {
+    for expected in [
+        "shortfall",
+        "synthetic_agentic",
+        "synthetic_reasoning",
+        "150.00B",
+    ] {
         assert!(plan.contains(expected), "{expected}: {plan}");
     }
 }
@@ -342,18 +347,14 @@ fn another_tokenizer_on_a_tokenized_run_is_refused() {
 #[test]
 fn a_budget_the_data_cannot_meet_stops_the_run_unless_allowed() {
     let s = Scratch::new();
-    // This version's synthesize stage writes no localization-reasoning rows.
-    let greedy = "[[mix.sources]]\nname = \"synthetic_reasoning\"\nstage = \"synthesize\"\nvariants = 4\ntokens = 1000000\n";
+    // An ingested source the run has no rows of.
+    let greedy =
+        "[[mix.sources]]\nname = \"external_code\"\nstage = \"ingest\"\ntokens = 1000000\n";
     let recipe = write_recipe(&s, "greedy", greedy);
     let out = s.run(&["run", "--recipe", &recipe, "--run", "runs/g"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    for expected in [
-        "allow_shortfall",
-        "synthetic_reasoning",
-        "not produced",
-        "shortfall",
-    ] {
+    for expected in ["allow_shortfall", "external_code", "shortfall"] {
         assert!(err.contains(expected), "{expected}: {err}");
     }
     assert!(

@@ -217,6 +217,104 @@ fn localization_answer(paths: &[&str]) -> String {
     out
 }
 
+/// A role's localization task: its prompt and the files a right answer names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Localization {
+    /// The role changes no file that exists at base.
+    None,
+    Skipped(Skipped),
+    Prompt {
+        prompt: String,
+        files: Vec<String>,
+    },
+}
+
+/// The localization of one role's files: the answer names the files that exist at base
+/// (at most 5); the prompt shows the base tree a model may read.
+fn localization_of(
+    files: &[&FileChange],
+    role: &str,
+    problem: &str,
+    rules: &FormatRules,
+    templates: &Templates,
+    base_files: &mut dyn Iterator<Item = &str>,
+    (kind, template): (&'static str, &str),
+) -> Result<Localization, TemplateError> {
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|f| f.change != "added")
+        .map(|f| f.path.clone())
+        .collect();
+    if existing.len() > 5 {
+        return Ok(Localization::Skipped(skip(
+            "too_many_files",
+            Some(kind),
+            format!("{} files > 5", existing.len()),
+        )));
+    }
+    if existing.is_empty() {
+        return Ok(Localization::None);
+    }
+    let structure = if role == "bugfixer" {
+        render_structure(base_files, |p| is_source(rules, p) && !is_test(p))
+    } else {
+        render_structure(base_files, |p| is_source(rules, p))
+    };
+    Ok(Localization::Prompt {
+        prompt: templates.localization(template, problem, structure.trim_end())?,
+        files: existing,
+    })
+}
+
+/// The BugFixer and TestWriter localization tasks of a PR (the prompts `format` writes),
+/// by sample kind; PR-level rules must already have passed.
+pub fn localizations(
+    patch: &PatchRow,
+    rules: &FormatRules,
+    templates: &Templates,
+    skip_rules: &ExtractOptions,
+    problem: &str,
+) -> Result<Vec<(&'static str, Localization)>, TemplateError> {
+    let mut out = Vec::new();
+    for (role, kind, template) in [
+        (
+            "bugfixer",
+            "bugfixer_localization",
+            "bugfixer_localization.jinja",
+        ),
+        (
+            "testwriter",
+            "testwriter_localization",
+            "testwriter_localization.jinja",
+        ),
+    ] {
+        let files: Vec<&FileChange> = patch
+            .files
+            .iter()
+            .filter(|f| is_source(rules, &f.path) && f.is_test == (role == "testwriter"))
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        let mut base = patch
+            .base_files
+            .iter()
+            .map(String::as_str)
+            .filter(|p| skip_by_path(p, skip_rules).is_none());
+        let found = localization_of(
+            &files,
+            role,
+            problem,
+            rules,
+            templates,
+            &mut base,
+            (kind, template),
+        )?;
+        out.push((kind, found));
+    }
+    Ok(out)
+}
+
 /// Render the PR's samples; PR-level rules must already have passed.
 pub fn render_pr(
     patch: &PatchRow,
@@ -267,30 +365,25 @@ pub fn render_pr(
                 "testwriter_edit.jinja",
             )
         };
-        // Localization: the answer names files that exist at base.
-        let existing: Vec<&str> = files
-            .iter()
-            .filter(|f| f.change != "added")
-            .map(|f| f.path.as_str())
-            .collect();
-        if existing.len() > 5 {
-            skipped.push(skip(
-                "too_many_files",
-                Some(loc_kind),
-                format!("{} files > 5", existing.len()),
-            ));
-        } else if !existing.is_empty() {
-            let structure = if role == "bugfixer" {
-                render_structure(base_files(), |p| is_source(rules, p) && !is_test(p))
-            } else {
-                render_structure(base_files(), |p| is_source(rules, p))
-            };
-            let structure = structure.trim_end();
-            out.push(Rendered {
-                kind: loc_kind,
-                prompt: templates.localization(loc_template, &problem, structure)?,
-                response: localization_answer(&existing),
-            });
+        match localization_of(
+            files,
+            role,
+            &problem,
+            rules,
+            templates,
+            &mut base_files(),
+            (loc_kind, loc_template),
+        )? {
+            Localization::None => {}
+            Localization::Skipped(s) => skipped.push(s),
+            Localization::Prompt { prompt, files } => {
+                let names: Vec<&str> = files.iter().map(String::as_str).collect();
+                out.push(Rendered {
+                    kind: loc_kind,
+                    prompt,
+                    response: localization_answer(&names),
+                });
+            }
         }
         // Edit: the files' base contents in the prompt, exact blocks in the response.
         let blocks = match edit_blocks(files, blobs, edit_kind, &patch.diff) {

@@ -15,6 +15,13 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "testwriter_edit.jinja",
 ];
 
+/// The templates of the model-backed synthesis engine (`synthesize`), by file name.
+pub const SYNTH_TEMPLATE_NAMES: &[&str] = &[
+    "explorer_system.jinja",
+    "explorer_task.jinja",
+    "reasoner_system.jinja",
+];
+
 const BUILT_IN: &[(&str, &str)] = &[
     (
         "bugfixer_localization.jinja",
@@ -32,7 +39,29 @@ const BUILT_IN: &[(&str, &str)] = &[
         "testwriter_edit.jinja",
         include_str!("../../../pipelines/templates/testwriter_edit.jinja"),
     ),
+    (
+        "explorer_system.jinja",
+        include_str!("../../../pipelines/templates/explorer_system.jinja"),
+    ),
+    (
+        "explorer_task.jinja",
+        include_str!("../../../pipelines/templates/explorer_task.jinja"),
+    ),
+    (
+        "reasoner_system.jinja",
+        include_str!("../../../pipelines/templates/reasoner_system.jinja"),
+    ),
 ];
+
+/// The variables the explorer's templates get.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplorerContext<'a> {
+    pub problem_statement: &'a str,
+    pub root: &'a str,
+    /// The tool list as SWE-agent's function blocks.
+    pub tools: &'a str,
+    pub max_files: usize,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -139,7 +168,21 @@ impl Templates {
             };
             result?;
         }
+        let explorer = ExplorerContext {
+            problem_statement: "problem",
+            root: "/testbed",
+            tools: "tools",
+            max_files: 3,
+        };
+        for name in SYNTH_TEMPLATE_NAMES {
+            self.synth(name, &explorer)?;
+        }
         Ok(())
+    }
+
+    /// One of the synthesis engine's templates ([`SYNTH_TEMPLATE_NAMES`]).
+    pub fn synth(&self, name: &str, context: &ExplorerContext) -> Result<String, TemplateError> {
+        self.render(name, context)
     }
 
     fn origin(&self, name: &str) -> String {

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod benchmark;
+pub mod chat;
 pub mod crawl_cache;
 pub mod error;
 pub mod fault;

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 pub use crate::recipe_crawl::CrawlOptions;
 pub use crate::recipe_export::ExportRecipe;
 pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
-pub use crate::recipe_synth::SynthesizeOptions;
+pub use crate::recipe_synth::{ModelOptions, SynthesizeOptions};
 pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
 /// The embedded default recipe (`pipelines/demo.toml`).

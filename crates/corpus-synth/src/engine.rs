@@ -141,13 +141,13 @@ fn first_mention(repo_text: &str, term: &str) -> Option<(usize, String)> {
         .map(|(i, l)| (i + 1, l.trim().to_string()))
 }
 
-struct Builder<'r> {
-    emulator: Emulator<'r>,
-    family: ToolFamily,
+pub(crate) struct Builder<'r> {
+    pub(crate) emulator: Emulator<'r>,
+    pub(crate) family: ToolFamily,
     /// The windowed tools' open file and window (the `kimi_dev` family).
-    window: WindowState,
-    steps: Vec<Step>,
-    guard: LeakGuard,
+    pub(crate) window: WindowState,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) guard: LeakGuard,
 }
 
 impl Builder<'_> {
@@ -228,7 +228,7 @@ impl Builder<'_> {
         }
     }
 
-    fn view(&mut self, thought: String, path: &str) -> Result<String, Drop> {
+    pub(crate) fn view(&mut self, thought: String, path: &str) -> Result<String, Drop> {
         let absolute = format!("{ROOT}/{path}");
         let (action, output) = match self.family {
             ToolFamily::SweAgent => {
@@ -257,6 +257,30 @@ impl Builder<'_> {
     }
 }
 
+/// The search chain that found a PR's files: what localization reasoning is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub problem: String,
+    /// The word of the problem text searched for.
+    pub term: String,
+    /// `grep -rn TERM .` (or `grep -rl` when that prints too many lines) and its output.
+    pub command: String,
+    pub output: String,
+    /// Every hit the PR does not change, each with its first line holding the term.
+    pub others: Vec<(String, String)>,
+    /// Changed files the search found, each with its first line holding the term.
+    pub found: Vec<(String, String)>,
+    /// The PR's diff (for the leak check of text written from the evidence).
+    pub diff: String,
+}
+
+/// What the engine made of one PR and variant: the exploration's evidence (kept even when
+/// the replay fails: reasoning needs no replay) and the trajectory.
+pub struct Outcome {
+    pub evidence: Result<Evidence, Drop>,
+    pub trajectory: Result<Trajectory, Drop>,
+}
+
 /// One trajectory of `pr`, variant `variant` (distinct variants differ in search term,
 /// distractors and phrasing).
 pub fn trajectory(
@@ -267,55 +291,55 @@ pub fn trajectory(
     family: ToolFamily,
     cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
 ) -> Result<Trajectory, Drop> {
-    if pr.has_merge_in_branch {
-        return Err(drop(
-            "merge_in_branch",
-            "the PR's branch has merge commits: its commits do not replay in order",
-        ));
-    }
-    if pr.commits.is_empty() {
-        return Err(drop("no_commits", "the PR has no commits of its own"));
-    }
-    let oid = |sha: &str| Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")));
-    let base = oid(pr.base_sha)?;
-    let head = oid(pr.head_sha)?;
-    let snapshot =
-        Snapshot::at_commit(repo, base).map_err(|e| drop("missing_objects", e.to_string()))?;
-    let mut emulator = Emulator::new(snapshot, ROOT);
-    if let Some(cache) = cache {
-        emulator = emulator.with_cache(cache);
-    }
-    // Each commit's tree and changed paths (sorted), computed once for the gold files and the
-    // replay. The gold files are every path the commits change, so files extraction left out
-    // of the patch are replayed too.
-    let mut changes: Vec<(git2::Tree, Vec<(String, git2::Delta)>)> = Vec::new();
-    for (sha, _, _) in &pr.commits {
-        let (tree, diff) = commit_change(repo, sha)?;
-        let mut paths: Vec<(String, git2::Delta)> = diff
-            .deltas()
-            .filter_map(|d| {
-                d.new_file()
-                    .path()
-                    .or(d.old_file().path())
-                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
-            })
-            .collect();
-        paths.sort_by(|a, b| a.0.cmp(&b.0));
-        changes.push((tree, paths));
-    }
-    let gold: BTreeSet<String> = changes
-        .iter()
-        .flat_map(|(_, paths)| paths.iter().map(|(p, _)| p.clone()))
-        .collect();
-    let seed = seed ^ u64::from(variant).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut b = Builder {
-        emulator,
-        family,
-        window: WindowState::default(),
-        steps: Vec::new(),
-        guard: LeakGuard::new(pr.problem, pr.diff),
+    synthesize(repo, pr, seed, variant, family, cache).trajectory
+}
+
+/// The trajectory of `pr`, variant `variant`, with the evidence its exploration gathered.
+pub fn synthesize(
+    repo: &Repository,
+    pr: &PrInput,
+    seed: u64,
+    variant: u32,
+    family: ToolFamily,
+    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
+) -> Outcome {
+    let mut evidence = None;
+    let trajectory = run(repo, pr, seed, variant, family, cache, &mut evidence);
+    let evidence = match (evidence, &trajectory) {
+        (Some(e), _) => Ok(e),
+        (None, Err(d)) => Err(d.clone()),
+        (None, Ok(_)) => Err(drop("no_evidence", "the exploration found no file")),
     };
-    b.guard.saw(TEMPLATE_WORDS);
+    Outcome {
+        evidence,
+        trajectory,
+    }
+}
+
+fn run(
+    repo: &Repository,
+    pr: &PrInput,
+    seed: u64,
+    variant: u32,
+    family: ToolFamily,
+    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
+    evidence: &mut Option<Evidence>,
+) -> Result<Trajectory, Drop> {
+    let mut p = prepare(repo, pr, seed, variant, family, cache)?;
+    let (named, distractors) = explore_deterministic(&mut p, pr, evidence)?;
+    finish(repo, pr, p, variant, "deterministic", named, distractors)
+}
+
+/// Steps 1–3: search with a word of the problem text, reject real distractors, open the
+/// PR's files the search found. Returns the named files and the distractors.
+fn explore_deterministic(
+    p: &mut Prepared,
+    pr: &PrInput,
+    evidence: &mut Option<Evidence>,
+) -> Result<(Vec<String>, Vec<String>), Drop> {
+    let seed = p.seed;
+    let gold = &p.gold;
+    let b = &mut p.b;
     // 1. Search with a word of the problem text whose hits include a changed file.
     let terms = search_terms(pr.problem);
     let mut candidates: Vec<(String, Vec<String>)> = Vec::new();
@@ -424,6 +448,130 @@ pub fn trajectory(
         b.view(thought, path)?;
         named.push(path.clone());
     }
+    let mention = |path: &str| {
+        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(path).unwrap_or_default())
+            .into_owned();
+        match first_mention(&text, &term) {
+            Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
+            None => format!("`{term}` appears there"),
+        }
+    };
+    let found_facts: Vec<(String, String)> =
+        found.iter().map(|p| (p.clone(), mention(p))).collect();
+    let other_facts: Vec<(String, String)> = hits
+        .iter()
+        .filter(|p| !gold.contains(*p) && b.emulator.snapshot.kind(p) == Some(Kind::File))
+        .map(|p| (p.clone(), mention(p)))
+        .collect();
+    let grep_output = b.emulator.run_shell(&command).unwrap_or_default();
+    *evidence = Some(Evidence {
+        problem: pr.problem.to_string(),
+        term: term.clone(),
+        command: command.clone(),
+        output: grep_output,
+        others: other_facts,
+        found: found_facts,
+        diff: pr.diff.to_string(),
+    });
+    Ok((named, distractors.into_iter().map(|(p, _)| p).collect()))
+}
+
+/// A PR made ready for an engine: its commits' trees and changed paths, the gold files, and a
+/// builder over the base snapshot.
+pub(crate) struct Prepared<'r> {
+    pub(crate) b: Builder<'r>,
+    pub(crate) gold: BTreeSet<String>,
+    changes: Vec<(git2::Tree<'r>, Vec<(String, git2::Delta)>)>,
+    head: Oid,
+    /// The variant's own seed.
+    pub(crate) seed: u64,
+}
+
+pub(crate) fn prepare<'r>(
+    repo: &'r Repository,
+    pr: &PrInput,
+    seed: u64,
+    variant: u32,
+    family: ToolFamily,
+    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
+) -> Result<Prepared<'r>, Drop> {
+    if pr.has_merge_in_branch {
+        return Err(drop(
+            "merge_in_branch",
+            "the PR's branch has merge commits: its commits do not replay in order",
+        ));
+    }
+    if pr.commits.is_empty() {
+        return Err(drop("no_commits", "the PR has no commits of its own"));
+    }
+    let oid = |sha: &str| Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")));
+    let base = oid(pr.base_sha)?;
+    let head = oid(pr.head_sha)?;
+    let snapshot =
+        Snapshot::at_commit(repo, base).map_err(|e| drop("missing_objects", e.to_string()))?;
+    let mut emulator = Emulator::new(snapshot, ROOT);
+    if let Some(cache) = cache {
+        emulator = emulator.with_cache(cache);
+    }
+    // Each commit's tree and changed paths (sorted), computed once for the gold files and the
+    // replay. The gold files are every path the commits change, so files extraction left out
+    // of the patch are replayed too.
+    let mut changes: Vec<(git2::Tree, Vec<(String, git2::Delta)>)> = Vec::new();
+    for (sha, _, _) in &pr.commits {
+        let (tree, diff) = commit_change(repo, sha)?;
+        let mut paths: Vec<(String, git2::Delta)> = diff
+            .deltas()
+            .filter_map(|d| {
+                d.new_file()
+                    .path()
+                    .or(d.old_file().path())
+                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
+            })
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        changes.push((tree, paths));
+    }
+    let gold: BTreeSet<String> = changes
+        .iter()
+        .flat_map(|(_, paths)| paths.iter().map(|(p, _)| p.clone()))
+        .collect();
+    let seed = seed ^ u64::from(variant).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut b = Builder {
+        emulator,
+        family,
+        window: WindowState::default(),
+        steps: Vec::new(),
+        guard: LeakGuard::new(pr.problem, pr.diff),
+    };
+    b.guard.saw(TEMPLATE_WORDS);
+    Ok(Prepared {
+        b,
+        gold,
+        changes,
+        head,
+        seed,
+    })
+}
+
+/// Steps 4–5 and the end: replay the PR's commits as edits, check the files equal the head
+/// blobs byte for byte, finish.
+pub(crate) fn finish(
+    repo: &Repository,
+    pr: &PrInput,
+    p: Prepared,
+    variant: u32,
+    engine: &str,
+    named: Vec<String>,
+    distractors: Vec<String>,
+) -> Result<Trajectory, Drop> {
+    let Prepared {
+        mut b,
+        gold,
+        changes,
+        head,
+        seed,
+    } = p;
+    let family = b.family;
     // 4. Replay the commits: each message is the thought of its first edit.
     for ((_, message, commit_diff), (after_tree, paths)) in pr.commits.iter().zip(&changes) {
         // Each file's section of the commit's diff gives the changed regions without a new diff.
@@ -555,14 +703,14 @@ pub fn trajectory(
         pr_number: pr.pr_number,
         base_sha: pr.base_sha.to_string(),
         variant,
-        engine: "deterministic".into(),
+        engine: engine.into(),
         seed,
         tool_family: family.name().into(),
         problem: pr.problem.to_string(),
         steps: b.steps,
         named_files: named,
         gold_files: gold.into_iter().collect(),
-        distractor_files: distractors.into_iter().map(|(p, _)| p).collect(),
+        distractor_files: distractors,
         final_patch: pr.diff.to_string(),
     })
 }

@@ -14,6 +14,8 @@ pub mod emulator;
 pub mod engine;
 pub mod json;
 pub mod leak;
+pub mod model;
+pub mod reasoning;
 pub mod render;
 pub mod snapshot;
 pub mod tools;

@@ -40,14 +40,7 @@ pub fn compute_plan(ctx: &StageContext) -> Result<Plan> {
         }
         Ok(())
     })?;
-    // `synthesize` makes agent trajectories only so far (no localization-reasoning rows).
-    let produced: Vec<&str> = super::available()
-        .iter()
-        .map(|s| match s.name() {
-            "synthesize" => "synthesize:synthetic_agentic",
-            name => name,
-        })
-        .collect();
+    let produced: Vec<&str> = super::available().iter().map(|s| s.name()).collect();
     Ok(make_plan(
         &ctx.recipe.mix,
         &available,

@@ -99,15 +99,18 @@ pub fn marker_in(text: &str) -> Option<&'static str> {
     MARKERS.iter().find(|m| text.contains(*m)).copied()
 }
 
+/// Every piece of repository or human text in a trajectory (what a marker must not be in).
+pub fn texts(trajectory: &Trajectory) -> impl Iterator<Item = &str> {
+    std::iter::once(trajectory.problem.as_str()).chain(trajectory.steps.iter().flat_map(|step| {
+        [step.thought.as_str(), step.observation.as_str()]
+            .into_iter()
+            .chain(step.action.arguments.iter().map(|(_, v)| v.as_str()))
+    }))
+}
+
 /// The first marker anywhere in the trajectory's text.
 pub fn check_markers(trajectory: &Trajectory) -> Result<(), &'static str> {
-    let mut parts: Vec<&str> = vec![&trajectory.problem];
-    for step in &trajectory.steps {
-        parts.push(&step.thought);
-        parts.push(&step.observation);
-        parts.extend(step.action.arguments.iter().map(|(_, v)| v.as_str()));
-    }
-    match parts.iter().find_map(|p| marker_in(p)) {
+    match texts(trajectory).find_map(marker_in) {
         Some(marker) => Err(marker),
         None => Ok(()),
     }

@@ -3,13 +3,22 @@
 //! own lines); each result is a user turn starting `OBSERVATION:`.
 
 use super::{INTRO, task, turn};
-use crate::tools::ToolFamily;
+use crate::tools::{Tool, ToolFamily};
 use crate::trajectory::Trajectory;
 
 /// The system turn's text for a family.
 pub fn system(family: ToolFamily) -> String {
+    let tools: Vec<&Tool> = family.tools().iter().collect();
     let mut out = format!("{INTRO}\n");
-    for (i, tool) in family.tools().iter().enumerate() {
+    out.push_str(&function_blocks(&tools));
+    out.push_str("\nTo call a function, reply with your reasoning, then exactly one call in this format:\n\n<function=NAME>\n<parameter=PARAMETER>value</parameter>\n</function>");
+    out
+}
+
+/// Tools as SWE-agent's numbered function blocks, each followed by a newline.
+pub fn function_blocks(tools: &[&Tool]) -> String {
+    let mut out = String::new();
+    for (i, tool) in tools.iter().enumerate() {
         let n = i + 1;
         out.push_str(&format!(
             "\n---- BEGIN FUNCTION #{n}: {} ----\nDescription: {}\n",
@@ -32,7 +41,6 @@ pub fn system(family: ToolFamily) -> String {
         }
         out.push_str(&format!("---- END FUNCTION #{n} ----\n"));
     }
-    out.push_str("\nTo call a function, reply with your reasoning, then exactly one call in this format:\n\n<function=NAME>\n<parameter=PARAMETER>value</parameter>\n</function>");
     out
 }
 

@@ -1,0 +1,231 @@
+//! Running an engine over one repository's PRs and variants. The deterministic engine runs
+//! in order and stops a PR's variants once both kinds failed; the model engine runs every
+//! (PR, variant) on `concurrency` threads (each with its own repository handle) and gives
+//! the results back in order, so the rows do not depend on which request finished first.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use corpus_agentless::samples::Localization;
+use corpus_core::chat::ChatError;
+use corpus_synth::emulator::ResultCache;
+use corpus_synth::engine::{Drop, PrInput, synthesize};
+use corpus_synth::model::ModelEngine;
+use corpus_synth::reasoning::localization_reasoning;
+use corpus_synth::tools::ToolFamily;
+use corpus_synth::trajectory::Trajectory;
+
+use super::rows::Reasoning;
+
+/// A PR as the engines need it (owned: jobs cross threads).
+pub struct PrData {
+    pub number: i64,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub problem: String,
+    pub diff: String,
+    pub commits: Vec<(String, String, String)>,
+    pub has_merge_in_branch: bool,
+    /// `format`'s localization tasks the reasoning answers.
+    pub tasks: Vec<(&'static str, Localization)>,
+}
+
+impl PrData {
+    pub fn input<'a>(&'a self, repo: &'a str, max_file_bytes: usize) -> PrInput<'a> {
+        PrInput {
+            repo,
+            pr_number: self.number,
+            base_sha: &self.base_sha,
+            head_sha: &self.head_sha,
+            problem: &self.problem,
+            diff: &self.diff,
+            commits: self.commits.clone(),
+            has_merge_in_branch: self.has_merge_in_branch,
+            max_file_bytes,
+        }
+    }
+
+    fn prompts(&self) -> impl Iterator<Item = (&'static str, &String, &Vec<String>)> {
+        self.tasks.iter().filter_map(|(kind, l)| match l {
+            Localization::Prompt { prompt, files } => Some((*kind, prompt, files)),
+            _ => None,
+        })
+    }
+
+    pub fn has_prompts(&self) -> bool {
+        self.prompts().next().is_some()
+    }
+}
+
+/// What one variant gave; None where the kind was not attempted.
+pub struct VariantResult {
+    pub variant: u32,
+    pub trajectory: Option<Result<Trajectory, Drop>>,
+    pub reasoning: Option<Reasoning>,
+}
+
+pub struct Context<'a> {
+    pub repo_name: &'a str,
+    pub path: &'a str,
+    pub seed: u64,
+    pub variants: u32,
+    pub family: ToolFamily,
+    pub max_file_bytes: usize,
+    pub cache: Arc<ResultCache>,
+}
+
+/// The deterministic engine: reasoning from the exploration's evidence.
+pub fn deterministic(
+    ctx: &Context,
+    repo: &corpus_synth::Repository,
+    pr: &PrData,
+) -> Vec<VariantResult> {
+    let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
+    let mut out = Vec::new();
+    for variant in 0..ctx.variants {
+        let outcome = synthesize(
+            repo,
+            &input,
+            ctx.seed,
+            variant,
+            ctx.family,
+            Some(ctx.cache.clone()),
+        );
+        let reasoning = pr.has_prompts().then(|| {
+            outcome.evidence.map(|evidence| {
+                pr.prompts()
+                    .map(|(kind, prompt, files)| {
+                        let role = kind.split('_').next().unwrap_or(kind);
+                        (
+                            kind,
+                            prompt.clone(),
+                            localization_reasoning(&evidence, files, role),
+                        )
+                    })
+                    .collect()
+            })
+        });
+        let both_failed =
+            outcome.trajectory.is_err() && reasoning.as_ref().is_none_or(|r| r.is_err());
+        out.push(VariantResult {
+            variant,
+            trajectory: Some(outcome.trajectory),
+            reasoning,
+        });
+        if both_failed {
+            break; // later variants fail the same way
+        }
+    }
+    out
+}
+
+/// The model engine over every PR and variant, `concurrency` at a time; the first endpoint
+/// error (in job order) stops the unit.
+pub fn model(
+    ctx: &Context,
+    engine: &ModelEngine,
+    prs: &[PrData],
+    explorer: bool,
+    reasoner: bool,
+    concurrency: usize,
+) -> Result<Vec<Vec<VariantResult>>, String> {
+    let jobs: Vec<(usize, u32)> = prs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| (0..ctx.variants).map(move |v| (i, v)))
+        .collect();
+    let results: Vec<Mutex<Option<Result<VariantResult, ChatError>>>> =
+        jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let open_error: Mutex<Option<String>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| {
+                let repo = match corpus_synth::Repository::open(ctx.path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if let Ok(mut slot) = open_error.lock() {
+                            *slot = Some(format!("open {}: {e}", ctx.path));
+                        }
+                        failed.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs.len() || failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (pr_index, variant) = jobs[i];
+                    let result = one_model_job(
+                        ctx,
+                        engine,
+                        &repo,
+                        &prs[pr_index],
+                        variant,
+                        explorer,
+                        reasoner,
+                    );
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = open_error.lock().ok().and_then(|mut e| e.take()) {
+        return Err(e);
+    }
+    let mut out: Vec<Vec<VariantResult>> = prs.iter().map(|_| Vec::new()).collect();
+    for (slot, (pr_index, _)) in results.into_iter().zip(&jobs) {
+        match slot.into_inner().ok().flatten() {
+            Some(Ok(r)) => out[*pr_index].push(r),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("a job did not run (an earlier job failed)".into()),
+        }
+    }
+    Ok(out)
+}
+
+fn one_model_job(
+    ctx: &Context,
+    engine: &ModelEngine,
+    repo: &corpus_synth::Repository,
+    pr: &PrData,
+    variant: u32,
+    explorer: bool,
+    reasoner: bool,
+) -> Result<VariantResult, ChatError> {
+    let trajectory = if explorer {
+        let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
+        Some(engine.trajectory(
+            repo,
+            &input,
+            ctx.seed,
+            variant,
+            ctx.family,
+            Some(ctx.cache.clone()),
+        )?)
+    } else {
+        None
+    };
+    let reasoning = if reasoner && pr.has_prompts() {
+        let mut answers = Vec::new();
+        for (kind, prompt, files) in pr.prompts() {
+            let answer = engine.reasoning(prompt, files, ctx.seed, variant, kind)?;
+            answers.push((kind, prompt.clone(), answer));
+        }
+        Some(Ok(answers))
+    } else {
+        None
+    };
+    Ok(VariantResult {
+        variant,
+        trajectory,
+        reasoning,
+    })
+}

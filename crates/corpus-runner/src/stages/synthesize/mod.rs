@@ -1,0 +1,314 @@
+//! Stage `synthesize`: agent trajectories from the run's PRs (`../shared/SYNTHETIC.md`). One
+//! unit per repository: each PR with its commits goes through the recipe's engine once per
+//! variant; a trajectory is kept in `trajectories` (the canonical record) and rendered into
+//! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve
+//! is one `drops` row with the engine's reason.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use corpus_agentless::samples::{check_pr, localizations, problem_and_discussion};
+use corpus_agentless::templates::Templates;
+use corpus_core::recipe::Recipe;
+use corpus_core::rows::{
+    PullRow, RepoRow, commit_packs_from_batch, patches_from_batch, pulls_from_batch,
+    sample_table_batch, trajectories_batch,
+};
+use corpus_core::table::KeyedTable;
+use corpus_crawl::chat::ChatClient;
+use corpus_synth::emulator::ResultCache;
+use corpus_synth::model::ModelEngine;
+use corpus_synth::render::Renderer;
+use corpus_synth::tools::ToolFamily;
+
+use crate::error::{Result, RunnerError};
+use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+
+mod jobs;
+mod rows;
+
+use jobs::PrData;
+use rows::PrUnit;
+
+pub(crate) const NAME: &str = "synthesize";
+pub const KIND: &str = "synthetic_agentic";
+pub const REASONING_KIND: &str = "synthetic_reasoning";
+
+struct Prepared {
+    repos: std::collections::BTreeMap<String, RepoRow>,
+    patches: KeyedTable,
+    packs: KeyedTable,
+    pulls: Option<KeyedTable>,
+    templates: Templates,
+    added_tokens: Vec<String>,
+    /// The model engine's endpoint (`engine = "model"`).
+    client: Option<ChatClient>,
+}
+
+#[derive(Default)]
+pub struct SynthesizeStage {
+    prepared: OnceLock<Prepared>,
+}
+
+impl SynthesizeStage {
+    fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
+        if let Some(p) = self.prepared.get() {
+            return Ok(p);
+        }
+        let prepared = Prepared {
+            repos: read_repos(ctx)?,
+            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+            packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
+            pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
+            templates: load_templates(ctx.recipe)?,
+            added_tokens: added_tokens(ctx.recipe)?,
+            client: (ctx.recipe.synthesize.engine == "model")
+                .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
+        };
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+}
+
+impl Stage for SynthesizeStage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        &["trajectories", "synthetic_samples"]
+    }
+
+    fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+        // The reasoning rows answer `format`'s localization prompts: its rules and templates
+        // are inputs too.
+        let config = Recipe::section_hash(&(
+            &ctx.recipe.synthesize,
+            ctx.recipe.seed,
+            &ctx.recipe.format,
+            &ctx.recipe.extract,
+        ));
+        let mut builder = InputsBuilder::new(config);
+        if ctx.recipe.synthesize.enabled {
+            for table in ["repos", "patches", "commit_packs"] {
+                builder.table(ctx, NAME, table, true)?;
+            }
+            builder.table(ctx, NAME, "pulls", false)?;
+            for source in &load_templates(ctx.recipe)?.sources {
+                builder.hidden("template", source.as_bytes());
+            }
+            builder.hidden(
+                "added_tokens",
+                added_tokens(ctx.recipe)?.join("\n").as_bytes(),
+            );
+        }
+        Ok(builder.finish())
+    }
+
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        if !ctx.recipe.synthesize.enabled {
+            return Ok(Vec::new());
+        }
+        Ok(read_repos(ctx)?
+            .into_values()
+            .filter(|row| row.skipped_reason.is_none() && row.path.is_some())
+            .map(|row| row.repo)
+            .collect())
+    }
+
+    fn progress(&self) -> Option<String> {
+        let client = self.prepared.get()?.client.as_ref()?;
+        Some(format!("model: {}", client.stats.line()))
+    }
+
+    fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
+        let prepared = self.prepared(ctx)?;
+        let options = &ctx.recipe.synthesize;
+        let Some(path) = prepared.repos.get(key).and_then(|r| r.path.clone()) else {
+            return Ok(());
+        };
+        type Commits = Vec<(String, String, String)>;
+        let mut commits: HashMap<i64, (Commits, bool)> = HashMap::new();
+        prepared.packs.for_each_batch_of(key, 256, |batch| {
+            for pack in commit_packs_from_batch(&batch)? {
+                let list = pack
+                    .commits
+                    .iter()
+                    .map(|c| (c.sha.clone(), c.message.clone(), c.diff.clone()))
+                    .collect();
+                commits.insert(pack.pr_number, (list, pack.has_merge_in_branch));
+            }
+            Ok(())
+        })?;
+        let mut pulls: HashMap<i64, PullRow> = HashMap::new();
+        if let Some(table) = &prepared.pulls {
+            table.for_each_batch_of(key, 256, |batch| {
+                for pull in pulls_from_batch(&batch)? {
+                    pulls.insert(pull.pr_number, pull);
+                }
+                Ok(())
+            })?;
+        }
+        let mut patches = Vec::new();
+        prepared.patches.for_each_batch_of(key, 256, |batch| {
+            patches.extend(patches_from_batch(&batch)?);
+            Ok(())
+        })?;
+        // The recipe check refuses unknown names before any stage runs.
+        let family = ToolFamily::parse(&options.tool_family).ok_or_else(|| {
+            RunnerError::stage(NAME, format!("unknown tool_family {}", options.tool_family))
+        })?;
+        let renderer = Renderer::parse(&options.renderer).ok_or_else(|| {
+            RunnerError::stage(NAME, format!("unknown renderer {}", options.renderer))
+        })?;
+        let cache = Arc::new(ResultCache::default());
+        let rules = ctx.recipe.format.rules();
+        let mut prs = Vec::new();
+        for patch in &patches {
+            let Some(number) = patch.pr_number else {
+                continue;
+            };
+            let (problem, _) = problem_and_discussion(patch, pulls.get(&number));
+            let (pr_commits, merges) = commits.get(&number).cloned().unwrap_or_default();
+            // The Agentless localization tasks the reasoning answers (none when the PR fails
+            // the profile's PR rules, which `format` already counts).
+            let tasks = if check_pr(patch, &rules).is_ok() {
+                localizations(
+                    patch,
+                    &rules,
+                    &prepared.templates,
+                    &ctx.recipe.extract,
+                    &problem,
+                )
+                .map_err(|e| RunnerError::stage(NAME, e.to_string()))?
+            } else {
+                Vec::new()
+            };
+            prs.push(PrData {
+                number,
+                base_sha: patch.base_sha.clone(),
+                head_sha: patch.head_sha.clone(),
+                problem,
+                diff: patch.diff.clone(),
+                commits: pr_commits,
+                has_merge_in_branch: merges || patch.has_merge_in_branch,
+                tasks,
+            });
+        }
+        let job_ctx = jobs::Context {
+            repo_name: key,
+            path: &path,
+            seed: ctx.recipe.seed,
+            variants: options.variants,
+            family,
+            max_file_bytes: ctx.recipe.extract.max_file_bytes as usize,
+            cache: cache.clone(),
+        };
+        let results: Vec<Vec<jobs::VariantResult>> = match &prepared.client {
+            None => {
+                let repo = corpus_synth::Repository::open(&path)
+                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: open {path}: {e}")))?;
+                prs.iter()
+                    .map(|pr| jobs::deterministic(&job_ctx, &repo, pr))
+                    .collect()
+            }
+            Some(client) => {
+                let engine = ModelEngine {
+                    client: client as &dyn corpus_core::chat::Chat,
+                    templates: &prepared.templates,
+                    options: &options.model,
+                };
+                let roles = &options.model.roles;
+                jobs::model(
+                    &job_ctx,
+                    &engine,
+                    &prs,
+                    roles.iter().any(|r| r == "explorer"),
+                    roles.iter().any(|r| r == "reasoner"),
+                    options.model.concurrency,
+                )
+                .map_err(|e| RunnerError::stage(NAME, format!("{key}: {e}")))?
+            }
+        };
+        if let Some(client) = &prepared.client {
+            let tried = |f: &dyn Fn(&jobs::VariantResult) -> Option<bool>| {
+                let all: Vec<bool> = results.iter().flatten().filter_map(f).collect();
+                (all.iter().filter(|ok| **ok).count(), all.len())
+            };
+            let (explored_ok, explored) = tried(&|r| r.trajectory.as_ref().map(|t| t.is_ok()));
+            let answers: Vec<bool> = results
+                .iter()
+                .flatten()
+                .filter_map(|r| r.reasoning.as_ref())
+                .flat_map(|r| r.iter().flatten().map(|(_, _, a)| a.is_ok()))
+                .collect();
+            tracing::info!(
+                "{key}: model engine: {explored_ok} of {explored} trajectories kept, {} of {} reasoning answers kept; {}",
+                answers.iter().filter(|ok| **ok).count(),
+                answers.len(),
+                client.stats.line()
+            );
+        }
+        let mut rows = Vec::new();
+        let mut samples = Vec::new();
+        let mut drops = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (pr, variants) in prs.iter().zip(results) {
+            let mut unit = PrUnit {
+                repo: key,
+                number: pr.number,
+                base_sha: &pr.base_sha,
+                added_tokens: &prepared.added_tokens,
+                drops: &mut drops,
+                seen: &mut seen,
+                agentic_failed: false,
+                reasoning_failed: false,
+                stop_after_failure: prepared.client.is_none(),
+            };
+            for result in variants {
+                if let Some(trajectory) = result.trajectory
+                    && !unit.agentic_failed
+                    && let Some((row, sample)) =
+                        unit.agentic(result.variant, trajectory, renderer, &options.root)?
+                {
+                    rows.push(row);
+                    samples.push(sample);
+                }
+                if let Some(reasoning) = result.reasoning
+                    && !unit.reasoning_failed
+                {
+                    samples.extend(unit.reasoning(result.variant, reasoning));
+                }
+            }
+        }
+        tracing::debug!(
+            "{key}: emulator cache {} hits, {} misses",
+            cache.hits.load(std::sync::atomic::Ordering::Relaxed),
+            cache.misses.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        out.write("trajectories", &trajectories_batch(&rows)?)?;
+        out.write(
+            "synthetic_samples",
+            &sample_table_batch("synthetic_samples", &samples)?,
+        )?;
+        out.write_drops(&drops)?;
+        Ok(())
+    }
+}
+
+/// Where model replies are kept: the recipe's folder, else `RUN/model_cache`.
+pub fn model_cache_dir(ctx: &StageContext) -> std::path::PathBuf {
+    match ctx.recipe.synthesize.model.cache.as_str() {
+        "" => ctx.run.root.join("model_cache"),
+        dir => ctx.recipe.resolve(std::path::Path::new(dir)),
+    }
+}
+
+fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
+    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
+        .map_err(corpus_core::Error::from)?)
+}
+
+fn load_templates(recipe: &Recipe) -> Result<Templates> {
+    let dir = recipe.resolve(&recipe.format.templates_dir);
+    Templates::load(&dir).map_err(|e| RunnerError::stage(NAME, e.to_string()))
+}

@@ -219,11 +219,33 @@ pub fn file_blocks_from_patch(
     blocks_from(path, before, after, Some(patch))
 }
 
+/// Exact, unique replacements for a tool that takes `old_str`/`new_str` as arguments (the
+/// agent editors): the same blocks, but lines that look like SEARCH/REPLACE markers are
+/// fine there, since no marker frames the text.
+pub fn str_replace_blocks(
+    path: &str,
+    before: &str,
+    after: &str,
+    patch: Option<&str>,
+) -> Result<Vec<Block>, ConvertError> {
+    blocks_with(path, before, after, patch, false)
+}
+
 fn blocks_from(
     path: &str,
     before: &str,
     after: &str,
     patch: Option<&str>,
+) -> Result<Vec<Block>, ConvertError> {
+    blocks_with(path, before, after, patch, true)
+}
+
+fn blocks_with(
+    path: &str,
+    before: &str,
+    after: &str,
+    patch: Option<&str>,
+    refuse_markers: bool,
 ) -> Result<Vec<Block>, ConvertError> {
     if before == after {
         return Ok(Vec::new());
@@ -243,7 +265,7 @@ fn blocks_from(
     if let Some(line) = lines(before)
         .into_iter()
         .chain(lines(after))
-        .find(|l| is_marker(l))
+        .find(|l| refuse_markers && is_marker(l))
     {
         return Err(ConvertError::MarkerInCode(line.trim_end().to_string()));
     }
@@ -506,6 +528,11 @@ mod tests {
         let err =
             file_blocks("f.rst", "Title\n=======\n", "Title!\n=======\n").expect_err("marker");
         assert_eq!(err.reason(), "marker_in_code");
+        // An editor's str_replace has no markers around its text: the same edit is fine.
+        let blocks = str_replace_blocks("f.rst", "Title\n=======\n", "Title!\n=======\n", None)
+            .expect("no marker framing");
+        assert_eq!(blocks[0].search, "Title\n");
+        assert_eq!(blocks[0].replace, "Title!\n");
     }
 
     #[test]

@@ -348,4 +348,31 @@ mod tests {
         assert_eq!(client.stats.cache_hits.load(Ordering::Relaxed), 1);
         assert!(format!("{client:?}").contains("endpoint"));
     }
+
+    #[test]
+    fn malformed_json_and_closed_connections_are_retried_then_clear_errors() {
+        type Case = (fn() -> MockReply, &'static str);
+        let cases: [Case; 2] = [
+            (|| MockReply::Malformed, "malformed reply after 3 attempts"),
+            (|| MockReply::Close, "after 3 attempts"),
+        ];
+        for (reply, expected) in cases {
+            let mock = MockModel::start(Box::new(move |_| reply())).expect("mock");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let client = ChatClient::new(&options(mock.url()), dir.path().to_path_buf());
+            let err = client
+                .complete(&[Message::user("x")], 1)
+                .expect_err("fails")
+                .to_string();
+            assert!(err.contains(expected) && err.contains(&mock.url()), "{err}");
+            assert_eq!(mock.requests(), 3);
+            // Nothing half-written in the cache.
+            assert_eq!(
+                std::fs::read_dir(dir.path())
+                    .map(|d| d.count())
+                    .unwrap_or(0),
+                0
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use corpus_agentless::prose::clean_commit_message;
-use corpus_agentless::search_replace::{file_blocks, file_blocks_from_patch};
+use corpus_agentless::search_replace::str_replace_blocks;
 use git2::{Oid, Repository};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -261,6 +261,15 @@ impl Builder<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub problem: String,
+    /// One search or more, each finding changed files the earlier ones did not.
+    pub searches: Vec<Search>,
+    /// The PR's diff (for the leak check of text written from the evidence).
+    pub diff: String,
+}
+
+/// One search of the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
     /// The word of the problem text searched for.
     pub term: String,
     /// `grep -rn TERM .` (or `grep -rl` when that prints too many lines) and its output.
@@ -270,8 +279,42 @@ pub struct Evidence {
     pub others: Vec<(String, String)>,
     /// Changed files the search found, each with its first line holding the term.
     pub found: Vec<(String, String)>,
-    /// The PR's diff (for the leak check of text written from the evidence).
-    pub diff: String,
+}
+
+/// A search as evidence: the `grep` the agent would run and a fact about every hit.
+fn search_evidence(b: &Builder, gold: &BTreeSet<String>, term: &str, hits: &[String]) -> Search {
+    let grep_n = format!("grep -rn {term} .");
+    let lines = b.emulator.run_shell(&grep_n).unwrap_or_default();
+    let (command, output) = if lines.lines().count() <= MAX_GREP_LINES {
+        (grep_n, lines)
+    } else {
+        let command = format!("grep -rl {term} .");
+        let output = b.emulator.run_shell(&command).unwrap_or_default();
+        (command, output)
+    };
+    let mention = |path: &str| {
+        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(path).unwrap_or_default())
+            .into_owned();
+        match first_mention(&text, term) {
+            Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
+            None => format!("`{term}` appears there"),
+        }
+    };
+    let files = |keep_gold: bool| -> Vec<(String, String)> {
+        hits.iter()
+            .filter(|p| {
+                gold.contains(*p) == keep_gold && b.emulator.snapshot.kind(p) == Some(Kind::File)
+            })
+            .map(|p| (p.clone(), mention(p)))
+            .collect()
+    };
+    Search {
+        term: term.to_string(),
+        command,
+        output,
+        others: files(false),
+        found: files(true),
+    }
 }
 
 /// What the engine made of one PR and variant: the exploration's evidence (kept even when
@@ -448,29 +491,40 @@ fn explore_deterministic(
         b.view(thought, path)?;
         named.push(path.clone());
     }
-    let mention = |path: &str| {
-        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(path).unwrap_or_default())
-            .into_owned();
-        match first_mention(&text, &term) {
-            Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
-            None => format!("`{term}` appears there"),
-        }
-    };
-    let found_facts: Vec<(String, String)> =
-        found.iter().map(|p| (p.clone(), mention(p))).collect();
-    let other_facts: Vec<(String, String)> = hits
+    // The evidence: a search (each variant starts from another candidate word, so variants
+    // differ), then other candidate searches while they find changed files the earlier ones
+    // missed (a PR changing two files often needs two words).
+    let (first_term, first_hits) = &candidates[p.variant as usize % candidates.len()];
+    let mut searches = vec![search_evidence(&*b, gold, first_term, first_hits)];
+    let mut covered: BTreeSet<String> = first_hits
         .iter()
-        .filter(|p| !gold.contains(*p) && b.emulator.snapshot.kind(p) == Some(Kind::File))
-        .map(|p| (p.clone(), mention(p)))
+        .filter(|h| gold.contains(*h))
+        .cloned()
         .collect();
-    let grep_output = b.emulator.run_shell(&command).unwrap_or_default();
+    loop {
+        let best = candidates
+            .iter()
+            .filter(|(t, _)| !searches.iter().any(|s| s.term == *t))
+            .map(|(t, h)| {
+                (
+                    h.iter()
+                        .filter(|p| gold.contains(*p) && !covered.contains(*p))
+                        .count(),
+                    t,
+                    h,
+                )
+            })
+            .filter(|(n, _, _)| *n > 0)
+            .max_by_key(|(n, _, _)| *n);
+        let Some((_, t, h)) = best else {
+            break;
+        };
+        covered.extend(h.iter().filter(|p| gold.contains(*p)).cloned());
+        searches.push(search_evidence(&*b, gold, t, h));
+    }
     *evidence = Some(Evidence {
         problem: pr.problem.to_string(),
-        term: term.clone(),
-        command: command.clone(),
-        output: grep_output,
-        others: other_facts,
-        found: found_facts,
+        searches,
         diff: pr.diff.to_string(),
     });
     Ok((named, distractors.into_iter().map(|(p, _)| p).collect()))
@@ -485,6 +539,7 @@ pub(crate) struct Prepared<'r> {
     head: Oid,
     /// The variant's own seed.
     pub(crate) seed: u64,
+    pub(crate) variant: u32,
 }
 
 pub(crate) fn prepare<'r>(
@@ -550,6 +605,7 @@ pub(crate) fn prepare<'r>(
         changes,
         head,
         seed,
+        variant,
     })
 }
 
@@ -570,6 +626,7 @@ pub(crate) fn finish(
         changes,
         head,
         seed,
+        ..
     } = p;
     let family = b.family;
     // 4. Replay the commits: each message is the thought of its first edit.
@@ -633,22 +690,19 @@ pub(crate) fn finish(
                             format!("{path}: the editor rewrites line ends"),
                         ));
                     }
-                    match sections
+                    let section = sections
                         .get(&path)
                         .cloned()
-                        .or_else(|| libgit2_patch(&path, &before, &after))
-                    {
-                        Some(section) => file_blocks_from_patch(&path, &before, &after, &section),
-                        None => file_blocks(&path, &before, &after),
-                    }
-                    .map_err(|e| drop(e.reason(), format!("{path}: {e}")))?
-                    .into_iter()
-                    .map(|block| EditorCall::StrReplace {
-                        path: absolute.clone(),
-                        old_str: block.search,
-                        new_str: block.replace,
-                    })
-                    .collect()
+                        .or_else(|| libgit2_patch(&path, &before, &after));
+                    str_replace_blocks(&path, &before, &after, section.as_deref())
+                        .map_err(|e| drop(e.reason(), format!("{path}: {e}")))?
+                        .into_iter()
+                        .map(|block| EditorCall::StrReplace {
+                            path: absolute.clone(),
+                            old_str: block.search,
+                            new_str: block.replace,
+                        })
+                        .collect()
                 }
             };
             for call in calls {

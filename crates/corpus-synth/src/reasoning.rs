@@ -5,74 +5,90 @@
 //! evidence, not a model's chain of thought, and it is kept only when it names exactly the
 //! right files (as the paper kept only exact answers).
 
-use crate::engine::{Drop, Evidence, TEMPLATE_WORDS};
+#[cfg(test)]
+use crate::engine::Search;
+use crate::engine::{Drop, Evidence};
 use crate::leak::LeakGuard;
 
-/// Every fixed word of the reasoning text (its slots are checked by the leak guard).
-pub const REASONING_WORDS: &str = "The issue mentions so the code to change should hold it \
-    Searching the repository for it Among the matches is where but nothing there is about the \
-    problem so it needs no change is the right place is a test file not where this change goes \
-    is not a test file The files to change are The file to change is";
-
 /// The reasoning and answer naming exactly `files`, or why the evidence does not support it.
+/// Quoted lines are base content the searches point at; the search words themselves must
+/// not be words only the PR adds (`leak`).
 pub fn localization_reasoning(
     evidence: &Evidence,
     files: &[String],
     role: &str,
 ) -> Result<String, Drop> {
-    let found: Vec<&str> = evidence.found.iter().map(|(p, _)| p.as_str()).collect();
+    let found: Vec<&str> = evidence
+        .searches
+        .iter()
+        .flat_map(|s| s.found.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    let terms: Vec<&str> = evidence.searches.iter().map(|s| s.term.as_str()).collect();
     if let Some(missing) = files.iter().find(|f| !found.contains(&f.as_str())) {
         return Err(Drop {
             reason: "reasoning_incomplete",
-            detail: format!("the search for `{}` does not find {missing}", evidence.term),
+            detail: format!(
+                "the searches for {} do not find {missing}",
+                terms
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         });
     }
-    let term = &evidence.term;
-    let mut text = format!(
-        "The issue mentions `{term}`, so the code to change should hold it. Searching the repository for it:\n\n$ {}\n{}",
-        evidence.command, evidence.output
-    );
-    if !evidence.output.ends_with('\n') {
-        text.push('\n');
+    let guard = LeakGuard::new(&evidence.problem, &evidence.diff);
+    if let Some(term) = terms.iter().find(|t| guard.is_added_only(t)) {
+        return Err(Drop {
+            reason: "leak",
+            detail: format!("the search word `{term}` is found only in the PR's added lines"),
+        });
     }
-    let mut notes = Vec::new();
-    for (path, fact) in &evidence.others {
-        notes.push(format!(
-            "In `{path}`, {fact}, but nothing there is about the problem, so it needs no change."
-        ));
-    }
-    for (path, fact) in &evidence.found {
-        let note = if files.contains(path) {
-            format!("In `{path}`, {fact}: this is the right place.")
-        } else if role == "bugfixer" {
-            format!("`{path}` is a test file, not where this change goes.")
+    let mut text = String::new();
+    let mut noted: Vec<&str> = Vec::new();
+    for (k, search) in evidence.searches.iter().enumerate() {
+        let term = &search.term;
+        text.push_str(&if k == 0 {
+            format!("The issue mentions `{term}`, so the code to change should hold it. Searching the repository for it:\n\n")
         } else {
-            format!("`{path}` is not a test file.")
-        };
-        notes.push(note);
+            format!("\nThe issue also mentions `{term}`. Searching for it:\n\n")
+        });
+        text.push_str(&format!("$ {}\n{}", search.command, search.output));
+        if !search.output.ends_with('\n') {
+            text.push('\n');
+        }
+        let mut notes = Vec::new();
+        for (path, fact) in &search.others {
+            if !noted.contains(&path.as_str()) {
+                noted.push(path);
+                notes.push(format!(
+                    "In `{path}`, {fact}, but nothing there is about the problem, so it needs no change."
+                ));
+            }
+        }
+        for (path, fact) in &search.found {
+            if noted.contains(&path.as_str()) {
+                continue;
+            }
+            noted.push(path);
+            notes.push(if files.contains(path) {
+                format!("In `{path}`, {fact}: this is the right place.")
+            } else if role == "bugfixer" {
+                format!("`{path}` is a test file, not where this change goes.")
+            } else {
+                format!("`{path}` is not a test file.")
+            });
+        }
+        if !notes.is_empty() {
+            text.push('\n');
+            text.push_str(&notes.join("\n"));
+            text.push('\n');
+        }
     }
-    // Quoted lines must not bring in what only the PR adds and the output did not show.
-    let mut guard = LeakGuard::new(&evidence.problem, &evidence.diff);
-    guard.saw(TEMPLATE_WORDS);
-    guard.saw(REASONING_WORDS);
-    guard.saw(&evidence.output);
-    let empty = crate::trajectory::Action::new("none", &[]);
-    for note in &notes {
-        guard
-            .check_exploration(note, &empty)
-            .map_err(|token| Drop {
-                reason: "leak",
-                detail: format!(
-                    "the reasoning would quote `{token}`, found only in the PR's added lines"
-                ),
-            })?;
-    }
-    text.push('\n');
-    text.push_str(&notes.join("\n"));
     text.push_str(if files.len() == 1 {
-        "\n\nThe file to change is:\n```\n"
+        "\nThe file to change is:\n```\n"
     } else {
-        "\n\nThe files to change are:\n```\n"
+        "\nThe files to change are:\n```\n"
     });
     for f in files {
         text.push_str(f);
@@ -89,6 +105,13 @@ mod tests {
     fn evidence() -> Evidence {
         Evidence {
             problem: "parse fails on empty text".into(),
+            searches: vec![search()],
+            diff: "--- a/src/p.py\n+++ b/src/p.py\n@@ -1 +1,2 @@\n def parse(text):\n+    guard_empty(text)\n".into(),
+        }
+    }
+
+    fn search() -> Search {
+        Search {
             term: "parse".into(),
             command: "grep -rn parse .".into(),
             output: "./src/p.py:1:def parse(text):\n./src/u.py:4:# parse later\n./tests/t.py:2:parse('')\n".into(),
@@ -97,7 +120,6 @@ mod tests {
                 ("src/p.py".into(), "`parse` appears there on line 1 (`def parse(text):`)".into()),
                 ("tests/t.py".into(), "`parse` appears there on line 2 (`parse('')`)".into()),
             ],
-            diff: "--- a/src/p.py\n+++ b/src/p.py\n@@ -1 +1,2 @@\n def parse(text):\n+    guard_empty(text)\n".into(),
         }
     }
 
@@ -115,15 +137,32 @@ In `src/p.py`, `parse` appears there on line 1 (`def parse(text):`): this is the
     }
 
     #[test]
-    fn a_file_the_search_missed_or_a_quoted_answer_is_refused() {
+    fn a_file_the_searches_missed_or_an_added_search_word_is_refused() {
         let err = localization_reasoning(&evidence(), &["src/other.py".into()], "bugfixer")
             .expect_err("incomplete");
         assert_eq!(err.reason, "reasoning_incomplete");
         let mut e = evidence();
-        e.command = "grep -rl parse .".into();
-        e.output = "./src/p.py\n./src/u.py\n./tests/t.py\n".into();
-        e.found[0].1 = "`parse` appears there on line 1 (`guard_empty(text)`)".into();
+        e.searches[0].term = "guard_empty".into();
         let err = localization_reasoning(&e, &["src/p.py".into()], "bugfixer").expect_err("leak");
         assert_eq!(err.reason, "leak");
+    }
+
+    #[test]
+    fn a_second_search_finds_the_second_file() {
+        let mut e = evidence();
+        e.searches.push(Search {
+            term: "render".into(),
+            command: "grep -rn render .".into(),
+            output: "./src/r.py:3:def render(x):\n".into(),
+            others: vec![],
+            found: vec![(
+                "src/r.py".into(),
+                "`render` appears there on line 3 (`def render(x):`)".into(),
+            )],
+        });
+        let text = localization_reasoning(&e, &["src/p.py".into(), "src/r.py".into()], "bugfixer")
+            .expect("complete");
+        assert!(text.contains("\nThe issue also mentions `render`. Searching for it:\n\n$ grep -rn render .\n./src/r.py:3:def render(x):\n\nIn `src/r.py`, `render` appears there on line 3 (`def render(x):`): this is the right place.\n"), "{text}");
+        assert!(text.ends_with("The files to change are:\n```\nsrc/p.py\nsrc/r.py\n```"));
     }
 }

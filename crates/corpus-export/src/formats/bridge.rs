@@ -6,7 +6,7 @@ use std::path::Path;
 
 use arrow::datatypes::DataType;
 
-use super::parquet_io::{Column, ListFile, RowWriter, read_lists, schema};
+use super::parquet_io::{Column, ListFile, Lists, RowWriter, read_lists, schema};
 use super::{ReadDocument, WriteContext, Written, file_with, native_mask};
 use crate::error::{ExportError, Result};
 use crate::pack::{Pack, pack_shard};
@@ -14,31 +14,24 @@ use crate::pack::{Pack, pack_shard};
 const ROWS: usize = 64;
 
 fn columns(packs: &[Pack]) -> Vec<(&'static str, Column)> {
-    let ids = packs
-        .iter()
-        .map(|p| {
-            p.documents
-                .iter()
-                .flat_map(|d| d.ids.iter().map(|i| *i as i32))
-                .collect()
-        })
-        .collect();
-    let starts = packs
-        .iter()
-        .map(|p| p.starts().into_iter().map(|s| s as i32).collect())
-        .collect();
-    let masks = packs
-        .iter()
-        .map(|p| {
-            p.documents
-                .iter()
-                .flat_map(|d| {
-                    native_mask(super::Format::MegatronBridge, d, false).unwrap_or_default()
-                })
-                .map(|m| m as i8)
-                .collect()
-        })
-        .collect();
+    let total = packs.iter().map(|p| p.tokens).sum();
+    let mut ids = Lists::with_capacity(packs.len(), total);
+    let mut starts = Lists::default();
+    let mut masks = Lists::with_capacity(packs.len(), total);
+    for p in packs {
+        ids.start_row();
+        masks.start_row();
+        for d in &p.documents {
+            ids.extend_row(d.ids.iter().map(|i| *i as i32));
+            masks.extend_row(
+                native_mask(super::Format::MegatronBridge, d, false)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| m as i8),
+            );
+        }
+        starts.row(p.starts().into_iter().map(|s| s as i32));
+    }
     vec![
         ("input_ids", Column::I32(ids)),
         ("seq_start_id", Column::I32(starts)),

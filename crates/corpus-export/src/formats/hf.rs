@@ -7,7 +7,7 @@ use std::path::Path;
 
 use arrow::datatypes::DataType;
 
-use super::parquet_io::{Column, ListFile, RowWriter, read_lists, schema};
+use super::parquet_io::{Column, ListFile, Lists, RowWriter, read_lists, schema};
 use super::{ReadDocument, WriteContext, Written};
 use crate::document::{Document, for_each_document};
 use crate::error::{ExportError, Result};
@@ -17,17 +17,15 @@ const ROWS: usize = 256;
 const IGNORE: i32 = -100;
 
 /// Labels of a document: the id where the mask is 1, else -100; packed: first one -100.
-pub fn labels(doc: &Document, packed: bool) -> Vec<i32> {
-    let mut labels: Vec<i32> = doc
-        .ids
-        .iter()
-        .zip(doc.mask())
-        .map(|(id, m)| if m == 1 { *id as i32 } else { IGNORE })
-        .collect();
-    if packed && let Some(first) = labels.first_mut() {
-        *first = IGNORE;
-    }
-    labels
+/// The labels of a document: its ids, -100 on the prompt (and, packed, on its first token).
+pub fn labels(doc: &Document, packed: bool) -> impl Iterator<Item = i32> + '_ {
+    doc.ids.iter().enumerate().map(move |(j, id)| {
+        if j < doc.prompt_tokens || (packed && j == 0) {
+            IGNORE
+        } else {
+            *id as i32
+        }
+    })
 }
 
 pub fn file_name(ctx: &WriteContext) -> String {
@@ -40,53 +38,41 @@ pub fn file_name(ctx: &WriteContext) -> String {
 }
 
 fn unpacked(docs: &[Document]) -> Vec<(&'static str, Column)> {
+    let total = docs.iter().map(|d| d.ids.len()).sum();
+    let mut ids = Lists::with_capacity(docs.len(), total);
+    let mut label_rows = Lists::with_capacity(docs.len(), total);
+    for d in docs {
+        ids.row(d.ids.iter().map(|i| *i as i32));
+        label_rows.row(labels(d, false));
+    }
     vec![
-        (
-            "input_ids",
-            Column::I32(
-                docs.iter()
-                    .map(|d| d.ids.iter().map(|i| *i as i32).collect())
-                    .collect(),
-            ),
-        ),
-        (
-            "labels",
-            Column::I32(docs.iter().map(|d| labels(d, false)).collect()),
-        ),
+        ("input_ids", Column::I32(ids)),
+        ("labels", Column::I32(label_rows)),
     ]
 }
 
 fn packed(packs: &[Pack]) -> Vec<(&'static str, Column)> {
-    let ids = packs
-        .iter()
-        .map(|p| {
-            p.documents
-                .iter()
-                .flat_map(|d| d.ids.iter().map(|i| *i as i32))
-                .collect()
-        })
-        .collect();
-    let positions = packs
-        .iter()
-        .map(|p| {
-            p.documents
-                .iter()
-                .flat_map(|d| 0..d.ids.len() as i32)
-                .collect()
-        })
-        .collect();
-    let label_rows = packs
-        .iter()
-        .map(|p| p.documents.iter().flat_map(|d| labels(d, true)).collect())
-        .collect();
-    let cu = packs
-        .iter()
-        .map(|p| {
-            let mut cu: Vec<i32> = p.starts().into_iter().map(|s| s as i32).collect();
-            cu.push(p.tokens as i32);
-            cu
-        })
-        .collect();
+    let total = packs.iter().map(|p| p.tokens).sum();
+    let mut ids = Lists::with_capacity(packs.len(), total);
+    let mut positions = Lists::with_capacity(packs.len(), total);
+    let mut label_rows = Lists::with_capacity(packs.len(), total);
+    let mut cu = Lists::default();
+    for p in packs {
+        ids.start_row();
+        positions.start_row();
+        label_rows.start_row();
+        for d in &p.documents {
+            ids.extend_row(d.ids.iter().map(|i| *i as i32));
+            positions.extend_row(0..d.ids.len() as i32);
+            label_rows.extend_row(labels(d, true));
+        }
+        cu.row(
+            p.starts()
+                .into_iter()
+                .map(|s| s as i32)
+                .chain(std::iter::once(p.tokens as i32)),
+        );
+    }
     vec![
         ("input_ids", Column::I32(ids)),
         ("position_ids", Column::I32(positions)),

@@ -9,14 +9,52 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::AtomicFile;
 use crate::error::{ExportError, Result};
 
+/// Rows of a list column, flat: the values of every row in order and each row's length (no
+/// vector per row, and the values become the Arrow buffer without a copy).
+#[derive(Debug, Default)]
+pub struct Lists<T> {
+    values: Vec<T>,
+    lengths: Vec<usize>,
+}
+
+impl<T> Lists<T> {
+    pub fn with_capacity(rows: usize, values: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(values),
+            lengths: Vec::with_capacity(rows),
+        }
+    }
+
+    /// A row of these values.
+    pub fn row(&mut self, items: impl IntoIterator<Item = T>) {
+        self.start_row();
+        self.extend_row(items);
+    }
+
+    /// Start an empty row, then [`Self::extend_row`] it.
+    pub fn start_row(&mut self) {
+        self.lengths.push(0);
+    }
+
+    pub fn extend_row(&mut self, items: impl IntoIterator<Item = T>) {
+        let before = self.values.len();
+        self.values.extend(items);
+        let added = self.values.len() - before;
+        match self.lengths.last_mut() {
+            Some(last) => *last += added,
+            None => self.lengths.push(added),
+        }
+    }
+}
+
 pub enum Column {
-    I32(Vec<Vec<i32>>),
-    I8(Vec<Vec<i8>>),
+    I32(Lists<i32>),
+    I8(Lists<i8>),
 }
 
 impl Column {
@@ -27,26 +65,11 @@ impl Column {
         }
     }
 
-    fn array(&self, name: &str) -> Result<ArrayRef> {
+    fn array(self, name: &str) -> Result<ArrayRef> {
         let item = Arc::new(Field::new("item", self.data_type(), false));
-        // Rows are concatenated with slice copies (a flattening iterator is several times
-        // slower on hundreds of millions of values).
-        fn concat<T: Copy>(rows: &[Vec<T>]) -> Vec<T> {
-            let mut values = Vec::with_capacity(rows.iter().map(Vec::len).sum());
-            for row in rows {
-                values.extend_from_slice(row);
-            }
-            values
-        }
         let (lengths, values): (Vec<usize>, ArrayRef) = match self {
-            Column::I32(rows) => (
-                rows.iter().map(Vec::len).collect(),
-                Arc::new(Int32Array::from(concat(rows))),
-            ),
-            Column::I8(rows) => (
-                rows.iter().map(Vec::len).collect(),
-                Arc::new(Int8Array::from(concat(rows))),
-            ),
+            Column::I32(l) => (l.lengths, Arc::new(Int32Array::from(l.values))),
+            Column::I8(l) => (l.lengths, Arc::new(Int8Array::from(l.values))),
         };
         let list = ListArray::try_new(item, OffsetBuffer::from_lengths(lengths), values, None)
             .map_err(|e| ExportError::Usage(format!("build column {name}: {e}")))?;
@@ -84,6 +107,9 @@ impl ListFile {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
             .set_dictionary_enabled(false)
+            // Page statistics (min/max of token ids) serve no reader here and cost a pass
+            // over every value.
+            .set_statistics_enabled(EnabledStatistics::None)
             .set_max_row_group_row_count(Some(1024))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
@@ -93,7 +119,7 @@ impl ListFile {
 
     pub fn write(&mut self, columns: Vec<(&str, Column)>) -> Result<()> {
         let arrays = columns
-            .iter()
+            .into_iter()
             .map(|(name, c)| c.array(name))
             .collect::<Result<Vec<_>>>()?;
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)

@@ -231,3 +231,39 @@ pub fn semantic_errors(s: &SynthesizeOptions) -> Vec<String> {
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::recipe::Recipe;
+
+    /// The README's model-engine example is a valid recipe; bad model settings are named.
+    #[test]
+    fn the_readme_model_example_parses_and_bad_settings_are_named() {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("[synthesize.model]"))
+            .expect("a [synthesize.model] example in the README");
+        let recipe = Recipe::parse(
+            &format!("name = \"x\"\n[inputs]\ndemo = true\n{block}"),
+            "README",
+            std::path::Path::new("."),
+        )
+        .expect("the README example parses");
+        assert_eq!(recipe.synthesize.engine, "model");
+        assert_eq!(recipe.synthesize.model.concurrency, 64);
+        let errors = super::semantic_errors(&recipe.synthesize);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut bad = recipe.synthesize.clone();
+        bad.model.url = "127.0.0.1:8000".into();
+        bad.model.model = String::new();
+        bad.model.roles = vec!["critic".into()];
+        bad.model.top_p = 2.0;
+        let errors = super::semantic_errors(&bad).join("\n");
+        for expected in ["url must be", "model must name", "role `critic`", "top_p"] {
+            assert!(errors.contains(expected), "{expected}: {errors}");
+        }
+    }
+}

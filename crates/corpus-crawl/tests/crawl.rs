@@ -80,6 +80,11 @@ fn options(server: &MockGitHub) -> ClientOptions {
     }
 }
 
+/// A client without tokens, caching under `dir`.
+fn anonymous_client(server: &MockGitHub, dir: &std::path::Path) -> Client {
+    Client::new(options(server), ResponseCache::new(dir), Tokens::default()).expect("client")
+}
+
 fn benchmark() -> BenchmarkRepos {
     BenchmarkRepos::from_options(&DecontamOptions::default())
 }
@@ -181,12 +186,7 @@ fn renames_missing_repositories_pull_request_links_and_deleted_base_branches() {
     fork.fork_parent = Some("psf/requests".into());
     let server = MockGitHub::start(vec![moved, fork], MockFaults::default()).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(dir.path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let client = anonymous_client(&server, dir.path());
 
     let got = crawl_repo(&client, "oldowner/tool", &settings(), &benchmark())
         .expect("crawl")
@@ -321,12 +321,7 @@ fn closing_keywords_in_commit_messages_link_issues_too() {
     let server =
         MockGitHub::start(vec![repo("acme/msgs", 6, 12)], MockFaults::default()).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(dir.path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let client = anonymous_client(&server, dir.path());
     let mut seen_clone_url = None;
     let mut hook = |row: &mut corpus_core::rows::RepoRow,
                     clone_url: Option<&str>,
@@ -401,12 +396,7 @@ fn graphql_closing_references_link_issues_the_text_does_not_name() {
     assert_eq!(replay.pulls, got.pulls);
     // Without a token, GraphQL is not asked (it answers only authenticated requests).
     let dir = tempfile::tempdir().expect("tmp");
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(dir.path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let client = anonymous_client(&server, dir.path());
     let anonymous = crawl_repo(&client, "acme/linked", &settings(), &benchmark())
         .expect("crawl")
         .expect("repo");
@@ -432,12 +422,7 @@ fn review_comments_come_when_the_recipe_asks() {
     ];
     let server = MockGitHub::start(vec![reviewed], MockFaults::default()).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(dir.path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let client = anonymous_client(&server, dir.path());
     let asked = CrawlSettings {
         per_page: 2,
         linked_issues: false,
@@ -460,12 +445,8 @@ fn review_comments_come_when_the_recipe_asks() {
     assert_eq!(got.stats.review_comments, 3);
     // Off by default: no request for them.
     let before = server.requests();
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(tempfile::tempdir().expect("tmp").path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = anonymous_client(&server, dir.path());
     crawl_repo(&client, "acme/reviewed", &settings(), &benchmark())
         .expect("crawl")
         .expect("repo");
@@ -481,12 +462,7 @@ fn search_lists_repositories_by_stars() {
     let repos = (1..=5).map(|i| repo(&format!("org/r{i}"), i, 1)).collect();
     let server = MockGitHub::start(repos, MockFaults::default()).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
-    let client = Client::new(
-        options(&server),
-        ResponseCache::new(dir.path()),
-        Tokens::default(),
-    )
-    .expect("client");
+    let client = anonymous_client(&server, dir.path());
     let search = CrawlSearch {
         language: "python".into(),
         min_stars: 5,

@@ -107,14 +107,10 @@ impl ChatClient {
         let key = format!("{:032x}", xxh3_128(body.as_bytes()));
         self.cache.join(&key[..2]).join(format!("{key}.json"))
     }
-
-    /// The assistant's text for `messages`, from the cache or the endpoint.
-    pub fn complete(&self, messages: &[Message], seed: u64) -> Result<String, ChatError> {
-        Chat::complete(self, messages, seed)
-    }
 }
 
 impl Chat for ChatClient {
+    /// The assistant's text for `messages`, from the cache or the endpoint.
     fn complete(&self, messages: &[Message], seed: u64) -> Result<String, ChatError> {
         let body = self.body(messages, seed);
         let path = self.cache_path(&body);

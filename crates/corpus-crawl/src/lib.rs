@@ -7,7 +7,7 @@
 //! - [`links`]: `Link` headers, times, closing keywords.
 //! - [`mock`]: a mock GitHub API on 127.0.0.1 for tests and benchmarks.
 //! - [`chat`]: an OpenAI-compatible chat client (retries, reply cache by request hash);
-//!   [`mock_model`] a scripted endpoint on 127.0.0.1.
+//!   [`mock_model`] a scripted endpoint on 127.0.0.1; [`mock_http`] what both mocks share.
 
 pub mod chat;
 pub mod client;
@@ -16,6 +16,7 @@ pub mod github;
 pub mod links;
 pub mod mirror;
 pub mod mock;
+pub mod mock_http;
 pub mod mock_model;
 pub mod tokens;
 

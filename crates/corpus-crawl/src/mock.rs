@@ -4,13 +4,15 @@
 //! JSON, a request that hangs). It counts every request it answers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use crate::mock_http::{Request, read_request, spawn_accept_loop, wake};
 
 #[derive(Debug, Clone, Default)]
 pub struct MockPull {
@@ -111,20 +113,7 @@ impl MockGitHub {
             counters: Mutex::new(Counters::default()),
             stop: AtomicBool::new(false),
         });
-        let accept = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let shared = accept.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(&shared, stream);
-                    });
-                }
-            }
-        });
+        spawn_accept_loop(listener, shared.clone(), |s| &s.stop, serve);
         Ok(Self { shared, url })
     }
 
@@ -164,9 +153,7 @@ impl MockGitHub {
 
 impl Drop for MockGitHub {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+        wake(&self.shared.stop, self.url.trim_start_matches("http://"));
     }
 }
 
@@ -205,29 +192,11 @@ fn now() -> u64 {
 }
 
 fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let mut headers: HashMap<String, String> = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let mut body = Vec::new();
-    if let Some(len) = headers
-        .get("content-length")
-        .and_then(|l| l.parse::<usize>().ok())
-    {
-        body.resize(len, 0);
-        std::io::Read::read_exact(&mut reader, &mut body)?;
-    }
+    let Request {
+        target,
+        headers,
+        body,
+    } = read_request(&stream)?;
     let auth = headers.get("authorization").cloned().unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
     let (number, quota_left, reset) = {

@@ -2,14 +2,15 @@
 //! the script sees each request (its number, messages, seed) and answers with a reply, an
 //! HTTP status (with `retry-after`), malformed JSON, a closed connection, or a hang.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use crate::mock_http::{Request, read_request, spawn_accept_loop, wake};
 
 /// One chat request as the script sees it.
 #[derive(Debug, Clone)]
@@ -81,20 +82,7 @@ impl MockModel {
             authorizations: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
-        let accept = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let shared = accept.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(&shared, stream);
-                    });
-                }
-            }
-        });
+        spawn_accept_loop(listener, shared.clone(), |s| &s.stop, serve);
         Ok(Self { shared, addr })
     }
 
@@ -119,32 +107,12 @@ impl MockModel {
 
 impl Drop for MockModel {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(&self.addr);
+        wake(&self.shared.stop, &self.addr);
     }
 }
 
 fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut headers: HashMap<String, String> = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len = headers
-        .get("content-length")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body)?;
+    let Request { headers, body, .. } = read_request(&stream)?;
     if let Some(auth) = headers.get("authorization")
         && let Ok(mut seen) = shared.authorizations.lock()
         && !seen.contains(auth)

@@ -281,17 +281,22 @@ pub struct Search {
     pub found: Vec<(String, String)>,
 }
 
+/// The grep an agent runs for `term` and what it prints: `grep -rn`, or `grep -rl` when
+/// that would print more than [`MAX_GREP_LINES`] lines.
+fn shown_grep(emulator: &Emulator, term: &str) -> (String, String) {
+    let lines_cmd = format!("grep -rn {term} .");
+    let lines = emulator.run_shell(&lines_cmd).unwrap_or_default();
+    if lines.lines().count() <= MAX_GREP_LINES {
+        return (lines_cmd, lines);
+    }
+    let files_cmd = format!("grep -rl {term} .");
+    let files = emulator.run_shell(&files_cmd).unwrap_or_default();
+    (files_cmd, files)
+}
+
 /// A search as evidence: the `grep` the agent would run and a fact about every hit.
 fn search_evidence(b: &Builder, gold: &BTreeSet<String>, term: &str, hits: &[String]) -> Search {
-    let grep_n = format!("grep -rn {term} .");
-    let lines = b.emulator.run_shell(&grep_n).unwrap_or_default();
-    let (command, output) = if lines.lines().count() <= MAX_GREP_LINES {
-        (grep_n, lines)
-    } else {
-        let command = format!("grep -rl {term} .");
-        let output = b.emulator.run_shell(&command).unwrap_or_default();
-        (command, output)
-    };
+    let (command, output) = shown_grep(&b.emulator, term);
     let mention = |path: &str| {
         let text = String::from_utf8_lossy(&b.emulator.snapshot.read(path).unwrap_or_default())
             .into_owned();
@@ -324,20 +329,8 @@ pub struct Outcome {
     pub trajectory: Result<Trajectory, Drop>,
 }
 
-/// One trajectory of `pr`, variant `variant` (distinct variants differ in search term,
-/// distractors and phrasing).
-pub fn trajectory(
-    repo: &Repository,
-    pr: &PrInput,
-    seed: u64,
-    variant: u32,
-    family: ToolFamily,
-    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
-) -> Result<Trajectory, Drop> {
-    synthesize(repo, pr, seed, variant, family, cache).trajectory
-}
-
-/// The trajectory of `pr`, variant `variant`, with the evidence its exploration gathered.
+/// The trajectory of `pr`, variant `variant` (distinct variants differ in search term,
+/// distractors and phrasing), with the evidence its exploration gathered.
 pub fn synthesize(
     repo: &Repository,
     pr: &PrInput,
@@ -417,13 +410,7 @@ fn explore_deterministic(
         ));
     }
     let (term, hits) = candidates[pick(seed, "term", candidates.len())].clone();
-    let grep_n = format!("grep -rn {term} .");
-    let lines = b.emulator.run_shell(&grep_n).unwrap_or_default();
-    let command = if lines.lines().count() <= MAX_GREP_LINES {
-        grep_n
-    } else {
-        format!("grep -rl {term} .")
-    };
+    let (command, _) = shown_grep(&b.emulator, &term);
     let openers = [
         format!("The problem mentions `{term}`. Let me search the repository for it."),
         format!("I'll start by finding where `{term}` appears in the code."),

@@ -48,21 +48,40 @@ impl FormatStage {
             packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
             blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
             pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
-            templates: load_templates(ctx.recipe)?,
+            templates: load_templates(ctx.recipe, NAME)?,
             added_tokens: added_tokens(ctx.recipe)?,
         };
         Ok(self.inputs.get_or_init(|| opened))
     }
 }
 
-fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
+/// The added-token strings of the recipe's tokenizer (content holding one is dropped).
+pub(crate) fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
     Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
         .map_err(corpus_core::Error::from)?)
 }
 
-fn load_templates(recipe: &Recipe) -> Result<Templates> {
+/// The prompt templates (`[format] templates_dir`, else built in); errors name `stage`.
+pub(crate) fn load_templates(recipe: &Recipe, stage: &'static str) -> Result<Templates> {
     let dir = recipe.resolve(&recipe.format.templates_dir);
-    Templates::load(&dir).map_err(|e| RunnerError::stage(NAME, e.to_string()))
+    Templates::load(&dir).map_err(|e| RunnerError::stage(stage, e.to_string()))
+}
+
+/// The templates' text and the added tokens as hidden inputs of a stage that renders
+/// prompts: editing either reruns it.
+pub(crate) fn prompt_inputs(
+    builder: &mut InputsBuilder,
+    ctx: &StageContext,
+    stage: &'static str,
+) -> Result<()> {
+    for source in &load_templates(ctx.recipe, stage)?.sources {
+        builder.hidden("template", source.as_bytes());
+    }
+    builder.hidden(
+        "added_tokens",
+        added_tokens(ctx.recipe)?.join("\n").as_bytes(),
+    );
+    Ok(())
 }
 
 impl Stage for FormatStage {
@@ -82,13 +101,7 @@ impl Stage for FormatStage {
         }
         // `pulls` is optional (history alone has no issue text), but an input when there.
         builder.table(ctx, NAME, "pulls", false)?;
-        for source in &load_templates(ctx.recipe)?.sources {
-            builder.hidden("template", source.as_bytes());
-        }
-        builder.hidden(
-            "added_tokens",
-            added_tokens(ctx.recipe)?.join("\n").as_bytes(),
-        );
+        prompt_inputs(&mut builder, ctx, NAME)?;
         Ok(builder.finish())
     }
 

@@ -3,7 +3,7 @@
 //! (strings as double-quoted literals, integers bare); each result is a user turn holding the
 //! tool's output as printed.
 
-use super::{INTRO, task, turn, typed_arguments};
+use super::{INTRO, one_call_turns, turn, typed_arguments};
 use crate::tools::{ParamType, ToolFamily};
 use crate::trajectory::{Action, Trajectory};
 
@@ -47,19 +47,7 @@ pub fn call(family: ToolFamily, action: &Action) -> String {
 }
 
 pub(super) fn render(trajectory: &Trajectory, family: ToolFamily, root: &str) -> (String, String) {
-    let mut response = turn("user", &task(trajectory, root));
-    for step in &trajectory.steps {
-        let call = call(family, &step.action);
-        let content = if step.thought.is_empty() {
-            call
-        } else {
-            format!("{}\n\n{call}", step.thought.trim_end())
-        };
-        response.push_str(&turn("assistant", &content));
-        if step.action.tool != family.finish_tool() {
-            response.push_str(&turn("user", &step.observation));
-        }
-    }
+    let response = one_call_turns(trajectory, family, root, |a| call(family, a), "");
     (turn("system", &system(family)), response)
 }
 

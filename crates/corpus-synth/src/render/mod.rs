@@ -16,8 +16,6 @@ pub mod kimi_dev;
 pub mod qwen;
 pub mod swe_agent_xml;
 
-pub use swe_agent_xml::swe_agent_xml;
-
 use crate::json::Json;
 use crate::tools::{ParamType, ToolFamily};
 use crate::trajectory::{Action, Trajectory};
@@ -84,6 +82,35 @@ impl Renderer {
 
 pub(crate) fn turn(role: &str, content: &str) -> String {
     format!("<|im_start|>{role}\n{content}<|im_end|>\n")
+}
+
+/// The response of the renderers that put one call in each assistant turn after the thought
+/// (`swe_agent_xml`, `kimi_dev_execute`): the task, then per step the assistant turn and,
+/// unless it finished, the tool's result as a user turn (`observation_prefix` first).
+pub(crate) fn one_call_turns(
+    trajectory: &Trajectory,
+    family: ToolFamily,
+    root: &str,
+    call: impl Fn(&Action) -> String,
+    observation_prefix: &str,
+) -> String {
+    let mut response = turn("user", &task(trajectory, root));
+    for step in &trajectory.steps {
+        let call = call(&step.action);
+        let content = if step.thought.is_empty() {
+            call
+        } else {
+            format!("{}\n\n{call}", step.thought.trim_end())
+        };
+        response.push_str(&turn("assistant", &content));
+        if step.action.tool != family.finish_tool() {
+            response.push_str(&turn(
+                "user",
+                &format!("{observation_prefix}{}", step.observation),
+            ));
+        }
+    }
+    response
 }
 
 /// The task turn.

@@ -2,9 +2,9 @@
 //! call is `<function=NAME>` with one `<parameter=P>` line each (multi-line values on their
 //! own lines); each result is a user turn starting `OBSERVATION:`.
 
-use super::{INTRO, task, turn};
+use super::{INTRO, one_call_turns, turn};
 use crate::tools::{Tool, ToolFamily};
-use crate::trajectory::Trajectory;
+use crate::trajectory::{Action, Trajectory};
 
 /// The system turn's text for a family.
 pub fn system(family: ToolFamily) -> String {
@@ -44,42 +44,24 @@ pub fn function_blocks(tools: &[&Tool]) -> String {
     out
 }
 
-/// (prompt, response) in the SWE-agent XML format (markers already checked); kept for
-/// callers that render the default family.
-pub fn swe_agent_xml(
-    trajectory: &Trajectory,
-    root: &str,
-) -> Result<(String, String), &'static str> {
-    super::Renderer::SweAgentXml.render(trajectory, root)
+/// One call: `<function=NAME>`, a `<parameter=P>` line per argument (a multi-line value on
+/// its own lines), `</function>`.
+fn call(action: &Action) -> String {
+    let mut call = format!("<function={}>\n", action.tool);
+    for (name, value) in &action.arguments {
+        if value.contains('\n') {
+            call.push_str(&format!("<parameter={name}>\n{value}\n</parameter>\n"));
+        } else {
+            call.push_str(&format!("<parameter={name}>{value}</parameter>\n"));
+        }
+    }
+    call.push_str("</function>");
+    call
 }
 
 pub(super) fn render(trajectory: &Trajectory, family: ToolFamily, root: &str) -> (String, String) {
-    let prompt = turn("system", &system(family));
-    let mut response = turn("user", &task(trajectory, root));
-    for step in &trajectory.steps {
-        let mut call = format!("<function={}>\n", step.action.tool);
-        for (name, value) in &step.action.arguments {
-            if value.contains('\n') {
-                call.push_str(&format!("<parameter={name}>\n{value}\n</parameter>\n"));
-            } else {
-                call.push_str(&format!("<parameter={name}>{value}</parameter>\n"));
-            }
-        }
-        call.push_str("</function>");
-        let content = if step.thought.is_empty() {
-            call
-        } else {
-            format!("{}\n\n{call}", step.thought.trim_end())
-        };
-        response.push_str(&turn("assistant", &content));
-        if step.action.tool != family.finish_tool() {
-            response.push_str(&turn(
-                "user",
-                &format!("OBSERVATION:\n{}", step.observation),
-            ));
-        }
-    }
-    (prompt, response)
+    let response = one_call_turns(trajectory, family, root, call, "OBSERVATION:\n");
+    (turn("system", &system(family)), response)
 }
 
 #[cfg(test)]
@@ -89,9 +71,9 @@ mod tests {
 
     #[test]
     fn golden_swe_agent_xml() {
-        let (prompt, response) =
-            swe_agent_xml(&trajectory("swe_agent", "./x.py:1:parse\n"), "/testbed")
-                .expect("renders");
+        let (prompt, response) = crate::render::Renderer::SweAgentXml
+            .render(&trajectory("swe_agent", "./x.py:1:parse\n"), "/testbed")
+            .expect("renders");
         assert!(prompt.starts_with("<|im_start|>system\nYou are a software engineering agent"));
         assert!(prompt.contains("\n---- BEGIN FUNCTION #1: bash ----\nDescription: Run a read-only shell command in the repository (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l).\nParameters:\n  (1) command (string, required): the command line.\n---- END FUNCTION #1 ----\n"));
         assert!(prompt.contains("---- BEGIN FUNCTION #3: submit ----\nDescription: Finish: the changes made so far are the answer.\nNo parameters.\n---- END FUNCTION #3 ----\n"));

@@ -21,6 +21,7 @@ use corpus_synth::model::ModelEngine;
 use corpus_synth::render::Renderer;
 use corpus_synth::tools::ToolFamily;
 
+use super::format::{added_tokens, load_templates, prompt_inputs};
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
 
@@ -60,7 +61,7 @@ impl SynthesizeStage {
             patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
             packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
             pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
-            templates: load_templates(ctx.recipe)?,
+            templates: load_templates(ctx.recipe, NAME)?,
             added_tokens: added_tokens(ctx.recipe)?,
             client: (ctx.recipe.synthesize.engine == "model")
                 .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
@@ -93,13 +94,7 @@ impl Stage for SynthesizeStage {
                 builder.table(ctx, NAME, table, true)?;
             }
             builder.table(ctx, NAME, "pulls", false)?;
-            for source in &load_templates(ctx.recipe)?.sources {
-                builder.hidden("template", source.as_bytes());
-            }
-            builder.hidden(
-                "added_tokens",
-                added_tokens(ctx.recipe)?.join("\n").as_bytes(),
-            );
+            prompt_inputs(&mut builder, ctx, NAME)?;
         }
         Ok(builder.finish())
     }
@@ -301,14 +296,4 @@ pub fn model_cache_dir(ctx: &StageContext) -> std::path::PathBuf {
         "" => ctx.run.root.join("model_cache"),
         dir => ctx.recipe.resolve(std::path::Path::new(dir)),
     }
-}
-
-fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
-    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
-        .map_err(corpus_core::Error::from)?)
-}
-
-fn load_templates(recipe: &Recipe) -> Result<Templates> {
-    let dir = recipe.resolve(&recipe.format.templates_dir);
-    Templates::load(&dir).map_err(|e| RunnerError::stage(NAME, e.to_string()))
 }

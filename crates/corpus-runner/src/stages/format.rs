@@ -61,6 +61,20 @@ pub(crate) fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
         .map_err(corpus_core::Error::from)?)
 }
 
+/// A repository's `pulls` rows by PR number (none when the run has no `pulls` table).
+pub(crate) fn pulls_of(table: Option<&KeyedTable>, key: &str) -> Result<HashMap<i64, PullRow>> {
+    let mut pulls = HashMap::new();
+    if let Some(table) = table {
+        table.for_each_batch_of(key, 256, |batch| {
+            for pull in pulls_from_batch(&batch)? {
+                pulls.insert(pull.pr_number, pull);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(pulls)
+}
+
 /// The prompt templates (`[format] templates_dir`, else built in); errors name `stage`.
 pub(crate) fn load_templates(recipe: &Recipe, stage: &'static str) -> Result<Templates> {
     let dir = recipe.resolve(&recipe.format.templates_dir);
@@ -124,15 +138,7 @@ impl Stage for FormatStage {
             }
             Ok(())
         })?;
-        let mut pulls: HashMap<i64, PullRow> = HashMap::new();
-        if let Some(table) = &inputs.pulls {
-            table.for_each_batch_of(key, 256, |batch| {
-                for pull in pulls_from_batch(&batch)? {
-                    pulls.insert(pull.pr_number, pull);
-                }
-                Ok(())
-            })?;
-        }
+        let pulls = pulls_of(inputs.pulls.as_ref(), key)?;
         let mut samples = Vec::new();
         let mut drops = Vec::new();
         let mut patches: Vec<PatchRow> = Vec::new();

@@ -11,8 +11,7 @@ use corpus_agentless::samples::{check_pr, localizations, problem_and_discussion}
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    PullRow, RepoRow, commit_packs_from_batch, patches_from_batch, pulls_from_batch,
-    sample_table_batch, trajectories_batch,
+    RepoRow, commit_packs_from_batch, patches_from_batch, sample_table_batch, trajectories_batch,
 };
 use corpus_core::table::KeyedTable;
 use corpus_crawl::chat::ChatClient;
@@ -21,7 +20,7 @@ use corpus_synth::model::ModelEngine;
 use corpus_synth::render::Renderer;
 use corpus_synth::tools::ToolFamily;
 
-use super::format::{added_tokens, load_templates, prompt_inputs};
+use super::format::{added_tokens, load_templates, prompt_inputs, pulls_of};
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
 
@@ -134,15 +133,7 @@ impl Stage for SynthesizeStage {
             }
             Ok(())
         })?;
-        let mut pulls: HashMap<i64, PullRow> = HashMap::new();
-        if let Some(table) = &prepared.pulls {
-            table.for_each_batch_of(key, 256, |batch| {
-                for pull in pulls_from_batch(&batch)? {
-                    pulls.insert(pull.pr_number, pull);
-                }
-                Ok(())
-            })?;
-        }
+        let pulls = pulls_of(prepared.pulls.as_ref(), key)?;
         let mut patches = Vec::new();
         prepared.patches.for_each_batch_of(key, 256, |batch| {
             patches.extend(patches_from_batch(&batch)?);

@@ -12,7 +12,8 @@ fn features(format: Format, packed: bool) -> (&'static str, &'static str) {
              prompt tokens are trained on). Use `megatron-bridge`, `olmo`, `datatrove` or `hf` for masked training.",
         ),
         (Format::MegatronBridge, _) => (
-            "`input_ids` list<int32>, `seq_start_id` list<int32>, `loss_mask` list<int8>; packed sequences",
+            "`input_ids` list<int32>, `seq_start_id` list<int32>, `loss_mask` list<int8>; packed sequences; \
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
             "label-aligned: `loss_mask[j]` says whether token j+1 is a target; 0 at the last token of each document",
         ),
         (Format::Olmo, _) => (
@@ -24,11 +25,13 @@ fn features(format: Format, packed: bool) -> (&'static str, &'static str) {
             "token-aligned: `.ds.loss[i] = 1` when token i is a target (datatrove's readers ignore this file)",
         ),
         (Format::Hf, false) => (
-            "`input_ids` list<int32>, `labels` list<int32>; one document per row",
+            "`input_ids` list<int32>, `labels` list<int32>; one document per row; \
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
             "token-aligned, not shifted: `labels[i]` is the id, or -100 on prompt tokens (the model shifts)",
         ),
         (Format::Hf, true) => (
-            "`input_ids`, `position_ids`, `labels`, `cu_seqlens` list<int32>; packed sequences",
+            "`input_ids`, `position_ids`, `labels`, `cu_seqlens` list<int32>; packed sequences; \
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
             "token-aligned, not shifted: -100 on prompt tokens and on the first token of every document; \
              `position_ids` restart at 0 per document; `cu_seqlens` = [0, ..., length]",
         ),

@@ -119,15 +119,21 @@ pub fn for_each_document(path: &Path, mut f: impl FnMut(Document) -> Result<()>)
                 return Err(bad(format!("input_ids end at row {row} of {rows}")));
             }
             // Each repetition level 0 starts a document; a level below the maximum
-            // definition is an empty list (no value).
+            // definition is an empty list (no value). Without empty lists every level holds
+            // a value, so the definition levels need no scan.
+            if rep.len() < levels || def.len() < levels {
+                return Err(bad("input_ids levels are missing".into()));
+            }
+            let every_level_a_value = values.len() == levels;
             let mut next_value = 0;
             let mut level = 0;
             while level < levels {
-                let mut end = level + 1;
-                while end < levels && rep[end] != 0 {
-                    end += 1;
-                }
-                let count = def[level..end].iter().filter(|d| **d == max_def).count();
+                let end = next_document_start(&rep[..levels], level + 1);
+                let count = if every_level_a_value {
+                    end - level
+                } else {
+                    def[level..end].iter().filter(|d| **d == max_def).count()
+                };
                 let slice = values
                     .get(next_value..next_value + count)
                     .ok_or_else(|| bad("input_ids levels and values disagree".into()))?;
@@ -144,9 +150,43 @@ pub fn for_each_document(path: &Path, mut f: impl FnMut(Document) -> Result<()>)
     Ok(())
 }
 
+/// The first index from `from` whose repetition level is 0 (a new record), or the end.
+/// Scans 32 levels at a time: the test of a whole block vectorizes, and documents are
+/// thousands of tokens long.
+fn next_document_start(rep: &[i16], from: usize) -> usize {
+    const BLOCK: usize = 32;
+    let mut i = from.min(rep.len());
+    while i + BLOCK <= rep.len() {
+        if rep[i..i + BLOCK]
+            .iter()
+            .fold(true, |all, r| all & (*r != 0))
+        {
+            i += BLOCK;
+        } else {
+            break;
+        }
+    }
+    rep[i..]
+        .iter()
+        .position(|r| *r == 0)
+        .map_or(rep.len(), |p| i + p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_document_starts_at_the_next_zero_level() {
+        let mut rep = vec![1i16; 100];
+        rep[0] = 0;
+        rep[70] = 0;
+        assert_eq!(next_document_start(&rep, 1), 70);
+        assert_eq!(next_document_start(&rep, 70), 70);
+        assert_eq!(next_document_start(&rep, 71), 100);
+        assert_eq!(next_document_start(&rep[..3], 1), 3);
+        assert_eq!(next_document_start(&rep, 100), 100);
+    }
 
     #[test]
     fn the_mask_is_a_prefix_of_zeros() {

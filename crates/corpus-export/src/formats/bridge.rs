@@ -7,11 +7,22 @@ use std::path::Path;
 use arrow::datatypes::DataType;
 
 use super::parquet_io::{Column, ListFile, Lists, RowWriter, read_lists, schema};
-use super::{ReadDocument, WriteContext, Written, file_with, native_mask};
+use super::{ReadDocument, WriteContext, Written, file_with};
 use crate::error::{ExportError, Result};
 use crate::pack::{Pack, pack_shard};
 
 const ROWS: usize = 64;
+
+/// The label-aligned mask of a document of `len` tokens whose first `prompt_tokens` are the
+/// prompt: position j is 1 when token j+1 is a target, and the last position is 0. Runs of
+/// constants, not a mask built and shifted per document.
+fn label_aligned_mask(len: usize, prompt_tokens: usize) -> impl Iterator<Item = i8> {
+    let positions = len.saturating_sub(1);
+    let zeros = prompt_tokens.saturating_sub(1).min(positions);
+    std::iter::repeat_n(0, zeros)
+        .chain(std::iter::repeat_n(1, positions - zeros))
+        .chain(std::iter::repeat_n(0, usize::from(len > 0)))
+}
 
 fn columns(packs: &[Pack]) -> Vec<(&'static str, Column)> {
     let total = packs.iter().map(|p| p.tokens).sum();
@@ -23,12 +34,7 @@ fn columns(packs: &[Pack]) -> Vec<(&'static str, Column)> {
         masks.start_row();
         for d in &p.documents {
             ids.extend_row(d.ids.iter().map(|i| *i as i32));
-            masks.extend_row(
-                native_mask(super::Format::MegatronBridge, d, false)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| m as i8),
-            );
+            masks.extend_row(label_aligned_mask(d.ids.len(), d.prompt_tokens));
         }
         starts.row(p.starts().into_iter().map(|s| s as i32));
     }
@@ -89,4 +95,30 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
         }
     }
     Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Document;
+    use crate::formats::{Format, native_mask};
+
+    #[test]
+    fn the_mask_runs_equal_the_shifted_token_mask() {
+        for len in 0..6 {
+            for prompt_tokens in 0..8 {
+                let doc = Document {
+                    ids: (0..len as u32).collect(),
+                    prompt_tokens,
+                };
+                let expected: Vec<i8> = native_mask(Format::MegatronBridge, &doc, false)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| m as i8)
+                    .collect();
+                let runs: Vec<i8> = label_aligned_mask(len, prompt_tokens).collect();
+                assert_eq!(runs, expected, "len {len}, prompt {prompt_tokens}");
+            }
+        }
+    }
 }

@@ -16,16 +16,20 @@ use crate::pack::{Pack, pack_shard};
 const ROWS: usize = 256;
 const IGNORE: i32 = -100;
 
-/// Labels of a document: the id where the mask is 1, else -100; packed: first one -100.
-/// The labels of a document: its ids, -100 on the prompt (and, packed, on its first token).
-pub fn labels(doc: &Document, packed: bool) -> impl Iterator<Item = i32> + '_ {
-    doc.ids.iter().enumerate().map(move |(j, id)| {
-        if j < doc.prompt_tokens || (packed && j == 0) {
-            IGNORE
-        } else {
-            *id as i32
-        }
-    })
+/// Turn a document's ids, copied as labels, into its labels: -100 on the prompt (and,
+/// packed, on its first token). A slice fill, not a test per token.
+pub fn mask_labels(labels: &mut [i32], prompt_tokens: usize, packed: bool) {
+    let ignored = if packed {
+        prompt_tokens.max(1)
+    } else {
+        prompt_tokens
+    };
+    let end = ignored.min(labels.len());
+    labels[..end].fill(IGNORE);
+}
+
+fn as_i32(ids: &[u32]) -> impl Iterator<Item = i32> + '_ {
+    ids.iter().map(|i| *i as i32)
 }
 
 pub fn file_name(ctx: &WriteContext) -> String {
@@ -42,8 +46,8 @@ fn unpacked(docs: &[Document]) -> Vec<(&'static str, Column)> {
     let mut ids = Lists::with_capacity(docs.len(), total);
     let mut label_rows = Lists::with_capacity(docs.len(), total);
     for d in docs {
-        ids.row(d.ids.iter().map(|i| *i as i32));
-        label_rows.row(labels(d, false));
+        ids.row(as_i32(&d.ids));
+        mask_labels(label_rows.row(as_i32(&d.ids)), d.prompt_tokens, false);
     }
     vec![
         ("input_ids", Column::I32(ids)),
@@ -62,9 +66,9 @@ fn packed(packs: &[Pack]) -> Vec<(&'static str, Column)> {
         positions.start_row();
         label_rows.start_row();
         for d in &p.documents {
-            ids.extend_row(d.ids.iter().map(|i| *i as i32));
+            ids.extend_row(as_i32(&d.ids));
             positions.extend_row(0..d.ids.len() as i32);
-            label_rows.extend_row(labels(d, true));
+            mask_labels(label_rows.extend_row(as_i32(&d.ids)), d.prompt_tokens, true);
         }
         cu.row(
             p.starts()
@@ -173,4 +177,26 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
         }
     }
     Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_hide_the_prompt_and_packed_the_first_token() {
+        let mut labels = vec![5, 6, 7, 151643];
+        mask_labels(&mut labels, 2, false);
+        assert_eq!(labels, vec![-100, -100, 7, 151643]);
+        let mut labels = vec![5, 6, 7, 151643];
+        mask_labels(&mut labels, 0, false);
+        assert_eq!(labels, vec![5, 6, 7, 151643]);
+        let mut labels = vec![5, 6, 7, 151643];
+        mask_labels(&mut labels, 0, true);
+        assert_eq!(labels, vec![-100, 6, 7, 151643]);
+        // A prompt count past the end (bad input) masks everything, never panics.
+        let mut labels = vec![5, 6];
+        mask_labels(&mut labels, 9, true);
+        assert_eq!(labels, vec![-100, -100]);
+    }
 }

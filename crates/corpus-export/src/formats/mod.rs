@@ -99,7 +99,9 @@ pub fn native_mask(format: Format, document: &Document, hf_packed: bool) -> Opti
         // Label-aligned: position j says whether token j+1 is a target; 0 at the last token.
         Format::MegatronBridge => {
             let mut shifted: Vec<u8> = mask.iter().skip(1).copied().collect();
-            shifted.push(0);
+            if !mask.is_empty() {
+                shifted.push(0);
+            }
             Some(shifted)
         }
         Format::Olmo | Format::Datatrove | Format::Hf => Some(mask),

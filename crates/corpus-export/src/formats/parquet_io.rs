@@ -8,7 +8,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::AtomicFile;
@@ -31,9 +31,9 @@ impl<T> Lists<T> {
     }
 
     /// A row of these values.
-    pub fn row(&mut self, items: impl IntoIterator<Item = T>) {
+    pub fn row(&mut self, items: impl IntoIterator<Item = T>) -> &mut [T] {
         self.start_row();
-        self.extend_row(items);
+        self.extend_row(items)
     }
 
     /// Start an empty row, then [`Self::extend_row`] it.
@@ -41,7 +41,8 @@ impl<T> Lists<T> {
         self.lengths.push(0);
     }
 
-    pub fn extend_row(&mut self, items: impl IntoIterator<Item = T>) {
+    /// Append values to the last row; returns them, to be changed in place.
+    pub fn extend_row(&mut self, items: impl IntoIterator<Item = T>) -> &mut [T] {
         let before = self.values.len();
         self.values.extend(items);
         let added = self.values.len() - before;
@@ -49,6 +50,7 @@ impl<T> Lists<T> {
             Some(last) => *last += added,
             None => self.lengths.push(added),
         }
+        &mut self.values[before..]
     }
 }
 
@@ -102,9 +104,14 @@ impl ListFile {
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
         let file = AtomicFile::create(path)?;
         // Token ids have ~150k distinct values: dictionary pages cost more time (hashing every
-        // value) than they save, so plain encoding, and zstd's fastest level (measured: the
-        // export runs about twice as fast as with a dictionary and level 3).
+        // value) than they save, so no dictionary, and zstd's fastest level (measured: the
+        // export runs about twice as fast as with a dictionary and level 3). Values are
+        // BYTE_STREAM_SPLIT (a page's first bytes, then its second bytes, ...): ids stay below
+        // 2^18 and masks are 0 or 1, so the high bytes become runs zstd passes over quickly
+        // (measured on 98M tokens: hf 2.55 -> 2.09 s, megatron-bridge 1.70 -> 1.57 s, files 4%
+        // larger). Integer columns in this encoding need pyarrow >= 16 or parquet-rs.
         let props = WriterProperties::builder()
+            .set_encoding(Encoding::BYTE_STREAM_SPLIT)
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
             .set_dictionary_enabled(false)
             // Page statistics (min/max of token ids) serve no reader here and cost a pass

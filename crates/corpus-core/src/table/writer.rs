@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -38,6 +38,10 @@ impl Default for WriterOptions {
         }
     }
 }
+
+/// List columns of token ids: ~150k distinct values make a dictionary cost a hash per
+/// value; BYTE_STREAM_SPLIT leaves the ids' zero high bytes as runs for zstd.
+const TOKEN_ID_COLUMNS: &[&str] = &["input_ids"];
 
 /// Top-level columns that hold long, mostly unique text.
 const LONG_TEXT_COLUMNS: &[&str] = &[
@@ -102,6 +106,18 @@ impl PartWriter {
             if LONG_TEXT_COLUMNS.contains(&field.name().as_str()) {
                 builder = builder
                     .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        for field in self.schema.fields() {
+            if TOKEN_ID_COLUMNS.contains(&field.name().as_str()) {
+                let path = ColumnPath::new(vec![
+                    field.name().to_string(),
+                    "list".to_string(),
+                    "item".to_string(),
+                ]);
+                builder = builder
+                    .set_column_dictionary_enabled(path.clone(), false)
+                    .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
             }
         }
         Ok(builder

@@ -345,6 +345,7 @@ fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
         rows: rows.len() as u64,
         dropped: Default::default(),
         dropped_tokens: Default::default(),
+        counters: Default::default(),
     };
     manifest.set_stage("crawl", "part", parts, entry);
     manifest.write(&dir).expect("manifest");

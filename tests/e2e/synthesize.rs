@@ -158,6 +158,32 @@ fn demo_trajectories_replay_exactly_and_never_leak() {
         "select repo, pr_number, variant, n_steps, named_files, gold_files from trajectories order by repo, pr_number, variant limit 1",
     ]);
     assert!(one.contains("n_steps"), "{one}");
+    // The report's counters agree with the tables.
+    let counters = synthesize_counters(&s.path().join("runs/demo/report.json"));
+    let count = |name: &str| counters.get(name).copied().unwrap_or(0);
+    let trajectories = s.query("runs/demo", "select count(*) as n from trajectories");
+    assert_eq!(
+        Some(count("agentic_variants_kept") as i64),
+        trajectories[0]["n"].as_i64(),
+        "{counters:?}"
+    );
+    assert_eq!(count("reasoning_samples"), reasoning.len() as u64);
+    assert!(
+        count("agentic_prs_tried") > count("agentic_prs_kept"),
+        "{counters:?}"
+    );
+    assert!(!counters.contains_key("model_replies"), "{counters:?}");
+}
+
+/// The `synthesize` stage's counters in a run's report.json.
+pub fn synthesize_counters(path: &std::path::Path) -> BTreeMap<String, u64> {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("report.json")).expect("json");
+    let stage = report["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|s| s["stage"] == "synthesize"))
+        .expect("a synthesize stage");
+    serde_json::from_value(stage["counters"].clone()).expect("counters")
 }
 
 /// PRs the engine must refuse, each for its own reason.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use corpus_crawl::mock_model::{MockModel, MockReply, MockRequest};
 
 use crate::common::{Scratch, files_under, text};
-use crate::synthesize::{hard_cases, replay_all};
+use crate::synthesize::{hard_cases, replay_all, synthesize_counters};
 
 const KEY: &str = "sk-test-model-key-4242";
 
@@ -213,6 +213,30 @@ fn model_engine_keeps_right_rollouts_survives_faults_and_caches_every_request() 
         )
     };
     assert_eq!(texts("runs/model"), texts("runs/again"));
+    // The report counts what was tried and kept, and the tokens the model generated; a
+    // cached rerun reports the same.
+    let counters = |run: &str| synthesize_counters(&s.path().join(run).join("report.json"));
+    let first = counters("runs/model");
+    assert_eq!(first, counters("runs/again"));
+    let count = |name: &str| first.get(name).copied().unwrap_or(0);
+    assert_eq!(
+        count("agentic_variants_kept"),
+        kept.len() as u64,
+        "{first:?}"
+    );
+    assert!(count("agentic_variants_tried") > count("agentic_variants_kept"));
+    assert!(count("agentic_prs_kept") >= 1, "{first:?}");
+    assert!(
+        count("agentic_prs_tried") > count("agentic_prs_kept"),
+        "{first:?}"
+    );
+    assert_eq!(
+        count("reasoning_samples"),
+        reasoning.len() as u64,
+        "{first:?}"
+    );
+    assert!(count("model_replies") >= cached, "{first:?}");
+    assert!(count("model_completion_tokens") > 0, "{first:?}");
 }
 
 #[test]

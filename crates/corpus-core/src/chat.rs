@@ -67,7 +67,15 @@ pub enum ChatError {
     Template(String),
 }
 
-/// A chat endpoint: the assistant's text for `messages`, sampled with `seed`.
+/// An endpoint's reply: the assistant's text and the tokens it generated (the reply's
+/// `usage.completion_tokens`, 0 when the endpoint does not say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub completion_tokens: u64,
+}
+
+/// A chat endpoint: the assistant's reply to `messages`, sampled with `seed`.
 pub trait Chat: Sync {
-    fn complete(&self, messages: &[Message], seed: u64) -> Result<String, ChatError>;
+    fn complete(&self, messages: &[Message], seed: u64) -> Result<Completion, ChatError>;
 }

@@ -66,6 +66,10 @@ pub struct StageEntry {
     /// Tokens of the removed rows, by reason, where the stage counted them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped_tokens: BTreeMap<String, u64>,
+    /// What else the stage counted (e.g. synthesize: variants tried and kept, tokens the
+    /// model generated), summed over its units.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 impl Manifest {
@@ -199,6 +203,7 @@ mod tests {
                 rows: 3,
                 dropped: BTreeMap::new(),
                 dropped_tokens: BTreeMap::new(),
+                counters: BTreeMap::new(),
             },
         );
         manifest.write(dir.path()).expect("write");

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use corpus_core::chat::{Chat, ChatError, Message};
+use corpus_core::chat::{Chat, ChatError, Completion, Message};
 use corpus_core::recipe::ModelOptions;
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
@@ -110,15 +110,20 @@ impl ChatClient {
 }
 
 impl Chat for ChatClient {
-    /// The assistant's text for `messages`, from the cache or the endpoint.
-    fn complete(&self, messages: &[Message], seed: u64) -> Result<String, ChatError> {
+    /// The assistant's reply to `messages`, from the cache or the endpoint. A cached reply
+    /// is the endpoint's whole answer, so its generated-token count is the same either way.
+    fn complete(&self, messages: &[Message], seed: u64) -> Result<Completion, ChatError> {
         let body = self.body(messages, seed);
         let path = self.cache_path(&body);
         if let Ok(cached) = std::fs::read_to_string(&path)
             && let Ok(text) = reply_text(&cached)
         {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(text);
+            let (_, completion_tokens) = usage(&cached);
+            return Ok(Completion {
+                text,
+                completion_tokens,
+            });
         }
         let raw = self.send(&body)?;
         let text = reply_text(&raw).map_err(|detail| ChatError::Malformed {
@@ -126,25 +131,22 @@ impl Chat for ChatClient {
             detail,
             attempts: 1,
         })?;
-        self.count_usage(&raw);
+        let (prompt_tokens, completion_tokens) = usage(&raw);
+        self.stats
+            .prompt_tokens
+            .fetch_add(prompt_tokens, Ordering::Relaxed);
+        self.stats
+            .completion_tokens
+            .fetch_add(completion_tokens, Ordering::Relaxed);
         self.store(&path, &raw)?;
-        Ok(text)
+        Ok(Completion {
+            text,
+            completion_tokens,
+        })
     }
 }
 
 impl ChatClient {
-    fn count_usage(&self, raw: &str) {
-        if let Ok(v) = serde_json::from_str::<Value>(raw) {
-            let n = |k: &str| v["usage"][k].as_u64().unwrap_or(0);
-            self.stats
-                .prompt_tokens
-                .fetch_add(n("prompt_tokens"), Ordering::Relaxed);
-            self.stats
-                .completion_tokens
-                .fetch_add(n("completion_tokens"), Ordering::Relaxed);
-        }
-    }
-
     /// Written whole or not at all (a kill mid-write leaves no half reply).
     fn store(&self, path: &std::path::Path, raw: &str) -> Result<(), ChatError> {
         let err = |e: std::io::Error| ChatError::Cache {
@@ -283,6 +285,17 @@ impl ChatClient {
 }
 
 /// The assistant's text of a chat completion body.
+/// A reply's `usage`: prompt and completion tokens (0 where absent).
+fn usage(raw: &str) -> (u64, u64) {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v) => {
+            let n = |k: &str| v["usage"][k].as_u64().unwrap_or(0);
+            (n("prompt_tokens"), n("completion_tokens"))
+        }
+        Err(_) => (0, 0),
+    }
+}
+
 pub fn reply_text(raw: &str) -> Result<String, String> {
     let value: Value = serde_json::from_str(raw).map_err(|e| format!("not JSON: {e}"))?;
     value["choices"][0]["message"]["content"]
@@ -328,7 +341,11 @@ mod tests {
         .expect("mock");
         let dir = tempfile::tempdir().expect("tempdir");
         let client = ChatClient::new(&options(mock.url()), dir.path().to_path_buf());
-        let ask = |text: &str, seed| client.complete(&[Message::user(text)], seed);
+        let ask = |text: &str, seed| {
+            client
+                .complete(&[Message::user(text)], seed)
+                .map(|c| c.text)
+        };
         assert_eq!(ask("a", 1).expect("reply"), "echo a");
         assert_eq!(mock.requests(), 2, "the 503 was retried once");
         assert_eq!(ask("a", 1).expect("cached"), "echo a");
@@ -342,6 +359,11 @@ mod tests {
         );
         assert_eq!(mock.requests(), 4);
         assert_eq!(client.stats.cache_hits.load(Ordering::Relaxed), 1);
+        // A cached reply reports the tokens the endpoint generated for it.
+        let fresh = client.complete(&[Message::user("b")], 1).expect("reply");
+        let cached = client.complete(&[Message::user("b")], 1).expect("cached");
+        assert!(fresh.completion_tokens > 0);
+        assert_eq!(fresh, cached);
         assert!(format!("{client:?}").contains("endpoint"));
     }
 

@@ -324,7 +324,11 @@ fn finalize(
     }
     let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
     let mut dropped_tokens: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
     for d in &done {
+        for (name, n) in &d.counters {
+            *counters.entry(name.clone()).or_default() += n;
+        }
         for (reason, n) in &d.dropped {
             *dropped.entry(reason.clone()).or_default() += n;
         }
@@ -366,6 +370,11 @@ fn finalize(
             } else {
                 BTreeMap::new()
             },
+            counters: if *table == "drops" {
+                counters.clone()
+            } else {
+                BTreeMap::new()
+            },
         };
         for (prefix, parts) in outputs {
             manifest.set_stage(name, &prefix, parts, entry.clone());
@@ -379,6 +388,7 @@ fn finalize(
     }
     report.dropped = dropped;
     report.dropped_tokens = dropped_tokens;
+    report.counters = counters;
     store.remove()?;
     Ok(())
 }
@@ -476,6 +486,7 @@ fn fill_from_manifests(
             if table == "drops" {
                 report.dropped = entry.dropped.clone();
                 report.dropped_tokens = entry.dropped_tokens.clone();
+                report.counters = entry.counters.clone();
             } else {
                 report.rows_out.insert(table.to_string(), entry.rows);
             }

@@ -22,6 +22,10 @@ pub struct StageReport {
     /// Tokens of the dropped rows by reason, where the stage counted them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped_tokens: BTreeMap<String, u64>,
+    /// What else the stage counted, summed over its units (synthesize: `*_tried`,
+    /// `*_kept`, `model_replies`, `model_completion_tokens`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
     pub wall_seconds: f64,
     pub peak_rss_mib: f64,
 }
@@ -65,6 +69,7 @@ impl RunReport {
                     None => out.push_str(&format!("    dropped {reason:<24} {n:>10}\n")),
                 }
             }
+            out.push_str(&counter_lines(&s.counters));
         }
         if let Some(tokens) = &self.tokens {
             out.push_str(&format!(
@@ -83,4 +88,58 @@ impl RunReport {
     }
 }
 
+/// A stage's counters, one a line; a `X_kept` next to its `X_tried` becomes a share kept.
+fn counter_lines(counters: &BTreeMap<String, u64>) -> String {
+    let mut out = String::new();
+    for (name, n) in counters {
+        if let Some(kind) = name.strip_suffix("_kept")
+            && let Some(tried) = counters.get(&format!("{kind}_tried"))
+        {
+            let share = if *tried > 0 {
+                format!("{:.1}%", 100.0 * *n as f64 / *tried as f64)
+            } else {
+                "n/a".to_string()
+            };
+            out.push_str(&format!(
+                "    {kind:<32} {n:>10} kept of {tried} tried ({share})\n"
+            ));
+        } else if !(name.ends_with("_tried")
+            && counters.contains_key(&format!("{}_kept", &name[..name.len() - 6])))
+        {
+            out.push_str(&format!("    {name:<32} {n:>10}\n"));
+        }
+    }
+    out
+}
+
 pub use corpus_core::memory::peak_rss_mib;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_and_tried_counters_become_a_share() {
+        let counters: BTreeMap<String, u64> = [
+            ("agentic_kept", 3),
+            ("agentic_tried", 4),
+            ("model_completion_tokens", 1200),
+            ("reasoning_kept", 0),
+            ("reasoning_tried", 0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let lines = counter_lines(&counters);
+        assert!(
+            lines.contains("agentic") && lines.contains("3 kept of 4 tried (75.0%)"),
+            "{lines}"
+        );
+        assert!(lines.contains("0 kept of 0 tried (n/a)"), "{lines}");
+        assert!(
+            lines.contains("model_completion_tokens") && lines.contains("1200"),
+            "{lines}"
+        );
+        assert!(!lines.contains("agentic_tried"), "{lines}");
+    }
+}

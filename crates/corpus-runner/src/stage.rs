@@ -119,6 +119,7 @@ pub struct UnitOutput {
     rows: BTreeMap<String, u64>,
     dropped: BTreeMap<String, u64>,
     dropped_tokens: BTreeMap<String, u64>,
+    counters: BTreeMap<String, u64>,
 }
 
 impl UnitOutput {
@@ -131,7 +132,13 @@ impl UnitOutput {
             rows: BTreeMap::new(),
             dropped: BTreeMap::new(),
             dropped_tokens: BTreeMap::new(),
+            counters: BTreeMap::new(),
         }
+    }
+
+    /// Add `n` to the unit's counter `name` (summed over units into the report).
+    pub fn count(&mut self, name: &str, n: u64) {
+        *self.counters.entry(name.to_string()).or_default() += n;
     }
 
     /// Use `options` for `output` instead of the recipe's table options.
@@ -200,6 +207,7 @@ impl UnitOutput {
             rows: self.rows,
             dropped: self.dropped,
             dropped_tokens: self.dropped_tokens,
+            counters: self.counters,
         })
     }
 }
@@ -216,6 +224,8 @@ pub struct UnitDone {
     pub dropped: BTreeMap<String, u64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped_tokens: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// Builds a stage's [`StageInputs`]: the tool version and config hash, then each input (an

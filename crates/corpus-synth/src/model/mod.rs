@@ -146,7 +146,7 @@ impl ModelEngine<'_> {
         let mut format_errors = 0;
         let mut answer = None;
         for _ in 0..self.options.max_turns {
-            let reply = self.client.complete(&messages, request_seed)?;
+            let reply = self.client.complete(&messages, request_seed)?.text;
             let turn = match parse_reply(&reply, family, ROOT, self.options.max_files) {
                 Reply::Call { thought, action } => {
                     match self.run_read_only(&mut p.b, family, &action) {
@@ -353,7 +353,8 @@ impl ModelEngine<'_> {
         ];
         let reply = self
             .client
-            .complete(&messages, Self::request_seed(seed, variant, kind))?;
+            .complete(&messages, Self::request_seed(seed, variant, kind))?
+            .text;
         let named = match parse_reply(&reply, ToolFamily::SweAgent, ROOT, 5) {
             Reply::Answer { files, .. } => files,
             Reply::Call { .. } => {

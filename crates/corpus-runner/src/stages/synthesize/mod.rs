@@ -26,9 +26,11 @@ use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, 
 
 mod jobs;
 mod rows;
+mod usage;
 
 use jobs::PrData;
 use rows::PrUnit;
+use usage::{Tally, UnitUsage};
 
 pub(crate) const NAME: &str = "synthesize";
 pub const KIND: &str = "synthetic_agentic";
@@ -189,6 +191,9 @@ impl Stage for SynthesizeStage {
             max_file_bytes: ctx.recipe.extract.max_file_bytes as usize,
             cache: cache.clone(),
         };
+        // This unit's replies and generated tokens (the client is shared by the units that
+        // run at once, so its own totals cannot be split per unit).
+        let usage = prepared.client.as_ref().map(|c| UnitUsage::new(c));
         let results: Vec<Vec<jobs::VariantResult>> = match &prepared.client {
             None => {
                 let repo = corpus_synth::Repository::open(&path)
@@ -197,9 +202,12 @@ impl Stage for SynthesizeStage {
                     .map(|pr| jobs::deterministic(&job_ctx, &repo, pr))
                     .collect()
             }
-            Some(client) => {
+            Some(_) => {
                 let engine = ModelEngine {
-                    client: client as &dyn corpus_core::chat::Chat,
+                    client: usage
+                        .as_ref()
+                        .map(|u| u as &dyn corpus_core::chat::Chat)
+                        .ok_or_else(|| RunnerError::stage(NAME, "no model client"))?,
                     templates: &prepared.templates,
                     options: &options.model,
                 };
@@ -250,21 +258,34 @@ impl Stage for SynthesizeStage {
                 reasoning_failed: false,
                 stop_after_failure: prepared.client.is_none(),
             };
+            let mut tally = Tally::default();
             for result in variants {
                 if let Some(trajectory) = result.trajectory
                     && !unit.agentic_failed
-                    && let Some((row, sample)) =
-                        unit.agentic(result.variant, trajectory, renderer, &options.root)?
                 {
-                    rows.push(row);
-                    samples.push(sample);
+                    tally.agentic_tried += 1;
+                    if let Some((row, sample)) =
+                        unit.agentic(result.variant, trajectory, renderer, &options.root)?
+                    {
+                        rows.push(row);
+                        samples.push(sample);
+                        tally.agentic_kept += 1;
+                    }
                 }
                 if let Some(reasoning) = result.reasoning
                     && !unit.reasoning_failed
                 {
-                    samples.extend(unit.reasoning(result.variant, reasoning));
+                    tally.reasoning_tried += 1;
+                    let kept = unit.reasoning(result.variant, reasoning);
+                    tally.reasoning_samples += kept.len() as u64;
+                    samples.extend(kept);
                 }
             }
+            tally.add_to(out);
+        }
+        if let Some(usage) = &usage {
+            out.count("model_replies", usage.replies());
+            out.count("model_completion_tokens", usage.completion_tokens());
         }
         tracing::debug!(
             "{key}: emulator cache {} hits, {} misses",

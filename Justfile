@@ -45,6 +45,7 @@ bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
 test-loaders: setup
     bash scripts/loaders-env.sh
     cargo build --profile fast --bin swe-corpus
+    rm -rf runs/loaders  # a scratch run: one left by an older swe-corpus has another schema
     {{bin}} run --run runs/loaders
     for f in megatron megatron-bridge olmo datatrove hf; do {{bin}} export --run runs/loaders --format $f; done
     {{bin}} verify --run runs/loaders

@@ -279,7 +279,12 @@ impl ModelEngine<'_> {
         } else {
             format!("{} ", rejections.join(" "))
         };
-        let first = &right[0];
+        // A right file the PR adds cannot be opened at the base: open one that exists (when
+        // every right file is new, the view fails and the PR is a counted drop).
+        let first = right
+            .iter()
+            .find(|f| p.b.emulator.snapshot.kind(f) == Some(Kind::File))
+            .unwrap_or(&right[0]);
         if let Err(d) = view(
             &mut p,
             format!("{lead}`{first}` is the file to change; let me open it."),

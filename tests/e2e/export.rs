@@ -163,6 +163,31 @@ fn bad_export_targets_are_refused_and_long_documents_counted() {
     s.ok(&[
         "export", "--run", "runs/a", "--format", "olmo", "--out", "shared",
     ]);
+    // What a killed export leaves: its in-progress marker and temporary files. Resuming
+    // finishes the export and removes them.
+    let shared = s.path().join("shared");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shared.join("_manifest.json")).expect("manifest"))
+            .expect("json");
+    let marker = serde_json::json!({"format": "olmo", "shards_digest": manifest["shards_digest"]});
+    std::fs::write(shared.join("_export.json"), marker.to_string()).expect("marker");
+    std::fs::write(shared.join("._export.json.4242.0.tmp"), "{").expect("tmp");
+    std::fs::write(shared.join(".shard-00000.npy.tmp"), [0u8; 6]).expect("tmp");
+    s.ok(&[
+        "export", "--run", "runs/a", "--format", "olmo", "--out", "shared",
+    ]);
+    let names: Vec<String> = std::fs::read_dir(&shared)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.ends_with(".tmp") && n != "_export.json"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"_manifest.json".to_string()), "{names:?}");
     let out = s.run(&[
         "export", "--run", "runs/b", "--format", "olmo", "--out", "shared",
     ]);

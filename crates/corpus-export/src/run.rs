@@ -220,6 +220,24 @@ pub fn export_shard(options: &ExportOptions, begun: &Begun, stem: &str) -> Resul
     )
 }
 
+/// Remove the temporary files (`.NAME[.PID.N].tmp`) that a killed writer left in the export
+/// folder or its subfolders. Only once every shard is done: no writer is left to own them.
+fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            remove_stale_temporaries(&path)?;
+        } else if name.starts_with('.') && name.ends_with(".tmp") {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Once every shard is done: the card and `_manifest.json` (with every file's checksum). A
 /// folder whose manifest already says it is this export is left as it is.
 pub fn finish(options: &ExportOptions, begun: &Begun) -> Result<ExportManifest> {
@@ -277,6 +295,7 @@ pub fn finish(options: &ExportOptions, begun: &Begun) -> Result<ExportManifest> 
             });
         }
     }
+    remove_stale_temporaries(out)?;
     let splits: Vec<(String, u64)> = splits.into_iter().rev().collect();
     let card_text = card::render(options.format, &manifest, &splits);
     corpus_core::manifest::write_atomically(&out.join("README.md"), card_text.as_bytes())?;

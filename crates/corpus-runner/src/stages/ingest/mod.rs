@@ -12,6 +12,7 @@ use corpus_core::rows::{DropRow, SampleRow, sample_table_batch};
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use crate::stages::format::added_tokens;
 
 use read::for_each_record;
 use render::{CHATML_TURN, Renderer};
@@ -55,8 +56,7 @@ impl Stage for IngestStage {
             builder.input(&format!("external:{}", source.name), &sum);
             builder.hidden("template", template_of(source)?.as_bytes());
         }
-        let added = corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)
-            .map_err(corpus_core::Error::from)?;
+        let added = added_tokens(ctx.recipe)?;
         builder.hidden("added_tokens", added.join("\n").as_bytes());
         Ok(builder.finish())
     }
@@ -77,8 +77,7 @@ impl Stage for IngestStage {
         };
         let renderer = Renderer::new(&template_of(source)?)
             .map_err(|e| RunnerError::stage(NAME, format!("source `{key}`: {e}")))?;
-        let added = corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)
-            .map_err(corpus_core::Error::from)?;
+        let added = added_tokens(ctx.recipe)?;
         let mut samples: Vec<SampleRow> = Vec::new();
         let mut drops: Vec<DropRow> = Vec::new();
         let file = source.path.display().to_string();

@@ -116,33 +116,26 @@ impl Chat for ChatClient {
         let body = self.body(messages, seed);
         let path = self.cache_path(&body);
         if let Ok(cached) = std::fs::read_to_string(&path)
-            && let Ok(text) = reply_text(&cached)
+            && let Ok((completion, _)) = parse_reply(&cached)
         {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-            let (_, completion_tokens) = usage(&cached);
-            return Ok(Completion {
-                text,
-                completion_tokens,
-            });
+            return Ok(completion);
         }
         let raw = self.send(&body)?;
-        let text = reply_text(&raw).map_err(|detail| ChatError::Malformed {
-            url: self.endpoint.clone(),
-            detail,
-            attempts: 1,
-        })?;
-        let (prompt_tokens, completion_tokens) = usage(&raw);
+        let (completion, prompt_tokens) =
+            parse_reply(&raw).map_err(|detail| ChatError::Malformed {
+                url: self.endpoint.clone(),
+                detail,
+                attempts: 1,
+            })?;
         self.stats
             .prompt_tokens
             .fetch_add(prompt_tokens, Ordering::Relaxed);
         self.stats
             .completion_tokens
-            .fetch_add(completion_tokens, Ordering::Relaxed);
+            .fetch_add(completion.completion_tokens, Ordering::Relaxed);
         self.store(&path, &raw)?;
-        Ok(Completion {
-            text,
-            completion_tokens,
-        })
+        Ok(completion)
     }
 }
 
@@ -242,7 +235,7 @@ impl ChatClient {
         };
         let snippet: String = self.scrub(&text).chars().take(300).collect();
         match status {
-            200 => match reply_text(&text) {
+            200 => match parse_reply(&text) {
                 Ok(_) => Ok(Attempt::Done(text)),
                 Err(detail) => Ok(Attempt::Retry {
                     detail: format!("malformed reply: {detail}"),
@@ -284,24 +277,20 @@ impl ChatClient {
     }
 }
 
-/// The assistant's text of a chat completion body.
-/// A reply's `usage`: prompt and completion tokens (0 where absent).
-fn usage(raw: &str) -> (u64, u64) {
-    match serde_json::from_str::<Value>(raw) {
-        Ok(v) => {
-            let n = |k: &str| v["usage"][k].as_u64().unwrap_or(0);
-            (n("prompt_tokens"), n("completion_tokens"))
-        }
-        Err(_) => (0, 0),
-    }
-}
-
-pub fn reply_text(raw: &str) -> Result<String, String> {
+/// A chat completion body, parsed once: the assistant's text with the completion tokens of
+/// its `usage`, and the prompt tokens (tokens 0 where `usage` is absent).
+fn parse_reply(raw: &str) -> Result<(Completion, u64), String> {
     let value: Value = serde_json::from_str(raw).map_err(|e| format!("not JSON: {e}"))?;
-    value["choices"][0]["message"]["content"]
+    let text = value["choices"][0]["message"]["content"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| "no choices[0].message.content".to_string())
+        .ok_or_else(|| "no choices[0].message.content".to_string())?;
+    let tokens = |k: &str| value["usage"][k].as_u64().unwrap_or(0);
+    let completion = Completion {
+        text,
+        completion_tokens: tokens("completion_tokens"),
+    };
+    Ok((completion, tokens("prompt_tokens")))
 }
 
 #[cfg(test)]

@@ -103,8 +103,9 @@ fn counter_lines(counters: &BTreeMap<String, u64>) -> String {
             out.push_str(&format!(
                 "    {kind:<32} {n:>10} kept of {tried} tried ({share})\n"
             ));
-        } else if !(name.ends_with("_tried")
-            && counters.contains_key(&format!("{}_kept", &name[..name.len() - 6])))
+        } else if !name
+            .strip_suffix("_tried")
+            .is_some_and(|kind| counters.contains_key(&format!("{kind}_kept")))
         {
             out.push_str(&format!("    {name:<32} {n:>10}\n"));
         }

@@ -101,14 +101,12 @@ impl PartWriter {
         let level = ZstdLevel::try_new(self.options.zstd_level)
             .map_err(|e| Error::Config(format!("zstd level: {e}")))?;
         let mut builder = WriterProperties::builder();
-        // Long unique texts gain nothing from a dictionary but cost hashing every value.
         for field in self.schema.fields() {
+            // Long unique texts gain nothing from a dictionary but cost hashing every value.
             if LONG_TEXT_COLUMNS.contains(&field.name().as_str()) {
                 builder = builder
                     .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
             }
-        }
-        for field in self.schema.fields() {
             if TOKEN_ID_COLUMNS.contains(&field.name().as_str()) {
                 let path = ColumnPath::new(vec![
                     field.name().to_string(),

@@ -13,6 +13,8 @@ mod card;
 mod document;
 mod error;
 mod formats;
+mod id_pages;
+mod levels;
 mod manifest;
 mod pack;
 mod run;

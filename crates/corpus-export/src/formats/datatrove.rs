@@ -5,8 +5,7 @@
 use std::path::Path;
 
 use super::{
-    AtomicFile, ReadDocument, WriteContext, Written, cut_documents, file_with, u32_le_bytes,
-    u32s_from_le,
+    AtomicFile, ReadDocument, WriteContext, Written, cut_documents, file_with, u32s_from_le,
 };
 use crate::document::for_each_document;
 use crate::error::{ExportError, Result, io};
@@ -23,8 +22,8 @@ pub fn write(shard: &Path, dir: &Path, stem: &str, ctx: &WriteContext) -> Result
     let mut loss = AtomicFile::create(&dir.join(&names[2]))?;
     let (mut tokens, mut documents) = (0u64, 0u64);
     for_each_document(shard, |doc| {
-        tokens_file.write_bytes(&u32_le_bytes(&doc.ids))?;
-        loss.write_bytes(&doc.mask())?;
+        tokens_file.write_u32s(&doc.ids)?;
+        loss.write_token_mask(&doc)?;
         tokens += doc.ids.len() as u64;
         documents += 1;
         index.write_bytes(&tokens.to_le_bytes())

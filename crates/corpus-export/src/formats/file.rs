@@ -11,6 +11,8 @@ pub struct AtomicFile {
     tmp: PathBuf,
     path: PathBuf,
     pub bytes: u64,
+    /// Reused for converting ids to bytes, so a document costs no allocation.
+    scratch: Vec<u8>,
 }
 
 impl AtomicFile {
@@ -29,6 +31,7 @@ impl AtomicFile {
             tmp,
             path: path.to_path_buf(),
             bytes: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -36,6 +39,40 @@ impl AtomicFile {
         injected_fault().map_err(io(&self.tmp))?;
         self.bytes += bytes.len() as u64;
         self.writer.write_all(bytes).map_err(io(&self.tmp))
+    }
+
+    /// Ids as little-endian u32 (the same bytes as int32 for ids below 2^31).
+    pub fn write_u32s(&mut self, ids: &[u32]) -> Result<()> {
+        if cfg!(target_endian = "little") {
+            // The ids' memory is already their little-endian bytes.
+            return self.write_bytes(bytemuck::cast_slice(ids));
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(ids.iter().flat_map(|id| id.to_le_bytes()));
+        let written = self.write_bytes(&scratch);
+        self.scratch = scratch;
+        written
+    }
+
+    /// `count` copies of `byte` (a run of a loss mask).
+    pub fn write_repeated(&mut self, byte: u8, count: usize) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let run = [byte; CHUNK];
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(CHUNK);
+            self.write_bytes(&run[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+
+    /// A document's token-aligned loss mask: 0 on its prompt, 1 after.
+    pub fn write_token_mask(&mut self, doc: &crate::document::Document) -> Result<()> {
+        let prompt = doc.prompt_tokens.min(doc.ids.len());
+        self.write_repeated(0, prompt)?;
+        self.write_repeated(1, doc.ids.len() - prompt)
     }
 
     /// Flush, sync and rename into place.

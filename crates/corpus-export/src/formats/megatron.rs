@@ -19,13 +19,14 @@ pub fn write(shard: &Path, dir: &Path, stem: &str) -> Result<Written> {
     for_each_document(shard, |doc| {
         let length = i32::try_from(doc.ids.len())
             .map_err(|_| ExportError::Usage("a document over 2^31 tokens".into()))?;
-        let mut bytes = Vec::with_capacity(doc.ids.len() * 4);
-        for id in &doc.ids {
-            let id = i32::try_from(*id)
-                .map_err(|_| ExportError::Usage(format!("token id {id} does not fit int32")))?;
-            bytes.extend_from_slice(&id.to_le_bytes());
+        let largest = doc.ids.iter().copied().max().unwrap_or(0);
+        if i32::try_from(largest).is_err() {
+            return Err(ExportError::Usage(format!(
+                "token id {largest} does not fit int32"
+            )));
         }
-        bin.write_bytes(&bytes)?;
+        // Below 2^31, an id's little-endian u32 bytes are its int32 bytes.
+        bin.write_u32s(&doc.ids)?;
         lengths.push(length);
         tokens += doc.ids.len() as u64;
         Ok(())

@@ -135,10 +135,6 @@ pub fn read(format: Format, dir: &Path, files: &[String]) -> Result<Vec<ReadDocu
 }
 
 /// Token ids as the little-endian uint32 bytes of datatrove's `.ds` and OLMo's `.npy`.
-pub(crate) fn u32_le_bytes(ids: &[u32]) -> Vec<u8> {
-    ids.iter().flat_map(|id| id.to_le_bytes()).collect()
-}
-
 pub(crate) fn u32s_from_le(bytes: &[u8]) -> Vec<u32> {
     bytes
         .chunks_exact(4)

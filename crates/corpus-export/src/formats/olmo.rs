@@ -5,9 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{
-    AtomicFile, ReadDocument, Written, cut_documents, file_with, u32_le_bytes, u32s_from_le,
-};
+use super::{AtomicFile, ReadDocument, Written, cut_documents, file_with, u32s_from_le};
 use crate::document::for_each_document;
 use crate::error::{ExportError, Result, io};
 
@@ -22,8 +20,8 @@ pub fn write(shard: &Path, dir: &Path, stem: &str) -> Result<Written> {
     let mut spans = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
     let (mut tokens, mut documents) = (0u64, 0u64);
     for_each_document(shard, |doc| {
-        tokens_file.write_bytes(&u32_le_bytes(&doc.ids))?;
-        mask.write_bytes(&doc.mask())?;
+        tokens_file.write_u32s(&doc.ids)?;
+        mask.write_token_mask(&doc)?;
         let end = tokens + doc.ids.len() as u64;
         writeln!(spans, "{tokens},{end}").map_err(io(Path::new(&names[1])))?;
         tokens = end;

@@ -5,6 +5,7 @@ mod bridge;
 mod datatrove;
 mod file;
 mod hf;
+mod list_chunk;
 mod megatron;
 mod olmo;
 mod parquet_io;

@@ -7,7 +7,8 @@
 #   extraction's PRs per second (format must not be the bottleneck).
 # - `tokenize`, `mix`, `shard`: tokens per second on one core and peak RSS (the shard stage
 #   holds one shard in memory: its budget is `[shard] target_mib` of ids plus their text);
-# - every export format: tokens per second on one core against `cp` of the same bytes;
+# - every export format: tokens per second on one core against `cp` of the same bytes, and
+#   the compressed Parquet formats also against `zstd -1` of the same uncompressed bytes;
 # - every Qwen encoder that builds here on the same documents (tokenizer-bench), with Python
 #   `tokenizers` from .venv when present, each with its ratio to ours and an exactness check;
 # - `synthesize`: trajectories per second per core, and the tool emulator's grep over git
@@ -25,6 +26,11 @@ repo=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The zstd CLI times the compressed exports' limit (a Debian package, like git).
+if ! command -v zstd > /dev/null 2>&1 && command -v apt-get > /dev/null 2>&1; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get install -y -qq zstd > /dev/null || echo "bench: zstd not installed; the compressed exports get no zstd limit" >&2
+fi
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -162,19 +168,57 @@ manifest["rows"] = sum(p["rows"] for p in manifest["parts"])
 json.dump(manifest, open(f"{dst}/_manifest.json", "w"))
 PY
     tokens=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$big" --format csv "select sum(n_tokens) as n from shards" | tail -1)
+    # Each export is timed like the copy it is compared with: from a synced disk to its
+    # bytes synced, the median of three (the first run after a big delete can take 2x).
+    # Prints the median seconds and the largest peak RSS (KiB) of the three.
+    median_export_secs() {
+        local runs=() t0 t1 kib rss=0
+        for _ in 1 2 3; do
+            rm -rf "$2"; sync
+            t0=$(now)
+            kib=$(python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+                env SWE_CORPUS_LOG=warn "$bin" export --run "$big" --format "$1" --out "$2" --threads 1)
+            sync; t1=$(now)
+            runs+=("$(secs "$t0" "$t1")")
+            [ "$kib" -gt "$rss" ] && rss=$kib
+        done
+        echo "$(printf '%s\n' "${runs[@]}" | sort -g | sed -n 2p) $rss"
+    }
+    # The compressed formats' limit: `zstd -1` on one core over the raw int32 ids (the megatron
+    # export's .bin files), synced like the copy; hf and Bridge hold 8 bytes a token (two
+    # int32 columns), so their limit is twice that.
+    median_zstd_secs() {
+        local runs=() t0 t1 f
+        for _ in 1 2 3; do
+            rm -rf "$2"; mkdir -p "$2"; sync
+            t0=$(now)
+            for f in "$1"/*.bin; do zstd -1 -T1 -q -f "$f" -o "$2/$(basename "$f").zst"; done
+            sync; t1=$(now)
+            runs+=("$(secs "$t0" "$t1")")
+        done
+        rm -rf "$2"
+        printf '%s\n' "${runs[@]}" | sort -g | sed -n 2p
+    }
+    local zstd_s=0 limit
     for format in megatron megatron-bridge olmo datatrove hf; do
         out_dir="$work/exports/$format"
-        t0=$(now)
-        rss_kib=$(python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
-            env SWE_CORPUS_LOG=warn "$bin" export --run "$big" --format "$format" --out "$out_dir" --threads 1)
-        t1=$(now); stage_s=$(secs "$t0" "$t1")
+        read -r stage_s rss_kib < <(median_export_secs "$format" "$out_dir")
         bytes=$(du -sb "$out_dir" | cut -f1)
         cp_s=$(median_copy_secs "$out_dir" "$work/exports/copy-$format")
         # The megatron export is the raw int32 ids: its copy is the limit for writing the
         # tokens uncompressed, which the compressed Parquet formats are also compared with.
-        [ "$format" = megatron ] && raw_cp_s=$cp_s
-        printf '%-24s export %-16s %10s tokens, %6s MB in %7ss on 1 core: %s tokens/s; median cp of the same bytes %7ss (export/cp %s; /cp of the raw int32 ids %s); peak RSS %s MiB\n' \
-            "$label" "$format" "$tokens" "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')" "$stage_s" "$(ratio "$tokens" "$stage_s")" "$cp_s" "$(ratio "$stage_s" "$cp_s")" "$(ratio "$stage_s" "$raw_cp_s")" "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')"
+        if [ "$format" = megatron ]; then
+            raw_cp_s=$cp_s
+            command -v zstd > /dev/null && zstd_s=$(median_zstd_secs "$out_dir" "$work/exports/zstd")
+        fi
+        limit=""
+        case $format in
+            hf | megatron-bridge)
+                limit="; zstd -1 of its 8 bytes a token $(awk -v z="$zstd_s" 'BEGIN { printf "%.3f", 2 * z }')s (export/zstd $(ratio "$stage_s" "$(awk -v z="$zstd_s" 'BEGIN { print 2 * z }')"))" ;;
+        esac
+        printf '%-24s export %-16s %10s tokens, %6s MB in %7ss on 1 core (median of 3): %s tokens/s; median cp of the same bytes %7ss (export/cp %s; /cp of the raw int32 ids %s)%s; peak RSS %s MiB\n' \
+            "$label" "$format" "$tokens" "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')" "$stage_s" "$(ratio "$tokens" "$stage_s")" "$cp_s" "$(ratio "$stage_s" "$cp_s")" "$(ratio "$stage_s" "$raw_cp_s")" "$limit" "$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')"
+        rm -rf "$out_dir"
     done
     rm -rf "$work/exports" "$big"
     SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" "select sample_kind, count(*) as samples from samples group by sample_kind order by sample_kind"

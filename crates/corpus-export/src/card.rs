@@ -13,7 +13,7 @@ fn features(format: Format, packed: bool) -> (&'static str, &'static str) {
         ),
         (Format::MegatronBridge, _) => (
             "`input_ids` list<int32>, `seq_start_id` list<int32>, `loss_mask` list<int8>; packed sequences; \
-             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding in v2 data pages (readers: pyarrow >= 16, parquet-rs)",
             "label-aligned: `loss_mask[j]` says whether token j+1 is a target; 0 at the last token of each document",
         ),
         (Format::Olmo, _) => (
@@ -26,12 +26,12 @@ fn features(format: Format, packed: bool) -> (&'static str, &'static str) {
         ),
         (Format::Hf, false) => (
             "`input_ids` list<int32>, `labels` list<int32>; one document per row; \
-             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding in v2 data pages (readers: pyarrow >= 16, parquet-rs)",
             "token-aligned, not shifted: `labels[i]` is the id, or -100 on prompt tokens (the model shifts)",
         ),
         (Format::Hf, true) => (
             "`input_ids`, `position_ids`, `labels`, `cu_seqlens` list<int32>; packed sequences; \
-             zstd with Parquet's BYTE_STREAM_SPLIT encoding (readers: pyarrow >= 16, parquet-rs)",
+             zstd with Parquet's BYTE_STREAM_SPLIT encoding in v2 data pages (readers: pyarrow >= 16, parquet-rs)",
             "token-aligned, not shifted: -100 on prompt tokens and on the first token of every document; \
              `position_ids` restart at 0 per document; `cu_seqlens` = [0, ..., length]",
         ),

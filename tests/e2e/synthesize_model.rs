@@ -85,15 +85,27 @@ fn policy(faults: &Mutex<HashSet<String>>, request: &MockRequest) -> MockReply {
 }
 
 fn recipe(s: &Scratch, url: &str, name: &str, extra: &str) {
-    let repo = s.path().join("repos/hard+cases");
+    recipe_for(s, url, name, extra, "hard/cases", hard_cases);
+}
+
+/// A recipe for the model engine on the repository `build` makes, named `repo_name`.
+fn recipe_for(
+    s: &Scratch,
+    url: &str,
+    name: &str,
+    extra: &str,
+    repo_name: &str,
+    build: fn(&std::path::Path),
+) {
+    let repo = s.path().join("repos").join(repo_name.replace('/', "+"));
     if !repo.exists() {
         std::fs::create_dir_all(&repo).expect("mkdir");
-        hard_cases(&repo);
+        build(&repo);
     }
     std::fs::write(
         s.path().join(format!("{name}.toml")),
         format!(
-            "name = \"{name}\"\n[inputs]\nrepos = [{{ name = \"hard/cases\", path = \"{}\" }}]\n[format]\nprofile = \"broad\"\n[synthesize]\nenabled = true\nvariants = 2\nengine = \"model\"\n[synthesize.model]\nurl = \"{url}\"\nmodel = \"mock-coder\"\napi_key_env = \"SWE_TEST_MODEL_KEY\"\nconcurrency = 2\nmax_turns = 4\nmax_format_errors = 2\ntimeout_secs = 1\nretry_base_ms = 1\ncache = \"model_cache\"\n{extra}",
+            "name = \"{name}\"\n[inputs]\nrepos = [{{ name = \"{repo_name}\", path = \"{}\" }}]\n[format]\nprofile = \"broad\"\n[synthesize]\nenabled = true\nvariants = 2\nengine = \"model\"\n[synthesize.model]\nurl = \"{url}\"\nmodel = \"mock-coder\"\napi_key_env = \"SWE_TEST_MODEL_KEY\"\nconcurrency = 2\nmax_turns = 4\nmax_format_errors = 2\ntimeout_secs = 1\nretry_base_ms = 1\ncache = \"model_cache\"\n{extra}",
             repo.display()
         ),
     )
@@ -293,4 +305,82 @@ fn an_endpoint_that_keeps_failing_is_a_clear_error_without_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("explorer_task.jinja"), "{stderr}");
     assert_eq!(mock.requests(), before);
+}
+
+/// One PR that adds `pkg/split.py` and changes `pkg/fine.py` to call it.
+fn new_file_case(path: &std::path::Path) {
+    let dev = corpus_demo::Person {
+        name: "Dev One",
+        email: "dev@example.org",
+    };
+    let mut b = corpus_demo::RepoBuilder::create(path, false, 1_700_000_000).expect("create");
+    b.commit(
+        "main",
+        dev,
+        "Start\n",
+        &[
+            ("pkg/fine.py", Some(b"def fine_helper():\n    return 1\n")),
+            ("pkg/other.py", Some(b"def other():\n    return 0\n")),
+        ],
+    )
+    .expect("root");
+    b.branch("pr1", "main").expect("branch");
+    b.commit(
+        "pr1",
+        dev,
+        "Move the value to a helper module\n",
+        &[
+            ("pkg/split.py", Some(b"def split_helper():\n    return 2\n")),
+            (
+                "pkg/fine.py",
+                Some(b"from pkg.split import split_helper\n\n\ndef fine_helper():\n    return split_helper()\n"),
+            ),
+        ],
+    )
+    .expect("commit");
+    b.merge_pr(1, "pr1", "dev", "fine_helper returns the wrong value", dev)
+        .expect("merge");
+}
+
+#[test]
+fn a_right_file_the_pr_adds_is_not_the_file_opened() {
+    // The explorer greps, then names the file the PR adds first: it cannot be opened at the
+    // base, so the trajectory opens the named file that exists there.
+    let mock = MockModel::start(Box::new(|r: &MockRequest| {
+        if r.system().contains("expert software engineer") {
+            return MockReply::Text("The fix is in the helper.\n\n```\npkg/fine.py\n```".into());
+        }
+        MockReply::Text(match r.turn() {
+            0 => "Let me find the helper.\n\n<function=bash>\n<parameter=command>grep -rn fine_helper .</parameter>\n</function>".into(),
+            _ => "The value moves to a new module that `fine_helper` calls.\n\n```\npkg/split.py\npkg/fine.py\n```".into(),
+        })
+    }))
+    .expect("mock");
+    let s = Scratch::new();
+    recipe_for(&s, &mock.url(), "newfile", "", "new/file", new_file_case);
+    let out = run_with_key(
+        &s,
+        &["run", "--recipe", "newfile.toml", "--until", "synthesize"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drops = s.query(
+        "runs/newfile",
+        "select pr_number, reason, detail from drops where stage = 'synthesize'",
+    );
+    let kept = s.query("runs/newfile", "select record from trajectories");
+    // One trajectory: the mock answers both variants alike, so the second is a duplicate.
+    assert_eq!(kept.len(), 1, "{drops:#?}");
+    for row in &kept {
+        let record = text(row, "record");
+        assert!(
+            record.contains("`pkg/fine.py` is the file to change; let me open it."),
+            "{record}"
+        );
+    }
+    // The edits, the new file's creation among them, replay to the head exactly.
+    assert_eq!(replay_all(&s, "runs/newfile"), 1);
 }

@@ -1,7 +1,7 @@
 //! The model-backed engine against a scripted OpenAI-compatible mock on 127.0.0.1: wrong tool
 //! syntax, 429, 500, a closed connection, malformed JSON, a hanging request, a rollout that
-//! never finds the file; replies cached by request so a rerun sends nothing; the key never
-//! written anywhere.
+//! never finds the file, a PR that adds a file the model names first; replies cached by
+//! request so a rerun sends nothing; the key never written anywhere.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;

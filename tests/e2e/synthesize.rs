@@ -9,7 +9,7 @@ use corpus_synth::trajectory::Trajectory;
 
 use crate::common::{Scratch, text};
 
-const DEV: Person = Person {
+pub const DEV: Person = Person {
     name: "Dev One",
     email: "dev@example.org",
 };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use corpus_crawl::mock_model::{MockModel, MockReply, MockRequest};
 
 use crate::common::{Scratch, files_under, text};
-use crate::synthesize::{hard_cases, replay_all, synthesize_counters};
+use crate::synthesize::{DEV, hard_cases, replay_all, synthesize_counters};
 
 const KEY: &str = "sk-test-model-key-4242";
 
@@ -112,6 +112,19 @@ fn recipe_for(
     .expect("recipe");
 }
 
+/// `run --recipe NAME.toml --until synthesize` with the key, which must succeed; its stdout
+/// and stderr.
+fn synthesize_ok(s: &Scratch, name: &str) -> (String, String) {
+    let recipe = format!("{name}.toml");
+    let out = run_with_key(s, &["run", "--recipe", &recipe, "--until", "synthesize"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    (stdout, stderr)
+}
+
 fn run_with_key(s: &Scratch, args: &[&str]) -> std::process::Output {
     s.cmd(args)
         .env("SWE_TEST_MODEL_KEY", KEY)
@@ -125,15 +138,7 @@ fn model_engine_keeps_right_rollouts_survives_faults_and_caches_every_request() 
     let mock = MockModel::start(Box::new(move |r| policy(&faults, r))).expect("mock");
     let s = Scratch::new();
     recipe(&s, &mock.url(), "model", "");
-    let out = run_with_key(
-        &s,
-        &["run", "--recipe", "model.toml", "--until", "synthesize"],
-    );
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(out.status.success(), "{stderr}\n{stdout}");
+    let (stdout, stderr) = synthesize_ok(&s, "model");
     // Kept: PR 4 (fine_helper) in both variants, replayed exactly, no leak.
     let all_drops = s.query(
         "runs/model",
@@ -208,15 +213,7 @@ fn model_engine_keeps_right_rollouts_survives_faults_and_caches_every_request() 
     // A rerun into another run folder sends nothing: every reply comes from the cache.
     let before = mock.requests();
     recipe(&s, &mock.url(), "again", "");
-    let out = run_with_key(
-        &s,
-        &["run", "--recipe", "again.toml", "--until", "synthesize"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    synthesize_ok(&s, "again");
     assert_eq!(mock.requests(), before, "the rerun sent requests");
     let texts = |run: &str| {
         s.query(
@@ -309,14 +306,10 @@ fn an_endpoint_that_keeps_failing_is_a_clear_error_without_the_key() {
 
 /// One PR that adds `pkg/split.py` and changes `pkg/fine.py` to call it.
 fn new_file_case(path: &std::path::Path) {
-    let dev = corpus_demo::Person {
-        name: "Dev One",
-        email: "dev@example.org",
-    };
     let mut b = corpus_demo::RepoBuilder::create(path, false, 1_700_000_000).expect("create");
     b.commit(
         "main",
-        dev,
+        DEV,
         "Start\n",
         &[
             ("pkg/fine.py", Some(b"def fine_helper():\n    return 1\n")),
@@ -327,7 +320,7 @@ fn new_file_case(path: &std::path::Path) {
     b.branch("pr1", "main").expect("branch");
     b.commit(
         "pr1",
-        dev,
+        DEV,
         "Move the value to a helper module\n",
         &[
             ("pkg/split.py", Some(b"def split_helper():\n    return 2\n")),
@@ -338,7 +331,7 @@ fn new_file_case(path: &std::path::Path) {
         ],
     )
     .expect("commit");
-    b.merge_pr(1, "pr1", "dev", "fine_helper returns the wrong value", dev)
+    b.merge_pr(1, "pr1", "dev", "fine_helper returns the wrong value", DEV)
         .expect("merge");
 }
 
@@ -358,15 +351,7 @@ fn a_right_file_the_pr_adds_is_not_the_file_opened() {
     .expect("mock");
     let s = Scratch::new();
     recipe_for(&s, &mock.url(), "newfile", "", "new/file", new_file_case);
-    let out = run_with_key(
-        &s,
-        &["run", "--recipe", "newfile.toml", "--until", "synthesize"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    synthesize_ok(&s, "newfile");
     let drops = s.query(
         "runs/newfile",
         "select pr_number, reason, detail from drops where stage = 'synthesize'",

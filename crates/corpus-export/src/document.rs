@@ -18,12 +18,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// The tokens not trained on: the prompt, at most the whole document.
+    pub fn masked_prefix(&self) -> usize {
+        self.prompt_tokens.min(self.ids.len())
+    }
+
     /// 1 where the token is a training target.
     pub fn mask(&self) -> Vec<u8> {
         let mut mask = vec![1u8; self.ids.len()];
-        for m in mask.iter_mut().take(self.prompt_tokens) {
-            *m = 0;
-        }
+        mask[..self.masked_prefix()].fill(0);
         mask
     }
 }

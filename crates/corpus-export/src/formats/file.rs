@@ -11,8 +11,6 @@ pub struct AtomicFile {
     tmp: PathBuf,
     path: PathBuf,
     pub bytes: u64,
-    /// Reused for converting ids to bytes, so a document costs no allocation.
-    scratch: Vec<u8>,
 }
 
 impl AtomicFile {
@@ -31,7 +29,6 @@ impl AtomicFile {
             tmp,
             path: path.to_path_buf(),
             bytes: 0,
-            scratch: Vec::new(),
         })
     }
 
@@ -47,12 +44,8 @@ impl AtomicFile {
             // The ids' memory is already their little-endian bytes.
             return self.write_bytes(bytemuck::cast_slice(ids));
         }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        scratch.extend(ids.iter().flat_map(|id| id.to_le_bytes()));
-        let written = self.write_bytes(&scratch);
-        self.scratch = scratch;
-        written
+        let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+        self.write_bytes(&bytes)
     }
 
     /// `count` copies of `byte` (a run of a loss mask).
@@ -70,7 +63,7 @@ impl AtomicFile {
 
     /// A document's token-aligned loss mask: 0 on its prompt, 1 after.
     pub fn write_token_mask(&mut self, doc: &crate::document::Document) -> Result<()> {
-        let prompt = doc.prompt_tokens.min(doc.ids.len());
+        let prompt = doc.masked_prefix();
         self.write_repeated(0, prompt)?;
         self.write_repeated(1, doc.ids.len() - prompt)
     }

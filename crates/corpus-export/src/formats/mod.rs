@@ -135,7 +135,7 @@ pub fn read(format: Format, dir: &Path, files: &[String]) -> Result<Vec<ReadDocu
     }
 }
 
-/// Token ids as the little-endian uint32 bytes of datatrove's `.ds` and OLMo's `.npy`.
+/// Token ids from the little-endian uint32 bytes of datatrove's `.ds` and OLMo's `.npy`.
 pub(crate) fn u32s_from_le(bytes: &[u8]) -> Vec<u32> {
     bytes
         .chunks_exact(4)

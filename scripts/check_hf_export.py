@@ -1,6 +1,8 @@
 """Reads an `hf` export with the real HF `datasets` reader and compares every document with the
 shards (read with pyarrow): token ids, boundaries, and labels (-100 on prompt tokens; packed
-rows also on each document's first token).  Usage: check_hf_export.py EXPORT_DIR SHARDS_DIR"""
+rows also on each document's first token). Packed at SEQUENCE_LENGTH, documents longer than it
+are left out of the export, and so of the comparison.
+Usage: check_hf_export.py EXPORT_DIR SHARDS_DIR [SEQUENCE_LENGTH]"""
 import glob
 import sys
 
@@ -8,6 +10,7 @@ import datasets
 import pyarrow.parquet as pq
 
 export_dir, shards_dir = sys.argv[1:3]
+sequence_length = int(sys.argv[3]) if len(sys.argv) > 3 else None
 datasets.disable_progress_bars()
 checked = problems = 0
 for split in ("train", "validation"):
@@ -24,6 +27,8 @@ for split in ("train", "validation"):
         continue
     ds = datasets.load_dataset("parquet", data_files={split: files}, split=split)
     packed = "cu_seqlens" in ds.column_names
+    if packed and sequence_length is not None:
+        expected = [row for row in expected if len(row["input_ids"]) <= sequence_length]
     docs = []
     for row in ds:
         if packed:

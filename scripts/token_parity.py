@@ -1,4 +1,4 @@
-"""Token-id parity against HF `tokenizers` (Python), the reference CONTRACT.md names.
+"""Token-id parity against HF `tokenizers` (Python), the reference docs/conventions.md names.
 
   token_parity.py run RUN_DIR TOKENIZER_JSON
       every row of RUN/tables/tokenized against encode(prompt) + encode(response) + [EOD]

@@ -84,10 +84,11 @@ fn merge_pulls(repo: &std::path::Path) -> Vec<MockPull> {
             (shas.len() == 3).then(|| MockPull {
                 number,
                 title: body.lines().next().unwrap_or("").to_string(),
-                body: if number == 1 {
-                    "Fixes #40".into()
-                } else {
-                    String::new()
+                body: match number {
+                    1 => "Fixes #40".into(),
+                    // An issue the token may not read: the link is lost, not the repository.
+                    3 => "Fixes #41".into(),
+                    _ => String::new(),
                 },
                 user: Some("alice".into()),
                 merged: true,
@@ -127,7 +128,15 @@ fn crawl_of_a_mock_github_stops_on_budget_resumes_mirrors_and_keeps_the_token_se
             title: "parse_size rejects 2EM".into(),
             body: "Upper-case units fail.".into(),
             comments: vec!["Reproduced.".into()],
-            is_pull_request: false,
+            ..Default::default()
+        },
+    );
+    issues.insert(
+        41,
+        MockIssue {
+            title: "Private report".into(),
+            forbidden: true,
+            ..Default::default()
         },
     );
     let repos = vec![
@@ -140,6 +149,8 @@ fn crawl_of_a_mock_github_stops_on_budget_resumes_mirrors_and_keeps_the_token_se
             clone_url: Some(widgets.display().to_string()),
             pulls,
             issues,
+            // Listed under both names: one repository, crawled once.
+            renamed_from: vec!["acme/widgets-old".into()],
             ..Default::default()
         },
         MockRepo {
@@ -162,7 +173,7 @@ fn crawl_of_a_mock_github_stops_on_budget_resumes_mirrors_and_keeps_the_token_se
     let server = MockGitHub::start(repos, faults).expect("mock server");
     let recipe = |budget: u64| {
         format!(
-            "name = \"crawlmock\"\n[crawl]\nenabled = true\napi_url = \"{}\"\nper_page = 3\nretry_base_ms = 5\ntimeout_secs = 5\nmax_requests = {budget}\nrepos = [\"acme/widgets\", \"acme/gizmo-old\", \"ghost/missing\"]\n",
+            "name = \"crawlmock\"\n[crawl]\nenabled = true\napi_url = \"{}\"\nper_page = 3\nretry_base_ms = 5\ntimeout_secs = 5\nmax_requests = {budget}\nrepos = [\"acme/widgets\", \"acme/widgets-old\", \"acme/gizmo-old\", \"ghost/missing\"]\n",
             server.url()
         )
     };
@@ -223,6 +234,25 @@ fn crawl_of_a_mock_github_stops_on_budget_resumes_mirrors_and_keeps_the_token_se
         "select aliases[1] as alias from repos where repo = 'acme/gizmo' and origin = 'crawl'",
     );
     assert_eq!(text(&renamed[0], "alias"), "acme/gizmo-old");
+    let both_names = s.query(
+        "runs/crawlmock",
+        "select repo, aliases[1] as alias from repos where origin = 'crawl' and repo like 'acme/widgets%'",
+    );
+    assert_eq!(both_names.len(), 1, "{both_names:?}");
+    assert_eq!(text(&both_names[0], "alias"), "acme/widgets-old");
+    // The refused issue cost PR 3 its link only; the repository and its other links stay.
+    let lost = s.query(
+        "runs/crawlmock",
+        "select pr_number, detail from drops where stage = 'crawl' and reason = 'linked_issue_unavailable'",
+    );
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0]["pr_number"].as_i64(), Some(3));
+    assert!(text(&lost[0], "detail").contains("issue #41"), "{lost:?}");
+    let unavailable = s.query(
+        "runs/crawlmock",
+        "select count(*) as n from drops where reason = 'repo_unavailable'",
+    );
+    assert_eq!(unavailable[0]["n"].as_i64(), Some(0));
     let missing = s.query(
         "runs/crawlmock",
         "select count(*) as n from drops where stage = 'crawl' and reason = 'repo_not_found' and repo = 'ghost/missing'",

@@ -1,5 +1,5 @@
 //! Commit-pack documents (a PR's commits in order, each its cleaned message then its diff)
-//! and main-line commit documents, under the profile's rules (FORMATS.md).
+//! and main-line commit documents, under the profile's rules (docs/formats.md).
 
 use corpus_core::paths::language;
 use corpus_core::recipe::FormatRules;

@@ -1,5 +1,5 @@
 //! Cleaning human text before it reaches a sample: signature trailers, e-mail addresses and
-//! GitHub handles go (FORMATS.md, commit packs; CONTRACT.md, personal data in prose).
+//! GitHub handles go (docs/formats.md, commit packs; docs/conventions.md, secrets in prose).
 
 use std::sync::OnceLock;
 

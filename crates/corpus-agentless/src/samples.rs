@@ -1,4 +1,4 @@
-//! The four Agentless samples of one pull request (FORMATS.md): BugFixer and TestWriter file
+//! The four Agentless samples of one pull request (docs/formats.md): BugFixer and TestWriter file
 //! localization, BugFixer and TestWriter SEARCH/REPLACE edits, under the recipe's profile.
 
 use std::collections::HashMap;
@@ -49,7 +49,7 @@ fn title_and_body(title: &str, body: &str) -> String {
     }
 }
 
-/// The problem text of a PR and the discussion that opens its edit responses (FORMATS.md):
+/// The problem text of a PR and the discussion that opens its edit responses (docs/formats.md):
 /// the linked issue (lowest number) and its comments when the crawl found one, else the PR's
 /// title and body from the API, else from the merge or squash commit.
 pub fn problem_and_discussion(patch: &PatchRow, pull: Option<&PullRow>) -> (String, String) {

@@ -66,12 +66,13 @@ impl ResponseCache {
             .filter(|entry| entry.url == url))
     }
 
-    /// Store a response (written to a temporary file, then renamed into place).
+    /// Store a response (written to a temporary file of its own, then renamed into place:
+    /// two units asking the same URL at once each rename a whole file, the last one wins).
     pub fn put(&self, entry: &CacheEntry) -> Result<()> {
         let path = self.path_of(&entry.url);
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir).map_err(|e| Error::io_path("create", dir, e))?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let tmp = crate::manifest::unique_temporary(&path);
         let text = serde_json::to_string(entry)
             .map_err(|e| Error::Internal(format!("cache entry: {e}")))?;
         std::fs::write(&tmp, text).map_err(|e| Error::io_path("write", &tmp, e))?;
@@ -101,5 +102,39 @@ mod tests {
         assert_eq!(cache.get("/other").expect("get"), None);
         std::fs::write(cache.path_of(&entry.url), "{trunc").expect("damage");
         assert_eq!(cache.get(&entry.url).expect("get"), None);
+    }
+
+    #[test]
+    fn threads_writing_one_url_at_once_never_collide() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cache = ResponseCache::new(dir.path());
+        let entry = |n: usize| CacheEntry {
+            url: "/repos/a/b".into(),
+            status: 200,
+            etag: None,
+            next: None,
+            location: None,
+            fetched_at: n as i64,
+            body: format!("{{\"n\": {n}}}"),
+        };
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let cache = &cache;
+                scope.spawn(move || {
+                    for i in 0..50 {
+                        cache.put(&entry(t * 100 + i)).expect("put");
+                    }
+                });
+            }
+        });
+        let kept = cache.get("/repos/a/b").expect("get").expect("an entry");
+        assert_eq!(kept, entry(kept.fetched_at as usize));
+        let leftovers: Vec<_> =
+            std::fs::read_dir(cache.path_of("/repos/a/b").parent().expect("dir"))
+                .expect("list")
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -160,17 +160,22 @@ pub fn clear_stale_temporaries(table_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Write a file so that it either exists whole under its name or not at all.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
+/// A temporary name beside `path` that no other writer uses: threads of one process and
+/// cluster tasks may write the same file at once, each through its own temporary.
+pub fn unique_temporary(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // A name no other writer uses: cluster tasks may write the same file at once.
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// Write a file so that it either exists whole under its name or not at all.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = unique_temporary(path);
     let mut file = std::fs::File::create(&tmp).at("create", &tmp)?;
     file.write_all(bytes).at("write", &tmp)?;
     file.sync_all().at("sync", &tmp)?;

@@ -123,9 +123,12 @@ pub struct ExtractOptions {
     /// Also extract plain main-line commits (kind `commit`).
     #[serde(default = "default_true")]
     pub main_line_commits: bool,
-    /// Stop walking the first-parent history after this many commits (0: all).
+    /// Stop walking the history after this many commits (0: all).
     #[serde(default)]
     pub max_history: u64,
+    /// Walk only the default branch's first-parent chain, not the branches merged into it.
+    #[serde(default)]
+    pub first_parent_only: bool,
 }
 
 fn default_max_file_bytes() -> u64 {
@@ -209,11 +212,12 @@ impl Default for ExtractOptions {
             bot_authors: default_bots(),
             main_line_commits: true,
             max_history: 0,
+            first_parent_only: false,
         }
     }
 }
 
-/// Which sample profile `format` applies (FORMATS.md): `kimi_dev` is the paper's filter,
+/// Which sample profile `format` applies (docs/formats.md): `kimi_dev` is the paper's filter,
 /// `broad` keeps every language and larger PRs. Any knob below overrides the profile's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -55,7 +55,7 @@ pub struct ModelOptions {
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// `explorer` (agent trajectories: model exploration, then the templated edits) and
-    /// `reasoner` (localization reasoning), each kept only under SYNTHETIC.md's rules.
+    /// `reasoner` (localization reasoning), each kept only under the rules of docs/synthetic.md.
     #[serde(default = "default_roles")]
     pub roles: Vec<String>,
     /// Replies an exploration may take before it is dropped (`model_no_answer`).

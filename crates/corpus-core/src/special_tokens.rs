@@ -1,4 +1,4 @@
-//! Added-token strings of the Qwen tokenizers (CONTRACT.md, "Tokens"): content holding one
+//! Added-token strings of the Qwen tokenizers (docs/conventions.md, "Tokens and loss masks"): content holding one
 //! is dropped where text is rendered (`special_token_in_content`), so template markers are
 //! the only added tokens in any sample.
 

@@ -494,11 +494,22 @@ impl Client {
                         quota: true,
                     });
                 }
-                if body.to_ascii_lowercase().contains("secondary rate limit") || status == 429 {
-                    // GitHub's advice without retry-after: wait at least a minute.
+                if status == 429 || body.to_ascii_lowercase().contains("rate limit") {
+                    // A rate limit whatever the headers say (a proxy may strip them, or another
+                    // client spent the token): this token rests until the reset it was sent,
+                    // else a minute (GitHub's advice without retry-after), and the next pick
+                    // moves on to another token or waits.
+                    let now = now_secs();
+                    let until = reset.filter(|r| *r > now && *r <= now + 3_600);
+                    {
+                        let mut state = self.lock();
+                        let s = &mut state.slots[slot];
+                        s.remaining = Some(0);
+                        s.reset = Some(until.unwrap_or(now + 60));
+                    }
                     return Ok(Attempt::Retry {
-                        wait: Duration::from_secs(60),
-                        why: format!("HTTP {status}: secondary rate limit"),
+                        wait: Duration::ZERO,
+                        why: format!("HTTP {status}: rate limit ({})", short(&body)),
                         quota: true,
                     });
                 }

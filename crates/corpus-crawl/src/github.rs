@@ -34,7 +34,18 @@ pub struct RepoCrawlStats {
     /// `Fixes #N` where #N is a pull request, not an issue.
     pub linked_pull_requests: u64,
     pub missing_issues: u64,
+    /// Linked issues (or their comments) that answered 403: each costs its link only.
+    pub refused_issues: u64,
     pub review_comments: u64,
+}
+
+/// A link a PR lost because its issue could not be read (HTTP 403 on the issue or its
+/// comments); the PR keeps its other links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostLink {
+    pub pr_number: i64,
+    pub issue: i64,
+    pub detail: String,
 }
 
 /// One repository as the API describes it.
@@ -44,6 +55,7 @@ pub struct RepoCrawl {
     pub pulls: Vec<PullRow>,
     pub clone_url: Option<String>,
     pub stats: RepoCrawlStats,
+    pub lost_links: Vec<LostLink>,
 }
 
 /// Why a repository gave no PRs (a drop, not an error).
@@ -203,8 +215,10 @@ pub fn crawl_repo_with(
     } else {
         BTreeMap::new()
     };
+    let mut lost_links = Vec::new();
     if settings.linked_issues {
         let mut issues: BTreeMap<i64, Option<LinkedIssue>> = BTreeMap::new();
+        let mut refused: BTreeMap<i64, String> = BTreeMap::new();
         for pull in pulls.values_mut() {
             let more = extra_texts
                 .get(&pull.pr_number)
@@ -216,10 +230,30 @@ pub fn crawl_repo_with(
             );
             refs.extend(graphql_refs.get(&pull.pr_number).into_iter().flatten());
             for number in refs {
-                if let std::collections::btree_map::Entry::Vacant(slot) = issues.entry(number) {
-                    slot.insert(linked_issue(
-                        client, &full_name, number, settings, &mut stats,
-                    )?);
+                if !issues.contains_key(&number) && !refused.contains_key(&number) {
+                    match linked_issue(client, &full_name, number, settings, &mut stats) {
+                        Ok(issue) => {
+                            issues.insert(number, issue);
+                        }
+                        // Access refused to this issue alone: the link is lost, not the
+                        // repository.
+                        Err(CrawlError::Http {
+                            url,
+                            status: 403,
+                            message,
+                        }) => {
+                            stats.refused_issues += 1;
+                            refused.insert(number, format!("GET {url}: HTTP 403: {message}"));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                if let Some(detail) = refused.get(&number) {
+                    lost_links.push(LostLink {
+                        pr_number: pull.pr_number,
+                        issue: number,
+                        detail: detail.clone(),
+                    });
                 }
                 if let Some(Some(issue)) = issues.get(&number) {
                     pull.linked_issues.push(issue.clone());
@@ -243,7 +277,20 @@ pub fn crawl_repo_with(
         pulls: pulls.into_values().collect(),
         clone_url,
         stats,
+        lost_links,
     }))
+}
+
+/// The canonical `owner/name` a listed name resolves to (following renames and transfers),
+/// `None` when GitHub knows no such repository. The same request the crawl of the
+/// repository starts with, so it is asked once (cached).
+pub fn canonical_name(client: &Client, name: &str) -> Result<Option<String>> {
+    let meta = match get_following(client, &format!("/repos/{name}")) {
+        Ok((response, _)) => response.json()?,
+        Err(CrawlError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(str_at(&meta, &["full_name"]).map(str::to_ascii_lowercase))
 }
 
 /// A merged PR of a pull list page (None for a closed, unmerged one).

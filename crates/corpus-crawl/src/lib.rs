@@ -23,7 +23,7 @@ pub mod tokens;
 pub use client::{Client, ClientOptions, ClientStats};
 pub use error::{CrawlError, Result};
 pub use github::{
-    CrawlSettings, ExtraTexts, RepoCrawl, RepoCrawlStats, Skipped, crawl_repo, crawl_repo_with,
-    search_repos,
+    CrawlSettings, ExtraTexts, LostLink, RepoCrawl, RepoCrawlStats, Skipped, canonical_name,
+    crawl_repo, crawl_repo_with, search_repos,
 };
 pub use tokens::Tokens;

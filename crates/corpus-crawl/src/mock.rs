@@ -40,6 +40,10 @@ pub struct MockIssue {
     pub comments: Vec<String>,
     /// GitHub serves PRs on the issues endpoint too, with a `pull_request` key.
     pub is_pull_request: bool,
+    /// The issue answers 403 (not a rate limit: access refused to this one resource).
+    pub forbidden: bool,
+    /// Its comments answer 403.
+    pub forbidden_comments: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,6 +73,8 @@ pub struct MockFaults {
     /// token, say), so the client learns of the limit only from the 403.
     pub hide_remaining: bool,
     pub secondary_limit_at: Vec<u64>,
+    /// A 403 whose body says "rate limit" with no rate-limit header at all.
+    pub bare_rate_limit_at: Vec<u64>,
     pub bad_gateway_at: Vec<u64>,
     pub html_at: Vec<u64>,
     pub truncated_at: Vec<u64>,
@@ -242,6 +248,8 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         );
         r.headers.push(("retry-after".into(), "1".into()));
         r
+    } else if f.bare_rate_limit_at.contains(&number) {
+        Reply::status(403, "API rate limit exceeded for installation ID 1.")
     } else if f.bad_gateway_at.contains(&number) {
         Reply::status(502, "Server Error")
     } else if f.html_at.contains(&number) {
@@ -265,7 +273,8 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         }
         r
     };
-    if shared.faults.hide_remaining && reply.status != 403 {
+    let bare = f.bare_rate_limit_at.contains(&number);
+    if bare || (shared.faults.hide_remaining && reply.status != 403) {
         // Nothing said: the client must cope with the 403 when it comes.
     } else if let Some(left) = quota_left.filter(|l| *l >= 0) {
         reply
@@ -493,6 +502,9 @@ fn route(shared: &Shared, path: &str, query: &str) -> Reply {
             };
             let n: i64 = number.parse().unwrap_or(-1);
             match r.issues.get(&n) {
+                Some(issue) if issue.forbidden => {
+                    Reply::status(403, "Resource not accessible by integration")
+                }
                 Some(issue) => {
                     let mut v = json!({
                         "number": n,
@@ -512,6 +524,9 @@ fn route(shared: &Shared, path: &str, query: &str) -> Reply {
         ["repos", owner, name, "issues", number, "comments"] => {
             let n: i64 = number.parse().unwrap_or(-1);
             match find(owner, name).and_then(|r| r.issues.get(&n)) {
+                Some(issue) if issue.forbidden_comments => {
+                    Reply::status(403, "Resource not accessible by integration")
+                }
                 Some(issue) => {
                     let items = issue
                         .comments

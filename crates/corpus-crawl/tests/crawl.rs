@@ -43,7 +43,7 @@ fn repo(name: &str, id: i64, prs: i64) -> MockRepo {
                 title: format!("Bug {n}"),
                 body: format!("It breaks when {n}."),
                 comments: vec![format!("Seen on {n}"), "me too".into()],
-                is_pull_request: false,
+                ..Default::default()
             },
         );
     }
@@ -105,6 +105,7 @@ fn every_merged_pr_arrives_once_through_pages_limits_and_faults() {
         truncated_at: vec![11],
         hang_at: vec![14],
         hang_for: Duration::from_millis(2500),
+        ..Default::default()
     };
     let server = MockGitHub::start(vec![repo("acme/big", 1, 130)], faults).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
@@ -473,4 +474,59 @@ fn search_lists_repositories_by_stars() {
         search_repos(&client, &search).expect("search"),
         vec!["org/r5", "org/r4", "org/r3"]
     );
+}
+
+#[test]
+fn a_refused_linked_issue_costs_its_link_only() {
+    let mut r = repo("acme/private-bits", 1, 30);
+    r.issues.get_mut(&1010).expect("issue").forbidden = true;
+    r.issues.get_mut(&1020).expect("issue").forbidden_comments = true;
+    let server = MockGitHub::start(vec![r], MockFaults::default()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let client = anonymous_client(&server, dir.path());
+    let got = crawl_repo(&client, "acme/private-bits", &settings(), &benchmark())
+        .expect("a 403 on an issue is not the repository's failure")
+        .expect("not skipped");
+    assert_eq!(got.pulls.len(), merged_numbers(30).len());
+    let lost: Vec<(i64, i64)> = got
+        .lost_links
+        .iter()
+        .map(|l| (l.pr_number, l.issue))
+        .collect();
+    assert_eq!(lost, [(10, 1010), (20, 1020)]);
+    assert!(
+        got.lost_links[0].detail.contains("HTTP 403"),
+        "{:?}",
+        got.lost_links
+    );
+    assert_eq!(got.stats.refused_issues, 2);
+    let linked = |n: i64| {
+        got.pulls
+            .iter()
+            .find(|p| p.pr_number == n)
+            .map(|p| p.linked_issues.len())
+    };
+    assert_eq!(linked(10), Some(0));
+    assert_eq!(linked(20), Some(0));
+    assert_eq!(linked(30), Some(1), "the readable link stays");
+}
+
+#[test]
+fn a_403_whose_body_says_rate_limit_is_a_rate_limit_without_headers() {
+    let faults = MockFaults {
+        bare_rate_limit_at: vec![2],
+        ..Default::default()
+    };
+    let server = MockGitHub::start(vec![repo("acme/limited", 1, 40)], faults).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let tokens = Tokens::new(vec!["ghp_one_AAAA".into(), "ghp_two_BBBB".into()]);
+    let client =
+        Client::new(options(&server), ResponseCache::new(dir.path()), tokens).expect("client");
+    let got = crawl_repo(&client, "acme/limited", &settings(), &benchmark())
+        .expect("the limited request is asked again with the other token")
+        .expect("not skipped");
+    assert_eq!(got.pulls.len(), merged_numbers(40).len());
+    let stats = client.stats();
+    assert_eq!(stats.rate_limit_waits, 1, "{stats:?}");
+    assert_eq!(stats.retries, 0, "a rate limit is no failure: {stats:?}");
 }

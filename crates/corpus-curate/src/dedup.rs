@@ -1,4 +1,4 @@
-//! Exact deduplication of pull requests (CONTRACT.md): the key of a PR is a hash of its
+//! Exact deduplication of pull requests (docs/conventions.md): the key of a PR is a hash of its
 //! normalized problem text and its normalized diff (only the changed lines, so index lines,
 //! hunk offsets and context do not matter). A cluster keeps the PR with the smallest
 //! (merged_at, repo, pr_number); the others name it as their survivor ([`crate::dedup_barrier`]).

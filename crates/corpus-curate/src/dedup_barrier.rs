@@ -1,4 +1,4 @@
-//! Deduplication of every PR of a run within a memory budget (CONTRACT.md: barrier stages
+//! Deduplication of every PR of a run within a memory budget (docs/architecture.md: barrier stages
 //! spill). PRs stream in once; what dedup needs of them goes to disk-backed sorters:
 //!
 //! - exact: (content hash, survivor order) records; a run of equal hashes is a cluster whose

@@ -1,5 +1,5 @@
 //! corpus-export: the shards in the formats training loaders read, each with its loss mask
-//! aligned the way that loader expects (`../shared/LOADERS.md`), plus our own reader of each
+//! aligned the way that loader expects (`docs/loaders.md`), plus our own reader of each
 //! format that checks every document against the shards.
 //!
 //! - [`Format`]: `megatron`, `megatron-bridge`, `olmo`, `datatrove`, `hf`.

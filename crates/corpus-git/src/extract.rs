@@ -13,7 +13,7 @@ use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PackCommit, PatchRow, R
 
 use crate::diff::{TreeDiff, diff_trees, tree_files};
 use crate::error::{GitError, Result};
-use crate::history::{MainLineEntry, branch_commits, main_line};
+use crate::history::{MainLineEntry, WalkOptions, branch_commits, walk_history};
 use crate::open::{OpenRepo, RepoSpec, open, root_commits};
 
 const STAGE: &str = "extract";
@@ -28,7 +28,7 @@ pub struct ExtractChunk {
 }
 
 /// A merged PR as the crawl saw it (table `pulls`). A PR known here takes its boundaries
-/// from it (CONTRACT.md): base = merge-base(base sha, head sha), head = head sha, commits =
+/// from it (docs/conventions.md): base = merge-base(base sha, head sha), head = head sha, commits =
 /// `base sha..head sha`; history supplies the PRs the crawl lacks, and a PR whose objects the
 /// mirror lacks keeps history's boundaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +75,25 @@ impl KnownPulls {
 /// How many main-line entries are diffed between two writes (bounds memory).
 const CHUNK_ENTRIES: usize = 256;
 
+/// PRs the history walk found, for the run report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrsFound {
+    /// `prs_ROUTE_KIND` (route `first_parent` or `merged_branch`; kind `merge_pr`,
+    /// `titled_merge_pr` or `squash_pr`) to the number of PRs.
+    pub by_route: std::collections::BTreeMap<String, u64>,
+    /// PR numbers met again after their earliest merge.
+    pub repeated: u64,
+}
+
+/// A repository's `repos` row and what its history held.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    pub row: RepoRow,
+    pub found: PrsFound,
+}
+
 /// Extract one repository named `name`. Benchmark repositories are skipped before any work
-/// except computing their root commits (cheap; decontamination uses them). Returns the
-/// repository's `repos` row.
+/// except computing their root commits (cheap; decontamination uses them).
 pub fn extract_repo(
     spec: &RepoSpec,
     name: &str,
@@ -85,7 +101,7 @@ pub fn extract_repo(
     benchmark: &BenchmarkRepos,
     known: &KnownPulls,
     mut emit: impl FnMut(ExtractChunk) -> Result<()>,
-) -> Result<RepoRow> {
+) -> Result<Extracted> {
     // Like `git log`, read objects without re-hashing each one (a third of the time otherwise);
     // a damaged object still fails to inflate or parse and is reported.
     git2::opts::strict_hash_verification(false);
@@ -109,38 +125,52 @@ pub fn extract_repo(
             ],
             ..Default::default()
         })?;
-        return Ok(row);
+        return Ok(Extracted {
+            row,
+            found: PrsFound::default(),
+        });
     }
 
-    let mut entries = main_line(&opened.repo, opened.head, options.max_history, name)?;
-    entries.reverse(); // oldest first
-    // A plain main-line commit the crawl names as a PR's merge is that PR.
-    for entry in &mut entries {
-        if let MainLineEntry::Commit { commit, parent } = *entry
-            && let Some(number) = known.by_merge.get(&commit)
-        {
-            *entry = MainLineEntry::SquashPr {
-                number: *number,
-                commit,
-                parent,
-            };
+    let walk = WalkOptions {
+        limit: options.max_history,
+        first_parent_only: options.first_parent_only,
+        known_merges: known.by_merge.clone(),
+    };
+    let history = walk_history(&opened.repo, opened.head, &walk, name)?;
+    let mut found = PrsFound::default();
+    for e in &history.entries {
+        if let (Some(_), Some(kind)) = (e.entry.pr_number(), e.entry.kind()) {
+            *found
+                .by_route
+                .entry(format!("prs_{}_{kind}", e.route.as_str()))
+                .or_default() += 1;
         }
     }
-    let prs = entries
-        .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                MainLineEntry::MergePr { .. } | MainLineEntry::SquashPr { .. }
-            )
-        })
-        .count();
-    if prs == 0 {
+    found.repeated = history.repeated.len() as u64;
+    if found.by_route.is_empty() {
         tracing::warn!(
-            "{name}: no pull requests found in history (no \"Merge pull request #N\" merges or \"(#N)\" squash commits on {}); only main-line commits are extracted",
+            "{name}: no pull requests found in history (no \"Merge pull request #N\" merges or \"(#N)\" merges or squash commits reachable from {}); only main-line commits are extracted",
             opened.branch
         );
     }
+    emit(ExtractChunk {
+        drops: history
+            .repeated
+            .iter()
+            .map(|r| {
+                DropRow::new(STAGE, "repeated_pr_number")
+                    .repo(name)
+                    .pr(Some(r.number))
+                    .detail(format!(
+                        "commit {}: PR #{} again; its earliest merge {} is kept",
+                        r.commit, r.number, r.kept
+                    ))
+            })
+            .collect(),
+        ..Default::default()
+    })?;
+    let mut entries: Vec<MainLineEntry> = history.entries.into_iter().map(|e| e.entry).collect();
+    entries.reverse(); // oldest first on each chain, merged-in branches first
     let mut seen_blobs: HashSet<Oid> = HashSet::new();
     let path = opened.path.clone();
     for chunk in entries.chunks(CHUNK_ENTRIES) {
@@ -186,7 +216,7 @@ pub fn extract_repo(
         emit(merged)?;
     }
     drop(opened);
-    Ok(row)
+    Ok(Extracted { row, found })
 }
 
 thread_local! {
@@ -236,7 +266,7 @@ pub fn title_and_body(kind: &str, message: &str) -> (String, String) {
             let (title, body) = rest.split_once('\n').unwrap_or((rest, ""));
             (title.trim().to_string(), body.trim().to_string())
         }
-        "squash_pr" => {
+        "squash_pr" | "titled_merge_pr" => {
             let title = match subject.rfind("(#") {
                 Some(i) => subject[..i].trim_end(),
                 None => subject,
@@ -312,24 +342,16 @@ fn boundaries(
     known: &KnownPulls,
 ) -> Result<Option<Boundaries>> {
     let git = git_err(name);
-    match entry {
-        MainLineEntry::MergePr {
-            number,
-            merge,
-            from,
-            ..
-        } => {
-            if let Some(mut b) = known_boundaries(repo, known, *number, "merge_pr", *merge, name)? {
-                b.from = Some(from.clone());
-                return Ok(Some(b));
-            }
+    let Some(kind) = entry.kind() else {
+        return Ok(None);
+    };
+    if let Some(number) = entry.pr_number()
+        && let Some(mut b) = known_boundaries(repo, known, number, kind, entry.commit(), name)?
+    {
+        if let MainLineEntry::MergePr { from, .. } = entry {
+            b.from = from.clone();
         }
-        MainLineEntry::SquashPr { number, commit, .. } => {
-            if let Some(b) = known_boundaries(repo, known, *number, "squash_pr", *commit, name)? {
-                return Ok(Some(b));
-            }
-        }
-        _ => {}
+        return Ok(Some(b));
     }
     Ok(match entry {
         MainLineEntry::MergePr {
@@ -338,16 +360,17 @@ fn boundaries(
             first_parent,
             head,
             from,
+            ..
         } => {
             let base = repo.merge_base(*first_parent, *head).map_err(&git)?;
             Some(Boundaries {
-                kind: "merge_pr",
+                kind,
                 number: Some(*number),
                 main: *merge,
                 base,
                 head: *head,
                 commits: branch_commits(repo, *first_parent, *head, name)?,
-                from: Some(from.clone()),
+                from: from.clone(),
             })
         }
         MainLineEntry::SquashPr {
@@ -355,7 +378,7 @@ fn boundaries(
             commit,
             parent,
         } => Some(Boundaries {
-            kind: "squash_pr",
+            kind,
             number: Some(*number),
             main: *commit,
             base: *parent,
@@ -364,7 +387,7 @@ fn boundaries(
             from: None,
         }),
         MainLineEntry::Commit { commit, parent } => Some(Boundaries {
-            kind: "commit",
+            kind,
             number: None,
             main: *commit,
             base: *parent,

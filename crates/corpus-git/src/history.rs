@@ -1,11 +1,22 @@
-//! Pull requests recovered from history alone (CONTRACT.md, "Pull requests from history"):
-//! only commits on the first-parent chain of the default branch count.
+//! Pull requests recovered from history alone.
 //!
-//! - "Merge pull request #N from …" with parents P1, P2: base = merge-base(P1, P2), head = P2,
-//!   commits = `git rev-list --topo-order --reverse P1..P2`.
-//! - A one-parent commit whose subject ends in "(#N)": a squash merge, base = its parent.
-//! - Any other one-parent commit: a main-line commit.
+//! The walk starts on the first-parent chain of the default branch and, unless the recipe
+//! limits it to that chain, continues recursively on the first-parent chain of every merge's
+//! other parents: a maintenance branch merged into main ("Merge branch 'stable'", or through
+//! a PR such as "Merge stable into main (#N)") brings its own PR merges and squash commits.
+//! Each commit is visited once. On any chain:
+//!
+//! - "Merge pull request #N from …", or a merge whose subject ends in "(#N)" (GitHub's
+//!   "pull request title" merge message), with parents P1, P2: base = merge-base(P1, P2),
+//!   head = P2, commits = `git rev-list --topo-order --reverse P1..P2`.
+//! - A one-parent commit whose subject ends in "(#N)", or that the crawl names as PR N's
+//!   merge: a squash merge, base = its parent.
+//!
+//! On the default branch's own chain, any other one-parent commit is a main-line commit, and
+//! other merges and root commits are reported. A PR number found twice (a cherry-pick onto a
+//! maintenance branch keeps the subject) keeps its earliest merge.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::OnceLock;
 
 use git2::{Oid, Repository};
@@ -13,7 +24,16 @@ use regex::Regex;
 
 use crate::error::{GitError, Result};
 
-/// What a commit on the first-parent chain is.
+/// How a PR's merge was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MergeForm {
+    /// "Merge pull request #N from owner/branch".
+    Classic,
+    /// A merge commit titled like a squash: "Title (#N)".
+    Titled,
+}
+
+/// What a commit of the walk is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MainLineEntry {
     MergePr {
@@ -21,8 +41,9 @@ pub enum MainLineEntry {
         merge: Oid,
         first_parent: Oid,
         head: Oid,
-        /// `user/branch` from the message.
-        from: String,
+        form: MergeForm,
+        /// `user/branch` from a classic merge message.
+        from: Option<String>,
     },
     SquashPr {
         number: i64,
@@ -53,7 +74,7 @@ impl MainLineEntry {
         }
     }
 
-    /// The commit on the main line.
+    /// The commit the walk met.
     pub fn commit(&self) -> Oid {
         match self {
             MainLineEntry::MergePr { merge, .. } => *merge,
@@ -63,6 +84,78 @@ impl MainLineEntry {
             | MainLineEntry::Root { commit } => *commit,
         }
     }
+
+    /// The `patches.kind` of a PR or commit entry.
+    pub fn kind(&self) -> Option<&'static str> {
+        match self {
+            MainLineEntry::MergePr {
+                form: MergeForm::Classic,
+                ..
+            } => Some("merge_pr"),
+            MainLineEntry::MergePr {
+                form: MergeForm::Titled,
+                ..
+            } => Some("titled_merge_pr"),
+            MainLineEntry::SquashPr { .. } => Some("squash_pr"),
+            MainLineEntry::Commit { .. } => Some("commit"),
+            _ => None,
+        }
+    }
+}
+
+/// Which chain of the walk a commit was met on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Route {
+    /// The default branch's first-parent chain.
+    FirstParent,
+    /// The first-parent chain of a merge's other parent (a merged-in branch).
+    MergedBranch,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::FirstParent => "first_parent",
+            Route::MergedBranch => "merged_branch",
+        }
+    }
+}
+
+/// One commit of the walk that matters to extraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub entry: MainLineEntry,
+    pub route: Route,
+    /// Committer time of the commit (the merge time of a PR).
+    pub time: i64,
+}
+
+/// A PR number met again after its first merge was kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatedPr {
+    pub number: i64,
+    pub commit: Oid,
+    pub kept: Oid,
+}
+
+/// The walk's result: entries in walk order (newest first on each chain, the default
+/// branch's chain first), and the PR numbers met again.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub entries: Vec<HistoryEntry>,
+    pub repeated: Vec<RepeatedPr>,
+}
+
+/// How far the walk goes.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// At most this many commits visited (0: all).
+    pub limit: u64,
+    /// Only the default branch's first-parent chain.
+    pub first_parent_only: bool,
+    /// Main-line commits the crawl names as a PR's merge (a squash or rebase merge whose
+    /// subject carries no "(#N)"), by commit.
+    pub known_merges: HashMap<Oid, i64>,
 }
 
 fn merge_pr_re() -> &'static Regex {
@@ -86,56 +179,131 @@ pub fn parse_squash_subject(subject: &str) -> Option<i64> {
     squash_re().captures(subject)?[1].parse().ok()
 }
 
-/// Classify the first-parent chain from `head`, newest first, at most `limit` entries (0: all).
-pub fn main_line(
-    repo: &Repository,
-    head: Oid,
-    limit: u64,
-    name: &str,
-) -> Result<Vec<MainLineEntry>> {
-    let git = |e| GitError::from_git(name, e);
-    let mut walk = repo.revwalk().map_err(git)?;
-    walk.push(head).map_err(git)?;
-    walk.simplify_first_parent().map_err(git)?;
-    let mut out = Vec::new();
-    for oid in walk {
-        if limit > 0 && out.len() as u64 >= limit {
-            break;
-        }
-        let oid = oid.map_err(git)?;
-        let commit = repo.find_commit(oid).map_err(git)?;
-        let subject = commit.summary_bytes().unwrap_or_default();
-        let subject = String::from_utf8_lossy(subject);
-        let entry = match commit.parent_count() {
-            0 => MainLineEntry::Root { commit: oid },
-            1 => {
-                let parent = commit.parent_id(0).map_err(git)?;
-                match parse_squash_subject(&subject) {
-                    Some(number) => MainLineEntry::SquashPr {
-                        number,
-                        commit: oid,
-                        parent,
-                    },
-                    None => MainLineEntry::Commit {
-                        commit: oid,
-                        parent,
-                    },
-                }
+/// Classify one commit met on `route`; `None` for a commit that is nothing to extraction
+/// (a plain commit or a non-PR merge inside a merged-in branch).
+fn classify(
+    commit: &git2::Commit,
+    route: Route,
+    known_merges: &HashMap<Oid, i64>,
+    git: &impl Fn(git2::Error) -> GitError,
+) -> Result<Option<MainLineEntry>> {
+    let oid = commit.id();
+    let subject = String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default());
+    let on_main = route == Route::FirstParent;
+    Ok(match commit.parent_count() {
+        0 => on_main.then_some(MainLineEntry::Root { commit: oid }),
+        1 => {
+            let parent = commit.parent_id(0).map_err(git)?;
+            let number = parse_squash_subject(&subject).or_else(|| known_merges.get(&oid).copied());
+            match number {
+                Some(number) => Some(MainLineEntry::SquashPr {
+                    number,
+                    commit: oid,
+                    parent,
+                }),
+                None => on_main.then_some(MainLineEntry::Commit {
+                    commit: oid,
+                    parent,
+                }),
             }
-            _ => match parse_merge_subject(&subject) {
-                Some((number, from)) => MainLineEntry::MergePr {
+        }
+        _ => {
+            let classic = parse_merge_subject(&subject);
+            let titled = parse_squash_subject(&subject);
+            let first_parent = commit.parent_id(0).map_err(git)?;
+            let head = commit.parent_id(1).map_err(git)?;
+            match (classic, titled) {
+                (Some((number, from)), _) => Some(MainLineEntry::MergePr {
                     number,
                     merge: oid,
-                    first_parent: commit.parent_id(0).map_err(git)?,
-                    head: commit.parent_id(1).map_err(git)?,
-                    from,
-                },
-                None => MainLineEntry::OtherMerge { commit: oid },
-            },
-        };
-        out.push(entry);
+                    first_parent,
+                    head,
+                    form: MergeForm::Classic,
+                    from: Some(from),
+                }),
+                (None, Some(number)) => Some(MainLineEntry::MergePr {
+                    number,
+                    merge: oid,
+                    first_parent,
+                    head,
+                    form: MergeForm::Titled,
+                    from: None,
+                }),
+                (None, None) => on_main.then_some(MainLineEntry::OtherMerge { commit: oid }),
+            }
+        }
+    })
+}
+
+/// Walk the history from `head` (the default branch's tip): every PR of the default branch
+/// and of the branches merged into it, and the default branch's own commits.
+pub fn walk_history(
+    repo: &Repository,
+    head: Oid,
+    options: &WalkOptions,
+    name: &str,
+) -> Result<History> {
+    let git = |e| GitError::from_git(name, e);
+    let mut visited: HashSet<Oid> = HashSet::new();
+    let mut chains: VecDeque<(Oid, Route)> = VecDeque::from([(head, Route::FirstParent)]);
+    let mut entries = Vec::new();
+    'chains: while let Some((start, route)) = chains.pop_front() {
+        let mut next = Some(start);
+        while let Some(oid) = next {
+            if !visited.insert(oid) {
+                break;
+            }
+            if options.limit > 0 && visited.len() as u64 > options.limit {
+                break 'chains;
+            }
+            let commit = repo.find_commit(oid).map_err(git)?;
+            if let Some(entry) = classify(&commit, route, &options.known_merges, &git)? {
+                entries.push(HistoryEntry {
+                    entry,
+                    route,
+                    time: commit.committer().when().seconds(),
+                });
+            }
+            if !options.first_parent_only {
+                for other in commit.parent_ids().skip(1) {
+                    chains.push_back((other, Route::MergedBranch));
+                }
+            }
+            next = commit.parent_ids().next();
+        }
     }
-    Ok(out)
+    Ok(keep_first_merges(entries))
+}
+
+/// A PR number met more than once keeps its earliest merge (then the first met).
+fn keep_first_merges(entries: Vec<HistoryEntry>) -> History {
+    let mut first: HashMap<i64, (i64, usize)> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(number) = e.entry.pr_number() {
+            let slot = first.entry(number).or_insert((e.time, i));
+            if e.time < slot.0 {
+                *slot = (e.time, i);
+            }
+        }
+    }
+    let mut history = History::default();
+    let kept_commit: HashMap<i64, Oid> = first
+        .iter()
+        .map(|(number, (_, i))| (*number, entries[*i].entry.commit()))
+        .collect();
+    for (i, e) in entries.into_iter().enumerate() {
+        match e.entry.pr_number() {
+            Some(number) if first.get(&number).is_some_and(|(_, k)| *k != i) => {
+                history.repeated.push(RepeatedPr {
+                    number,
+                    commit: e.entry.commit(),
+                    kept: kept_commit[&number],
+                });
+            }
+            _ => history.entries.push(e),
+        }
+    }
+    history
 }
 
 /// The commits of a merged branch, oldest first: `git rev-list --topo-order --reverse P1..P2`.

@@ -1,4 +1,4 @@
-//! PR boundaries from the crawl's `pulls` (CONTRACT.md): a squash merge whose subject has no
+//! PR boundaries from the crawl's `pulls` (docs/conventions.md): a squash merge whose subject has no
 //! "(#N)" is still that PR when the crawl names its merge commit, and its commits are the
 //! branch's own (reachable through `refs/pull/N/head`), not the squash commit.
 

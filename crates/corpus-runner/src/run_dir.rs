@@ -1,4 +1,4 @@
-//! The run directory (CONTRACT.md): `recipe.toml`, `tables/NAME/`, `exports/`, `logs/`,
+//! The run directory (docs/architecture.md): `recipe.toml`, `tables/NAME/`, `exports/`, `logs/`,
 //! `report.json`, plus `_work/` where units of unfinished stages wait for their barrier.
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! corpus-tokenize: finding the recipe's tokenizer and encoding samples with it, exactly as
-//! HF `tokenizers` does (CONTRACT.md, "Tokens").
+//! HF `tokenizers` does (docs/conventions.md, "Tokens and loss masks").
 //!
 //! - [`locate`]: the recipe's `tokenizer` (`qwen2.5`, `qwen3` or a path) to a checked file.
 //! - [`Encoder`]: `input_ids = encode(prompt) + encode(response) + [<|endoftext|>]`.

@@ -1,4 +1,4 @@
-//! Megatron-LM indexed dataset: `.bin` (int32 tokens back to back) and `.idx` (LOADERS.md):
+//! Megatron-LM indexed dataset: `.bin` (int32 tokens back to back) and `.idx` (docs/loaders.md):
 //! one sequence per document, EOD kept as the shards have it, no mask (the format has none).
 
 use std::path::Path;
@@ -128,7 +128,7 @@ pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {
 mod tests {
     use super::*;
 
-    /// LOADERS.md's golden case: `[1,2,3,151643]` and `[4,5,151643]` give an 82-byte .idx.
+    /// docs/loaders.md's golden case: `[1,2,3,151643]` and `[4,5,151643]` give an 82-byte .idx.
     #[test]
     fn the_golden_index() {
         let idx = index_bytes(&[4, 3]);

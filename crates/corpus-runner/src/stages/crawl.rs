@@ -31,6 +31,9 @@ const SESSION_FILE: &str = "crawl.session";
 pub struct CrawlStage {
     client: OnceLock<Client>,
     names: OnceLock<Vec<String>>,
+    /// Canonical name → the other listed names that resolve to it (old names of a renamed
+    /// or transferred repository).
+    aliases: OnceLock<BTreeMap<String, Vec<String>>>,
     /// Units start in parallel: one of them builds the client (and the demo set).
     init: std::sync::Mutex<()>,
 }
@@ -158,9 +161,78 @@ impl CrawlStage {
             let found = corpus_crawl::search_repos(self.client(ctx)?, search).map_err(stage_err)?;
             names.extend(found);
         }
-        let names: Vec<String> = names.into_iter().collect();
+        let listed: Vec<String> = names.into_iter().collect();
+        let canonical = self.canonical_names(ctx, &listed)?;
+        let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, canonical) in listed.iter().zip(&canonical) {
+            let entry = aliases.entry(canonical.clone()).or_default();
+            if name != canonical {
+                entry.push(name.clone());
+            }
+        }
+        let names: Vec<String> = aliases.keys().cloned().collect();
+        let _ = self.aliases.set(aliases);
         Ok(self.names.get_or_init(|| names))
     }
+
+    /// The canonical name of each listed name, asked in parallel (the first request of each
+    /// repository's crawl, cached): names that GitHub redirects to one repository become one
+    /// unit. A benchmark name is not asked; a name that cannot be resolved stays as listed,
+    /// and its unit says why.
+    fn canonical_names(&self, ctx: &StageContext, listed: &[String]) -> Result<Vec<String>> {
+        let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
+        let client = self.client(ctx)?;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let resolved: std::sync::Mutex<Vec<(usize, Result<String>)>> = Default::default();
+        let workers = listed.len().clamp(1, RESOLVE_WORKERS);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = listed.get(i) else { break };
+                        let canonical = if benchmark.matches(name, []).is_some() {
+                            Ok(name.clone())
+                        } else {
+                            match corpus_crawl::canonical_name(client, name) {
+                                Ok(found) => Ok(found.unwrap_or_else(|| name.clone())),
+                                Err(CrawlError::Http { .. } | CrawlError::Shape { .. }) => {
+                                    Ok(name.clone())
+                                }
+                                Err(e) => Err(stage_err(e)),
+                            }
+                        };
+                        resolved
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, canonical));
+                    }
+                });
+            }
+        });
+        let mut resolved = resolved.into_inner().unwrap_or_else(|p| p.into_inner());
+        resolved.sort_by_key(|(i, _)| *i);
+        resolved.into_iter().map(|(_, name)| name).collect()
+    }
+
+    fn aliases_of(&self, name: &str) -> Vec<String> {
+        self.aliases
+            .get()
+            .and_then(|a| a.get(name))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Requests in flight while listed names are resolved.
+const RESOLVE_WORKERS: usize = 8;
+
+/// The repository's row with the listed names that resolved to it as aliases.
+fn with_aliases(mut row: RepoRow, listed: Vec<String>) -> RepoRow {
+    row.aliases.extend(listed);
+    row.aliases.sort();
+    row.aliases.dedup();
+    row
 }
 
 fn mirror_if_wanted(
@@ -279,6 +351,7 @@ impl Stage for CrawlStage {
                 out.write_drops(&[DropRow::new(NAME, skipped.reason)
                     .repo(&row.repo)
                     .detail(skipped.detail)])?;
+                let row = with_aliases(row, self.aliases_of(key));
                 out.write("repos", &repos_batch(&[row])?)?;
             }
             Ok(mut crawl) => {
@@ -302,10 +375,22 @@ impl Stage for CrawlStage {
                     crawl.stats.linked_issues,
                     self.progress().unwrap_or_default()
                 );
+                let lost: Vec<DropRow> = crawl
+                    .lost_links
+                    .iter()
+                    .map(|l| {
+                        DropRow::new(NAME, "linked_issue_unavailable")
+                            .repo(&crawl.repo.repo)
+                            .pr(Some(l.pr_number))
+                            .detail(format!("issue #{}: {}", l.issue, l.detail))
+                    })
+                    .collect();
+                out.write_drops(&lost)?;
                 for chunk in crawl.pulls.chunks(512) {
                     out.write("pulls", &pulls_batch(chunk)?)?;
                 }
-                out.write("repos", &repos_batch(&[crawl.repo])?)?;
+                let row = with_aliases(crawl.repo, self.aliases_of(key));
+                out.write("repos", &repos_batch(&[row])?)?;
             }
         }
         Ok(())

@@ -221,7 +221,13 @@ impl Stage for ExtractStage {
             &mut emit,
         );
         let row = match extracted {
-            Ok(row) => row,
+            Ok(extracted) => {
+                for (counter, n) in &extracted.found.by_route {
+                    out.count(counter, *n);
+                }
+                out.count("prs_repeated_number", extracted.found.repeated);
+                extracted.row
+            }
             Err(corpus_git::GitError::Core(e)) => return Err(e.into()),
             Err(e) => {
                 // Bad input is data: say why once, record it, and let the other repos go on.

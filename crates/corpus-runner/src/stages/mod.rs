@@ -1,4 +1,4 @@
-//! The pipeline's stages, in the order CONTRACT.md lists them.
+//! The pipeline's stages, in the order docs/conventions.md lists them.
 
 mod crawl;
 mod curate;

@@ -1,5 +1,5 @@
 //! The model-backed engine: an OpenAI-compatible chat endpoint (vLLM, SGLang, ...) picks
-//! thoughts and actions, the emulator answers every action (`../shared/SYNTHETIC.md`).
+//! thoughts and actions, the emulator answers every action (`docs/synthetic.md`).
 //!
 //! - Explorer: reads the repository with the family's read-only tools and names at most
 //!   `max_files` files; kept when at least one is right. Then the templated stage 2: each

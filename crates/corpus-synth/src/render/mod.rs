@@ -1,7 +1,7 @@
 //! Renderers: a [`Trajectory`] as training text in ChatML turns. The prompt is the system
 //! turn only (Kimi-Dev masked the loss on the system prompt alone, so the model also learns
 //! to predict observations); the response is the task, every assistant turn and every tool
-//! result. Three call syntaxes over the same tool semantics (`../shared/SYNTHETIC.md`):
+//! result. Three call syntaxes over the same tool semantics (`docs/synthetic.md`):
 //!
 //! - [`swe_agent_xml`]: `<function=NAME>` with `<parameter=P>` lines; results as a user turn
 //!   starting `OBSERVATION:`;

@@ -1,4 +1,4 @@
-//! Stage `synthesize`: agent trajectories from the run's PRs (`../shared/SYNTHETIC.md`). One
+//! Stage `synthesize`: agent trajectories from the run's PRs (`docs/synthetic.md`). One
 //! unit per repository: each PR with its commits goes through the recipe's engine once per
 //! variant; a trajectory is kept in `trajectories` (the canonical record) and rendered into
 //! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve

@@ -79,7 +79,7 @@ impl PrUnit<'_> {
                 return Ok(None);
             }
         };
-        // The tokenizer's added tokens first (CONTRACT.md), then the renderers' markers.
+        // The tokenizer's added tokens first (docs/conventions.md), then the renderers' markers.
         if let Some(token) = corpus_synth::render::texts(&t)
             .find_map(|text| self.added_tokens.iter().find(|a| text.contains(a.as_str())))
         {

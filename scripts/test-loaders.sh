@@ -10,6 +10,8 @@ bin=$(realpath "$1")
 run=runs/loaders
 short=512
 export SWE_CORPUS_LOG=${SWE_CORPUS_LOG:-warn}
+# megatron-core warns at import that Transformer Engine and Apex are absent (CPU machine).
+export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::UserWarning}
 rm -rf "$run" "$run-broken"   # a scratch run: one left by an older swe-corpus has another schema
 "$bin" run --run "$run" > /dev/null
 "$bin" export --run "$run" --format megatron-bridge --sequence-length "$short" --out "$run/exports-short/megatron-bridge" > /dev/null

@@ -34,7 +34,7 @@ test: setup python-env
     bash scripts/slurm-up.sh || echo "Slurm not started: its test skips outside CI and fails in CI"
     cargo test --no-fail-fast
 
-# Benchmarks; BENCH_REPO=/path/to/repo adds a real repository's history.
+# Benchmarks; BENCH_REPO="/path/a /path/b" adds real repositories (space-separated).
 bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast --bin swe-corpus
     cargo build --profile fast -p tokenizer-bench -p dedup-bench -p synth-bench -p crawl-bench

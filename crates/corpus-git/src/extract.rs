@@ -13,7 +13,7 @@ use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PackCommit, PatchRow, R
 
 use crate::diff::{TreeDiff, diff_trees, tree_files};
 use crate::error::{GitError, Result};
-use crate::history::{MainLineEntry, WalkOptions, branch_commits, walk_history};
+use crate::history::{MainLineEntry, RangeWalker, WalkOptions, walk_history};
 use crate::open::{OpenRepo, RepoSpec, open, root_commits};
 
 const STAGE: &str = "extract";
@@ -173,12 +173,21 @@ pub fn extract_repo(
     entries.reverse(); // oldest first on each chain, merged-in branches first
     let mut seen_blobs: HashSet<Oid> = HashSet::new();
     let path = opened.path.clone();
+    let mut ranges = RangeWalker::new(&opened.repo, name)?;
     for chunk in entries.chunks(CHUNK_ENTRIES) {
+        let bounds: Vec<Result<Option<Boundaries>>> = chunk
+            .iter()
+            .map(|entry| match entry {
+                MainLineEntry::Commit { .. } if !options.main_line_commits => Ok(None),
+                _ => boundaries(&mut ranges, &opened.repo, entry, name, known),
+            })
+            .collect();
         let outputs: Vec<Result<ExtractChunk>> = chunk
             .par_iter()
-            .map(|entry| {
+            .zip(bounds)
+            .map(|(entry, bounds)| {
                 with_thread_repo(&path, name, |repo| {
-                    extract_entry(repo, entry, name, options, known)
+                    extract_entry(repo, entry, bounds, name, options)
                 })
             })
             .collect();
@@ -215,6 +224,7 @@ pub fn extract_repo(
         }
         emit(merged)?;
     }
+    drop(ranges);
     drop(opened);
     Ok(Extracted { row, found })
 }
@@ -301,6 +311,7 @@ struct Boundaries {
 
 /// Boundaries from the crawl's view of PR `number`, when the mirror has its objects.
 fn known_boundaries(
+    ranges: &mut RangeWalker,
     repo: &Repository,
     known: &KnownPulls,
     number: i64,
@@ -321,32 +332,35 @@ fn known_boundaries(
         );
         return Ok(None);
     }
-    let Ok(base) = repo.merge_base(base_tip, head) else {
+    let Ok(range) = ranges.range(base_tip, head) else {
         return Ok(None);
     };
     Ok(Some(Boundaries {
         kind,
         number: Some(number),
         main,
-        base,
+        base: range.base,
         head,
-        commits: branch_commits(repo, base_tip, head, name)?,
+        commits: range.commits,
         from: None,
     }))
 }
 
+/// Where an entry's PR (or commit) starts and ends, and its commits. Computed on one thread
+/// through one [`RangeWalker`], ahead of the parallel diffs.
 fn boundaries(
+    ranges: &mut RangeWalker,
     repo: &Repository,
     entry: &MainLineEntry,
     name: &str,
     known: &KnownPulls,
 ) -> Result<Option<Boundaries>> {
-    let git = git_err(name);
     let Some(kind) = entry.kind() else {
         return Ok(None);
     };
     if let Some(number) = entry.pr_number()
-        && let Some(mut b) = known_boundaries(repo, known, number, kind, entry.commit(), name)?
+        && let Some(mut b) =
+            known_boundaries(ranges, repo, known, number, kind, entry.commit(), name)?
     {
         if let MainLineEntry::MergePr { from, .. } = entry {
             b.from = from.clone();
@@ -362,14 +376,14 @@ fn boundaries(
             from,
             ..
         } => {
-            let base = repo.merge_base(*first_parent, *head).map_err(&git)?;
+            let range = ranges.range(*first_parent, *head)?;
             Some(Boundaries {
                 kind,
                 number: Some(*number),
                 main: *merge,
-                base,
+                base: range.base,
                 head: *head,
-                commits: branch_commits(repo, *first_parent, *head, name)?,
+                commits: range.commits,
                 from: from.clone(),
             })
         }
@@ -402,9 +416,9 @@ fn boundaries(
 fn extract_entry(
     repo: &Repository,
     entry: &MainLineEntry,
+    bounds: Result<Option<Boundaries>>,
     name: &str,
     options: &ExtractOptions,
-    known: &KnownPulls,
 ) -> Result<ExtractChunk> {
     let git = git_err(name);
     let mut out = ExtractChunk::default();
@@ -433,7 +447,7 @@ fn extract_entry(
         MainLineEntry::Commit { .. } if !options.main_line_commits => return Ok(out),
         _ => {}
     }
-    let Some(b) = boundaries(repo, entry, name, known)? else {
+    let Some(b) = bounds? else {
         return Ok(out);
     };
     let main = repo.find_commit(b.main).map_err(&git)?;
@@ -493,7 +507,7 @@ fn extract_entry(
     let (pack_commits, merges_inside) = if b.kind == "commit" {
         (Vec::new(), false)
     } else {
-        pack_commits(repo, &b.commits, options, name)?
+        pack_commits(repo, &b.commits, b.base, &diff, options, name)?
     };
     let n_commits = if b.kind == "commit" {
         1
@@ -550,23 +564,34 @@ fn extract_entry(
 }
 
 /// The PR's commits with their own diffs (against their first parent); merge commits inside
-/// the branch are left out and reported by the flag.
+/// the branch are left out and reported by the flag. A commit whose parent is the PR's base
+/// and whose tree is the PR's head tree (a squash merge's one commit) has the PR's diff,
+/// which is reused rather than computed again.
 fn pack_commits(
     repo: &Repository,
     commits: &[Oid],
+    base: Oid,
+    pr_diff: &TreeDiff,
     options: &ExtractOptions,
     name: &str,
 ) -> Result<(Vec<PackCommit>, bool)> {
     let git = git_err(name);
     let mut out = Vec::with_capacity(commits.len());
     let mut merges_inside = false;
+    let single = commits.len() == 1;
     for oid in commits {
         let commit = repo.find_commit(*oid).map_err(&git)?;
         if commit.parent_count() > 1 {
             merges_inside = true;
             continue;
         }
-        let diff = commit_diff(repo, &commit, options, name)?;
+        let computed;
+        let diff = if single && commit.parent_id(0).ok() == Some(base) {
+            pr_diff
+        } else {
+            computed = commit_diff(repo, &commit, options, name)?;
+            &computed
+        };
         let author = commit.author();
         out.push(PackCommit {
             sha: oid.to_string(),

@@ -306,6 +306,70 @@ fn keep_first_merges(entries: Vec<HistoryEntry>) -> History {
     history
 }
 
+/// A branch range `from..to`: the commits reachable from `to` and not from `from`, oldest
+/// first (`git rev-list --topo-order --reverse from..to`), and `git merge-base from to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRange {
+    pub base: Oid,
+    pub commits: Vec<Oid>,
+}
+
+/// Answers [`BranchRange`]s for many pairs of one repository through one revision walk,
+/// reset between pairs: the commits it parsed stay parsed, where a walk per pair (and
+/// libgit2's merge-base, which makes its own) would read the same history again for every
+/// PR.
+pub struct RangeWalker<'r> {
+    repo: &'r Repository,
+    walk: git2::Revwalk<'r>,
+    name: String,
+}
+
+impl<'r> RangeWalker<'r> {
+    pub fn new(repo: &'r Repository, name: &str) -> Result<Self> {
+        let walk = repo.revwalk().map_err(|e| GitError::from_git(name, e))?;
+        Ok(Self {
+            repo,
+            walk,
+            name: name.to_string(),
+        })
+    }
+
+    /// The range `from..to` and the merge base of `from` and `to`. The merge base comes from
+    /// the range itself when the range leaves through one commit (every common ancestor is
+    /// then behind it, so it is the one best common ancestor); with several ways out (a
+    /// criss-cross history) libgit2's merge-base decides, as before.
+    pub fn range(&mut self, from: Oid, to: Oid) -> Result<BranchRange> {
+        let name = self.name.clone();
+        let git = |e| GitError::from_git(&name, e);
+        self.walk.reset().map_err(git)?;
+        self.walk
+            .set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(git)?;
+        self.walk.push(to).map_err(git)?;
+        self.walk.hide(from).map_err(git)?;
+        let commits = self
+            .walk
+            .by_ref()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(git)?;
+        if commits.is_empty() {
+            // `to` is reachable from `from`: it is its own merge base.
+            return Ok(BranchRange { base: to, commits });
+        }
+        let inside: HashSet<Oid> = commits.iter().copied().collect();
+        let mut exits: HashSet<Oid> = HashSet::new();
+        for oid in &commits {
+            let commit = self.repo.find_commit(*oid).map_err(git)?;
+            exits.extend(commit.parent_ids().filter(|p| !inside.contains(p)));
+        }
+        let base = match exits.len() {
+            1 => exits.into_iter().next().unwrap_or(to),
+            _ => self.repo.merge_base(from, to).map_err(git)?,
+        };
+        Ok(BranchRange { base, commits })
+    }
+}
+
 /// The commits of a merged branch, oldest first: `git rev-list --topo-order --reverse P1..P2`.
 pub fn branch_commits(
     repo: &Repository,

@@ -395,6 +395,10 @@ fn finalize(
 
 /// Concatenate the units' files of one output, in key order (per partition for a
 /// partitioned output), into the parts of its table.
+/// A unit file of at least this many bytes keeps its row groups at the barrier (smaller ones
+/// would leave many small row groups, each with its own metadata in the part's footer).
+const SPLICE_BYTES: u64 = 1 << 20;
+
 fn write_output_parts(
     ctx: &StageContext,
     stage: &dyn Stage,
@@ -414,14 +418,17 @@ fn write_output_parts(
     } else {
         stage.writer_options(ctx, output)
     };
-    // A unit file big enough to stand as a part is linked in as it is (written once,
-    // never re-encoded); small ones are merged. Which is which depends only on the file,
-    // so the parts stay the same for any task split.
+    // A unit file big enough to stand as a part is linked in as it is; one big enough to
+    // make good row groups has its row groups spliced into the part as they are encoded;
+    // only small ones are decoded and merged into fuller row groups. Nothing is compressed
+    // twice but those, and which is which depends only on the file, so the parts stay the
+    // same for any task split.
     let adopt_bytes = if layout.adopt_all {
         0
     } else {
         options.max_part_bytes / 16
     };
+    let splice_bytes = adopt_bytes.min(SPLICE_BYTES);
     let copy = |writer: &mut PartWriter, file: &str| -> Result<()> {
         for key in keys {
             for part in store.unit_parts(key, file)? {
@@ -430,6 +437,8 @@ fn write_output_parts(
                     .len();
                 if size >= adopt_bytes {
                     writer.adopt(&part)?;
+                } else if size >= splice_bytes {
+                    writer.splice(&part)?;
                 } else {
                     for_each_batch(&part, 4096, |batch| writer.write(&batch))?;
                 }

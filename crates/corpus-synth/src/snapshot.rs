@@ -12,6 +12,31 @@ use crate::SynthError;
 pub enum Kind {
     File,
     Dir,
+    /// A symbolic link (a blob of mode 120000 holding its target).
+    Link,
+}
+
+/// How many symbolic links one path may pass through (Linux's limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// Git's file mode of a symbolic link.
+const LINK_MODE: i32 = 0o120000;
+
+fn entry_kind(entry: &git2::TreeEntry) -> Option<Kind> {
+    match entry.kind() {
+        Some(ObjectType::Tree) => Some(Kind::Dir),
+        Some(ObjectType::Blob) if entry.filemode() == LINK_MODE => Some(Kind::Link),
+        Some(ObjectType::Blob) => Some(Kind::File),
+        _ => None, // submodules: not in a checkout's files either
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 pub struct Snapshot<'r> {
@@ -50,7 +75,9 @@ impl<'r> Snapshot<'r> {
         !self.edits.is_empty()
     }
 
-    /// What `path` (relative, no leading or trailing `/`; empty for the root) is.
+    /// What `path` (relative, no leading or trailing `/`; empty for the root) is, as `lstat`
+    /// says: a link in the last component is a [`Kind::Link`]; links in the components
+    /// before it are followed.
     pub fn kind(&self, path: &str) -> Option<Kind> {
         if path.is_empty() {
             return Some(Kind::Dir);
@@ -58,36 +85,93 @@ impl<'r> Snapshot<'r> {
         if self.edits.contains_key(path) {
             return Some(Kind::File);
         }
-        match self.tree.get_path(std::path::Path::new(path)) {
-            Ok(entry) => match entry.kind() {
-                Some(ObjectType::Tree) => Some(Kind::Dir),
-                Some(ObjectType::Blob) => Some(Kind::File),
-                _ => None, // submodules: not in a checkout's files either
-            },
-            Err(_) => None,
+        if let Ok(entry) = self.tree.get_path(std::path::Path::new(path)) {
+            return entry_kind(&entry);
+        }
+        // A link to a directory on the way: look again from where it leads.
+        let (parent, name) = split_parent(path);
+        match self.follow(parent)? {
+            (real, Kind::Dir) if real != parent => self.kind(&join(&real, name)),
+            _ => None,
         }
     }
 
-    /// A file's bytes (None for a directory or a missing path).
+    /// The target a link holds.
+    fn link_target(&self, path: &str) -> Option<String> {
+        let entry = self.tree.get_path(std::path::Path::new(path)).ok()?;
+        let blob = self.repo.find_blob(entry.id()).ok()?;
+        Some(String::from_utf8_lossy(blob.content()).into_owned())
+    }
+
+    /// What `path` names once every link is followed, as `stat` sees it: its real path and
+    /// kind (a file or a directory). None when it is missing, a dangling link, a loop of
+    /// links, or leads outside the repository.
+    pub fn follow(&self, path: &str) -> Option<(String, Kind)> {
+        let mut done: Vec<String> = Vec::new();
+        let mut todo: std::collections::VecDeque<String> = path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut hops = 0;
+        let mut kind = Kind::Dir;
+        while let Some(part) = todo.pop_front() {
+            if kind != Kind::Dir {
+                return None; // a file cannot have children
+            }
+            match part.as_str() {
+                "." => continue,
+                ".." => {
+                    done.pop()?;
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = join(&done.join("/"), &part);
+            kind = self.kind(&candidate)?;
+            if kind == Kind::Link {
+                hops += 1;
+                let target = self.link_target(&candidate)?;
+                if hops > MAX_LINK_HOPS || target.starts_with('/') {
+                    return None;
+                }
+                for piece in target.split('/').rev().filter(|p| !p.is_empty()) {
+                    todo.push_front(piece.to_string());
+                }
+                kind = Kind::Dir;
+                continue;
+            }
+            done.push(part);
+        }
+        Some((done.join("/"), kind))
+    }
+
+    /// A file's bytes, through links (None for a directory or a missing path).
     pub fn read(&self, path: &str) -> Option<Vec<u8>> {
         if let Some(bytes) = self.edits.get(path) {
             return Some(bytes.clone());
         }
-        let entry = self.tree.get_path(std::path::Path::new(path)).ok()?;
-        if entry.kind() != Some(ObjectType::Blob) {
-            return None;
-        }
-        let blob = self.repo.find_blob(entry.id()).ok()?;
+        let id = self.blob_id(path)?;
+        let blob = self.repo.find_blob(id).ok()?;
         Some(blob.content().to_vec())
     }
 
-    /// The blob id of an unedited file: what file-level results are cached by.
+    /// The blob id of an unedited file (through links): what file-level results are cached
+    /// by.
     pub fn blob_id(&self, path: &str) -> Option<Oid> {
         if self.edits.contains_key(path) {
             return None;
         }
-        let entry = self.tree.get_path(std::path::Path::new(path)).ok()?;
-        (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
+        let direct = self.tree.get_path(std::path::Path::new(path)).ok();
+        match direct.as_ref().and_then(entry_kind) {
+            Some(Kind::File) => direct.map(|e| e.id()),
+            Some(Kind::Dir) => None,
+            // A link, or a link on the way.
+            _ => match self.follow(path)? {
+                (real, Kind::File) if real != path => self.blob_id(&real),
+                _ => None,
+            },
+        }
     }
 
     /// Replace or create a file (its parent must be a directory).
@@ -124,7 +208,8 @@ impl<'r> Snapshot<'r> {
     }
 
     /// Every path under `dir` (relative to the root), depth first with each directory's
-    /// entries in byte order, directories before their contents.
+    /// entries in byte order, directories before their contents. Links are listed, never
+    /// followed (as `find` and `grep -r` walk).
     pub fn walk(&self, dir: &str) -> Vec<(String, Kind)> {
         let mut out = Vec::new();
         self.walk_into(dir, &mut out);
@@ -153,10 +238,7 @@ fn push_entry(out: &mut BTreeMap<String, Kind>, entry: &git2::TreeEntry) {
     let Ok(name) = entry.name() else {
         return; // not UTF-8: no tool call can name it
     };
-    let kind = match entry.kind() {
-        Some(ObjectType::Tree) => Kind::Dir,
-        Some(ObjectType::Blob) => Kind::File,
-        _ => return,
-    };
-    out.insert(name.to_string(), kind);
+    if let Some(kind) = entry_kind(entry) {
+        out.insert(name.to_string(), kind);
+    }
 }

@@ -105,8 +105,9 @@ impl Emulator<'_> {
     /// The bytes of a file argument, or the error line the tool prints.
     fn file_arg(&self, tool: &str, arg: &str) -> Result<Vec<u8>, String> {
         match self.kind_of(arg) {
-            Some((path, Kind::File)) => Ok(self.snapshot.read(&path).unwrap_or_default()),
             Some((_, Kind::Dir)) => Err(format!("{tool}: {arg}: Is a directory\n")),
+            // Followed: a file (never a link).
+            Some((path, _)) => Ok(self.snapshot.read(&path).unwrap_or_default()),
             None => Err(format!("{tool}: {arg}: No such file or directory\n")),
         }
     }
@@ -265,10 +266,12 @@ impl Emulator<'_> {
         let mut files = Vec::new();
         let mut dirs = Vec::new();
         for p in &paths {
-            match self.kind_of(p) {
-                Some((_, Kind::File)) => files.push(*p),
-                Some((path, Kind::Dir)) => dirs.push((*p, path)),
-                None => errors.push_str(&format!(
+            // An operand that is a link to a directory lists the directory; any other link,
+            // dangling ones too, is shown by its name.
+            match (self.kind_of(p), self.lstat_of(p)) {
+                (Some((path, Kind::Dir)), _) => dirs.push((*p, path)),
+                (Some(_), _) | (None, Some(_)) => files.push(*p),
+                (None, None) => errors.push_str(&format!(
                     "ls: cannot access '{p}': No such file or directory\n"
                 )),
             }
@@ -298,7 +301,8 @@ impl Emulator<'_> {
         Some(errors + &out)
     }
 
-    /// `find [PATH] [-type f|d] [-name GLOB | -iname GLOB]` (the tests in either order).
+    /// `find [PATH] [-type f|d|l] [-name GLOB | -iname GLOB]` (the tests in either order);
+    /// links are listed, never followed.
     fn find(&self, args: &[&str]) -> Option<String> {
         let (start, tests) = match args.first() {
             Some(a) if !a.starts_with('-') => (*a, &args[1..]),
@@ -313,11 +317,13 @@ impl Emulator<'_> {
                 ("-iname", Some(g)) => name = Some((g.to_lowercase(), true)),
                 ("-type", Some(&"f")) => kind = Some(Kind::File),
                 ("-type", Some(&"d")) => kind = Some(Kind::Dir),
+                ("-type", Some(&"l")) => kind = Some(Kind::Link),
                 _ => return None,
             }
             i += 2;
         }
-        let Some((root, root_kind)) = self.kind_of(start) else {
+        // find does not follow links, not even its starting point (`-P`).
+        let Some((root, root_kind)) = self.lstat_of(start) else {
             return Some(format!("find: '{start}': No such file or directory\n"));
         };
         let shown = start.trim_end_matches('/');
@@ -349,7 +355,8 @@ impl Emulator<'_> {
     }
 
     /// `grep -r[n] [-i] [-w] [-F] [-l] [--include=GLOB] PATTERN [PATH...]` (flags may be
-    /// combined, as `-rn` or `-rni`).
+    /// combined, as `-rn` or `-rni`). Operands are followed when they are links; links met
+    /// while recursing are skipped, as GNU grep `-r` does.
     fn grep(&self, args: &[&str]) -> Option<String> {
         let (mut recursive, mut numbers, mut fold, mut word, mut fixed, mut names_only) =
             (false, false, false, false, false, false);
@@ -361,7 +368,8 @@ impl Emulator<'_> {
             } else if arg.starts_with('-') && arg.len() > 1 && operands.is_empty() {
                 for flag in arg[1..].chars() {
                     match flag {
-                        'r' | 'R' => recursive = true,
+                        // -R follows every link met while recursing: not in the subset.
+                        'r' => recursive = true,
                         'n' => numbers = true,
                         'i' => fold = true,
                         'w' => word = true,
@@ -400,6 +408,7 @@ impl Emulator<'_> {
                     let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
                     let shown = p.trim_end_matches('/');
                     for (sub, k) in self.snapshot.walk(&path) {
+                        // -r skips links met while recursing (to files and to directories).
                         if k != Kind::File {
                             continue;
                         }

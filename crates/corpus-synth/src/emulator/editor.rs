@@ -203,7 +203,16 @@ impl Emulator<'_> {
                         .into(),
                 );
             }
-            // `find PATH -maxdepth 2 -not -path '*/\.*'`, in byte order.
+            // `find PATH -maxdepth 2 -not -path '*/\.*'`, in byte order. find does not follow
+            // a link given as PATH: it prints the link alone.
+            if self.lstat_of(shown).is_some_and(|(_, k)| k == Kind::Link) {
+                return EditorResult {
+                    output: format!(
+                        "Here's the files and directories up to 2 levels deep in {shown}, excluding hidden items:\n{shown}\n\n\n"
+                    ),
+                    ok: true,
+                };
+            }
             let shown_dir = shown.trim_end_matches('/');
             let prefix = if dir.is_empty() { 0 } else { dir.len() + 1 };
             let mut listing = vec![shown.to_string()];
@@ -265,7 +274,7 @@ impl Emulator<'_> {
             ));
         };
         let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        if self.snapshot.kind(parent) != Some(Kind::Dir) {
+        if self.snapshot.follow(parent).map(|(_, k)| k) != Some(Kind::Dir) {
             let shown_parent = shown.rsplit_once('/').map(|(p, _)| p).unwrap_or("/");
             return fail(format!(
                 "The parent directory {shown_parent} does not exist. Please create it first."

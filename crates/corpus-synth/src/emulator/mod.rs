@@ -147,8 +147,17 @@ impl<'r> Emulator<'r> {
         Resolved::Inside(parts.join("/"))
     }
 
-    /// What a path argument names inside the repository, if anything.
+    /// What a path argument names inside the repository once links are followed (as every
+    /// tool but `find` treats its operands): the real path and a file or directory.
     pub fn kind_of(&self, arg: &str) -> Option<(String, Kind)> {
+        match self.resolve(arg) {
+            Resolved::Inside(path) => self.snapshot.follow(&path),
+            Resolved::Outside => None,
+        }
+    }
+
+    /// What a path argument itself is, a link not followed (`lstat`): its path and kind.
+    pub fn lstat_of(&self, arg: &str) -> Option<(String, Kind)> {
         match self.resolve(arg) {
             Resolved::Inside(path) => self.snapshot.kind(&path).map(|k| (path, k)),
             Resolved::Outside => None,

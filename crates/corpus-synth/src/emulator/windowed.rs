@@ -61,7 +61,8 @@ impl Emulator<'_> {
             Some((_, Kind::Dir)) => Err(format!(
                 "Error: {shown} is a directory. You can only open files. Use cd or ls to navigate directories.\n"
             )),
-            Some((path, Kind::File)) => {
+            // Followed: a file (never a link).
+            Some((path, _)) => {
                 let text = python_text(&self.snapshot.read(&path).unwrap_or_default());
                 Ok((path, text))
             }

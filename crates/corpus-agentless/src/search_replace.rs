@@ -260,7 +260,7 @@ fn blocks_with(
             search: String::new(),
             replace: after.to_string(),
         }];
-        return prove(before, after, blocks);
+        return prove(before, after, blocks, refuse_markers);
     }
     if let Some(line) = lines(before)
         .into_iter()
@@ -345,17 +345,33 @@ fn blocks_with(
         });
         index = next;
     }
-    prove(before, after, blocks)
+    prove(before, after, blocks, refuse_markers)
 }
 
-/// The blocks, once rendering, parsing back and applying them to the base gives `after`.
-fn prove(before: &str, after: &str, blocks: Vec<Block>) -> Result<Vec<Block>, ConvertError> {
-    let reparsed = parse_blocks(&render_blocks(&blocks)).map_err(|_| ConvertError::RoundTrip)?;
-    let applied = apply_file(before, &reparsed).map_err(|_| ConvertError::RoundTrip)?;
-    if applied != after || reparsed != blocks {
-        return Err(ConvertError::RoundTrip);
+/// The blocks, once proven: applied in order to `before` they give `after`. Blocks that will
+/// be written in the Agentless form (`framed`) must also read back from their text as
+/// themselves; blocks handed to an editor as arguments are applied as they are (a line such
+/// as `=======` in them frames nothing).
+fn prove(
+    before: &str,
+    after: &str,
+    blocks: Vec<Block>,
+    framed: bool,
+) -> Result<Vec<Block>, ConvertError> {
+    let applied = if framed {
+        let reparsed =
+            parse_blocks(&render_blocks(&blocks)).map_err(|_| ConvertError::RoundTrip)?;
+        if reparsed != blocks {
+            return Err(ConvertError::RoundTrip);
+        }
+        apply_file(before, &reparsed)
+    } else {
+        apply_file(before, &blocks)
+    };
+    match applied {
+        Ok(applied) if applied == after => Ok(blocks),
+        _ => Err(ConvertError::RoundTrip),
     }
-    Ok(blocks)
 }
 
 /// The Agentless text of blocks: per block a `### path` line, then the fenced markers.
@@ -533,6 +549,23 @@ mod tests {
             .expect("no marker framing");
         assert_eq!(blocks[0].search, "Title\n");
         assert_eq!(blocks[0].replace, "Title!\n");
+    }
+
+    #[test]
+    fn editor_blocks_may_hold_a_marker_lookalike_in_their_context() {
+        // "Options" twice: the insertion's SEARCH grows over the `=======` underline. Framed
+        // Agentless text could not say that; an editor's old_str can.
+        let before = "Options\n=======\n\nOptions\n-------\n";
+        let after = ".. _options:\n\nOptions\n=======\n\nOptions\n-------\n";
+        let blocks =
+            str_replace_blocks("docs/options.rst", before, after, None).expect("editor blocks");
+        assert!(
+            blocks.iter().any(|b| b.search.contains("=======\n")),
+            "{blocks:?}"
+        );
+        assert_eq!(apply_file(before, &blocks).expect("apply"), after);
+        let err = file_blocks("docs/options.rst", before, after).expect_err("framed");
+        assert_eq!(err.reason(), "marker_in_code");
     }
 
     #[test]

@@ -111,13 +111,18 @@ fn pick(seed: u64, label: &str, n: usize) -> usize {
     }
 }
 
-/// Paths (relative) named in `grep -rn`/`-rl` output of `.`, in order, once each.
+/// Paths (relative) named in `grep -rn`/`-rl` output of `.`, in order, once each. A binary
+/// file that matches is a hit too: `-rl` lists it, `-rn` says `grep: ./PATH: binary file
+/// matches`.
 fn hit_paths(output: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
     output
         .lines()
-        .filter_map(|l| l.strip_prefix("./"))
-        .filter_map(|l| l.split(':').next())
+        .filter_map(|l| {
+            l.strip_prefix("grep: ./")
+                .and_then(|rest| rest.strip_suffix(": binary file matches"))
+                .or_else(|| l.strip_prefix("./")?.split(':').next())
+        })
         .filter(|p| seen.insert(p.to_string()))
         .map(str::to_string)
         .collect()
@@ -692,6 +697,43 @@ pub(crate) fn finish(
                         .collect()
                 }
             };
+            // A file in a directory the base lacks: the editor creates no directories, so
+            // the agent makes them first with `mkdir -p` (the `kimi_dev` tools cannot).
+            let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+            if matches!(calls.first(), Some(EditorCall::Create { .. }))
+                && b.emulator.snapshot.follow(parent).is_none()
+            {
+                if family == ToolFamily::KimiDev {
+                    return Err(drop(
+                        "new_directory",
+                        format!("{path}: the kimi_dev tools cannot make the directory {parent}"),
+                    ));
+                }
+                let command = format!("mkdir -p {ROOT}/{parent}");
+                let output = b
+                    .emulator
+                    .mkdir(&command)
+                    .ok_or_else(|| drop("unsupported_command", command.clone()))?;
+                if !output.is_empty() {
+                    return Err(drop(
+                        "replay_mismatch",
+                        format!("{path}: {}", output.trim_end()),
+                    ));
+                }
+                let (thought, source) = if thought.is_empty() {
+                    (String::new(), ThoughtSource::Template)
+                } else {
+                    (std::mem::take(&mut thought), message_source)
+                };
+                b.steps.push(Step {
+                    thought,
+                    thought_source: source,
+                    action: Action::new("bash", &[("command", &command)]),
+                    observation: output,
+                    observation_source: "emulator".into(),
+                    phase: Phase::Edit,
+                });
+            }
             for call in calls {
                 let result = b.emulator.editor(&call);
                 if !result.ok {

@@ -16,6 +16,24 @@ pub enum Kind {
     Link,
 }
 
+/// Why a path does not resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unresolved {
+    Missing,
+    Loop,
+    NotADirectory,
+}
+
+impl Unresolved {
+    fn message(self) -> &'static str {
+        match self {
+            Unresolved::Missing => "No such file or directory",
+            Unresolved::Loop => "Too many levels of symbolic links",
+            Unresolved::NotADirectory => "Not a directory",
+        }
+    }
+}
+
 /// How many symbolic links one path may pass through (Linux's limit).
 const MAX_LINK_HOPS: usize = 40;
 
@@ -44,6 +62,8 @@ pub struct Snapshot<'r> {
     tree: Tree<'r>,
     /// Edited or created files, by path relative to the root.
     edits: BTreeMap<String, Vec<u8>>,
+    /// Directories a trajectory created (`mkdir -p`).
+    made_dirs: std::collections::BTreeSet<String>,
 }
 
 /// `a/b` → (`a`, `b`); `b` → (``, `b`).
@@ -62,6 +82,7 @@ impl<'r> Snapshot<'r> {
             repo,
             tree,
             edits: BTreeMap::new(),
+            made_dirs: Default::default(),
         })
     }
 
@@ -72,7 +93,26 @@ impl<'r> Snapshot<'r> {
 
     /// Whether a trajectory changed anything yet.
     pub fn is_edited(&self) -> bool {
-        !self.edits.is_empty()
+        !self.edits.is_empty() || !self.made_dirs.is_empty()
+    }
+
+    /// `mkdir -p`: make `path` and every missing directory above it. Fails, naming the
+    /// component, where a file stands in the way (what `mkdir` says then is "File exists"
+    /// or "Not a directory").
+    pub fn make_dirs(&mut self, path: &str) -> Result<(), String> {
+        let mut at = String::new();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            at = join(&at, part);
+            match self.follow(&at) {
+                Some((_, Kind::Dir)) => continue,
+                Some(_) => return Err(at),
+                None if self.kind(&at).is_some() => return Err(at), // a dangling link
+                None => {
+                    self.made_dirs.insert(at.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// What `path` (relative, no leading or trailing `/`; empty for the root) is, as `lstat`
@@ -84,6 +124,9 @@ impl<'r> Snapshot<'r> {
         }
         if self.edits.contains_key(path) {
             return Some(Kind::File);
+        }
+        if self.made_dirs.contains(path) {
+            return Some(Kind::Dir);
         }
         if let Ok(entry) = self.tree.get_path(std::path::Path::new(path)) {
             return entry_kind(&entry);
@@ -105,8 +148,21 @@ impl<'r> Snapshot<'r> {
 
     /// What `path` names once every link is followed, as `stat` sees it: its real path and
     /// kind (a file or a directory). None when it is missing, a dangling link, a loop of
-    /// links, or leads outside the repository.
+    /// links, or leads outside the repository ([`Snapshot::unresolved`] says which).
     pub fn follow(&self, path: &str) -> Option<(String, Kind)> {
+        self.follow_or_why(path).ok()
+    }
+
+    /// Why [`Snapshot::follow`] finds nothing at `path`, as the C library says it
+    /// (`strerror`); a path that resolves gives "No such file or directory" too.
+    pub fn unresolved(&self, path: &str) -> &'static str {
+        match self.follow_or_why(path) {
+            Err(why) => why.message(),
+            Ok(_) => Unresolved::Missing.message(),
+        }
+    }
+
+    fn follow_or_why(&self, path: &str) -> Result<(String, Kind), Unresolved> {
         let mut done: Vec<String> = Vec::new();
         let mut todo: std::collections::VecDeque<String> = path
             .split('/')
@@ -117,23 +173,28 @@ impl<'r> Snapshot<'r> {
         let mut kind = Kind::Dir;
         while let Some(part) = todo.pop_front() {
             if kind != Kind::Dir {
-                return None; // a file cannot have children
+                return Err(Unresolved::NotADirectory);
             }
             match part.as_str() {
                 "." => continue,
                 ".." => {
-                    done.pop()?;
+                    // Above the repository's root: outside what the snapshot holds.
+                    done.pop().ok_or(Unresolved::Missing)?;
                     continue;
                 }
                 _ => {}
             }
             let candidate = join(&done.join("/"), &part);
-            kind = self.kind(&candidate)?;
+            kind = self.kind(&candidate).ok_or(Unresolved::Missing)?;
             if kind == Kind::Link {
                 hops += 1;
-                let target = self.link_target(&candidate)?;
-                if hops > MAX_LINK_HOPS || target.starts_with('/') {
-                    return None;
+                if hops > MAX_LINK_HOPS {
+                    return Err(Unresolved::Loop);
+                }
+                let target = self.link_target(&candidate).ok_or(Unresolved::Missing)?;
+                if target.starts_with('/') {
+                    // An absolute target leaves the checkout.
+                    return Err(Unresolved::Missing);
                 }
                 for piece in target.split('/').rev().filter(|p| !p.is_empty()) {
                     todo.push_front(piece.to_string());
@@ -143,7 +204,7 @@ impl<'r> Snapshot<'r> {
             }
             done.push(part);
         }
-        Some((done.join("/"), kind))
+        Ok((done.join("/"), kind))
     }
 
     /// A file's bytes, through links (None for a directory or a missing path).
@@ -195,6 +256,8 @@ impl<'r> Snapshot<'r> {
                         push_entry(&mut out, &entry);
                     }
                 }
+                // Made by the trajectory: only what it put there.
+                _ if self.made_dirs.contains(dir) => {}
                 _ => return None,
             }
         }
@@ -202,6 +265,12 @@ impl<'r> Snapshot<'r> {
             let (parent, name) = split_parent(path);
             if parent == dir {
                 out.insert(name.to_string(), Kind::File);
+            }
+        }
+        for path in &self.made_dirs {
+            let (parent, name) = split_parent(path);
+            if parent == dir {
+                out.insert(name.to_string(), Kind::Dir);
             }
         }
         Some(out.into_iter().collect())

@@ -56,7 +56,7 @@ use ParamType::{Integer, IntegerArray, String as Text};
 const SWE_AGENT: &[Tool] = &[
     Tool {
         name: "bash",
-        description: "Run a read-only shell command in the repository (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l).",
+        description: "Run a shell command in the repository: read-only commands (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l) and mkdir -p.",
         params: &[p("command", Text, true, "the command line.")],
     },
     Tool {

@@ -108,7 +108,7 @@ impl Emulator<'_> {
             Some((_, Kind::Dir)) => Err(format!("{tool}: {arg}: Is a directory\n")),
             // Followed: a file (never a link).
             Some((path, _)) => Ok(self.snapshot.read(&path).unwrap_or_default()),
-            None => Err(format!("{tool}: {arg}: No such file or directory\n")),
+            None => Err(format!("{tool}: {arg}: {}\n", self.unresolved(arg))),
         }
     }
 
@@ -163,7 +163,7 @@ impl Emulator<'_> {
             Err(e) if e.contains("Is a directory") => {
                 format!("sed: read error on {file}: Is a directory\n")
             }
-            Err(_) => format!("sed: can't read {file}: No such file or directory\n"),
+            Err(_) => format!("sed: can't read {file}: {}\n", self.unresolved(file)),
         })
     }
 
@@ -181,7 +181,10 @@ impl Emulator<'_> {
                 format!("head: error reading '{file}': Is a directory\n")
             }
             Err(_) => {
-                format!("head: cannot open '{file}' for reading: No such file or directory\n")
+                format!(
+                    "head: cannot open '{file}' for reading: {}\n",
+                    self.unresolved(file)
+                )
             }
         })
     }
@@ -216,7 +219,8 @@ impl Emulator<'_> {
                     rows.push(Row::Count(0, file.to_string()));
                 }
                 Err(_) => rows.push(Row::Error(format!(
-                    "wc: {file}: No such file or directory\n"
+                    "wc: {file}: {}\n",
+                    self.unresolved(file)
                 ))),
             }
         }
@@ -272,7 +276,8 @@ impl Emulator<'_> {
                 (Some((path, Kind::Dir)), _) => dirs.push((*p, path)),
                 (Some(_), _) | (None, Some(_)) => files.push(*p),
                 (None, None) => errors.push_str(&format!(
-                    "ls: cannot access '{p}': No such file or directory\n"
+                    "ls: cannot access '{p}': {}\n",
+                    self.unresolved(p)
                 )),
             }
         }
@@ -324,7 +329,7 @@ impl Emulator<'_> {
         }
         // find does not follow links, not even its starting point (`-P`).
         let Some((root, root_kind)) = self.lstat_of(start) else {
-            return Some(format!("find: '{start}': No such file or directory\n"));
+            return Some(format!("find: '{start}': {}\n", self.unresolved(start)));
         };
         let shown = start.trim_end_matches('/');
         let shown = if shown.is_empty() { "/" } else { shown };
@@ -422,7 +427,7 @@ impl Emulator<'_> {
                     }
                 }
                 Some(_) => out.push_str(&format!("grep: {p}: Is a directory\n")),
-                None => out.push_str(&format!("grep: {p}: No such file or directory\n")),
+                None => out.push_str(&format!("grep: {p}: {}\n", self.unresolved(p))),
             }
         }
         let show_names = recursive || paths.len() > 1;

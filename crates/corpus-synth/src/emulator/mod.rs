@@ -79,6 +79,36 @@ impl<'r> Emulator<'r> {
         self
     }
 
+    /// `mkdir -p DIR...`, the one shell command that changes the snapshot: it prints
+    /// nothing on success, as `mkdir` does; None for any other command line.
+    pub fn mkdir(&mut self, line: &str) -> Option<String> {
+        let words = bash::split_words(line)?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let ["mkdir", "-p", dirs @ ..] = words.as_slice() else {
+            return None;
+        };
+        if dirs.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        for dir in dirs.iter().copied() {
+            match self.resolve(dir) {
+                Resolved::Inside(path) => {
+                    if let Err(at) = self.snapshot.make_dirs(&path) {
+                        let shown = if at == path { dir.to_string() } else { at };
+                        out.push_str(&format!(
+                            "mkdir: cannot create directory '{shown}': File exists\n"
+                        ));
+                    }
+                }
+                Resolved::Outside => out.push_str(&format!(
+                    "mkdir: cannot create directory '{dir}': Permission denied\n"
+                )),
+            }
+        }
+        Some(out)
+    }
+
     /// Run one shell command line, from the cache when the snapshot is unedited.
     pub fn run_shell(&self, line: &str) -> Option<String> {
         let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
@@ -153,6 +183,15 @@ impl<'r> Emulator<'r> {
         match self.resolve(arg) {
             Resolved::Inside(path) => self.snapshot.follow(&path),
             Resolved::Outside => None,
+        }
+    }
+
+    /// Why a path argument names nothing, as the C library says it (for the tools' error
+    /// lines): missing, a loop of links, or a file used as a directory.
+    pub fn unresolved(&self, arg: &str) -> &'static str {
+        match self.resolve(arg) {
+            Resolved::Inside(path) => self.snapshot.unresolved(&path),
+            Resolved::Outside => "No such file or directory",
         }
     }
 

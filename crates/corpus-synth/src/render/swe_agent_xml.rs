@@ -75,7 +75,7 @@ mod tests {
             .render(&trajectory("swe_agent", "./x.py:1:parse\n"), "/testbed")
             .expect("renders");
         assert!(prompt.starts_with("<|im_start|>system\nYou are a software engineering agent"));
-        assert!(prompt.contains("\n---- BEGIN FUNCTION #1: bash ----\nDescription: Run a read-only shell command in the repository (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l).\nParameters:\n  (1) command (string, required): the command line.\n---- END FUNCTION #1 ----\n"));
+        assert!(prompt.contains("\n---- BEGIN FUNCTION #1: bash ----\nDescription: Run a shell command in the repository: read-only commands (grep -rn, find -name, ls, sed -n 'A,Bp', cat -n, head, wc -l) and mkdir -p.\nParameters:\n  (1) command (string, required): the command line.\n---- END FUNCTION #1 ----\n"));
         assert!(prompt.contains("---- BEGIN FUNCTION #3: submit ----\nDescription: Finish: the changes made so far are the answer.\nNo parameters.\n---- END FUNCTION #3 ----\n"));
         assert!(prompt.ends_with("</function><|im_end|>\n"));
         assert_eq!(

@@ -720,19 +720,9 @@ pub(crate) fn finish(
                         format!("{path}: {}", output.trim_end()),
                     ));
                 }
-                let (thought, source) = if thought.is_empty() {
-                    (String::new(), ThoughtSource::Template)
-                } else {
-                    (std::mem::take(&mut thought), message_source)
-                };
-                b.steps.push(Step {
-                    thought,
-                    thought_source: source,
-                    action: Action::new("bash", &[("command", &command)]),
-                    observation: output,
-                    observation_source: "emulator".into(),
-                    phase: Phase::Edit,
-                });
+                let action = Action::new("bash", &[("command", &command)]);
+                b.steps
+                    .push(edit_step(&mut thought, message_source, action, output));
             }
             for call in calls {
                 let result = b.emulator.editor(&call);
@@ -742,20 +732,13 @@ pub(crate) fn finish(
                         format!("{path}: {}", result.output.trim_end()),
                     ));
                 }
-                // A commit's message is the thought of its first edit only.
-                let (thought, source) = if thought.is_empty() {
-                    (String::new(), ThoughtSource::Template)
-                } else {
-                    (std::mem::take(&mut thought), message_source)
-                };
-                b.steps.push(Step {
-                    thought,
-                    thought_source: source,
-                    action: editor_action(&call, family),
-                    observation: result.output,
-                    observation_source: "emulator".into(),
-                    phase: Phase::Edit,
-                });
+                let action = editor_action(&call, family);
+                b.steps.push(edit_step(
+                    &mut thought,
+                    message_source,
+                    action,
+                    result.output,
+                ));
             }
         }
     }
@@ -796,6 +779,29 @@ pub(crate) fn finish(
         distractor_files: distractors,
         final_patch: pr.diff.to_string(),
     })
+}
+
+/// A step of the replay. A commit's message is the thought of its first step only (taken
+/// from `thought`, which is left empty).
+fn edit_step(
+    thought: &mut String,
+    message_source: ThoughtSource,
+    action: Action,
+    observation: String,
+) -> Step {
+    let (thought, thought_source) = if thought.is_empty() {
+        (String::new(), ThoughtSource::Template)
+    } else {
+        (std::mem::take(thought), message_source)
+    };
+    Step {
+        thought,
+        thought_source,
+        action,
+        observation,
+        observation_source: "emulator".into(),
+        phase: Phase::Edit,
+    }
 }
 
 /// A commit's tree and its diff from its first parent.

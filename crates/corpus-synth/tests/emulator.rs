@@ -3,11 +3,13 @@
 //! print the same bytes (as sorted lines where the real order follows the file system). The
 //! editor's outputs are golden strings written from SWE-agent's tool source.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use corpus_synth::emulator::editor::EditorCall;
 use corpus_synth::{Emulator, Snapshot};
+use support::{FILE, assert_like_the_real_tools, checkout, real, repository};
 
 const FILES: &[(&str, &[u8])] = &[
     ("README.md", b"# Demo\n\nA parser for widgets.\n"),
@@ -28,73 +30,15 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 
 fn fixture(dir: &Path) -> (git2::Repository, git2::Oid) {
-    let repo = git2::Repository::init_bare(dir.join("repo.git")).expect("init");
-    let mut index = repo.index().expect("index");
     let long: String = (1..=250)
         .map(|i| format!("line {i} of the long file\n"))
         .collect();
-    let mut files: Vec<(&str, &[u8])> = FILES.to_vec();
-    files.push(("src/long.txt", long.as_bytes()));
-    for (path, bytes) in files {
-        let oid = repo.blob(bytes).expect("blob");
-        let entry = git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            file_size: bytes.len() as u32,
-            id: oid,
-            flags: 0,
-            flags_extended: 0,
-            path: path.as_bytes().to_vec(),
-        };
-        index.add(&entry).expect("add");
-    }
-    let tree = repo
-        .find_tree(index.write_tree().expect("tree"))
-        .expect("tree");
-    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
-    let commit = repo
-        .commit(None, &sig, &sig, "base", &tree, &[])
-        .expect("commit");
-    drop(tree);
-    (repo, commit)
-}
-
-fn checkout(dir: &Path, commit: git2::Oid) -> std::path::PathBuf {
-    let out = dir.join("checkout");
-    std::fs::create_dir_all(&out).expect("mkdir");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "git --git-dir={} archive {commit} | tar -x -C {}",
-            dir.join("repo.git").display(),
-            out.display()
-        ))
-        .status()
-        .expect("git archive");
-    assert!(status.success());
-    out
-}
-
-fn real(checkout: &Path, command: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{command} 2>&1"))
-        .current_dir(checkout)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("run");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn sorted_lines(text: &str) -> Vec<&str> {
-    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-    lines.sort();
-    lines
+    let mut entries: Vec<(&str, u32, &[u8])> = FILES
+        .iter()
+        .map(|(path, bytes)| (*path, FILE, *bytes))
+        .collect();
+    entries.push(("src/long.txt", FILE, long.as_bytes()));
+    repository(dir, &entries)
 }
 
 #[test]
@@ -134,23 +78,7 @@ fn the_bash_subset_prints_what_the_real_tools_print() {
         "ls /testbed/docs",
         "grep -n parse src/widgets/parser.py",
         "grep -n 'parse(' src/widgets/parser.py src/widgets/util.py",
-        "grep -c parse src/widgets/parser.py",
     ];
-    for command in exact {
-        let Some(ours) = emulator.bash(command) else {
-            assert!(
-                command.starts_with("grep -c"),
-                "{command} should be in the subset"
-            );
-            continue;
-        };
-        let theirs = real(
-            &tree,
-            &command.replace("/testbed", &tree.display().to_string()),
-        );
-        let theirs = theirs.replace(&tree.display().to_string(), "/testbed");
-        assert_eq!(ours, theirs, "{command}");
-    }
     let any_order = [
         "find . -name '*.py'",
         "find src -name 'p*'",
@@ -169,19 +97,14 @@ fn the_bash_subset_prints_what_the_real_tools_print() {
         "grep -rn 'x+1' src",
         "grep -rn 'return x + 1' src",
     ];
-    for command in any_order {
-        let ours = emulator
-            .bash(command)
-            .unwrap_or_else(|| panic!("{command} should be in the subset"));
-        let theirs = real(&tree, command);
-        assert_eq!(sorted_lines(&ours), sorted_lines(&theirs), "{command}");
-    }
+    assert_like_the_real_tools(&emulator, &tree, &exact, &any_order);
     for refused in [
         "rm -rf src",
         "cat a | grep b",
         "python -c 'print(1)'",
         "ls $(pwd)",
         "grep -P x .",
+        "grep -c parse src/widgets/parser.py",
     ] {
         assert!(emulator.bash(refused).is_none(), "{refused}");
     }

@@ -4,14 +4,16 @@
 //! a dangling link reads as missing, a link to a directory leads into it. The editor and
 //! the windowed tools follow what their shell commands do.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use corpus_synth::emulator::editor::EditorCall;
 use corpus_synth::emulator::windowed::WindowState;
 use corpus_synth::{Emulator, Snapshot};
+use support::{FILE, assert_like_the_real_tools, checkout, repository};
 
-const FILE: u32 = 0o100644;
+/// Git's mode of a symbolic link.
 const LINK: u32 = 0o120000;
 
 const ENTRIES: &[(&str, u32, &[u8])] = &[
@@ -36,51 +38,11 @@ const ENTRIES: &[(&str, u32, &[u8])] = &[
 ];
 
 fn fixture(dir: &Path) -> (git2::Repository, git2::Oid) {
-    let repo = git2::Repository::init_bare(dir.join("repo.git")).expect("init");
-    let mut index = repo.index().expect("index");
-    for (path, mode, bytes) in ENTRIES {
-        let id = repo.blob(bytes).expect("blob");
-        index
-            .add(&git2::IndexEntry {
-                ctime: git2::IndexTime::new(0, 0),
-                mtime: git2::IndexTime::new(0, 0),
-                dev: 0,
-                ino: 0,
-                mode: *mode,
-                uid: 0,
-                gid: 0,
-                file_size: bytes.len() as u32,
-                id,
-                flags: 0,
-                flags_extended: 0,
-                path: path.as_bytes().to_vec(),
-            })
-            .expect("add");
-    }
-    let tree = repo
-        .find_tree(index.write_tree().expect("tree"))
-        .expect("tree");
-    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
-    let commit = repo
-        .commit(None, &sig, &sig, "base", &tree, &[])
-        .expect("commit");
-    drop(tree);
-    (repo, commit)
+    repository(dir, ENTRIES)
 }
 
-fn checkout(dir: &Path, commit: git2::Oid) -> std::path::PathBuf {
-    let out = dir.join("checkout");
-    std::fs::create_dir_all(&out).expect("mkdir");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "git --git-dir={} archive {commit} | tar -x -C {}",
-            dir.join("repo.git").display(),
-            out.display()
-        ))
-        .status()
-        .expect("git archive");
-    assert!(status.success());
+fn links_checkout(dir: &Path, commit: git2::Oid) -> std::path::PathBuf {
+    let out = checkout(dir, commit);
     assert!(
         out.join("src/link.py").is_symlink(),
         "the checkout holds real links"
@@ -88,28 +50,11 @@ fn checkout(dir: &Path, commit: git2::Oid) -> std::path::PathBuf {
     out
 }
 
-fn real(checkout: &Path, command: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{command} 2>&1"))
-        .current_dir(checkout)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("run");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn sorted_lines(text: &str) -> Vec<&str> {
-    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-    lines.sort();
-    lines
-}
-
 #[test]
 fn the_shell_subset_treats_links_as_gnu_tools_do() {
     let dir = tempfile::tempdir().expect("tmp");
     let (repo, commit) = fixture(dir.path());
-    let tree = checkout(dir.path(), commit);
+    let tree = links_checkout(dir.path(), commit);
     let emulator = Emulator::new(
         Snapshot::at_commit(&repo, commit).expect("snapshot"),
         "/testbed",
@@ -136,12 +81,6 @@ fn the_shell_subset_treats_links_as_gnu_tools_do() {
         "grep -n parse src/link.py",
         "grep -n parse src/link.py src/widgets/util.py",
     ];
-    for command in exact {
-        let ours = emulator
-            .bash(command)
-            .unwrap_or_else(|| panic!("{command} should be in the subset"));
-        assert_eq!(ours, real(&tree, command), "{command}");
-    }
     let any_order = [
         "grep -rn parse .",
         "grep -rn parse",
@@ -156,13 +95,7 @@ fn the_shell_subset_treats_links_as_gnu_tools_do() {
         "find docs/latest",
         "find src/pkg -name '*.py'",
     ];
-    for command in any_order {
-        let ours = emulator
-            .bash(command)
-            .unwrap_or_else(|| panic!("{command} should be in the subset"));
-        let theirs = real(&tree, command);
-        assert_eq!(sorted_lines(&ours), sorted_lines(&theirs), "{command}");
-    }
+    assert_like_the_real_tools(&emulator, &tree, &exact, &any_order);
     // -R follows every link met while recursing (a loop here): not in the subset.
     assert!(emulator.bash("grep -Rn parse .").is_none());
 }

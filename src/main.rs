@@ -222,18 +222,7 @@ enum RecipeCommand {
 
 fn load_recipe(source: &RecipeSource) -> Result<Recipe> {
     if !source.repo.is_empty() {
-        let mut recipe = Recipe::parse(
-            "name = \"quick\"\n[inputs]\ndemo = false\n",
-            "quick recipe",
-            Path::new("."),
-        )
-        .or_else(|_| {
-            let mut r = Recipe::demo()?;
-            r.name = "quick".into();
-            Ok::<_, corpus_core::Error>(r)
-        })?;
-        recipe.inputs.demo = false;
-        recipe.inputs.repos = source
+        let repos = source
             .repo
             .iter()
             .map(|path| RepoEntry {
@@ -242,12 +231,23 @@ fn load_recipe(source: &RecipeSource) -> Result<Recipe> {
                 branch: None,
             })
             .collect();
-        return Ok(recipe);
+        return Ok(Recipe::quick(repos)?);
     }
     Ok(match &source.recipe {
         Some(path) => Recipe::load(path)?,
         None => Recipe::demo()?,
     })
+}
+
+/// The demo set a recipe reads, generated here (before any stage runs) unless a complete
+/// one of this version is already there: stages only read repositories.
+fn ensure_demo_inputs(recipe: &Recipe) -> Result<()> {
+    if let Some(root) = recipe.demo_root()
+        && corpus_demo::ensure(&root)?
+    {
+        tracing::info!("generated the demo set in {}", root.display());
+    }
+    Ok(())
 }
 
 fn latest_or(run: &Option<PathBuf>) -> Result<PathBuf> {
@@ -263,6 +263,7 @@ fn latest_or(run: &Option<PathBuf>) -> Result<PathBuf> {
 
 fn run_command(args: &RunArgs, only: Option<&str>) -> Result<()> {
     let recipe = load_recipe(&args.source)?.absolutized()?;
+    ensure_demo_inputs(&recipe)?;
     let run = RunDir::new(
         &args
             .run
@@ -535,6 +536,22 @@ fn verify_command(args: &RunOnly) -> Result<()> {
 /// Our info, and only the warnings of the tokenizer library (it logs its table builds).
 const DEFAULT_LOG: &str = "info,tk_encode=warn,tk_serialize=warn,tk_convert=warn,bitcannon=warn";
 
+/// Whether an error, at any depth of its chain, is the user's configuration or usage (a bad
+/// recipe, a bad flag, a name clash): exit code 2, as for clap's own usage errors.
+fn is_configuration_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let core = |e: &corpus_core::Error| e.kind() == corpus_core::ErrorKind::Config;
+        if let Some(e) = cause.downcast_ref::<corpus_core::Error>() {
+            return core(e);
+        }
+        match cause.downcast_ref::<corpus_runner::RunnerError>() {
+            Some(corpus_runner::RunnerError::Usage(_)) => true,
+            Some(corpus_runner::RunnerError::Core(e)) => core(e),
+            _ => false,
+        }
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -592,10 +609,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             logging::append(&format!("error: {e:#}\n"));
-            let config = e
-                .downcast_ref::<corpus_core::Error>()
-                .is_some_and(|e| e.kind() == corpus_core::ErrorKind::Config);
-            ExitCode::from(if config { 2 } else { 1 })
+            ExitCode::from(if is_configuration_error(&e) { 2 } else { 1 })
         }
     }
 }

@@ -243,7 +243,12 @@ fn two_repositories_with_one_name_are_a_clear_error() {
     )
     .expect("recipe");
     let out = s.run(&["run", "--recipe", "r.toml"]);
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("both named acme/good"),
         "{}",

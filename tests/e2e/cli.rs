@@ -16,10 +16,18 @@ fn recipe_check_lists_every_error() {
     assert!(err.contains("bad.toml"), "{err}");
     assert!(err.contains("unknown key `colour`"), "{err}");
     assert!(err.contains("[extract]"), "{err}");
-    // A bad recipe touches nothing.
+    // A bad recipe touches nothing, and is a configuration error (exit code 2) however
+    // deeply the runner wraps it; so is an unknown stage.
     let run = s.run(&["run", "--recipe", "bad.toml"]);
-    assert!(!run.status.success());
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(!s.path().join("runs").exists());
+    let run = s.run(&["run", "--only", "nonsense"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("unknown stage `nonsense`"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]

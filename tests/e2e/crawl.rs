@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corpus_crawl::mock::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
+use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 use crate::common::{Scratch, files_under, git, stderr, text};
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use corpus_crawl::mock_model::{MockModel, MockReply, MockRequest};
+use corpus_testkit::model::{MockModel, MockReply, MockRequest};
 
 use crate::common::{Scratch, files_under, text};
 use crate::synthesize::{DEV, hard_cases, replay_all, synthesize_counters};

@@ -13,6 +13,46 @@ fn tables_are_byte_identical_for_1_4_and_16_tasks() {
     }
     assert_same_tables(&s.path().join("runs/t1"), &s.path().join("runs/t4"));
     assert_same_tables(&s.path().join("runs/t1"), &s.path().join("runs/t16"));
+    assert_pinned_digests(&s.path().join("runs/t1"));
+}
+
+/// The demo's tables and exports, file by file, as pinned in `demo_digests.txt`: a change
+/// meant to leave every output as it was (a restructuring) shows here if it does not.
+/// Manifests and cards are left out (they name the tool's commit). After a change that is
+/// meant to alter outputs, `SWE_CORPUS_BLESS_DIGESTS=1 cargo test --test e2e
+/// tables_are_byte_identical` rewrites the file, and the diff shows what changed.
+fn assert_pinned_digests(run: &std::path::Path) {
+    let pinned_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/demo_digests.txt");
+    let current: String = crate::common::table_files(run)
+        .iter()
+        .filter(|(name, _)| {
+            let file = name.rsplit('/').next().unwrap_or(name);
+            !matches!(file, "_manifest.json" | "_export.json" | "README.md")
+        })
+        .map(|(name, bytes)| format!("{} {name}\n", corpus_core::hash::hex64(bytes)))
+        .collect();
+    if std::env::var_os("SWE_CORPUS_BLESS_DIGESTS").is_some() {
+        std::fs::write(&pinned_path, &current).expect("write digests");
+        return;
+    }
+    let pinned = std::fs::read_to_string(&pinned_path).unwrap_or_default();
+    let differ: Vec<&str> = current
+        .lines()
+        .filter(|line| !pinned.lines().any(|p| p == *line))
+        .chain(
+            pinned
+                .lines()
+                .filter(|line| !current.lines().any(|c| c == *line)),
+        )
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the demo's outputs differ from tests/e2e/demo_digests.txt ({} lines); if the change \
+         is meant to alter them, rerun with SWE_CORPUS_BLESS_DIGESTS=1:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
 }
 
 #[test]

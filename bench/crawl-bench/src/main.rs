@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use corpus_core::rows::pulls_from_batch;
-use corpus_crawl::mock::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
+use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 type Error = Box<dyn std::error::Error>;
 

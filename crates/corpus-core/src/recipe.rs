@@ -16,6 +16,9 @@ pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOpti
 /// The embedded default recipe (`pipelines/demo.toml`).
 pub const DEMO_RECIPE: &str = include_str!("../../../pipelines/demo.toml");
 
+/// The recipe of `--repo PATH` tries: every setting at its default.
+const QUICK_RECIPE: &str = "name = \"quick\"\n";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
@@ -697,6 +700,22 @@ impl Recipe {
     /// The embedded demo recipe; its paths resolve against the current directory.
     pub fn demo() -> Result<Self> {
         Self::parse(DEMO_RECIPE, "embedded demo recipe", Path::new("."))
+    }
+
+    /// The recipe of a quick try on some repositories (`--repo PATH`): named `quick`, every
+    /// other setting at its default, paths against the current directory.
+    pub fn quick(repos: Vec<RepoEntry>) -> Result<Self> {
+        let mut recipe = Self::parse(QUICK_RECIPE, "quick recipe", Path::new("."))?;
+        recipe.inputs.repos = repos;
+        Ok(recipe)
+    }
+
+    /// Where the demo set lives when the recipe uses it (the command line generates it
+    /// there before a run; stages only read it).
+    pub fn demo_root(&self) -> Option<PathBuf> {
+        self.inputs
+            .demo
+            .then(|| self.resolve(&self.inputs.demo_dir))
     }
 
     fn semantic_errors(&self) -> Vec<String> {

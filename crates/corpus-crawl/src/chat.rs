@@ -296,7 +296,7 @@ fn parse_reply(raw: &str) -> Result<(Completion, u64), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock_model::{MockModel, MockReply};
+    use corpus_testkit::model::{MockModel, MockReply};
 
     fn options(url: String) -> ModelOptions {
         ModelOptions {

@@ -5,9 +5,9 @@
 //! - [`github`]: one repository's metadata, merged PRs and linked issues as rows.
 //! - [`mirror`]: bare mirrors with `refs/pull/*/head`.
 //! - [`links`]: `Link` headers, times, closing keywords.
-//! - [`mock`]: a mock GitHub API on 127.0.0.1 for tests and benchmarks.
-//! - [`chat`]: an OpenAI-compatible chat client (retries, reply cache by request hash);
-//!   [`mock_model`] a scripted endpoint on 127.0.0.1; [`mock_http`] what both mocks share.
+//! - [`chat`]: an OpenAI-compatible chat client (retries, reply cache by request hash).
+//!
+//! The mock servers its tests use live in the `corpus-testkit` crate.
 
 pub mod chat;
 pub mod client;
@@ -15,9 +15,6 @@ pub mod error;
 pub mod github;
 pub mod links;
 pub mod mirror;
-pub mod mock;
-pub mod mock_http;
-pub mod mock_model;
 pub mod tokens;
 
 pub use client::{Client, ClientOptions, ClientStats};

@@ -9,10 +9,10 @@ use corpus_core::crawl_cache::ResponseCache;
 use corpus_core::recipe::DecontamOptions;
 use corpus_core::recipe_crawl::CrawlSearch;
 use corpus_crawl::client::now_secs;
-use corpus_crawl::mock::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 use corpus_crawl::{
     Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo, search_repos,
 };
+use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 fn pull(number: i64, merged: bool) -> MockPull {
     MockPull {

@@ -4,8 +4,6 @@ pub enum RunnerError {
     Core(#[from] corpus_core::Error),
     #[error(transparent)]
     Git(#[from] corpus_git::GitError),
-    #[error("demo set: {0}")]
-    Demo(#[from] corpus_demo::DemoError),
     #[error("{0}")]
     Usage(String),
     #[error("stage {stage}: {message}")]

@@ -88,11 +88,6 @@ impl CrawlStage {
             return Ok(c);
         }
         let c = &ctx.recipe.crawl;
-        if ctx.recipe.inputs.demo {
-            // The demo's recorded cache comes with the demo set.
-            let root = ctx.recipe.resolve(&ctx.recipe.inputs.demo_dir);
-            corpus_demo::ensure(&root)?;
-        }
         let api_url = std::env::var("GITHUB_API_URL")
             .ok()
             .filter(|u| !u.is_empty())

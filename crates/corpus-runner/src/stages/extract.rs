@@ -97,12 +97,9 @@ pub fn list_repos(recipe: &Recipe) -> Result<BTreeMap<String, RepoSpec>> {
         .iter()
         .map(|d| recipe.resolve(d))
         .collect();
-    if recipe.inputs.demo {
-        let root = recipe.resolve(&recipe.inputs.demo_dir);
-        if corpus_demo::ensure(&root)? {
-            tracing::info!("generated the demo set in {}", root.display());
-        }
-        dirs.push(corpus_demo::repos_dir(&root));
+    if let Some(root) = recipe.demo_root() {
+        // The command line generated it; a run pointed at a folder without it says so.
+        dirs.push(root.join("repos"));
     }
     for dir in dirs {
         specs.extend(children(&dir)?.into_iter().map(|path| RepoSpec {

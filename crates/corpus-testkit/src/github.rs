@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::mock_http::{Request, read_request, spawn_accept_loop, wake};
+use crate::http::{Request, read_request, spawn_accept_loop, wake};
 
 #[derive(Debug, Clone, Default)]
 pub struct MockPull {

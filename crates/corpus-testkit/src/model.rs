@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::mock_http::{Request, read_request, spawn_accept_loop, wake};
+use crate::http::{Request, read_request, spawn_accept_loop, wake};
 
 /// One chat request as the script sees it.
 #[derive(Debug, Clone)]

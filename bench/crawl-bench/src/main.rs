@@ -32,7 +32,7 @@ fn org(repos: usize, prs: i64) -> Vec<MockRepo> {
                                 title: format!("Bug report {n}"),
                                 body: format!("Steps to reproduce {n}."),
                                 comments: vec!["Confirmed.".into(), "Same here.".into()],
-                                is_pull_request: false,
+                                ..Default::default()
                             },
                         );
                         format!("Fixes #{}", 100_000 + n)

@@ -16,9 +16,6 @@ pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOpti
 /// The embedded default recipe (`pipelines/demo.toml`).
 pub const DEMO_RECIPE: &str = include_str!("../../../pipelines/demo.toml");
 
-/// The recipe of `--repo PATH` tries: every setting at its default.
-const QUICK_RECIPE: &str = "name = \"quick\"\n";
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
@@ -705,9 +702,22 @@ impl Recipe {
     /// The recipe of a quick try on some repositories (`--repo PATH`): named `quick`, every
     /// other setting at its default, paths against the current directory.
     pub fn quick(repos: Vec<RepoEntry>) -> Result<Self> {
-        let mut recipe = Self::parse(QUICK_RECIPE, "quick recipe", Path::new("."))?;
-        recipe.inputs.repos = repos;
-        Ok(recipe)
+        #[derive(Serialize)]
+        struct Quick<'a> {
+            name: &'a str,
+            inputs: QuickInputs<'a>,
+        }
+        #[derive(Serialize)]
+        struct QuickInputs<'a> {
+            repos: &'a [RepoEntry],
+        }
+        let text = toml::to_string(&Quick {
+            name: "quick",
+            inputs: QuickInputs { repos: &repos },
+        })
+        .map_err(|e| Error::Config(format!("quick recipe: {e}")))?;
+        // Parsed like any recipe, so it is checked the same way.
+        Self::parse(&text, "quick recipe", Path::new("."))
     }
 
     /// Where the demo set lives when the recipe uses it (the command line generates it
@@ -900,6 +910,23 @@ fn recipe_errors(origin: &str, errors: &[String]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quick_recipe_lists_its_repositories_and_nothing_else() {
+        let entry = RepoEntry {
+            path: PathBuf::from("mirrors/acme+widgets"),
+            name: Some("acme/widgets".into()),
+            branch: None,
+        };
+        let recipe = Recipe::quick(vec![entry.clone()]).expect("quick");
+        assert_eq!(recipe.name, "quick");
+        assert_eq!(recipe.inputs.repos, vec![entry]);
+        assert!(!recipe.inputs.demo && !recipe.crawl.enabled);
+        assert!(
+            Recipe::quick(Vec::new()).is_err(),
+            "a recipe with no input is refused"
+        );
+    }
 
     #[test]
     fn demo_recipe_parses() {

@@ -393,12 +393,12 @@ fn finalize(
     Ok(())
 }
 
-/// Concatenate the units' files of one output, in key order (per partition for a
-/// partitioned output), into the parts of its table.
 /// A unit file of at least this many bytes keeps its row groups at the barrier (smaller ones
 /// would leave many small row groups, each with its own metadata in the part's footer).
 const SPLICE_BYTES: u64 = 1 << 20;
 
+/// Concatenate the units' files of one output, in key order (per partition for a
+/// partitioned output), into the parts of its table.
 fn write_output_parts(
     ctx: &StageContext,
     stage: &dyn Stage,

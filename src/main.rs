@@ -61,6 +61,10 @@ enum Command {
     /// Decontamination helpers.
     #[command(subcommand)]
     Decontam(DecontamCommand),
+    /// Write a repository list for `[crawl] repos_file`: every repository the recipe's
+    /// `[crawl.search]` matches (split into slices of at most 1,000 results), or the
+    /// repositories of GH Archive event files and CSV exports, most pull requests first.
+    Discover(DiscoverArgs),
     /// Generate the demo repositories (the embedded recipe does this when they are missing).
     Demo {
         /// Where to write them.
@@ -194,6 +198,29 @@ struct StatusArgs {
     /// Run directory. Default: runs/latest.
     #[arg(long)]
     run: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DiscoverArgs {
+    /// Recipe whose [crawl.search] to enumerate (not needed with --gharchive or --csv).
+    #[arg(long, short = 'r')]
+    recipe: Option<PathBuf>,
+    /// Run directory whose crawl cache to use. Default: runs/<recipe name>.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// GH Archive hourly event files (`YYYY-MM-DD-H.json.gz`): count each repository's
+    /// closed and merged pull requests.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    gharchive: Vec<PathBuf>,
+    /// CSV exports with a repository column (and an optional count column).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    csv: Vec<PathBuf>,
+    /// Leave out repositories with fewer pull requests than this (archives and CSV).
+    #[arg(long, default_value_t = 1)]
+    min_prs: u64,
+    /// Where to write the list (`owner/name  # counts` lines).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -390,6 +417,73 @@ fn status_command(args: &StatusArgs) -> Result<()> {
     Ok(())
 }
 
+fn discover_command(args: &DiscoverArgs) -> Result<()> {
+    let text = if args.gharchive.is_empty() && args.csv.is_empty() {
+        let recipe = match &args.recipe {
+            Some(path) => Recipe::load(path)?,
+            None => {
+                return Err(corpus_crawl::CrawlError::Usage(
+                    "discover: give --recipe (with a [crawl.search]), --gharchive or --csv".into(),
+                )
+                .into());
+            }
+        }
+        .absolutized()?;
+        let run = RunDir::new(
+            &args
+                .run
+                .clone()
+                .unwrap_or_else(|| RunDir::default_for(&recipe).root),
+        );
+        let ctx = corpus_runner::stage::StageContext {
+            recipe: &recipe,
+            run: &run,
+        };
+        let (found, stats) = corpus_runner::stages::discover_search(&ctx)?;
+        eprintln!(
+            "discover: {} repositories from {} slices ({} search pages{})",
+            found.len(),
+            stats.slices,
+            stats.pages,
+            if stats.unreachable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} slices held more than the search returns",
+                    stats.unreachable.len()
+                )
+            }
+        );
+        found
+            .iter()
+            .map(|d| format!("{}  # {} stars\n", d.name, d.stars))
+            .collect::<String>()
+    } else {
+        let (mut counts, stats) = corpus_crawl::repo_lists::count_gharchive(&args.gharchive)?;
+        for path in &args.csv {
+            for (repo, count) in corpus_crawl::repo_lists::read_csv_list(path)? {
+                let entry = counts.entry(repo).or_default();
+                entry.closed += count.closed;
+                entry.merged += count.merged;
+            }
+        }
+        eprintln!(
+            "discover: {} repositories from {} archive files ({} pull request events, {} \
+             closed without a merge flag, {} bad lines) and {} CSV files",
+            counts.len(),
+            stats.files,
+            stats.events,
+            stats.merge_unknown,
+            stats.bad_lines,
+            args.csv.len()
+        );
+        corpus_crawl::repo_lists::render_list(&counts, args.min_prs)
+    };
+    corpus_core::manifest::write_atomically(&args.out, text.as_bytes())?;
+    eprintln!("discover: wrote {}", args.out.display());
+    Ok(())
+}
+
 fn fingerprint_command(path: &Path, name: Option<String>, branch: Option<String>) -> Result<()> {
     let spec = corpus_git::open::RepoSpec {
         path: path.to_path_buf(),
@@ -544,6 +638,9 @@ fn is_configuration_error(e: &anyhow::Error) -> bool {
         if let Some(e) = cause.downcast_ref::<corpus_core::Error>() {
             return core(e);
         }
+        if let Some(corpus_crawl::CrawlError::Usage(_)) = cause.downcast_ref() {
+            return true;
+        }
         match cause.downcast_ref::<corpus_runner::RunnerError>() {
             Some(corpus_runner::RunnerError::Usage(_)) => true,
             Some(corpus_runner::RunnerError::Core(e)) => core(e),
@@ -591,6 +688,7 @@ fn main() -> ExitCode {
                 .map(|t| print!("{t}"))
                 .map_err(Into::into)
         }
+        Command::Discover(args) => discover_command(args),
         Command::Decontam(DecontamCommand::Fingerprint { repo, name, branch }) => {
             fingerprint_command(repo, name.clone(), branch.clone())
         }

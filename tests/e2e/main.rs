@@ -7,6 +7,7 @@ mod common;
 mod crawl;
 mod curate;
 mod decontam;
+mod discover;
 mod export;
 mod extract;
 mod format;

@@ -14,9 +14,17 @@ pub struct CrawlSearch {
     /// `YYYY-MM-DD`: only repositories pushed after this day.
     #[serde(default)]
     pub pushed_after: Option<String>,
-    /// At most this many repositories, most stars first (GitHub's search stops at 1,000).
+    /// At most this many repositories, most stars first (0: every one the search matches;
+    /// the search is split into slices of at most 1,000 results to reach them all).
     #[serde(default = "default_max_repos")]
     pub max_repos: u64,
+    /// `YYYY-MM-DD`: only repositories created on or after this day (default: 2008-01-01).
+    #[serde(default)]
+    pub created_after: Option<String>,
+    /// `YYYY-MM-DD`: only repositories created on or before this day (default: today). Set
+    /// it for a discovery that asks the same questions when it is run again.
+    #[serde(default)]
+    pub created_before: Option<String>,
 }
 
 fn default_min_stars() -> u64 {
@@ -157,13 +165,25 @@ pub fn semantic_errors(c: &CrawlOptions) -> Vec<String> {
             c.api_url
         ));
     }
-    if let Some(s) = &c.search
-        && let Some(day) = &s.pushed_after
-        && !valid_day(day)
-    {
-        errors.push(format!(
-            "[crawl] search.pushed_after `{day}` is not YYYY-MM-DD"
-        ));
+    if let Some(s) = &c.search {
+        for (key, day) in [
+            ("pushed_after", &s.pushed_after),
+            ("created_after", &s.created_after),
+            ("created_before", &s.created_before),
+        ] {
+            if let Some(day) = day
+                && !valid_day(day)
+            {
+                errors.push(format!("[crawl] search.{key} `{day}` is not YYYY-MM-DD"));
+            }
+        }
+        if let (Some(a), Some(b)) = (&s.created_after, &s.created_before)
+            && a > b
+        {
+            errors.push(format!(
+                "[crawl] search.created_after `{a}` is after created_before `{b}`"
+            ));
+        }
     }
     errors
 }
@@ -193,6 +213,8 @@ mod tests {
                 min_stars: 5,
                 pushed_after: Some("2024/01/01".into()),
                 max_repos: 10,
+                created_after: Some("2020-01-01".into()),
+                created_before: Some("2019-12-31".into()),
             }),
             ..Default::default()
         };
@@ -203,6 +225,10 @@ mod tests {
             "{errors}"
         );
         assert!(errors.contains("pushed_after"), "{errors}");
+        assert!(
+            errors.contains("created_after `2020-01-01` is after"),
+            "{errors}"
+        );
         let none = CrawlOptions {
             enabled: true,
             ..Default::default()

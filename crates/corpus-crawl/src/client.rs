@@ -101,15 +101,50 @@ pub struct ClientStats {
     pub from_cache: u64,
     /// Waits for a rate limit (primary reset or `retry-after`).
     pub rate_limit_waits: u64,
-    /// The lowest `x-ratelimit-remaining` seen last, over the tokens.
+    /// The lowest core `x-ratelimit-remaining` seen last, over the tokens.
     pub remaining: Option<u64>,
+}
+
+/// GitHub counts requests against separate quotas (`x-ratelimit-resource`): the REST API's
+/// core quota, the search API's (30 a minute), GraphQL's points. A spent search quota must
+/// not stop the crawl's other requests, so each token keeps one state per resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resource {
+    Core,
+    Search,
+    Graphql,
+}
+
+impl Resource {
+    /// The quota a request (URL relative to the API base, or the GraphQL cache key) counts
+    /// against.
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("/search/") {
+            Resource::Search
+        } else if url.starts_with("/graphql") {
+            Resource::Graphql
+        } else {
+            Resource::Core
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Quota {
+    remaining: Option<u64>,
+    /// Unix second when the quota comes back.
+    reset: Option<i64>,
 }
 
 struct Slot {
     octo: Octocrab,
-    remaining: Option<u64>,
-    /// Unix second when the quota comes back.
-    reset: Option<i64>,
+    quotas: std::collections::BTreeMap<Resource, Quota>,
+}
+
+impl Slot {
+    fn quota(&mut self, resource: Resource) -> &mut Quota {
+        self.quotas.entry(resource).or_default()
+    }
 }
 
 struct State {
@@ -182,8 +217,7 @@ impl Client {
             .into_iter()
             .map(|octo| Slot {
                 octo,
-                remaining: None,
-                reset: None,
+                quotas: Default::default(),
             })
             .collect();
         Ok(Self {
@@ -249,7 +283,7 @@ impl Client {
         let mut failures = 0u32;
         loop {
             self.check_budget(url)?;
-            let (slot, wait) = self.pick_slot();
+            let (slot, wait) = self.pick_slot(Resource::of(url));
             if let Some(wait) = wait {
                 self.lock().stats.rate_limit_waits += 1;
                 tracing::info!(
@@ -313,27 +347,27 @@ impl Client {
         Ok(())
     }
 
-    /// A token with quota, round robin; or how long until the first reset.
-    fn pick_slot(&self) -> (usize, Option<Duration>) {
+    /// A token with quota left for `resource`, round robin; or how long until the first
+    /// reset.
+    fn pick_slot(&self, resource: Resource) -> (usize, Option<Duration>) {
         let mut state = self.lock();
         let now = now_secs();
         let n = state.slots.len();
         for step in 0..n {
             let i = (state.next_slot + step) % n;
-            let slot = &mut state.slots[i];
-            if slot.reset.is_some_and(|r| r <= now) {
-                slot.remaining = None;
-                slot.reset = None;
+            let quota = state.slots[i].quota(resource);
+            if quota.reset.is_some_and(|r| r <= now) {
+                *quota = Quota::default();
             }
-            if slot.remaining != Some(0) {
+            if quota.remaining != Some(0) {
                 state.next_slot = (i + 1) % n;
                 return (i, None);
             }
         }
         let reset = state
             .slots
-            .iter()
-            .filter_map(|s| s.reset)
+            .iter_mut()
+            .filter_map(|s| s.quota(resource).reset)
             .min()
             .unwrap_or(now + 1);
         // One second past the reset: GitHub's clock and ours differ by a little.
@@ -406,14 +440,23 @@ impl Client {
         };
         let remaining = header("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
         let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
+        // The quota the answer speaks of: GitHub names it; else the one the URL counts on.
+        let resource = match header("x-ratelimit-resource").as_deref() {
+            Some("search") => Resource::Search,
+            Some("graphql") => Resource::Graphql,
+            Some(_) => Resource::Core,
+            None => Resource::of(url),
+        };
         {
             let mut state = self.lock();
-            let s = &mut state.slots[slot];
             if remaining.is_some() {
-                s.remaining = remaining;
-                s.reset = reset;
+                *state.slots[slot].quota(resource) = Quota { remaining, reset };
             }
-            state.stats.remaining = state.slots.iter().filter_map(|s| s.remaining).min();
+            state.stats.remaining = state
+                .slots
+                .iter_mut()
+                .filter_map(|s| s.quota(Resource::Core).remaining)
+                .min();
         }
         let body = String::from_utf8_lossy(&bytes).into_owned();
         let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
@@ -501,12 +544,10 @@ impl Client {
                     // moves on to another token or waits.
                     let now = now_secs();
                     let until = reset.filter(|r| *r > now && *r <= now + 3_600);
-                    {
-                        let mut state = self.lock();
-                        let s = &mut state.slots[slot];
-                        s.remaining = Some(0);
-                        s.reset = Some(until.unwrap_or(now + 60));
-                    }
+                    *self.lock().slots[slot].quota(resource) = Quota {
+                        remaining: Some(0),
+                        reset: Some(until.unwrap_or(now + 60)),
+                    };
                     return Ok(Attempt::Retry {
                         wait: Duration::ZERO,
                         why: format!("HTTP {status}: rate limit ({})", short(&body)),

@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use corpus_core::benchmark::BenchmarkRepos;
-use corpus_core::recipe_crawl::CrawlSearch;
 use corpus_core::rows::{LinkedIssue, PullRow, RepoRow};
 use serde_json::Value;
 
@@ -457,53 +456,6 @@ fn comment_bodies(client: &Client, first: String) -> Result<Vec<String>> {
     Ok(bodies)
 }
 
-/// `owner/name` of the repositories a search finds, most stars first.
-pub fn search_repos(client: &Client, search: &CrawlSearch) -> Result<Vec<String>> {
-    let mut query = format!("language:{} stars:>={}", search.language, search.min_stars);
-    if let Some(day) = &search.pushed_after {
-        query.push_str(&format!(" pushed:>{day}"));
-    }
-    let mut url = Some(format!(
-        "/search/repositories?q={}&sort=stars&order=desc&per_page=100",
-        encode_query(&query)
-    ));
-    let mut names = Vec::new();
-    while let Some(page_url) = url.take() {
-        let response = client.get(&page_url)?;
-        let page = response.json()?;
-        for item in page
-            .get("items")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(name) = str_at(item, &["full_name"]) {
-                names.push(name.to_ascii_lowercase());
-            }
-        }
-        if names.len() as u64 >= search.max_repos {
-            names.truncate(search.max_repos as usize);
-            break;
-        }
-        url = response.next;
-    }
-    Ok(names)
-}
-
-fn encode_query(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,9 +475,5 @@ mod tests {
         let mut closed = item.clone();
         closed["merged_at"] = Value::Null;
         assert!(pull_row("a/b", &closed).is_none());
-        assert_eq!(
-            encode_query("language:python stars:>=5"),
-            "language%3Apython+stars%3A%3E%3D5"
-        );
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! - [`client`]: GET through the response cache, rate limits, token rotation, retries.
 //! - [`github`]: one repository's metadata, merged PRs and linked issues as rows.
+//! - [`discover`]: every repository a search matches, in slices of at most 1,000;
+//!   [`repo_lists`] the lists users bring (GH Archive event files, CSV exports).
 //! - [`mirror`]: bare mirrors with `refs/pull/*/head`.
 //! - [`links`]: `Link` headers, times, closing keywords.
 //! - [`chat`]: an OpenAI-compatible chat client (retries, reply cache by request hash).
@@ -11,16 +13,20 @@
 
 pub mod chat;
 pub mod client;
+pub mod days;
+pub mod discover;
 pub mod error;
 pub mod github;
 pub mod links;
 pub mod mirror;
+pub mod repo_lists;
 pub mod tokens;
 
 pub use client::{Client, ClientOptions, ClientStats};
+pub use discover::{DiscoverStats, Discovered, discover};
 pub use error::{CrawlError, Result};
 pub use github::{
     CrawlSettings, ExtraTexts, LostLink, RepoCrawl, RepoCrawlStats, Skipped, canonical_name,
-    crawl_repo, crawl_repo_with, search_repos,
+    crawl_repo, crawl_repo_with,
 };
 pub use tokens::Tokens;

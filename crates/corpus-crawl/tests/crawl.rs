@@ -7,11 +7,8 @@ use std::time::Duration;
 use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::crawl_cache::ResponseCache;
 use corpus_core::recipe::DecontamOptions;
-use corpus_core::recipe_crawl::CrawlSearch;
 use corpus_crawl::client::now_secs;
-use corpus_crawl::{
-    Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo, search_repos,
-};
+use corpus_crawl::{Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo};
 use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 fn pull(number: i64, merged: bool) -> MockPull {
@@ -456,24 +453,6 @@ fn review_comments_come_when_the_recipe_asks() {
         2
     );
     assert!(server.requests() > before);
-}
-
-#[test]
-fn search_lists_repositories_by_stars() {
-    let repos = (1..=5).map(|i| repo(&format!("org/r{i}"), i, 1)).collect();
-    let server = MockGitHub::start(repos, MockFaults::default()).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
-    let client = anonymous_client(&server, dir.path());
-    let search = CrawlSearch {
-        language: "python".into(),
-        min_stars: 5,
-        pushed_after: Some("2024-01-01".into()),
-        max_repos: 3,
-    };
-    assert_eq!(
-        search_repos(&client, &search).expect("search"),
-        vec!["org/r5", "org/r4", "org/r3"]
-    );
 }
 
 #[test]

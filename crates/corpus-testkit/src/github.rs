@@ -56,6 +56,9 @@ pub struct MockRepo {
     pub fork_parent: Option<String>,
     pub archived: bool,
     pub language: String,
+    /// `YYYY-MM-DD` the repository was created (the search's `created:` qualifier); empty:
+    /// 2015-06-01.
+    pub created: String,
     /// Old names that answer 301 to `/repositories/ID`.
     pub renamed_from: Vec<String>,
     pub clone_url: Option<String>,
@@ -68,6 +71,9 @@ pub struct MockRepo {
 pub struct MockFaults {
     /// Requests each token may make per window before 403 with remaining 0.
     pub quota_per_window: Option<u64>,
+    /// The search API's own quota per token per window (GitHub: 30 a minute), counted apart
+    /// from the rest; None: search requests count against `quota_per_window`.
+    pub search_quota_per_window: Option<u64>,
     pub window_secs: u64,
     /// Leave the rate-limit headers off successful answers (another client shares the
     /// token, say), so the client learns of the limit only from the 403.
@@ -213,11 +219,23 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             c.authorizations.push(auth.clone());
         }
         let n = c.requests;
-        match shared.faults.quota_per_window {
+        let search =
+            path.starts_with("/search/") && shared.faults.search_quota_per_window.is_some();
+        let quota = if search {
+            shared.faults.search_quota_per_window
+        } else {
+            shared.faults.quota_per_window
+        };
+        match quota {
             Some(quota) => {
                 let window = shared.faults.window_secs.max(1);
                 let start = now() / window * window;
-                let entry = c.quota.entry(auth.clone()).or_insert((start, 0));
+                let key = if search {
+                    format!("search {auth}")
+                } else {
+                    auth.clone()
+                };
+                let entry = c.quota.entry(key).or_insert((start, 0));
                 if entry.0 != start {
                     *entry = (start, 0);
                 }
@@ -273,7 +291,19 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
         }
         r
     };
+    let resource = if path.starts_with("/search/") {
+        "search"
+    } else if path == "/graphql" {
+        "graphql"
+    } else {
+        "core"
+    };
     let bare = f.bare_rate_limit_at.contains(&number);
+    if !bare {
+        reply
+            .headers
+            .push(("x-ratelimit-resource".into(), resource.into()));
+    }
     if bare || (shared.faults.hide_remaining && reply.status != 403) {
         // Nothing said: the client must cope with the 403 when it comes.
     } else if let Some(left) = quota_left.filter(|l| *l >= 0) {
@@ -554,18 +584,120 @@ fn route(shared: &Shared, path: &str, query: &str) -> Reply {
                 None => Reply::status(404, "Not Found"),
             }
         }
-        ["search", "repositories"] => {
-            let mut found: Vec<&MockRepo> = shared.repos.iter().collect();
-            found.sort_by(|a, b| b.stars.cmp(&a.stars).then(a.full_name.cmp(&b.full_name)));
-            let items: Vec<Value> = found.iter().map(|r| repo_json(shared, r)).collect();
-            let total = items.len();
-            let mut reply = paged(shared, path, query, items);
-            let page: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
-            reply.body =
-                json!({ "total_count": total, "incomplete_results": false, "items": page })
-                    .to_string();
-            reply
-        }
+        ["search", "repositories"] => search(shared, path, query),
         _ => Reply::status(404, "Not Found"),
     }
+}
+
+/// What a search's `q` asks for: `language:`, `stars:>=N` or `stars:A..B`, `created:D0..D1`
+/// (`pushed:` is accepted and not checked: every mock repository counts as recently pushed).
+#[derive(Default)]
+struct SearchQuery {
+    language: Option<String>,
+    stars: (u64, u64),
+    created: Option<(String, String)>,
+}
+
+fn parse_search(q: &str) -> SearchQuery {
+    let mut parsed = SearchQuery {
+        stars: (0, u64::MAX),
+        ..Default::default()
+    };
+    for term in q.split('+').flat_map(|t| t.split(' ')) {
+        if let Some(lang) = term.strip_prefix("language:") {
+            parsed.language = Some(lang.to_ascii_lowercase());
+        } else if let Some(stars) = term.strip_prefix("stars:") {
+            if let Some(lo) = stars.strip_prefix(">=") {
+                parsed.stars = (lo.parse().unwrap_or(0), u64::MAX);
+            } else if let Some((lo, hi)) = stars.split_once("..") {
+                parsed.stars = (lo.parse().unwrap_or(0), hi.parse().unwrap_or(u64::MAX));
+            }
+        } else if let Some(range) = term.strip_prefix("created:")
+            && let Some((d0, d1)) = range.split_once("..")
+        {
+            parsed.created = Some((d0.to_string(), d1.to_string()));
+        }
+    }
+    parsed
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// GitHub's repository search: matching repositories, most stars first (then by name), in
+/// pages, and never past the first 1,000 results (422 beyond, as GitHub answers).
+fn search(shared: &Shared, path: &str, query: &str) -> Reply {
+    let q = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("q="))
+        .map(percent_decode)
+        .unwrap_or_default();
+    let wanted = parse_search(&q);
+    let mut found: Vec<&MockRepo> = shared
+        .repos
+        .iter()
+        .filter(|r| {
+            let created = if r.created.is_empty() {
+                "2015-06-01"
+            } else {
+                r.created.as_str()
+            };
+            let stars = r.stars.max(0) as u64;
+            wanted
+                .language
+                .as_ref()
+                .is_none_or(|l| r.language.to_ascii_lowercase() == *l)
+                && (wanted.stars.0..=wanted.stars.1).contains(&stars)
+                && wanted
+                    .created
+                    .as_ref()
+                    .is_none_or(|(d0, d1)| d0.as_str() <= created && created <= d1.as_str())
+        })
+        .collect();
+    found.sort_by(|a, b| b.stars.cmp(&a.stars).then(a.full_name.cmp(&b.full_name)));
+    let total = found.len();
+    let per_page = query_param(query, "per_page").unwrap_or(30).clamp(1, 100) as usize;
+    let page = query_param(query, "page").unwrap_or(1).max(1) as usize;
+    if (page - 1) * per_page >= 1000 {
+        return Reply::status(422, "Only the first 1000 search results are available");
+    }
+    let reachable: Vec<Value> = found
+        .iter()
+        .take(1000)
+        .map(|r| repo_json(shared, r))
+        .collect();
+    let mut reply = paged(shared, path, query, reachable);
+    let items: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+    reply.body =
+        json!({ "total_count": total, "incomplete_results": false, "items": items }).to_string();
+    reply
 }

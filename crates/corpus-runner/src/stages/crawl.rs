@@ -78,6 +78,49 @@ fn session_start(ctx: &StageContext) -> Result<i64> {
     Ok(start)
 }
 
+/// The crawl's client for a run: API URL, budgets and retries from the recipe, tokens from
+/// the environment, responses cached in the run's (or the recipe's) cache for this session.
+pub fn crawl_client(ctx: &StageContext) -> Result<Client> {
+    let c = &ctx.recipe.crawl;
+    let api_url = std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| c.api_url.clone());
+    let options = ClientOptions {
+        api_url,
+        offline: c.offline,
+        max_requests: c.max_requests,
+        deadline: (c.max_minutes > 0.0)
+            .then(|| Instant::now() + Duration::from_secs_f64(c.max_minutes * 60.0)),
+        retry_base: Duration::from_millis(c.retry_base_ms),
+        max_retries: c.max_retries,
+        timeout: Duration::from_secs_f64(c.timeout_secs),
+        fresh_since: session_start(ctx)?,
+    };
+    let tokens = if c.offline {
+        Tokens::default()
+    } else {
+        Tokens::from_env()
+    };
+    if tokens.is_empty() && !c.offline {
+        tracing::warn!(
+            "crawl: no GITHUB_TOKEN or GITHUB_TOKENS; unauthenticated requests get 60 an hour"
+        );
+    }
+    Client::new(options, ResponseCache::new(&cache_dir(ctx)), tokens).map_err(stage_err)
+}
+
+/// Every repository the recipe's `[crawl] search` matches (sliced past 1,000 results),
+/// through the crawl's client and cache: `swe-corpus discover`.
+pub fn discover_search(
+    ctx: &StageContext,
+) -> Result<(Vec<corpus_crawl::Discovered>, corpus_crawl::DiscoverStats)> {
+    let search = ctx.recipe.crawl.search.as_ref().ok_or_else(|| {
+        RunnerError::Usage("the recipe has no [crawl.search] to discover repositories with".into())
+    })?;
+    corpus_crawl::discover(&crawl_client(ctx)?, search).map_err(stage_err)
+}
+
 impl CrawlStage {
     fn client(&self, ctx: &StageContext) -> Result<&Client> {
         if let Some(c) = self.client.get() {
@@ -87,34 +130,7 @@ impl CrawlStage {
         if let Some(c) = self.client.get() {
             return Ok(c);
         }
-        let c = &ctx.recipe.crawl;
-        let api_url = std::env::var("GITHUB_API_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| c.api_url.clone());
-        let options = ClientOptions {
-            api_url,
-            offline: c.offline,
-            max_requests: c.max_requests,
-            deadline: (c.max_minutes > 0.0)
-                .then(|| Instant::now() + Duration::from_secs_f64(c.max_minutes * 60.0)),
-            retry_base: Duration::from_millis(c.retry_base_ms),
-            max_retries: c.max_retries,
-            timeout: Duration::from_secs_f64(c.timeout_secs),
-            fresh_since: session_start(ctx)?,
-        };
-        let tokens = if c.offline {
-            Tokens::default()
-        } else {
-            Tokens::from_env()
-        };
-        if tokens.is_empty() && !c.offline {
-            tracing::warn!(
-                "crawl: no GITHUB_TOKEN or GITHUB_TOKENS; unauthenticated requests get 60 an hour"
-            );
-        }
-        let client =
-            Client::new(options, ResponseCache::new(&cache_dir(ctx)), tokens).map_err(stage_err)?;
+        let client = crawl_client(ctx)?;
         Ok(self.client.get_or_init(|| client))
     }
 
@@ -153,8 +169,15 @@ impl CrawlStage {
             )));
         }
         if let Some(search) = &c.search {
-            let found = corpus_crawl::search_repos(self.client(ctx)?, search).map_err(stage_err)?;
-            names.extend(found);
+            let (found, stats) =
+                corpus_crawl::discover(self.client(ctx)?, search).map_err(stage_err)?;
+            tracing::info!(
+                "crawl: the search found {} repositories in {} slices ({} pages)",
+                found.len(),
+                stats.slices,
+                stats.pages
+            );
+            names.extend(found.into_iter().map(|d| d.name));
         }
         let listed: Vec<String> = names.into_iter().collect();
         let canonical = self.canonical_names(ctx, &listed)?;

@@ -13,7 +13,7 @@ mod shard;
 mod synthesize;
 pub(crate) mod tokenize;
 
-pub use crawl::CrawlStage;
+pub use crawl::{CrawlStage, discover_search};
 pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use export::ExportStage;

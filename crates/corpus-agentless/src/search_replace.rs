@@ -281,6 +281,8 @@ fn blocks_with(
     let mut blocks = Vec::new();
     let mut index = 0;
     while index < pending.len() {
+        // The whole current state, for the uniqueness checks while this block grows.
+        let whole = state.concat();
         let region = pending[index].clone();
         let mut start = (region.old_start as isize + shift) as usize;
         let mut end = (region.old_end as isize + shift) as usize;
@@ -301,7 +303,7 @@ fn blocks_with(
                 // The edit reaches an unterminated last line: no context can fix that.
                 return Err(ConvertError::NoFinalNewline);
             }
-            if !search.is_empty() && count_matches(&state.concat(), &search) == 1 {
+            if !search.is_empty() && count_matches(&whole, &search) == 1 {
                 break;
             }
             let can_before = start > 0;

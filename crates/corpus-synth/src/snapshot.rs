@@ -2,10 +2,12 @@
 //! or created (an overlay: the base objects are never touched).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use crate::SynthError;
+use crate::blob_cache::BlobCache;
 
 /// What a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +59,27 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// A file's bytes as [`Snapshot::read_shared`] gives them.
+pub enum FileBytes<'s> {
+    Edited(&'s [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for FileBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Edited(b) => b,
+            FileBytes::Shared(b) => b,
+        }
+    }
+}
+
 pub struct Snapshot<'r> {
     repo: &'r Repository,
     tree: Tree<'r>,
+    /// Blobs already read by other snapshots of the repository, when shared.
+    blobs: Option<Arc<BlobCache>>,
     /// Edited or created files, by path relative to the root.
     edits: BTreeMap<String, Vec<u8>>,
     /// Directories a trajectory created (`mkdir -p`).
@@ -81,9 +101,15 @@ impl<'r> Snapshot<'r> {
         Ok(Self {
             repo,
             tree,
+            blobs: None,
             edits: BTreeMap::new(),
             made_dirs: Default::default(),
         })
+    }
+
+    /// Read blobs through `cache`, shared with the other snapshots of the repository.
+    pub fn share_blobs(&mut self, cache: Arc<BlobCache>) {
+        self.blobs = Some(cache);
     }
 
     /// The tree's id (edits aside): what directory-level results are cached by.
@@ -209,12 +235,23 @@ impl<'r> Snapshot<'r> {
 
     /// A file's bytes, through links (None for a directory or a missing path).
     pub fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.read_shared(path).map(|b| b.to_vec())
+    }
+
+    /// [`Snapshot::read`] without a copy: an edited file's bytes, or the blob's content as
+    /// the shared cache holds it.
+    pub fn read_shared(&self, path: &str) -> Option<FileBytes<'_>> {
         if let Some(bytes) = self.edits.get(path) {
-            return Some(bytes.clone());
+            return Some(FileBytes::Edited(bytes));
         }
         let id = self.blob_id(path)?;
-        let blob = self.repo.find_blob(id).ok()?;
-        Some(blob.content().to_vec())
+        match &self.blobs {
+            Some(cache) => cache.get(self.repo, id).map(FileBytes::Shared),
+            None => {
+                let blob = self.repo.find_blob(id).ok()?;
+                Some(FileBytes::Shared(Arc::from(blob.content())))
+            }
+        }
     }
 
     /// The blob id of an unedited file (through links): what file-level results are cached

@@ -401,6 +401,15 @@ impl Emulator<'_> {
             .unicode(false)
             .build()
             .ok()?;
+        // The same pattern over a whole file, `^` and `$` at every line: it matches wherever
+        // some line matches (and maybe across lines too), so a file it misses has no matching
+        // line and is not split into lines at all.
+        let anywhere = regex::bytes::RegexBuilder::new(&source)
+            .case_insensitive(fold)
+            .unicode(false)
+            .multi_line(true)
+            .build()
+            .ok()?;
         // Without a path, `grep -r` searches `.` and shows paths without `./`.
         let implicit = paths.is_empty();
         let paths: Vec<&str> = if implicit { vec!["."] } else { paths.to_vec() };
@@ -437,7 +446,12 @@ impl Emulator<'_> {
             if !includes.is_empty() && !includes.iter().any(|g| glob_match(g, base)) {
                 continue;
             }
-            let bytes = self.snapshot.read(&path).unwrap_or_default();
+            let Some(bytes) = self.snapshot.read_shared(&path) else {
+                continue;
+            };
+            if !anywhere.is_match(&bytes) {
+                continue;
+            }
             let binary = bytes.contains(&0);
             let mut matched = false;
             for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {

@@ -20,21 +20,52 @@ use std::sync::{Arc, Mutex};
 
 use git2::Oid;
 
+use crate::blob_cache::BlobCache;
 use crate::snapshot::{Kind, Snapshot};
 
 /// Results of read-only commands, shared by the trajectories of one repository: keyed by
 /// (blob id, command) when the command reads one file, else by (tree id, command). Only
 /// unedited snapshots use it (an edit makes the state a trajectory's own).
-#[derive(Default)]
 pub struct ResultCache {
-    map: Mutex<HashMap<(Oid, String), String>>,
+    map: Mutex<Results>,
+    /// Bytes of results kept at most; past it the map starts over.
+    budget: usize,
+    /// The blobs the commands read, shared by every snapshot of the repository.
+    pub blobs: Arc<BlobCache>,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
 
+#[derive(Default)]
+struct Results {
+    map: HashMap<(Oid, String), String>,
+    bytes: usize,
+}
+
+/// Bytes of command results a repository's cache keeps.
+pub const RESULT_BUDGET: usize = 128 << 20;
+/// Bytes of blob content a repository's cache keeps.
+pub const BLOB_BUDGET: usize = 384 << 20;
+
+impl Default for ResultCache {
+    fn default() -> Self {
+        Self::with_budgets(RESULT_BUDGET, BLOB_BUDGET)
+    }
+}
+
 impl ResultCache {
+    pub fn with_budgets(results: usize, blobs: usize) -> Self {
+        Self {
+            map: Mutex::new(Results::default()),
+            budget: results,
+            blobs: Arc::new(BlobCache::new(blobs)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
     fn get(&self, key: &(Oid, String)) -> Option<String> {
-        let found = self.map.lock().ok()?.get(key).cloned();
+        let found = self.map.lock().ok()?.map.get(key).cloned();
         match found {
             Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
             None => self.misses.fetch_add(1, Ordering::Relaxed),
@@ -43,8 +74,17 @@ impl ResultCache {
     }
 
     fn put(&self, key: (Oid, String), value: String) {
-        if let Ok(mut map) = self.map.lock() {
-            map.insert(key, value);
+        let size = key.1.len() + value.len();
+        if size > self.budget / 16 {
+            return;
+        }
+        if let Ok(mut results) = self.map.lock() {
+            if results.bytes + size > self.budget {
+                results.map.clear();
+                results.bytes = 0;
+            }
+            results.bytes += size;
+            results.map.insert(key, value);
         }
     }
 }
@@ -73,8 +113,9 @@ impl<'r> Emulator<'r> {
         }
     }
 
-    /// Share read-only results with other emulators of the same repository.
+    /// Share read-only results and read blobs with other emulators of the same repository.
     pub fn with_cache(mut self, cache: Arc<ResultCache>) -> Self {
+        self.snapshot.share_blobs(cache.blobs.clone());
         self.cache = Some(cache);
         self
     }

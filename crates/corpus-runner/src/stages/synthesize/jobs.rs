@@ -142,7 +142,7 @@ pub fn model(
     std::thread::scope(|scope| {
         for _ in 0..concurrency.clamp(1, jobs.len().max(1)) {
             scope.spawn(|| {
-                let repo = match corpus_synth::Repository::open(ctx.path) {
+                let repo = match corpus_synth::open_repository(ctx.path) {
                     Ok(r) => r,
                     Err(e) => {
                         if let Ok(mut slot) = open_error.lock() {

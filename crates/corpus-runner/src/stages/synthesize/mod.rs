@@ -196,7 +196,7 @@ impl Stage for SynthesizeStage {
         let usage = prepared.client.as_ref().map(|c| UnitUsage::new(c));
         let results: Vec<Vec<jobs::VariantResult>> = match &prepared.client {
             None => {
-                let repo = corpus_synth::Repository::open(&path)
+                let repo = corpus_synth::open_repository(&path)
                     .map_err(|e| RunnerError::stage(NAME, format!("{key}: open {path}: {e}")))?;
                 prs.iter()
                     .map(|pr| jobs::deterministic(&job_ctx, &repo, pr))

@@ -40,6 +40,12 @@ bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast -p tokenizer-bench -p dedup-bench -p synth-bench -p crawl-bench
     bash scripts/bench.sh {{bin}} target/fast/tokenizer-bench "{{repo}}"
 
+# The 150B projection from a measured run on real repositories (the demo when none):
+# BENCH_REPO="/path/a /path/b" just bench-scale. PRS_PER_REPO=N for the repositories to crawl.
+bench-scale repo=env_var_or_default("BENCH_REPO", ""): setup
+    cargo build --profile fast --bin swe-corpus
+    bash scripts/bench-scale.sh {{bin}} "{{repo}}"
+
 # The trainers' own readers (megatron-core, ai2-olmo-core, datatrove; torch, ~5 GB installed
 # once per machine from scripts/loaders-lock.txt) and HF datasets on every export of the demo
 # corpus, also packed at a short sequence length, then on a deliberately broken copy, which

@@ -128,6 +128,15 @@ struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
+    /// Project the run's measured rates (tokens per PR per source, processor seconds per
+    /// stage, bytes per table and mirror) onto the recipe's budget: PRs, repositories,
+    /// core-hours, disk and API quota it needs.
+    #[arg(long)]
+    project: bool,
+    /// With --project: PRs per repository among the repositories still to crawl (e.g. the
+    /// median of `swe-corpus discover`'s counts). Default: the run's own.
+    #[arg(long, requires = "project")]
+    prs_per_repo: Option<f64>,
 }
 
 #[derive(Args)]
@@ -593,6 +602,26 @@ fn plan_command(args: &PlanArgs) -> Result<()> {
         Some(path) => Recipe::load(path)?,
         None => Recipe::load(&run.recipe_file())?,
     };
+    if args.project {
+        if let Some(n) = args.prs_per_repo
+            && !(n.is_finite() && n > 0.0)
+        {
+            return Err(corpus_runner::RunnerError::Usage(format!(
+                "--prs-per-repo {n}: must be a positive number"
+            ))
+            .into());
+        }
+        let options = corpus_runner::projection::ProjectOptions {
+            prs_per_repo: args.prs_per_repo,
+        };
+        let projection = corpus_runner::project(&recipe, &run, &options)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&projection)?);
+        } else {
+            print!("{}", projection.render());
+        }
+        return Ok(());
+    }
     let plan = corpus_runner::plan(&recipe, &run)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

@@ -161,6 +161,53 @@ fn shards_match_their_manifest_sql_and_the_plan() {
     ] {
         assert!(plan.contains(expected), "{expected}: {plan}");
     }
+
+    // The projection: the demo's measured rates scaled to the 150B recipe.
+    let big = big.display().to_string();
+    let project = ["plan", "--project", "--recipe", &big, "--run", "runs/demo"];
+    let text = s.ok(&project);
+    for expected in [
+        "tokens/PR",
+        "needed:",
+        "core-hours",
+        "after crawl",
+        "disk:",
+        "GitHub API",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&[&project[..], &["--json"]].concat())).expect("json");
+    let agentless = json["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["source"] == "agentless")
+        .expect("agentless");
+    // 50B at 4 repeats: 12.5B distinct agentless tokens, at the demo's rate per PR.
+    let per_pr = agentless["tokens_per_pr"].as_f64().expect("rate");
+    assert!(per_pr > 0.0, "{agentless}");
+    let needed = number(&agentless["prs_needed"]);
+    assert!(
+        (needed as f64 - 12.5e9 / per_pr).abs() <= 1.0,
+        "{needed} PRs for {per_pr} tokens each"
+    );
+    assert!(number(&json["prs_needed"]) >= needed);
+    let measured_prs = number(&json["measured"]["prs"]);
+    let patches = s.query(
+        "runs/demo",
+        "select count(*) as n from patches where kind <> 'commit'",
+    );
+    assert_eq!(measured_prs, number(&patches[0]["n"]));
+    assert!(json["core_hours"].as_f64().expect("hours") > 0.0);
+    assert!(number(&json["disk_at_peak"]) > number(&json["disk_at_rest"]));
+    // A rate that is no rate is refused before anything is read.
+    let bad = s.run(&[&project[..], &["--prs-per-repo", "0"]].concat());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--prs-per-repo 0"),
+        "{bad:?}"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
 
 use crate::error::{Result, RunnerError};
 use crate::fault;
-use crate::report::{StageReport, peak_rss_mib};
+use crate::report::{StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
 use crate::stage::{
     OutputLayout, Stage, StageContext, StageInputs, UnitDone, UnitOutput, partition_file,
 };
@@ -127,6 +127,8 @@ pub fn run_stage(
     options: &ExecOptions,
 ) -> Result<StageReport> {
     let started = Instant::now();
+    let cpu_at_start = cpu_seconds();
+    reset_peak_rss();
     let name = stage.name();
     let inputs = stage.inputs(ctx)?;
     let mut report = StageReport {
@@ -139,6 +141,7 @@ pub fn run_stage(
         report.status = "current".into();
         fill_from_manifests(ctx, stage, &mut report)?;
         report.wall_seconds = started.elapsed().as_secs_f64();
+        report.cpu_seconds = cpu_seconds() - cpu_at_start;
         report.peak_rss_mib = peak_rss_mib();
         return Ok(report);
     }
@@ -168,6 +171,7 @@ pub fn run_stage(
         report.status = "ran".into();
     }
     report.wall_seconds = started.elapsed().as_secs_f64();
+    report.cpu_seconds = cpu_seconds() - cpu_at_start;
     report.peak_rss_mib = peak_rss_mib();
     Ok(report)
 }

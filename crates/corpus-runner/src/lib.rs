@@ -18,6 +18,7 @@
 pub mod error;
 pub mod execute;
 pub mod fault;
+pub mod projection;
 pub mod report;
 pub mod run_dir;
 pub mod slurm;
@@ -79,6 +80,17 @@ pub fn run(
 pub fn plan(recipe: &corpus_core::recipe::Recipe, run: &RunDir) -> Result<corpus_mix::Plan> {
     let ctx = StageContext { recipe, run };
     stages::compute_plan(&ctx)
+}
+
+/// The run's measured rates scaled to what `recipe`'s `[mix]` asks (`plan --project`).
+pub fn project(
+    recipe: &corpus_core::recipe::Recipe,
+    run: &RunDir,
+    options: &projection::ProjectOptions,
+) -> Result<projection::Projection> {
+    let ctx = StageContext { recipe, run };
+    let measured = projection::measure(&ctx)?;
+    Ok(projection::project(measured, &recipe.mix, options))
 }
 
 /// Prepare the run directory and submit the selected stages to Slurm.

@@ -27,6 +27,11 @@ pub struct StageReport {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, u64>,
     pub wall_seconds: f64,
+    /// Processor seconds of this process in the stage (every thread): its cost in cores.
+    #[serde(default)]
+    pub cpu_seconds: f64,
+    /// The process's peak resident memory during the stage (the peak is started over at
+    /// each stage where the kernel allows, so this is the stage's own).
     pub peak_rss_mib: f64,
 }
 
@@ -44,16 +49,32 @@ pub struct RunReport {
 impl RunReport {
     pub fn summary_table(&self) -> String {
         let mut out = format!(
-            "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8} {:>9}\n",
-            "stage", "status", "units", "rows in", "rows out", "dropped", "wall s", "peak MiB"
+            "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8} {:>8} {:>9}\n",
+            "stage",
+            "status",
+            "units",
+            "rows in",
+            "rows out",
+            "dropped",
+            "wall s",
+            "cpu s",
+            "peak MiB"
         );
         for s in &self.stages {
             let rows: u64 = s.rows_out.values().sum();
             let dropped: u64 = s.dropped.values().sum();
             let rows_in: u64 = s.rows_in.values().sum();
             out.push_str(&format!(
-                "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8.1} {:>9.0}\n",
-                s.stage, s.status, s.units, rows_in, rows, dropped, s.wall_seconds, s.peak_rss_mib
+                "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8.1} {:>8.1} {:>9.0}\n",
+                s.stage,
+                s.status,
+                s.units,
+                rows_in,
+                rows,
+                dropped,
+                s.wall_seconds,
+                s.cpu_seconds,
+                s.peak_rss_mib
             ));
             for (table, n) in &s.rows_in {
                 out.push_str(&format!("    in  {table:<20} {n:>10} rows\n"));
@@ -113,7 +134,7 @@ fn counter_lines(counters: &BTreeMap<String, u64>) -> String {
     out
 }
 
-pub use corpus_core::memory::peak_rss_mib;
+pub use corpus_core::memory::{cpu_seconds, peak_rss_mib, reset_peak_rss};
 
 #[cfg(test)]
 mod tests {

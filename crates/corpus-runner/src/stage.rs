@@ -332,3 +332,25 @@ pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::ro
     })?;
     Ok(repos)
 }
+
+/// [`KeyedTable::for_each_batch_of`](corpus_core::table::KeyedTable::for_each_batch_of)
+/// for work that fails with the runner's errors: the first one stops the scan and is
+/// returned as it was.
+pub fn each_batch_of(
+    table: &corpus_core::table::KeyedTable,
+    key: &str,
+    batch_rows: usize,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut failure = None;
+    let scanned = table.for_each_batch_of(key, batch_rows, |batch| {
+        f(batch).map_err(|e| {
+            failure = Some(e);
+            corpus_core::Error::Internal("scan stopped by its reader".into())
+        })
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(scanned?),
+    }
+}

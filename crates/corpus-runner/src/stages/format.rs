@@ -6,17 +6,20 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use corpus_agentless::packs::{render_commit, render_pack};
-use corpus_agentless::samples::{BlobContents, Rendered, Skipped, check_pr, render_pr};
+use corpus_agentless::samples::{Rendered, Skipped, check_pr, render_pr};
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{
-    DropRow, PatchRow, PullRow, SampleRow, blobs_from_batch, commit_packs_from_batch,
-    patches_from_batch, pulls_from_batch, samples_batch,
+    DropRow, PatchRow, PullRow, SampleRow, commit_packs_from_batch, patches_from_batch,
+    pulls_from_batch, samples_batch,
 };
 use corpus_core::table::KeyedTable;
 
+use super::blob_spill::SpilledBlobs;
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+use crate::stage::{
+    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
+};
 
 const NAME: &str = "format";
 const INPUTS: &[&str] = &["repos", "patches", "commit_packs", "blobs"];
@@ -131,115 +134,111 @@ impl Stage for FormatStage {
         let inputs = self.opened(ctx)?;
         let options = &ctx.recipe.format;
         let rules = options.rules();
-        let mut blobs: BlobContents = HashMap::new();
-        inputs.blobs.for_each_batch_of(key, 1024, |batch| {
-            for blob in blobs_from_batch(&batch)? {
-                blobs.insert(blob.blob_id, blob.content);
-            }
-            Ok(())
-        })?;
+        // Streamed: blobs wait on disk, PRs and packs come a batch at a time and their rows
+        // leave after each batch, so memory does not grow with the history.
+        let blobs = SpilledBlobs::collect(&inputs.blobs, key, &ctx.run.work(NAME))?;
         let pulls = pulls_of(inputs.pulls.as_ref(), key)?;
-        let mut samples = Vec::new();
-        let mut drops = Vec::new();
-        let mut patches: Vec<PatchRow> = Vec::new();
-        inputs.patches.for_each_batch_of(key, 256, |batch| {
-            patches.extend(patches_from_batch(&batch)?);
-            Ok(())
-        })?;
-        for patch in &patches {
-            let drop_for = |s: &Skipped| {
-                let mut d = DropRow::new(NAME, s.reason).repo(key).pr(patch.pr_number);
-                if let Some(p) = &s.path {
-                    d = d.path(p);
+        each_batch_of(&inputs.patches, key, 256, |batch| {
+            let mut samples = Vec::new();
+            let mut drops = Vec::new();
+            for patch in patches_from_batch(&batch)? {
+                let drop_for = |s: &Skipped| {
+                    let mut d = DropRow::new(NAME, s.reason).repo(key).pr(patch.pr_number);
+                    if let Some(p) = &s.path {
+                        d = d.path(p);
+                    }
+                    let what = s.kind.unwrap_or("pr");
+                    d.detail(format!(
+                        "{what} of {} {}: {}",
+                        patch.kind, patch.merge_sha, s.detail
+                    ))
+                };
+                if patch.kind == "commit" {
+                    if options.commits {
+                        let sample = render_commit(&patch);
+                        push_checked(
+                            &mut samples,
+                            &mut drops,
+                            sample,
+                            &options.source_commits,
+                            &patch,
+                            key,
+                            &inputs.added_tokens,
+                        );
+                    }
+                    continue;
                 }
-                let what = s.kind.unwrap_or("pr");
-                d.detail(format!(
-                    "{what} of {} {}: {}",
-                    patch.kind, patch.merge_sha, s.detail
-                ))
-            };
-            if patch.kind == "commit" {
-                if options.commits {
-                    let sample = render_commit(patch);
+                if let Err(s) = check_pr(&patch, &rules) {
+                    drops.push(drop_for(&s));
+                    continue;
+                }
+                let (rendered, skipped) = render_pr(
+                    &patch,
+                    &blobs.for_patch(&patch)?,
+                    &rules,
+                    &inputs.templates,
+                    &ctx.recipe.extract,
+                    patch.pr_number.and_then(|n| pulls.get(&n)),
+                )
+                .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+                drops.extend(skipped.iter().map(drop_for));
+                for sample in rendered {
                     push_checked(
                         &mut samples,
                         &mut drops,
                         sample,
-                        &options.source_commits,
-                        patch,
+                        &options.source_agentless,
+                        &patch,
                         key,
                         &inputs.added_tokens,
                     );
                 }
-                continue;
             }
-            if let Err(s) = check_pr(patch, &rules) {
-                drops.push(drop_for(&s));
-                continue;
-            }
-            let (rendered, skipped) = render_pr(
-                patch,
-                &blobs,
-                &rules,
-                &inputs.templates,
-                &ctx.recipe.extract,
-                patch.pr_number.and_then(|n| pulls.get(&n)),
-            )
-            .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
-            drops.extend(skipped.iter().map(drop_for));
-            for sample in rendered {
-                push_checked(
-                    &mut samples,
-                    &mut drops,
-                    sample,
-                    &options.source_agentless,
-                    patch,
-                    key,
-                    &inputs.added_tokens,
-                );
-            }
-        }
-        drop(patches);
+            out.write("samples", &samples_batch(&samples)?)?;
+            out.write_drops(&drops)?;
+            Ok(())
+        })?;
+        drop(blobs);
         if options.commit_packs {
-            let mut packs = Vec::new();
-            inputs.packs.for_each_batch_of(key, 256, |batch| {
-                packs.extend(commit_packs_from_batch(&batch)?);
-                Ok(())
-            })?;
-            for pack in &packs {
-                let as_patch = PatchRow {
-                    repo: pack.repo.clone(),
-                    pr_number: Some(pack.pr_number),
-                    base_sha: pack.base_sha.clone(),
-                    ..Default::default()
-                };
-                match render_pack(pack, &rules) {
-                    Ok(sample) => push_checked(
-                        &mut samples,
-                        &mut drops,
-                        sample,
-                        &options.source_commit_packs,
-                        &as_patch,
-                        key,
-                        &inputs.added_tokens,
-                    ),
-                    Err(s) => {
-                        let mut d = DropRow::new(NAME, s.reason)
-                            .repo(key)
-                            .pr(Some(pack.pr_number));
-                        if let Some(p) = &s.path {
-                            d = d.path(p);
+            each_batch_of(&inputs.packs, key, 256, |batch| {
+                let mut samples = Vec::new();
+                let mut drops = Vec::new();
+                for pack in commit_packs_from_batch(&batch)? {
+                    let as_patch = PatchRow {
+                        repo: pack.repo.clone(),
+                        pr_number: Some(pack.pr_number),
+                        base_sha: pack.base_sha.clone(),
+                        ..Default::default()
+                    };
+                    match render_pack(&pack, &rules) {
+                        Ok(sample) => push_checked(
+                            &mut samples,
+                            &mut drops,
+                            sample,
+                            &options.source_commit_packs,
+                            &as_patch,
+                            key,
+                            &inputs.added_tokens,
+                        ),
+                        Err(s) => {
+                            let mut d = DropRow::new(NAME, s.reason)
+                                .repo(key)
+                                .pr(Some(pack.pr_number));
+                            if let Some(p) = &s.path {
+                                d = d.path(p);
+                            }
+                            drops.push(d.detail(format!(
+                                "commit_pack of PR {}: {}",
+                                pack.pr_number, s.detail
+                            )));
                         }
-                        drops.push(d.detail(format!(
-                            "commit_pack of PR {}: {}",
-                            pack.pr_number, s.detail
-                        )));
                     }
                 }
-            }
+                out.write("samples", &samples_batch(&samples)?)?;
+                out.write_drops(&drops)?;
+                Ok(())
+            })?;
         }
-        out.write("samples", &samples_batch(&samples)?)?;
-        out.write_drops(&drops)?;
         Ok(())
     }
 }

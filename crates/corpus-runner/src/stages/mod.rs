@@ -1,5 +1,6 @@
 //! The pipeline's stages, in the order docs/conventions.md lists them.
 
+mod blob_spill;
 mod crawl;
 mod curate;
 mod decontaminate;
@@ -10,6 +11,7 @@ mod format;
 mod ingest;
 mod mix;
 mod shard;
+pub(crate) mod spill;
 mod synthesize;
 pub(crate) mod tokenize;
 

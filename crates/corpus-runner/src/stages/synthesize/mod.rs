@@ -4,15 +4,13 @@
 //! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve
 //! is one `drops` row with the engine's reason.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use corpus_agentless::samples::{check_pr, localizations, problem_and_discussion};
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{
-    RepoRow, commit_packs_from_batch, patches_from_batch, sample_table_batch, trajectories_batch,
-};
+use corpus_core::rows::{RepoRow, patches_from_batch, sample_table_batch, trajectories_batch};
 use corpus_core::table::KeyedTable;
 use corpus_crawl::chat::ChatClient;
 use corpus_synth::emulator::ResultCache;
@@ -22,13 +20,17 @@ use corpus_synth::tools::ToolFamily;
 
 use super::format::{added_tokens, load_templates, prompt_inputs, pulls_of};
 use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, read_repos};
+use crate::stage::{
+    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
+};
 
 mod jobs;
+mod packs;
 mod rows;
 mod usage;
 
 use jobs::PrData;
+use packs::SpilledPacks;
 use rows::PrUnit;
 use usage::{Tally, UnitUsage};
 
@@ -122,25 +124,6 @@ impl Stage for SynthesizeStage {
         let Some(path) = prepared.repos.get(key).and_then(|r| r.path.clone()) else {
             return Ok(());
         };
-        type Commits = Vec<(String, String, String)>;
-        let mut commits: HashMap<i64, (Commits, bool)> = HashMap::new();
-        prepared.packs.for_each_batch_of(key, 256, |batch| {
-            for pack in commit_packs_from_batch(&batch)? {
-                let list = pack
-                    .commits
-                    .iter()
-                    .map(|c| (c.sha.clone(), c.message.clone(), c.diff.clone()))
-                    .collect();
-                commits.insert(pack.pr_number, (list, pack.has_merge_in_branch));
-            }
-            Ok(())
-        })?;
-        let pulls = pulls_of(prepared.pulls.as_ref(), key)?;
-        let mut patches = Vec::new();
-        prepared.patches.for_each_batch_of(key, 256, |batch| {
-            patches.extend(patches_from_batch(&batch)?);
-            Ok(())
-        })?;
         // The recipe check refuses unknown names before any stage runs.
         let family = ToolFamily::parse(&options.tool_family).ok_or_else(|| {
             RunnerError::stage(NAME, format!("unknown tool_family {}", options.tool_family))
@@ -148,40 +131,12 @@ impl Stage for SynthesizeStage {
         let renderer = Renderer::parse(&options.renderer).ok_or_else(|| {
             RunnerError::stage(NAME, format!("unknown renderer {}", options.renderer))
         })?;
+        // Streamed: the PRs' commits wait on disk, PRs come a batch at a time and their rows
+        // leave after each batch, so memory does not grow with the history.
+        let packs = SpilledPacks::collect(&prepared.packs, key, &ctx.run.work(NAME))?;
+        let pulls = pulls_of(prepared.pulls.as_ref(), key)?;
         let cache = Arc::new(ResultCache::default());
         let rules = ctx.recipe.format.rules();
-        let mut prs = Vec::new();
-        for patch in &patches {
-            let Some(number) = patch.pr_number else {
-                continue;
-            };
-            let (problem, _) = problem_and_discussion(patch, pulls.get(&number));
-            let (pr_commits, merges) = commits.get(&number).cloned().unwrap_or_default();
-            // The Agentless localization tasks the reasoning answers (none when the PR fails
-            // the profile's PR rules, which `format` already counts).
-            let tasks = if check_pr(patch, &rules).is_ok() {
-                localizations(
-                    patch,
-                    &rules,
-                    &prepared.templates,
-                    &ctx.recipe.extract,
-                    &problem,
-                )
-                .map_err(|e| RunnerError::stage(NAME, e.to_string()))?
-            } else {
-                Vec::new()
-            };
-            prs.push(PrData {
-                number,
-                base_sha: patch.base_sha.clone(),
-                head_sha: patch.head_sha.clone(),
-                problem,
-                diff: patch.diff.clone(),
-                commits: pr_commits,
-                has_merge_in_branch: merges || patch.has_merge_in_branch,
-                tasks,
-            });
-        }
         let job_ctx = jobs::Context {
             repo_name: key,
             path: &path,
@@ -194,94 +149,134 @@ impl Stage for SynthesizeStage {
         // This unit's replies and generated tokens (the client is shared by the units that
         // run at once, so its own totals cannot be split per unit).
         let usage = prepared.client.as_ref().map(|c| UnitUsage::new(c));
-        let results: Vec<Vec<jobs::VariantResult>> = match &prepared.client {
-            None => {
-                let repo = corpus_synth::open_repository(&path)
-                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: open {path}: {e}")))?;
-                prs.iter()
-                    .map(|pr| jobs::deterministic(&job_ctx, &repo, pr))
-                    .collect()
-            }
-            Some(_) => {
-                let engine = ModelEngine {
-                    client: usage
-                        .as_ref()
-                        .map(|u| u as &dyn corpus_core::chat::Chat)
-                        .ok_or_else(|| RunnerError::stage(NAME, "no model client"))?,
-                    templates: &prepared.templates,
-                    options: &options.model,
-                };
-                let roles = &options.model.roles;
-                jobs::model(
-                    &job_ctx,
-                    &engine,
-                    &prs,
-                    roles.iter().any(|r| r == "explorer"),
-                    roles.iter().any(|r| r == "reasoner"),
-                    options.model.concurrency,
-                )
-                .map_err(|e| RunnerError::stage(NAME, format!("{key}: {e}")))?
-            }
+        let repo = match &prepared.client {
+            None => Some(
+                corpus_synth::open_repository(&path)
+                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: open {path}: {e}")))?,
+            ),
+            Some(_) => None,
         };
-        if let Some(client) = &prepared.client {
-            let tried = |f: &dyn Fn(&jobs::VariantResult) -> Option<bool>| {
-                let all: Vec<bool> = results.iter().flatten().filter_map(f).collect();
-                (all.iter().filter(|ok| **ok).count(), all.len())
-            };
-            let (explored_ok, explored) = tried(&|r| r.trajectory.as_ref().map(|t| t.is_ok()));
-            let answers: Vec<bool> = results
-                .iter()
-                .flatten()
-                .filter_map(|r| r.reasoning.as_ref())
-                .flat_map(|r| r.iter().flatten().map(|(_, _, a)| a.is_ok()))
-                .collect();
-            tracing::info!(
-                "{key}: model engine: {explored_ok} of {explored} trajectories kept, {} of {} reasoning answers kept; {}",
-                answers.iter().filter(|ok| **ok).count(),
-                answers.len(),
-                client.stats.line()
-            );
-        }
-        let mut rows = Vec::new();
-        let mut samples = Vec::new();
-        let mut drops = Vec::new();
         let mut seen = BTreeSet::new();
-        for (pr, variants) in prs.iter().zip(results) {
-            let mut unit = PrUnit {
-                repo: key,
-                number: pr.number,
-                base_sha: &pr.base_sha,
-                added_tokens: &prepared.added_tokens,
-                drops: &mut drops,
-                seen: &mut seen,
-                agentic_failed: false,
-                reasoning_failed: false,
-                stop_after_failure: prepared.client.is_none(),
+        let mut model_tally = ModelTally::default();
+        each_batch_of(&prepared.patches, key, PRS_PER_BATCH, |batch| {
+            let mut prs = Vec::new();
+            for patch in patches_from_batch(&batch)? {
+                let Some(number) = patch.pr_number else {
+                    continue;
+                };
+                let (problem, _) = problem_and_discussion(&patch, pulls.get(&number));
+                let (pr_commits, merges) = packs.of(number)?.unwrap_or_default();
+                // The Agentless localization tasks the reasoning answers (none when the PR
+                // fails the profile's PR rules, which `format` already counts).
+                let tasks = if check_pr(&patch, &rules).is_ok() {
+                    localizations(
+                        &patch,
+                        &rules,
+                        &prepared.templates,
+                        &ctx.recipe.extract,
+                        &problem,
+                    )
+                    .map_err(|e| RunnerError::stage(NAME, e.to_string()))?
+                } else {
+                    Vec::new()
+                };
+                prs.push(PrData {
+                    number,
+                    base_sha: patch.base_sha,
+                    head_sha: patch.head_sha,
+                    problem,
+                    diff: patch.diff,
+                    commits: pr_commits,
+                    has_merge_in_branch: merges || patch.has_merge_in_branch,
+                    tasks,
+                });
+            }
+            let results: Vec<Vec<jobs::VariantResult>> = match (&repo, &usage) {
+                (Some(repo), _) => prs
+                    .iter()
+                    .map(|pr| jobs::deterministic(&job_ctx, repo, pr))
+                    .collect(),
+                (None, usage) => {
+                    let engine = ModelEngine {
+                        client: usage
+                            .as_ref()
+                            .map(|u| u as &dyn corpus_core::chat::Chat)
+                            .ok_or_else(|| RunnerError::stage(NAME, "no model client"))?,
+                        templates: &prepared.templates,
+                        options: &options.model,
+                    };
+                    let roles = &options.model.roles;
+                    jobs::model(
+                        &job_ctx,
+                        &engine,
+                        &prs,
+                        roles.iter().any(|r| r == "explorer"),
+                        roles.iter().any(|r| r == "reasoner"),
+                        options.model.concurrency,
+                    )
+                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: {e}")))?
+                }
             };
-            let mut tally = Tally::default();
-            for result in variants {
-                if let Some(trajectory) = result.trajectory
-                    && !unit.agentic_failed
-                {
-                    tally.agentic_tried += 1;
-                    if let Some((row, sample)) =
-                        unit.agentic(result.variant, trajectory, renderer, &options.root)?
+            if prepared.client.is_some() {
+                model_tally.add(&results);
+            }
+            let mut rows = Vec::new();
+            let mut samples = Vec::new();
+            let mut drops = Vec::new();
+            for (pr, variants) in prs.iter().zip(results) {
+                let mut unit = PrUnit {
+                    repo: key,
+                    number: pr.number,
+                    base_sha: &pr.base_sha,
+                    added_tokens: &prepared.added_tokens,
+                    drops: &mut drops,
+                    seen: &mut seen,
+                    agentic_failed: false,
+                    reasoning_failed: false,
+                    stop_after_failure: prepared.client.is_none(),
+                };
+                let mut tally = Tally::default();
+                for result in variants {
+                    if let Some(trajectory) = result.trajectory
+                        && !unit.agentic_failed
                     {
-                        rows.push(row);
-                        samples.push(sample);
-                        tally.agentic_kept += 1;
+                        tally.agentic_tried += 1;
+                        if let Some((row, sample)) =
+                            unit.agentic(result.variant, trajectory, renderer, &options.root)?
+                        {
+                            rows.push(row);
+                            samples.push(sample);
+                            tally.agentic_kept += 1;
+                        }
+                    }
+                    if let Some(reasoning) = result.reasoning
+                        && !unit.reasoning_failed
+                    {
+                        tally.reasoning_tried += 1;
+                        let kept = unit.reasoning(result.variant, reasoning);
+                        tally.reasoning_samples += kept.len() as u64;
+                        samples.extend(kept);
                     }
                 }
-                if let Some(reasoning) = result.reasoning
-                    && !unit.reasoning_failed
-                {
-                    tally.reasoning_tried += 1;
-                    let kept = unit.reasoning(result.variant, reasoning);
-                    tally.reasoning_samples += kept.len() as u64;
-                    samples.extend(kept);
-                }
+                tally.add_to(out);
             }
-            tally.add_to(out);
+            out.write("trajectories", &trajectories_batch(&rows)?)?;
+            out.write(
+                "synthetic_samples",
+                &sample_table_batch("synthetic_samples", &samples)?,
+            )?;
+            out.write_drops(&drops)?;
+            Ok(())
+        })?;
+        if let Some(client) = &prepared.client {
+            tracing::info!(
+                "{key}: model engine: {} of {} trajectories kept, {} of {} reasoning answers kept; {}",
+                model_tally.explored_ok,
+                model_tally.explored,
+                model_tally.answered_ok,
+                model_tally.answered,
+                client.stats.line()
+            );
         }
         if let Some(usage) = &usage {
             out.count("model_replies", usage.replies());
@@ -292,13 +287,36 @@ impl Stage for SynthesizeStage {
             cache.hits.load(std::sync::atomic::Ordering::Relaxed),
             cache.misses.load(std::sync::atomic::Ordering::Relaxed)
         );
-        out.write("trajectories", &trajectories_batch(&rows)?)?;
-        out.write(
-            "synthetic_samples",
-            &sample_table_batch("synthetic_samples", &samples)?,
-        )?;
-        out.write_drops(&drops)?;
         Ok(())
+    }
+}
+
+/// PRs synthesized between two writes: their trajectories are what the unit holds at once.
+const PRS_PER_BATCH: usize = 64;
+
+/// What the model engine kept, over a unit's batches (for its log line).
+#[derive(Default)]
+struct ModelTally {
+    explored: usize,
+    explored_ok: usize,
+    answered: usize,
+    answered_ok: usize,
+}
+
+impl ModelTally {
+    fn add(&mut self, results: &[Vec<jobs::VariantResult>]) {
+        for result in results.iter().flatten() {
+            if let Some(t) = &result.trajectory {
+                self.explored += 1;
+                self.explored_ok += usize::from(t.is_ok());
+            }
+            if let Some(reasoning) = &result.reasoning {
+                for (_, _, answer) in reasoning.iter().flatten() {
+                    self.answered += 1;
+                    self.answered_ok += usize::from(answer.is_ok());
+                }
+            }
+        }
     }
 }
 

@@ -35,7 +35,8 @@ else
         done
         echo ']'
         # Everything after [inputs] and [crawl] as the 150B recipe has it, its budget relaxed.
-        awk '/^\[/ { skip = ($0 == "[inputs]" || $0 == "[crawl]") } !skip && !/^(name|seed) =/' "$big" \
+        awk '/^\[/ { section = 1; skip = ($0 == "[inputs]" || $0 == "[crawl]") }
+             !skip && !(!section && /^(name|seed) =/)' "$big" \
             | sed 's/^allow_shortfall = false/allow_shortfall = true/'
     } > "$recipe"
     run_args=(--recipe "$recipe")

@@ -317,24 +317,94 @@ impl<'r> Snapshot<'r> {
     /// entries in byte order, directories before their contents. Links are listed, never
     /// followed (as `find` and `grep -r` walk).
     pub fn walk(&self, dir: &str) -> Vec<(String, Kind)> {
+        self.walk_with_blobs(dir)
+            .into_iter()
+            .map(|(path, kind, _)| (path, kind))
+            .collect()
+    }
+
+    /// [`Snapshot::walk`] with each unedited file's blob id, so a caller reads it without
+    /// looking its path up again from the root (each lookup re-reads every tree on the way).
+    pub fn walk_with_blobs(&self, dir: &str) -> Vec<(String, Kind, Option<Oid>)> {
         let mut out = Vec::new();
-        self.walk_into(dir, &mut out);
+        let start = if dir.is_empty() {
+            Some(self.tree.clone())
+        } else {
+            match self.tree.get_path(std::path::Path::new(dir)) {
+                Ok(e) if e.kind() == Some(ObjectType::Tree) => match self.repo.find_tree(e.id()) {
+                    Ok(tree) => Some(tree),
+                    Err(_) => return out,
+                },
+                // Made by the trajectory: only what it put there.
+                _ if self.made_dirs.contains(dir) => None,
+                _ => return out,
+            }
+        };
+        self.walk_tree_into(dir, start.as_ref(), &mut out);
         out
     }
 
-    fn walk_into(&self, dir: &str, out: &mut Vec<(String, Kind)>) {
-        let Some(entries) = self.list(dir) else {
-            return;
-        };
-        for (name, kind) in entries {
+    /// The entries of `dir` as [`Snapshot::list`] gives them (`tree` is its tree, None for a
+    /// directory the trajectory made), then each subdirectory's, recursively.
+    fn walk_tree_into(
+        &self,
+        dir: &str,
+        tree: Option<&Tree<'r>>,
+        out: &mut Vec<(String, Kind, Option<Oid>)>,
+    ) {
+        // name → (kind, the entry's object id when it comes from the tree)
+        let mut entries: BTreeMap<String, (Kind, Option<Oid>)> = BTreeMap::new();
+        for entry in tree.into_iter().flat_map(|t| t.iter()) {
+            let (Ok(name), Some(kind)) = (entry.name(), entry_kind(&entry)) else {
+                continue; // not UTF-8, or not a file, link or directory
+            };
+            entries.insert(name.to_string(), (kind, Some(entry.id())));
+        }
+        for path in self.edits.keys() {
+            let (parent, name) = split_parent(path);
+            if parent == dir {
+                entries.insert(name.to_string(), (Kind::File, None));
+            }
+        }
+        for path in &self.made_dirs {
+            let (parent, name) = split_parent(path);
+            if parent == dir {
+                let id = entries.get(name).and_then(|(_, id)| *id);
+                entries.insert(name.to_string(), (Kind::Dir, id));
+            }
+        }
+        for (name, (kind, id)) in entries {
             let path = if dir.is_empty() {
                 name
             } else {
                 format!("{dir}/{name}")
             };
-            out.push((path.clone(), kind));
             if kind == Kind::Dir {
-                self.walk_into(&path, out);
+                out.push((path.clone(), kind, None));
+                // A directory from the tree has its tree; one the trajectory made has none
+                // (an id that is not a tree: a file it made a directory over).
+                let subtree = id.and_then(|id| self.repo.find_tree(id).ok());
+                if subtree.is_some() || self.made_dirs.contains(&path) {
+                    self.walk_tree_into(&path, subtree.as_ref(), out);
+                }
+            } else {
+                let blob = if kind == Kind::File { id } else { None };
+                out.push((path, kind, blob));
+            }
+        }
+    }
+
+    /// A file's bytes by the blob id a walk gave (the shared cache when there is one), or
+    /// through its path for an edited file.
+    pub fn read_walked(&self, path: &str, blob: Option<Oid>) -> Option<FileBytes<'_>> {
+        let Some(id) = blob else {
+            return self.read_shared(path);
+        };
+        match &self.blobs {
+            Some(cache) => cache.get(self.repo, id).map(FileBytes::Shared),
+            None => {
+                let blob = self.repo.find_blob(id).ok()?;
+                Some(FileBytes::Shared(Arc::from(blob.content())))
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Reading a finished run for the projection: its report, its tables' sizes and rows, its
 //! mirrors' sizes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use arrow::array::{Int64Array, StringArray};
@@ -60,21 +60,21 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
         }
     }
     measured.mirror_bytes = mirror_bytes;
-    for_each_table_batch_columns(&run.table("patches"), &["kind"], 8192, |batch| {
-        let kind = column::<StringArray>(&batch, "kind")?;
-        measured.prs += (0..batch.num_rows())
-            .filter(|&row| kind.value(row) != "commit")
-            .count() as u64;
-        Ok(())
-    })?;
-    let wanted = ["source", "split", "n_tokens"];
+    // Tokens per source, and the repositories that gave any (a benchmark's own repository
+    // is removed whole by decontamination: its PRs give no tokens and are not counted).
+    let wanted = ["repo", "source", "split", "n_tokens"];
     let tokenized = run.table("tokenized");
+    let mut giving: BTreeSet<String> = BTreeSet::new();
     if tokenized.exists() {
         for_each_table_batch_columns(&tokenized, &wanted, 8192, |batch| {
+            let repo = column::<StringArray>(&batch, "repo")?;
             let source = column::<StringArray>(&batch, "source")?;
             let split = column::<StringArray>(&batch, "split")?;
             let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
             for row in 0..batch.num_rows() {
+                if !giving.contains(repo.value(row)) {
+                    giving.insert(repo.value(row).to_string());
+                }
                 if split.value(row) != "validation" {
                     *measured
                         .train_tokens
@@ -85,6 +85,24 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
             Ok(())
         })?;
     }
+    let mut left_out: BTreeSet<String> = BTreeSet::new();
+    for_each_table_batch_columns(&run.table("patches"), &["repo", "kind"], 8192, |batch| {
+        let repo = column::<StringArray>(&batch, "repo")?;
+        let kind = column::<StringArray>(&batch, "kind")?;
+        for row in 0..batch.num_rows() {
+            if kind.value(row) == "commit" {
+                continue;
+            }
+            if giving.contains(repo.value(row)) || !tokenized.exists() {
+                measured.prs += 1;
+            } else if !left_out.contains(repo.value(row)) {
+                left_out.insert(repo.value(row).to_string());
+            }
+        }
+        Ok(())
+    })?;
+    measured.repos = measured.repos.saturating_sub(left_out.len() as u64);
+    measured.repos_without_tokens = left_out.into_iter().collect();
     measured.table_bytes = table_bytes(run)?;
     measured.export_bytes = folder_bytes(&run.root.join("exports"));
     measured.requests = Some(request_rate(run, measured.prs)?);

@@ -55,6 +55,9 @@ pub struct Measured {
     pub mirror_bytes: u64,
     /// Stages the report shows as skipped (`current`): their cost is not in it.
     pub unmeasured_stages: Vec<String>,
+    /// Repositories whose PRs gave no tokens (a benchmark's own, removed whole): left out of
+    /// the PR and repository counts, while the stages' cost still holds their work.
+    pub repos_without_tokens: Vec<String>,
     pub requests: Option<RequestRate>,
 }
 
@@ -237,6 +240,15 @@ pub fn project(measured: Measured, mix: &MixOptions, options: &ProjectOptions) -
             measured.unmeasured_stages.join(", ")
         ));
     }
+    if !measured.repos_without_tokens.is_empty() {
+        notes.push(format!(
+            "{} repositories gave no tokens and are left out of the rates (a benchmark's own \
+             repository is removed whole): {}; the stages' cost still holds their work, so \
+             the core-hours are high by that share",
+            measured.repos_without_tokens.len(),
+            measured.repos_without_tokens.join(", ")
+        ));
+    }
     if options.prs_per_repo.is_none() {
         notes.push(format!(
             "{prs_per_repo:.1} PRs per repository is the run's own; repositories found by \
@@ -309,6 +321,7 @@ mod tests {
             export_bytes: 2_000,
             mirror_bytes: 50_000,
             unmeasured_stages: Vec::new(),
+            repos_without_tokens: Vec::new(),
             requests: Some(RequestRate {
                 per_pr: 0.2,
                 per_repo: 2.0,

@@ -413,15 +413,16 @@ impl Emulator<'_> {
         // Without a path, `grep -r` searches `.` and shows paths without `./`.
         let implicit = paths.is_empty();
         let paths: Vec<&str> = if implicit { vec!["."] } else { paths.to_vec() };
-        let mut files: Vec<(String, String)> = Vec::new(); // (shown path, repo path)
+        // (shown path, repo path, blob id when a walk found it unedited)
+        let mut files: Vec<(String, String, Option<git2::Oid>)> = Vec::new();
         let mut out = String::new();
         for p in &paths {
             match self.kind_of(p) {
-                Some((path, Kind::File)) => files.push((p.to_string(), path)),
+                Some((path, Kind::File)) => files.push((p.to_string(), path, None)),
                 Some((path, Kind::Dir)) if recursive => {
                     let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
                     let shown = p.trim_end_matches('/');
-                    for (sub, k) in self.snapshot.walk(&path) {
+                    for (sub, k, blob) in self.snapshot.walk_with_blobs(&path) {
                         // -r skips links met while recursing (to files and to directories).
                         if k != Kind::File {
                             continue;
@@ -432,7 +433,7 @@ impl Emulator<'_> {
                         } else {
                             format!("{shown}/{rel}")
                         };
-                        files.push((display, sub));
+                        files.push((display, sub, blob));
                     }
                 }
                 Some(_) => out.push_str(&format!("grep: {p}: Is a directory\n")),
@@ -441,12 +442,12 @@ impl Emulator<'_> {
         }
         let show_names = recursive || paths.len() > 1;
         files.sort();
-        for (display, path) in files {
+        for (display, path, blob) in files {
             let base = display.rsplit('/').next().unwrap_or(&display);
             if !includes.is_empty() && !includes.iter().any(|g| glob_match(g, base)) {
                 continue;
             }
-            let Some(bytes) = self.snapshot.read_shared(&path) else {
+            let Some(bytes) = self.snapshot.read_walked(&path, blob) else {
                 continue;
             };
             if !anywhere.is_match(&bytes) {

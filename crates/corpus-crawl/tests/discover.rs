@@ -148,9 +148,11 @@ fn a_star_count_and_day_holding_more_than_1000_is_reported_unreachable() {
 #[test]
 fn the_search_quota_is_waited_for_and_a_budget_stop_resumes_from_the_cache() {
     let repos = population(4_000);
+    // Twelve searches in three seconds: even a loaded machine asks them faster than that, so
+    // the quota runs out within a window (with one-second windows a slow run never saw it).
     let faults = MockFaults {
         search_quota_per_window: Some(12),
-        window_secs: 1,
+        window_secs: 3,
         ..Default::default()
     };
     let server = MockGitHub::start(repos, faults).expect("server");

@@ -73,7 +73,7 @@ impl KnownPulls {
 }
 
 /// How many main-line entries are diffed between two writes (bounds memory).
-const CHUNK_ENTRIES: usize = 256;
+const CHUNK_ENTRIES: usize = 64;
 
 /// PRs the history walk found, for the run report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,5 +9,5 @@
 pub mod plan;
 pub mod shuffle;
 
-pub use plan::{Available, Plan, PlanRow, SourceStatus, make_plan};
+pub use plan::{Available, Plan, PlanRow, SourceStatus, make_plan, readable_count};
 pub use shuffle::{bucket_of, buckets_for, copies, shuffle_key, split_of};

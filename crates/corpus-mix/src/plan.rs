@@ -197,15 +197,15 @@ impl Plan {
                 row.stage.clone(),
                 match row.status {
                     SourceStatus::NotProduced => "not produced".into(),
-                    _ => tokens(row.available.tokens),
+                    _ => readable_count(row.available.tokens),
                 },
                 row.available.samples.to_string(),
                 row.variants.to_string(),
                 format!("{:.2}", row.repeat),
-                tokens(row.planned),
+                readable_count(row.planned),
                 share,
                 if row.shortfall > 0 {
-                    tokens(row.shortfall)
+                    readable_count(row.shortfall)
                 } else {
                     "-".into()
                 },
@@ -238,14 +238,18 @@ impl Plan {
                 let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * 8));
             }
         }
-        let _ = write!(out, "planned {} training tokens", tokens(self.planned));
+        let _ = write!(
+            out,
+            "planned {} training tokens",
+            readable_count(self.planned)
+        );
         if let Some(budget) = self.budget {
-            let _ = write!(out, " of a {} budget", tokens(budget));
+            let _ = write!(out, " of a {} budget", readable_count(budget));
         }
         let _ = writeln!(
             out,
             "; validation {} tokens in {} samples (never repeated); max_repeat {}",
-            tokens(self.validation.tokens),
+            readable_count(self.validation.tokens),
             self.validation.samples,
             self.max_repeat
         );
@@ -259,7 +263,7 @@ impl Plan {
             let _ = writeln!(
                 out,
                 "shortfall: {} tokens the data cannot give under max_repeat {}",
-                tokens(shortfall),
+                readable_count(shortfall),
                 self.max_repeat
             );
         }
@@ -267,8 +271,8 @@ impl Plan {
     }
 }
 
-/// A token count, readable: 1234 → "1234", 150e9 → "150.00B".
-fn tokens(n: u64) -> String {
+/// A count, readable: 1234 → "1234", 5.2e6 → "5.20M", 150e9 → "150.00B".
+pub fn readable_count(n: u64) -> String {
     match n {
         n if n >= 1_000_000_000 => format!("{:.2}B", n as f64 / 1e9),
         n if n >= 1_000_000 => format!("{:.2}M", n as f64 / 1e6),
@@ -289,6 +293,13 @@ mod tests {
             variants: 1,
             stage: stage.into(),
         }
+    }
+
+    #[test]
+    fn counts_read_as_people_write_them() {
+        assert_eq!(readable_count(999), "999");
+        assert_eq!(readable_count(5_200_000), "5.20M");
+        assert_eq!(readable_count(150_000_000_000), "150.00B");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod benchmark;
 pub mod chat;
 pub mod crawl_cache;
+pub mod days;
 pub mod error;
 pub mod fault;
 pub mod hash;

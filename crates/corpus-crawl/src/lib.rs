@@ -13,7 +13,7 @@
 
 pub mod chat;
 pub mod client;
-pub mod days;
+pub use corpus_core::days;
 pub mod discover;
 pub mod error;
 pub mod github;

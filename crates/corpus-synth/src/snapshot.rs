@@ -244,14 +244,7 @@ impl<'r> Snapshot<'r> {
         if let Some(bytes) = self.edits.get(path) {
             return Some(FileBytes::Edited(bytes));
         }
-        let id = self.blob_id(path)?;
-        match &self.blobs {
-            Some(cache) => cache.get(self.repo, id).map(FileBytes::Shared),
-            None => {
-                let blob = self.repo.find_blob(id).ok()?;
-                Some(FileBytes::Shared(Arc::from(blob.content())))
-            }
-        }
+        self.read_blob(self.blob_id(path)?)
     }
 
     /// The blob id of an unedited file (through links): what file-level results are cached
@@ -279,38 +272,54 @@ impl<'r> Snapshot<'r> {
 
     /// The entries of a directory, by name in byte order.
     pub fn list(&self, dir: &str) -> Option<Vec<(String, Kind)>> {
-        let mut out: BTreeMap<String, Kind> = BTreeMap::new();
+        let tree = self.dir_tree(dir)?;
+        Some(
+            self.entries(dir, tree.as_ref())
+                .into_iter()
+                .map(|(name, (kind, _))| (name, kind))
+                .collect(),
+        )
+    }
+
+    /// The tree of directory `dir`: None when it is not a directory, `Some(None)` for one
+    /// the trajectory made (it holds only what the trajectory put there).
+    fn dir_tree(&self, dir: &str) -> Option<Option<Tree<'r>>> {
         if dir.is_empty() {
-            for entry in self.tree.iter() {
-                push_entry(&mut out, &entry);
+            return Some(Some(self.tree.clone()));
+        }
+        match self.tree.get_path(std::path::Path::new(dir)) {
+            Ok(e) if e.kind() == Some(ObjectType::Tree) => {
+                Some(Some(self.repo.find_tree(e.id()).ok()?))
             }
-        } else {
-            let entry = self.tree.get_path(std::path::Path::new(dir)).ok();
-            match entry {
-                Some(e) if e.kind() == Some(ObjectType::Tree) => {
-                    let tree = self.repo.find_tree(e.id()).ok()?;
-                    for entry in tree.iter() {
-                        push_entry(&mut out, &entry);
-                    }
-                }
-                // Made by the trajectory: only what it put there.
-                _ if self.made_dirs.contains(dir) => {}
-                _ => return None,
+            _ if self.made_dirs.contains(dir) => Some(None),
+            _ => None,
+        }
+    }
+
+    /// The entries of `dir` (its tree's, then edited files and made directories over them),
+    /// by name, each with its object id when it comes from the tree.
+    fn entries(&self, dir: &str, tree: Option<&Tree<'r>>) -> BTreeMap<String, (Kind, Option<Oid>)> {
+        let mut entries = BTreeMap::new();
+        for entry in tree.into_iter().flat_map(|t| t.iter()) {
+            // Not UTF-8 (no tool call can name it), or a submodule: left out.
+            if let (Ok(name), Some(kind)) = (entry.name(), entry_kind(&entry)) {
+                entries.insert(name.to_string(), (kind, Some(entry.id())));
             }
         }
         for path in self.edits.keys() {
             let (parent, name) = split_parent(path);
             if parent == dir {
-                out.insert(name.to_string(), Kind::File);
+                entries.insert(name.to_string(), (Kind::File, None));
             }
         }
         for path in &self.made_dirs {
             let (parent, name) = split_parent(path);
             if parent == dir {
-                out.insert(name.to_string(), Kind::Dir);
+                let id = entries.get(name).and_then(|(_, id)| *id);
+                entries.insert(name.to_string(), (Kind::Dir, id));
             }
         }
-        Some(out.into_iter().collect())
+        entries
     }
 
     /// Every path under `dir` (relative to the root), depth first with each directory's
@@ -327,53 +336,21 @@ impl<'r> Snapshot<'r> {
     /// looking its path up again from the root (each lookup re-reads every tree on the way).
     pub fn walk_with_blobs(&self, dir: &str) -> Vec<(String, Kind, Option<Oid>)> {
         let mut out = Vec::new();
-        let start = if dir.is_empty() {
-            Some(self.tree.clone())
-        } else {
-            match self.tree.get_path(std::path::Path::new(dir)) {
-                Ok(e) if e.kind() == Some(ObjectType::Tree) => match self.repo.find_tree(e.id()) {
-                    Ok(tree) => Some(tree),
-                    Err(_) => return out,
-                },
-                // Made by the trajectory: only what it put there.
-                _ if self.made_dirs.contains(dir) => None,
-                _ => return out,
-            }
-        };
-        self.walk_tree_into(dir, start.as_ref(), &mut out);
+        if let Some(tree) = self.dir_tree(dir) {
+            self.walk_tree_into(dir, tree.as_ref(), &mut out);
+        }
         out
     }
 
-    /// The entries of `dir` as [`Snapshot::list`] gives them (`tree` is its tree, None for a
-    /// directory the trajectory made), then each subdirectory's, recursively.
+    /// The entries of `dir` (`tree` is its tree), then each subdirectory's, recursively;
+    /// each directory's tree is read once, never looked up again from the root.
     fn walk_tree_into(
         &self,
         dir: &str,
         tree: Option<&Tree<'r>>,
         out: &mut Vec<(String, Kind, Option<Oid>)>,
     ) {
-        // name → (kind, the entry's object id when it comes from the tree)
-        let mut entries: BTreeMap<String, (Kind, Option<Oid>)> = BTreeMap::new();
-        for entry in tree.into_iter().flat_map(|t| t.iter()) {
-            let (Ok(name), Some(kind)) = (entry.name(), entry_kind(&entry)) else {
-                continue; // not UTF-8, or not a file, link or directory
-            };
-            entries.insert(name.to_string(), (kind, Some(entry.id())));
-        }
-        for path in self.edits.keys() {
-            let (parent, name) = split_parent(path);
-            if parent == dir {
-                entries.insert(name.to_string(), (Kind::File, None));
-            }
-        }
-        for path in &self.made_dirs {
-            let (parent, name) = split_parent(path);
-            if parent == dir {
-                let id = entries.get(name).and_then(|(_, id)| *id);
-                entries.insert(name.to_string(), (Kind::Dir, id));
-            }
-        }
-        for (name, (kind, id)) in entries {
+        for (name, (kind, id)) in self.entries(dir, tree) {
             let path = if dir.is_empty() {
                 name
             } else {
@@ -397,9 +374,14 @@ impl<'r> Snapshot<'r> {
     /// A file's bytes by the blob id a walk gave (the shared cache when there is one), or
     /// through its path for an edited file.
     pub fn read_walked(&self, path: &str, blob: Option<Oid>) -> Option<FileBytes<'_>> {
-        let Some(id) = blob else {
-            return self.read_shared(path);
-        };
+        match blob {
+            Some(id) => self.read_blob(id),
+            None => self.read_shared(path),
+        }
+    }
+
+    /// Blob `id`'s content, through the shared cache when there is one.
+    fn read_blob(&self, id: Oid) -> Option<FileBytes<'_>> {
         match &self.blobs {
             Some(cache) => cache.get(self.repo, id).map(FileBytes::Shared),
             None => {
@@ -407,14 +389,5 @@ impl<'r> Snapshot<'r> {
                 Some(FileBytes::Shared(Arc::from(blob.content())))
             }
         }
-    }
-}
-
-fn push_entry(out: &mut BTreeMap<String, Kind>, entry: &git2::TreeEntry) {
-    let Ok(name) = entry.name() else {
-        return; // not UTF-8: no tool call can name it
-    };
-    if let Some(kind) = entry_kind(entry) {
-        out.insert(name.to_string(), kind);
     }
 }

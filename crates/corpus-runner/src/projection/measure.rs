@@ -103,22 +103,20 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
     })?;
     measured.repos = measured.repos.saturating_sub(left_out.len() as u64);
     measured.repos_without_tokens = left_out.into_iter().collect();
-    measured.table_bytes = table_bytes(run)?;
+    measured.table_bytes = table_bytes(run);
     measured.export_bytes = folder_bytes(&run.root.join("exports"));
     measured.requests = Some(request_rate(run, measured.prs)?);
     Ok(measured)
 }
 
 /// Bytes of each table folder.
-fn table_bytes(run: &RunDir) -> Result<BTreeMap<String, u64>> {
-    let mut out = BTreeMap::new();
-    for table in corpus_core::schema::TABLES {
-        let dir = run.table(table);
-        if dir.exists() {
-            out.insert(table.to_string(), folder_bytes(&dir));
-        }
-    }
-    Ok(out)
+fn table_bytes(run: &RunDir) -> BTreeMap<String, u64> {
+    corpus_core::schema::TABLES
+        .iter()
+        .map(|table| (table.to_string(), run.table(table)))
+        .filter(|(_, dir)| dir.exists())
+        .map(|(table, dir)| (table, folder_bytes(&dir)))
+        .collect()
 }
 
 /// The crawl's requests per PR and per repository: modelled on the run's own `pulls` when it

@@ -15,7 +15,8 @@ use corpus_tokenize::Encoder;
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{
-    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit, repo_units,
+    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, repo_of_unit,
+    repo_units,
 };
 
 const NAME: &str = "tokenize";
@@ -144,85 +145,78 @@ impl Stage for TokenizeStage {
         let mut seen = std::collections::HashSet::new();
         let mut rows: Vec<TokenRow> = Vec::new();
         let mut drops = Vec::new();
-        let mut failure: Option<RunnerError> = None;
-        prepared
-            .curated
-            .for_each_batch_of(key, BATCH_ROWS, |batch| {
-                for sample in samples_from_batch(&batch)? {
-                    let id = parse_id(&sample.sample_id);
-                    let owner = prepared
-                        .owner
-                        .get(&id)
-                        .map(|i| prepared.repos[*i as usize].as_str());
-                    if owner != Some(key) || !seen.insert(id) {
-                        drops.push(
-                            DropRow::new(NAME, "duplicate_sample")
-                                .repo(key)
-                                .pr(sample.pr_number)
-                                .sample(&sample.sample_id)
-                                .detail(format!(
-                                    "{}: the same text is kept in {}",
-                                    sample.sample_kind,
-                                    owner.unwrap_or(key)
-                                )),
-                        );
-                        continue;
-                    }
-                    let (ids, prompt_tokens) = match prepared
-                        .encoder
-                        .encode_sample(&sample.prompt, &sample.response)
-                    {
-                        Ok(encoded) => encoded,
-                        Err(e) => {
-                            failure = Some(RunnerError::stage(
-                                NAME,
-                                format!("sample {} of {key}: {e}", sample.sample_id),
-                            ));
-                            return Ok(());
-                        }
-                    };
-                    if ids.len() as u64 > options.max_tokens {
-                        let mut drop = DropRow::new(NAME, "too_long")
+        each_batch_of(&prepared.curated, key, BATCH_ROWS, |batch| {
+            for sample in samples_from_batch(&batch)? {
+                let id = parse_id(&sample.sample_id);
+                let owner = prepared
+                    .owner
+                    .get(&id)
+                    .map(|i| prepared.repos[*i as usize].as_str());
+                if owner != Some(key) || !seen.insert(id) {
+                    drops.push(
+                        DropRow::new(NAME, "duplicate_sample")
                             .repo(key)
                             .pr(sample.pr_number)
                             .sample(&sample.sample_id)
                             .detail(format!(
-                                "{}: {} tokens, max_tokens {}",
+                                "{}: the same text is kept in {}",
                                 sample.sample_kind,
-                                ids.len(),
-                                options.max_tokens
-                            ));
-                        drop.n_tokens = Some(ids.len() as i64);
-                        drops.push(drop);
-                        continue;
-                    }
-                    rows.push(TokenRow {
-                        license: prepared
-                            .licenses
-                            .get(&(key.to_string(), sample.base_sha.clone()))
-                            .cloned()
-                            .flatten(),
-                        sample_id: sample.sample_id,
-                        sample_kind: sample.sample_kind,
-                        source: sample.source,
-                        repo: sample.repo,
-                        pr_number: sample.pr_number,
-                        text: sample.text,
-                        n_tokens: ids.len() as i64,
-                        input_ids: ids,
-                        prompt_tokens: prompt_tokens as i64,
-                        repeat_index: 0,
-                        split: split.to_string(),
-                        shuffle_key: 0,
-                    });
+                                owner.unwrap_or(key)
+                            )),
+                    );
+                    continue;
                 }
-                out.write("tokenized", &token_batch("tokenized", &rows)?)?;
-                rows.clear();
-                Ok(())
-            })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
+                let (ids, prompt_tokens) = match prepared
+                    .encoder
+                    .encode_sample(&sample.prompt, &sample.response)
+                {
+                    Ok(encoded) => encoded,
+                    Err(e) => {
+                        return Err(RunnerError::stage(
+                            NAME,
+                            format!("sample {} of {key}: {e}", sample.sample_id),
+                        ));
+                    }
+                };
+                if ids.len() as u64 > options.max_tokens {
+                    let mut drop = DropRow::new(NAME, "too_long")
+                        .repo(key)
+                        .pr(sample.pr_number)
+                        .sample(&sample.sample_id)
+                        .detail(format!(
+                            "{}: {} tokens, max_tokens {}",
+                            sample.sample_kind,
+                            ids.len(),
+                            options.max_tokens
+                        ));
+                    drop.n_tokens = Some(ids.len() as i64);
+                    drops.push(drop);
+                    continue;
+                }
+                rows.push(TokenRow {
+                    license: prepared
+                        .licenses
+                        .get(&(key.to_string(), sample.base_sha.clone()))
+                        .cloned()
+                        .flatten(),
+                    sample_id: sample.sample_id,
+                    sample_kind: sample.sample_kind,
+                    source: sample.source,
+                    repo: sample.repo,
+                    pr_number: sample.pr_number,
+                    text: sample.text,
+                    n_tokens: ids.len() as i64,
+                    input_ids: ids,
+                    prompt_tokens: prompt_tokens as i64,
+                    repeat_index: 0,
+                    split: split.to_string(),
+                    shuffle_key: 0,
+                });
+            }
+            out.write("tokenized", &token_batch("tokenized", &rows)?)?;
+            rows.clear();
+            Ok(())
+        })?;
         out.write_drops(&drops)?;
         Ok(())
     }

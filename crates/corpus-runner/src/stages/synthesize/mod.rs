@@ -156,6 +156,11 @@ impl Stage for SynthesizeStage {
             ),
             Some(_) => None,
         };
+        let engine = usage.as_ref().map(|usage| ModelEngine {
+            client: usage as &dyn corpus_core::chat::Chat,
+            templates: &prepared.templates,
+            options: &options.model,
+        });
         let mut seen = BTreeSet::new();
         let mut model_tally = ModelTally::default();
         each_batch_of(&prepared.patches, key, PRS_PER_BATCH, |batch| {
@@ -191,24 +196,16 @@ impl Stage for SynthesizeStage {
                     tasks,
                 });
             }
-            let results: Vec<Vec<jobs::VariantResult>> = match (&repo, &usage) {
+            let results: Vec<Vec<jobs::VariantResult>> = match (&repo, &engine) {
                 (Some(repo), _) => prs
                     .iter()
                     .map(|pr| jobs::deterministic(&job_ctx, repo, pr))
                     .collect(),
-                (None, usage) => {
-                    let engine = ModelEngine {
-                        client: usage
-                            .as_ref()
-                            .map(|u| u as &dyn corpus_core::chat::Chat)
-                            .ok_or_else(|| RunnerError::stage(NAME, "no model client"))?,
-                        templates: &prepared.templates,
-                        options: &options.model,
-                    };
+                (None, Some(engine)) => {
                     let roles = &options.model.roles;
                     jobs::model(
                         &job_ctx,
-                        &engine,
+                        engine,
                         &prs,
                         roles.iter().any(|r| r == "explorer"),
                         roles.iter().any(|r| r == "reasoner"),
@@ -216,8 +213,9 @@ impl Stage for SynthesizeStage {
                     )
                     .map_err(|e| RunnerError::stage(NAME, format!("{key}: {e}")))?
                 }
+                (None, None) => return Err(RunnerError::stage(NAME, "no model client")),
             };
-            if prepared.client.is_some() {
+            if engine.is_some() {
                 model_tally.add(&results);
             }
             let mut rows = Vec::new();

@@ -613,6 +613,7 @@ fn plan_command(args: &PlanArgs) -> Result<()> {
         }
         let options = corpus_runner::projection::ProjectOptions {
             prs_per_repo: args.prs_per_repo,
+            mirror_budget_bytes: recipe.inputs.mirror_budget_bytes(),
         };
         let projection = corpus_runner::project(&recipe, &run, &options)?;
         if args.json {

@@ -67,7 +67,7 @@ fn demo_crawls_offline_and_samples_carry_the_linked_issue() {
 }
 
 /// The merge PRs of a bare repository, as a mock API lists them (real shas).
-fn merge_pulls(repo: &std::path::Path) -> Vec<MockPull> {
+pub(crate) fn merge_pulls(repo: &std::path::Path) -> Vec<MockPull> {
     let log = git(repo, &["log", "--first-parent", "--format=%H %P|%s|%b%x00"]);
     log.split('\0')
         .filter_map(|entry| {

@@ -12,6 +12,7 @@ mod export;
 mod extract;
 mod format;
 mod ingest;
+mod mirror_budget;
 mod slurm;
 mod synthesize;
 mod synthesize_model;

@@ -31,6 +31,14 @@ pub fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Processor time the calling thread has used so far, in seconds; 0 where unknown.
+pub fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|stat| cpu_seconds_of(&stat))
+        .unwrap_or(0.0)
+}
+
 /// Clock ticks per second of `/proc/*/stat` times: `USER_HZ`, fixed at 100 in the kernel's
 /// user ABI on every architecture Linux runs on.
 const USER_HZ: f64 = 100.0;

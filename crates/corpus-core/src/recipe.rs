@@ -80,6 +80,19 @@ pub struct Inputs {
     /// Folders whose direct children are git repositories (bare mirrors or clones).
     #[serde(default)]
     pub repo_dirs: Vec<PathBuf>,
+    /// At most this many GiB of the crawl's mirrors on disk at a time (0: no bound). A budget
+    /// makes the mirrors scratch: each repository is fetched, crawled, extracted and
+    /// synthesized, then its mirror is removed.
+    #[serde(default)]
+    pub mirror_budget_gib: f64,
+}
+
+impl Inputs {
+    /// The mirror budget in bytes, when there is one.
+    pub fn mirror_budget_bytes(&self) -> Option<u64> {
+        (self.mirror_budget_gib > 0.0)
+            .then_some((self.mirror_budget_gib * (1u64 << 30) as f64) as u64)
+    }
 }
 
 fn default_demo_dir() -> PathBuf {
@@ -748,6 +761,32 @@ impl Recipe {
                 "[inputs] lists no repositories: set `demo = true`, `repos` or `repo_dirs`, or enable [crawl]".into(),
             );
         }
+        if !self.inputs.mirror_budget_gib.is_finite() || self.inputs.mirror_budget_gib < 0.0 {
+            errors.push("[inputs] mirror_budget_gib must be a number of GiB, 0 or more".into());
+        }
+        if self.inputs.mirror_budget_gib > 0.0
+            && (!self.crawl.enabled || !self.crawl.mirror || self.crawl.offline)
+        {
+            errors.push(
+                "[inputs] mirror_budget_gib fetches the crawl's mirrors and removes them when done: \
+                 it needs [crawl] enabled = true, mirror = true and offline = false"
+                    .into(),
+            );
+        }
+        if self.inputs.mirror_budget_gib > 0.0
+            && let Some(mirrors) = &self.crawl.mirrors
+            && self
+                .inputs
+                .repo_dirs
+                .iter()
+                .any(|d| self.resolve(d) == self.resolve(mirrors))
+        {
+            errors.push(
+                "[inputs] repo_dirs lists the crawl's mirrors folder: under mirror_budget_gib \
+                 those mirrors are scratch (removed when done), not inputs"
+                    .into(),
+            );
+        }
         for pattern in &self.curate.auto_title_patterns {
             if let Err(e) = regex_syntax_check(pattern) {
                 errors.push(format!(
@@ -951,6 +990,32 @@ taskz = 3
         assert!(msg.contains("unknown key `colour`"), "{msg}");
         assert!(msg.contains("[extract]"), "{msg}");
         assert!(msg.contains("taskz"), "{msg}");
+    }
+
+    #[test]
+    fn a_mirror_budget_needs_an_online_crawl_and_its_own_mirrors() {
+        let parse = |inputs: &str, crawl: &str| {
+            let text = format!(
+                "name = \"b\"\n[inputs]\n{inputs}\n[crawl]\nenabled = true\nrepos = [\"a/b\"]\n{crawl}\n"
+            );
+            Recipe::parse(&text, "r.toml", Path::new("/r")).map_err(|e| e.to_string())
+        };
+        let ok = parse("mirror_budget_gib = 50", "").expect("valid");
+        assert_eq!(ok.inputs.mirror_budget_bytes(), Some(50 << 30));
+        assert_eq!(
+            parse("", "").expect("valid").inputs.mirror_budget_bytes(),
+            None
+        );
+        let negative = parse("mirror_budget_gib = -1", "").expect_err("negative");
+        assert!(negative.contains("0 or more"), "{negative}");
+        let offline = parse("mirror_budget_gib = 1", "offline = true").expect_err("offline");
+        assert!(offline.contains("offline = false"), "{offline}");
+        let listed = parse(
+            "mirror_budget_gib = 1\nrepo_dirs = [\"m\"]",
+            "mirrors = \"/r/m\"",
+        )
+        .expect_err("mirrors as inputs");
+        assert!(listed.contains("scratch"), "{listed}");
     }
 
     #[test]

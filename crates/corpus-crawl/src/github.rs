@@ -99,10 +99,18 @@ fn get_following(client: &Client, url: &str) -> Result<(Response, Vec<String>)> 
     })
 }
 
+/// Where a repository's mirror comes from: the clone URL and the API's estimate of its size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MirrorSource<'a> {
+    pub clone_url: Option<&'a str>,
+    /// The API's `size`, in KiB (roughly the packed repository).
+    pub size_kib: Option<i64>,
+}
+
 /// More text per PR number in which to look for closing keywords (commit messages, read
 /// from the mirror); the hook may also fill in the row (the mirror's path).
 pub type ExtraTexts<'a> =
-    dyn FnMut(&mut RepoRow, Option<&str>, &[PullRow]) -> Result<BTreeMap<i64, String>> + 'a;
+    dyn FnMut(&mut RepoRow, MirrorSource<'_>, &[PullRow]) -> Result<BTreeMap<i64, String>> + 'a;
 
 /// Crawl `name`: metadata first, then (unless it is a benchmark repository by name or fork
 /// parent) its merged PRs and their linked issues.
@@ -180,6 +188,7 @@ pub fn crawl_repo_with(
         )));
     }
     let clone_url = str_at(&meta, &["clone_url"]).map(str::to_string);
+    let size_kib = meta.get("size").and_then(Value::as_i64);
     let mut stats = RepoCrawlStats::default();
     let mut pulls: BTreeMap<i64, PullRow> = BTreeMap::new();
     let mut url = Some(format!(
@@ -205,7 +214,11 @@ pub fn crawl_repo_with(
     }
     stats.merged_prs = pulls.len() as u64;
     let list: Vec<PullRow> = pulls.values().cloned().collect();
-    let extra_texts = extra(&mut row, clone_url.as_deref(), &list)?;
+    let source = MirrorSource {
+        clone_url: clone_url.as_deref(),
+        size_kib,
+    };
+    let extra_texts = extra(&mut row, source, &list)?;
     let graphql_refs = if settings.linked_issues
         && settings.graphql
         && (client.has_tokens() || client.is_offline())

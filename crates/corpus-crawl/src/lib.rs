@@ -26,7 +26,7 @@ pub use client::{Client, ClientOptions, ClientStats};
 pub use discover::{DiscoverStats, Discovered, discover};
 pub use error::{CrawlError, Result};
 pub use github::{
-    CrawlSettings, ExtraTexts, LostLink, RepoCrawl, RepoCrawlStats, Skipped, canonical_name,
-    crawl_repo, crawl_repo_with,
+    CrawlSettings, ExtraTexts, LostLink, MirrorSource, RepoCrawl, RepoCrawlStats, Skipped,
+    canonical_name, crawl_repo, crawl_repo_with,
 };
 pub use tokens::Tokens;

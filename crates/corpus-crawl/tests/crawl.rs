@@ -322,10 +322,10 @@ fn closing_keywords_in_commit_messages_link_issues_too() {
     let client = anonymous_client(&server, dir.path());
     let mut seen_clone_url = None;
     let mut hook = |row: &mut corpus_core::rows::RepoRow,
-                    clone_url: Option<&str>,
+                    source: corpus_crawl::MirrorSource<'_>,
                     pulls: &[corpus_core::rows::PullRow]|
      -> corpus_crawl::Result<BTreeMap<i64, String>> {
-        seen_clone_url = clone_url.map(str::to_string);
+        seen_clone_url = source.clone_url.map(str::to_string);
         row.path = Some("/mirrors/acme+msgs.git".into());
         assert_eq!(pulls.len(), merged_numbers(12).len());
         // PR 3's commit says it closes issue 1010 (its body does not).

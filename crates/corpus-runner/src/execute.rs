@@ -212,21 +212,7 @@ fn run_units(
             let (errors, ran, bar, writer_options) = (&errors, &ran, &bar, &writer_options);
             scope.spawn(move || {
                 for key in mine {
-                    let outcome = (|| -> Result<bool> {
-                        if store.done(key)?.is_some() {
-                            return Ok(false);
-                        }
-                        let dir = store.begin(key)?;
-                        let mut out = UnitOutput::new(&dir, writer_options.clone());
-                        for output in stage.outputs() {
-                            out = out.with_options(output, stage.writer_options(ctx, output));
-                        }
-                        stage.run_unit(ctx, key, &mut out)?;
-                        let done = out.finish()?;
-                        store.mark_done(key, &done)?;
-                        fault::check(stage.name(), "unit")?;
-                        Ok(true)
-                    })();
+                    let outcome = run_unit_once(ctx, stage, store, key, writer_options);
                     bar.inc(1);
                     if let Some(status) = stage.progress() {
                         bar.set_message(status);
@@ -255,7 +241,30 @@ fn run_units(
     Ok(ran.into_inner())
 }
 
-fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
+/// Run one unit unless it is done already; whether it ran.
+pub(crate) fn run_unit_once(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    store: &UnitStore,
+    key: &str,
+    writer_options: &corpus_core::table::WriterOptions,
+) -> Result<bool> {
+    if store.done(key)?.is_some() {
+        return Ok(false);
+    }
+    let dir = store.begin(key)?;
+    let mut out = UnitOutput::new(&dir, writer_options.clone());
+    for output in stage.outputs() {
+        out = out.with_options(output, stage.writer_options(ctx, output));
+    }
+    stage.run_unit(ctx, key, &mut out)?;
+    let done = out.finish()?;
+    store.mark_done(key, &done)?;
+    fault::check(stage.name(), "unit")?;
+    Ok(true)
+}
+
+pub(crate) fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(len),
         indicatif::ProgressDrawTarget::stderr(),
@@ -269,10 +278,23 @@ fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// The barrier: concatenate the units' rows in key order into each output table, then write
-/// the manifests. Manifests of this stage are invalidated first, so a kill midway never
-/// leaves a table that looks complete.
+/// The barrier: concatenate the units' rows in key order into each output table, write the
+/// manifests, then clear the stage's units.
 fn finalize(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    inputs: &StageInputs,
+    store: &UnitStore,
+    keys: &[String],
+    report: &mut StageReport,
+) -> Result<()> {
+    write_tables(ctx, stage, inputs, store, keys, report)?;
+    store.remove()
+}
+
+/// The barrier's tables, the units left in place. Manifests of this stage are invalidated
+/// first, so a kill midway never leaves a table that looks complete.
+pub(crate) fn write_tables(
     ctx: &StageContext,
     stage: &dyn Stage,
     inputs: &StageInputs,
@@ -393,7 +415,6 @@ fn finalize(
     report.dropped = dropped;
     report.dropped_tokens = dropped_tokens;
     report.counters = counters;
-    store.remove()?;
     Ok(())
 }
 

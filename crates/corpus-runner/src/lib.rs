@@ -15,9 +15,11 @@
 //! print!("{}", report.summary_table());
 //! ```
 
+mod disk;
 pub mod error;
 pub mod execute;
 pub mod fault;
+pub mod mirror_budget;
 pub mod projection;
 pub mod report;
 pub mod run_dir;
@@ -61,10 +63,30 @@ pub fn run(
         tool_commit: corpus_core::version::GIT_COMMIT.to_string(),
         stages: Vec::new(),
         tokens: None,
+        mirrors: None,
     };
+    let mut picked = picked;
+    let bounded = mirror_budget::group_selected(recipe, &picked, options)?
+        && mirror_budget::group_needed(&ctx, &picked)?;
+    let mut group = None;
+    if bounded && let Some(limit) = recipe.inputs.mirror_budget_bytes() {
+        let ran = mirror_budget::run_group(&ctx, limit, options.tasks)?;
+        report.mirrors = Some(ran.mirrors.clone());
+        group = Some(ran);
+        // The group's units are all done: its barriers run, whatever was current before.
+        for (stage, forced) in &mut picked {
+            *forced |= mirror_budget::GROUP.contains(&stage.name());
+        }
+    }
     for (stage, forced) in picked {
-        let stage_report = run_stage(&ctx, stage, forced, options)?;
+        let mut stage_report = run_stage(&ctx, stage, forced, options)?;
+        if let Some(group) = &group {
+            group.add_to(&mut stage_report);
+        }
         report.stages.push(stage_report);
+    }
+    if bounded {
+        mirror_budget::finish(&ctx)?;
     }
     report.tokens =
         corpus_core::manifest::Manifest::read(&run.table("shards"))?.and_then(|m| m.tokens);

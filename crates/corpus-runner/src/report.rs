@@ -44,6 +44,9 @@ pub struct RunReport {
     /// Tokens of the shards per source and split, when the run has shards.
     #[serde(default)]
     pub tokens: Option<corpus_core::manifest::TokenSummary>,
+    /// The mirror budget's account, when the recipe has one and the crawl ran under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors: Option<crate::mirror_budget::MirrorStats>,
 }
 
 impl RunReport {

@@ -91,6 +91,15 @@ impl UnitStore {
         Ok(dir)
     }
 
+    /// Forget a unit (done or not): it runs again.
+    pub fn forget(&self, key: &str) -> Result<()> {
+        let dir = self.unit_dir(key);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).at("remove unit", &dir)?;
+        }
+        Ok(())
+    }
+
     pub fn mark_done(&self, key: &str, done: &UnitDone) -> Result<()> {
         let text = serde_json::to_string_pretty(done)
             .map_err(|e| RunnerError::Usage(format!("serialize marker: {e}")))?;

@@ -405,6 +405,28 @@ fn paged(shared: &Shared, path: &str, query: &str, items: Vec<Value>) -> Reply {
     reply
 }
 
+/// A local repository's packed and loose objects in KiB, as `git count-objects` counts them
+/// (GitHub's `size` is of the same kind); None when the URL is not a local repository.
+fn local_size_kib(path: &str) -> Option<i64> {
+    if !std::path::Path::new(path).is_dir() {
+        return None;
+    }
+    let out = std::process::Command::new("git")
+        .args(["-C", path, "count-objects", "-v"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> i64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    out.status
+        .success()
+        .then(|| field("size:") + field("size-pack:"))
+}
+
 fn repo_json(shared: &Shared, r: &MockRepo) -> Value {
     let (owner, _) = r.full_name.split_once('/').unwrap_or(("", ""));
     let mut v = json!({
@@ -421,6 +443,10 @@ fn repo_json(shared: &Shared, r: &MockRepo) -> Value {
         "default_branch": r.default_branch,
         "license": r.license.as_ref().map(|l| json!({ "key": l.to_ascii_lowercase(), "spdx_id": l })),
     });
+    // GitHub's `size` is the repository's packed size in KiB: a local clone URL gives it.
+    if let Some(kib) = r.clone_url.as_deref().and_then(local_size_kib) {
+        v["size"] = json!(kib);
+    }
     if let Some(parent) = &r.fork_parent {
         v["parent"] = json!({ "full_name": parent });
         v["source"] = json!({ "full_name": parent });

@@ -9,6 +9,7 @@ use corpus_core::rows::pulls_from_batch;
 use corpus_core::table::{column, for_each_table_batch, for_each_table_batch_columns};
 
 use super::{Measured, RequestRate, StageCost};
+use crate::disk::folder_bytes;
 use crate::error::{Result, RunnerError};
 use crate::report::RunReport;
 use crate::run_dir::RunDir;
@@ -59,7 +60,13 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
             mirror_bytes += folder_bytes(Path::new(path));
         }
     }
-    measured.mirror_bytes = mirror_bytes;
+    // Under a mirror budget the mirrors are gone: the report has their sizes at fetch.
+    let fetched = report
+        .mirrors
+        .as_ref()
+        .map(|m| m.fetched_bytes)
+        .unwrap_or(0);
+    measured.mirror_bytes = mirror_bytes.max(fetched);
     // Tokens per source, and the repositories that gave any (a benchmark's own repository
     // is removed whole by decontamination: its PRs give no tokens and are not counted).
     let wanted = ["repo", "source", "split", "n_tokens"];
@@ -147,19 +154,4 @@ fn request_rate(run: &RunDir, prs: u64) -> Result<RequestRate> {
         per_repo: 2.0,
         source: format!("modelled on this run's {listed} crawled PRs, {linked} linked issues"),
     })
-}
-
-/// Bytes of the files under `dir` (0 when it is missing); links are not followed.
-fn folder_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => folder_bytes(&entry.path()),
-            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }

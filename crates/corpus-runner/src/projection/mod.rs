@@ -102,8 +102,9 @@ pub struct Projection {
     pub mirror_bytes: u64,
     /// Tables and exports at the end of the run.
     pub disk_at_rest: u64,
-    /// At rest, plus every mirror (they are all kept while the git stages run), plus the
-    /// largest table a second time (a stage's units sit beside its table until the barrier).
+    /// At rest, plus the mirrors (all of them, or the mirror budget when the recipe has
+    /// one), plus the largest table a second time (a stage's units sit beside its table
+    /// until the barrier).
     pub disk_at_peak: u64,
     pub api_requests: Option<u64>,
     pub token_hours: Option<f64>,
@@ -116,6 +117,9 @@ pub struct Projection {
 pub struct ProjectOptions {
     /// PRs per repository among the repositories to be crawled (default: the run's own).
     pub prs_per_repo: Option<f64>,
+    /// The target recipe's `[inputs] mirror_budget_gib`, in bytes: the mirrors on disk at
+    /// once (otherwise all of them are).
+    pub mirror_budget_bytes: Option<u64>,
 }
 
 /// Scale `measured` to `mix`.
@@ -227,7 +231,19 @@ pub fn project(measured: Measured, mix: &MixOptions, options: &ProjectOptions) -
     let mirror_bytes =
         (measured.mirror_bytes as f64 / measured.repos.max(1) as f64 * repos_needed as f64) as u64;
     let disk_at_rest = table_bytes + export_bytes;
-    let disk_at_peak = disk_at_rest + mirror_bytes + largest_table;
+    let mirrors_at_once = match options.mirror_budget_bytes {
+        Some(budget) if budget < mirror_bytes => {
+            notes.push(format!(
+                "mirrors: {} in all, fetched once each, at most {} on disk at a time \
+                 ([inputs] mirror_budget_gib)",
+                render::bytes(mirror_bytes),
+                render::bytes(budget)
+            ));
+            budget
+        }
+        _ => mirror_bytes,
+    };
+    let disk_at_peak = disk_at_rest + mirrors_at_once + largest_table;
     let api_requests = measured
         .requests
         .as_ref()
@@ -348,6 +364,7 @@ mod tests {
             &mix,
             &ProjectOptions {
                 prs_per_repo: Some(50.0),
+                mirror_budget_bytes: None,
             },
         );
         assert_eq!(p.binding_source.as_deref(), Some("agentless"));
@@ -366,6 +383,18 @@ mod tests {
         assert_eq!(p.api_requests, Some(10_000 + 2_000));
         assert_eq!(p.token_hours, Some(12_000.0 / 5_000.0));
         assert!(p.notes.is_empty(), "{:?}", p.notes);
+        // Under a mirror budget the peak holds the budget's worth of mirrors, not all.
+        let bounded = project(
+            measured(),
+            &mix,
+            &ProjectOptions {
+                prs_per_repo: Some(50.0),
+                mirror_budget_bytes: Some(1_000_000),
+            },
+        );
+        assert_eq!(bounded.mirror_bytes, 5_000_000);
+        assert_eq!(bounded.disk_at_peak, 650_000 + 1_000_000 + 400_000);
+        assert!(bounded.notes[0].contains("at most"), "{:?}", bounded.notes);
     }
 
     #[test]

@@ -19,9 +19,13 @@ use corpus_core::recipe::Recipe;
 use corpus_core::repo_name::normalize;
 use corpus_core::rows::{DropRow, PullRow, RepoRow, pulls_batch, repos_batch};
 use corpus_crawl::client::now_secs;
-use corpus_crawl::{Client, ClientOptions, CrawlError, CrawlSettings, Tokens, crawl_repo_with};
+use corpus_crawl::{
+    Client, ClientOptions, CrawlError, CrawlSettings, MirrorSource, Tokens, crawl_repo_with,
+};
 
+use crate::disk::folder_bytes;
 use crate::error::{Result, RunnerError};
+use crate::mirror_budget::MirrorBudget;
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "crawl";
@@ -36,6 +40,8 @@ pub struct CrawlStage {
     aliases: OnceLock<BTreeMap<String, Vec<String>>>,
     /// Units start in parallel: one of them builds the client (and the demo set).
     init: std::sync::Mutex<()>,
+    /// Under `[inputs] mirror_budget_gib`: a fetch waits until its mirror fits.
+    budget: Option<std::sync::Arc<MirrorBudget>>,
 }
 
 fn stage_err(e: CrawlError) -> RunnerError {
@@ -122,6 +128,14 @@ pub fn discover_search(
 }
 
 impl CrawlStage {
+    /// The stage whose fetches wait on `budget` and report their sizes to it.
+    pub fn with_budget(budget: std::sync::Arc<MirrorBudget>) -> Self {
+        Self {
+            budget: Some(budget),
+            ..Default::default()
+        }
+    }
+
     fn client(&self, ctx: &StageContext) -> Result<&Client> {
         if let Some(c) = self.client.get() {
             return Ok(c);
@@ -256,20 +270,34 @@ fn with_aliases(mut row: RepoRow, listed: Vec<String>) -> RepoRow {
 fn mirror_if_wanted(
     ctx: &StageContext,
     repo: &str,
-    clone_url: Option<&str>,
+    source: MirrorSource<'_>,
     branch: Option<&str>,
-) -> Result<Option<PathBuf>> {
+    budget: Option<&MirrorBudget>,
+) -> corpus_crawl::Result<Option<PathBuf>> {
     let c = &ctx.recipe.crawl;
     let dir = mirrors_dir(ctx);
     let existing = corpus_crawl::mirror::mirror_path(&dir, repo);
     if c.offline || !c.mirror {
         return Ok(existing.exists().then_some(existing));
     }
-    let Some(url) = clone_url else {
+    let Some(url) = source.clone_url else {
         return Ok(None);
     };
-    let path = corpus_crawl::mirror::update_mirror(&dir, repo, url, branch).map_err(stage_err)?;
-    Ok(Some(path))
+    let Some(budget) = budget else {
+        return corpus_crawl::mirror::update_mirror(&dir, repo, url, branch).map(Some);
+    };
+    let estimate = source.size_kib.map(|kib| kib.max(0) as u64 * 1024);
+    budget.admit(repo, estimate);
+    match corpus_crawl::mirror::update_mirror(&dir, repo, url, branch) {
+        Ok(path) => {
+            budget.settle(repo, folder_bytes(&path));
+            Ok(Some(path))
+        }
+        Err(e) => {
+            budget.release(repo, false);
+            Err(e)
+        }
+    }
 }
 
 /// Each PR's (number, base sha, head sha), the ranges read from its mirror.
@@ -326,15 +354,16 @@ impl Stage for CrawlStage {
         // Between the PR list and the linked issues: mirror the repository, and read each
         // PR's commit messages from it (closing keywords there count too).
         let mut mirror_and_messages = |row: &mut RepoRow,
-                                       clone_url: Option<&str>,
+                                       source: MirrorSource<'_>,
                                        pulls: &[PullRow]|
          -> corpus_crawl::Result<BTreeMap<i64, String>> {
-            let mirror = |e: RunnerError| CrawlError::Mirror {
-                repo: row.repo.clone(),
-                message: e.to_string(),
-            };
-            let path = mirror_if_wanted(ctx, &row.repo, clone_url, row.default_branch.as_deref())
-                .map_err(mirror)?;
+            let path = mirror_if_wanted(
+                ctx,
+                &row.repo,
+                source,
+                row.default_branch.as_deref(),
+                self.budget.as_deref(),
+            )?;
             row.path = path.as_deref().map(display);
             let Some(path) = path else {
                 return Ok(BTreeMap::new());

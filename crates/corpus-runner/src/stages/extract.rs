@@ -172,7 +172,14 @@ impl Stage for ExtractStage {
             &recipe.tables,
         )));
         builder.table(ctx, NAME, "pulls", false)?;
+        // Scratch mirrors (a mirror budget) change only with the crawl that fetches them,
+        // which reruns this stage with it: their tips are not read (they may be gone).
+        let scratch = crate::mirror_budget::mirrors_are_scratch(recipe);
+        let local = list_repos(recipe)?;
         for (key, spec) in self.repos(ctx)? {
+            if scratch && !local.contains_key(key) {
+                continue;
+            }
             builder
                 .hidden("path", spec.path.to_string_lossy().as_bytes())
                 .input(&format!("repo:{key}"), &branch_tip(spec, key));

@@ -15,7 +15,7 @@ pub(crate) mod spill;
 mod synthesize;
 pub(crate) mod tokenize;
 
-pub use crawl::{CrawlStage, discover_search};
+pub use crawl::{CrawlStage, discover_search, mirrors_dir};
 pub use curate::CurateStage;
 pub use decontaminate::DecontaminateStage;
 pub use export::ExportStage;

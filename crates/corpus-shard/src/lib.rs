@@ -7,5 +7,5 @@
 mod sort;
 mod tokens;
 
-pub use sort::sort_bucket;
+pub use sort::{SortedBucket, sort_bucket};
 pub use tokens::{PartTokens, part_tokens};

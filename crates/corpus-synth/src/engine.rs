@@ -138,6 +138,26 @@ fn search_dir_paths(output: &str) -> Vec<String> {
 }
 
 /// The first line of `content` (a `cat -n` view) mentioning `term`: (number, text).
+/// [`first_mention`] of a file's bytes as their lossy text: the term is looked up in the
+/// bytes and only its line is decoded. The same answer, since a term without line breaks or
+/// U+FFFD matches the lossy text exactly where it matches the bytes, and lines break at `\n`,
+/// which no invalid sequence spans.
+fn first_mention_in(bytes: &[u8], term: &str) -> Option<(usize, String)> {
+    if term.is_empty() || term.contains(['\n', '\r', '\u{fffd}']) {
+        return first_mention(&String::from_utf8_lossy(bytes), term);
+    }
+    let at = memchr::memmem::find(bytes, term.as_bytes())?;
+    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+    let number = memchr::memchr_iter(b'\n', &bytes[..start]).count() + 1;
+    Some((
+        number,
+        String::from_utf8_lossy(&bytes[start..end])
+            .trim()
+            .to_string(),
+    ))
+}
+
 fn first_mention(repo_text: &str, term: &str) -> Option<(usize, String)> {
     repo_text
         .lines()
@@ -303,9 +323,8 @@ fn shown_grep(emulator: &Emulator, term: &str) -> (String, String) {
 fn search_evidence(b: &Builder, gold: &BTreeSet<String>, term: &str, hits: &[String]) -> Search {
     let (command, output) = shown_grep(&b.emulator, term);
     let mention = |path: &str| {
-        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(path).unwrap_or_default())
-            .into_owned();
-        match first_mention(&text, term) {
+        let bytes = b.emulator.snapshot.read(path).unwrap_or_default();
+        match first_mention_in(&bytes, term) {
             Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
             None => format!("`{term}` appears there"),
         }
@@ -451,9 +470,8 @@ fn explore_deterministic(
             format!("`{path}` is among the matches; let me look at it."),
             &path,
         )?;
-        let text = String::from_utf8_lossy(&b.emulator.snapshot.read(&path).unwrap_or_default())
-            .into_owned();
-        let fact = match first_mention(&text, &term) {
+        let bytes = b.emulator.snapshot.read(&path).unwrap_or_default();
+        let fact = match first_mention_in(&bytes, &term) {
             Some((n, line)) => format!("`{term}` appears there on line {n} (`{line}`)"),
             None => format!(
                 "the file has {} lines",
@@ -682,19 +700,27 @@ pub(crate) fn finish(
                             format!("{path}: the editor rewrites line ends"),
                         ));
                     }
-                    let section = sections
-                        .get(&path)
-                        .cloned()
-                        .or_else(|| libgit2_patch(&path, &before, &after));
-                    str_replace_blocks(&path, &before, &after, section.as_deref())
-                        .map_err(|e| drop(e.reason(), format!("{path}: {e}")))?
-                        .into_iter()
-                        .map(|block| EditorCall::StrReplace {
-                            path: absolute.clone(),
-                            old_str: block.search,
-                            new_str: block.replace,
-                        })
-                        .collect()
+                    let section = sections.get(&path).map(String::as_str);
+                    let compute = || {
+                        let patch = section
+                            .map(str::to_string)
+                            .or_else(|| libgit2_patch(&path, &before, &after));
+                        str_replace_blocks(&path, &before, &after, patch.as_deref())
+                    };
+                    match b.emulator.shared() {
+                        Some(shared) => shared
+                            .edits
+                            .blocks(&path, &before, &after, section, compute),
+                        None => compute(),
+                    }
+                    .map_err(|e| drop(e.reason(), format!("{path}: {e}")))?
+                    .into_iter()
+                    .map(|block| EditorCall::StrReplace {
+                        path: absolute.clone(),
+                        old_str: block.search,
+                        new_str: block.replace,
+                    })
+                    .collect()
                 }
             };
             // A file in a directory the base lacks: the editor creates no directories, so
@@ -900,6 +926,33 @@ fn swe_agent_editor_action(call: &EditorCall) -> Action {
         ),
         EditorCall::View { path, .. } => {
             Action::new("str_replace_editor", &[("command", "view"), ("path", path)])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_mention, first_mention_in};
+
+    #[test]
+    fn a_mention_in_bytes_is_the_mention_in_their_lossy_text() {
+        let files: [&[u8]; 6] = [
+            b"import os\nclass Widget:\n    def resize(self):\n",
+            b"a\r\nWidget here\r\nWidget again",
+            b"bad \xff\xfe byte\n\xe2\x80 Widget \xc3\n",
+            b"Widget",
+            b"",
+            b"\n\n  Widget\t\n",
+        ];
+        for file in files {
+            for term in ["Widget", "resize", "missing", "\u{fffd}", "a\nb"] {
+                assert_eq!(
+                    first_mention_in(file, term),
+                    first_mention(&String::from_utf8_lossy(file), term),
+                    "{:?} in {file:?}",
+                    term
+                );
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! text or the diff's other lines is the answer; an exploration action or a template thought
 //! that uses it before an observation showed it is a leak.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -11,10 +11,12 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 }
 
 pub struct LeakGuard {
-    /// Tokens only the added lines hold.
-    added_only: BTreeSet<String>,
-    /// Tokens the agent has seen: the problem text and every observation so far.
-    seen: BTreeSet<String>,
+    /// Tokens only the added lines hold (the problem text's are not among them).
+    added_only: HashSet<String>,
+    /// Of those, the ones the agent has seen in an observation (no other token matters, and
+    /// observations are whole files: keeping every token they hold cost more than the rest
+    /// of the exploration).
+    seen: HashSet<String>,
 }
 
 impl LeakGuard {
@@ -35,7 +37,7 @@ impl LeakGuard {
         let added_only = added.difference(&elsewhere).cloned().collect();
         Self {
             added_only,
-            seen: tokens(problem).map(str::to_string).collect(),
+            seen: HashSet::new(),
         }
     }
 
@@ -46,7 +48,14 @@ impl LeakGuard {
 
     /// Record an observation's tokens as seen.
     pub fn saw(&mut self, observation: &str) {
-        self.seen.extend(tokens(observation).map(str::to_string));
+        if self.added_only.is_empty() {
+            return;
+        }
+        for token in tokens(observation) {
+            if self.added_only.contains(token) && !self.seen.contains(token) {
+                self.seen.insert(token.to_string());
+            }
+        }
     }
 
     /// The first leaked token of an exploration step, if any.

@@ -2,7 +2,8 @@
 //! (`shard-NNNNN.parquet` for training, `validation-NNNNN.parquet` for the held-out
 //! repositories). Buckets are key ranges, so the shards in order are the global shuffle; a
 //! shard's size is the bucket's (the recipe's `[shard] target_mib` of ids), which is also
-//! what one unit holds in memory.
+//! what one unit holds in memory: the bucket once, its rows gathered in shuffle order a row
+//! group at a time.
 
 use std::collections::BTreeMap;
 
@@ -102,13 +103,11 @@ impl Stage for ShardStage {
             })?;
         }
         let sorted = sort_bucket(&batches)?;
-        drop(batches);
         if sorted.num_rows() == 0 {
             return Ok(());
         }
-        let split = column::<StringArray>(&sorted, "split")?
-            .value(0)
-            .to_string();
+        let first = sorted.slice(0, 1)?;
+        let split = column::<StringArray>(&first, "split")?.value(0).to_string();
         let output = if split == "validation" {
             "validation_shards"
         } else {
@@ -119,7 +118,7 @@ impl Stage for ShardStage {
         let mut offset = 0;
         while offset < sorted.num_rows() {
             let len = step.min(sorted.num_rows() - offset);
-            out.write(output, &sorted.slice(offset, len))?;
+            out.write(output, &sorted.slice(offset, len)?)?;
             fault::check(NAME, "write")?;
             offset += len;
         }

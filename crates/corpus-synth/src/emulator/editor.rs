@@ -6,6 +6,7 @@
 //! such PRs instead of teaching a wrong round trip).
 
 use super::{Emulator, Resolved};
+use crate::edit_memo::EditorMemo;
 use crate::snapshot::Kind;
 
 const MAX_RESPONSE_LEN: usize = 16_000;
@@ -99,35 +100,43 @@ pub fn expandtabs(text: &str) -> String {
     out
 }
 
-/// How many lines Python's `str.splitlines()` gives.
+/// How many lines Python's `str.splitlines()` gives: one pass over the bytes (`\n`, `\r`,
+/// `\r\n`, `\v`, `\f`, `\x1c`-`\x1e`, and U+0085, U+2028, U+2029 in UTF-8 end a line).
 fn python_splitlines_count(text: &str) -> usize {
-    // Only `\n` breaks lines in most files: count those at memchr's speed.
-    let plain = !text
-        .bytes()
-        .any(|b| matches!(b, b'\r' | 0x0b | 0x0c | 0x1c..=0x1e | 0x80..));
-    if plain {
-        let breaks = text.bytes().filter(|b| *b == b'\n').count();
-        return breaks + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    let bytes = text.as_bytes();
+    // Most files break lines with `\n` alone: count those at vector speed.
+    if !bytes
+        .iter()
+        .any(|b| matches!(b, b'\r' | 0x0b | 0x0c | 0x1c..=0x1e | 0xc2 | 0xe2))
+    {
+        let breaks = bytes.iter().filter(|b| **b == b'\n').count();
+        return breaks + usize::from(bytes.last().is_some_and(|b| *b != b'\n'));
     }
-    let breaks = [
-        '\n', '\r', '\u{0b}', '\u{0c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
-        '\u{2029}',
-    ];
     let mut count = 0;
-    let mut chars = text.chars().peekable();
-    let mut in_line = false;
-    while let Some(c) = chars.next() {
-        if breaks.contains(&c) {
-            if c == '\r' && chars.peek() == Some(&'\n') {
-                chars.next();
+    let mut i = 0;
+    let mut line_open = false;
+    while i < bytes.len() {
+        let width = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1e => 1,
+            0xc2 if bytes.get(i + 1) == Some(&0x85) => 2,
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                3
             }
-            count += 1;
-            in_line = false;
+            _ => 0,
+        };
+        if width == 0 {
+            line_open = true;
+            i += 1;
         } else {
-            in_line = true;
+            count += 1;
+            line_open = false;
+            i += width;
         }
     }
-    count + usize::from(in_line)
+    count + usize::from(line_open)
 }
 
 /// `_make_output`: clip, expand tabs, number every `\n`-separated line from `first`.
@@ -308,56 +317,32 @@ impl Emulator<'_> {
         old_str: &str,
         new_str: &str,
     ) -> EditorResult {
-        let (path, text) = self.text_of(&kind);
-        let content = expandtabs(&text);
-        let old = expandtabs(old_str);
-        let new = expandtabs(new_str);
-        let occurrences = if old.is_empty() {
-            content.chars().count() + 1
-        } else {
-            content.matches(old.as_str()).count()
-        };
-        if occurrences == 0 {
-            return fail(format!(
-                "No replacement was performed, old_str `{old}` did not appear verbatim in {shown}."
-            ));
+        let path = kind.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let raw = self.snapshot.read(&path).unwrap_or_default();
+        // A pure function of the file and the call: the variants of a PR replay the same
+        // edits on the same files, so the first one's result serves the others.
+        let memo = self.shared().map(|cache| {
+            (
+                cache.clone(),
+                EditorMemo::key(shown, &raw, old_str, new_str),
+            )
+        });
+        if let Some((cache, key)) = &memo
+            && let Some((result, content)) = cache.edits.editor(key)
+        {
+            if let Some(content) = content {
+                self.snapshot.write(&path, content);
+            }
+            return result;
         }
-        if occurrences > 1 {
-            let lines: Vec<usize> = content
-                .split('\n')
-                .enumerate()
-                .filter(|(_, l)| l.contains(old.as_str()))
-                .map(|(i, _)| i + 1)
-                .collect();
-            return fail(format!(
-                "No replacement was performed. Multiple occurrences of old_str `{old}` in lines {}. Please ensure it is unique",
-                int_list(&lines)
-            ));
+        let (result, content) = str_replace_text(shown, &python_text(&raw), old_str, new_str);
+        if let Some((cache, key)) = memo {
+            cache.edits.put_editor(key, &result, content.as_deref());
         }
-        if new == old {
-            return fail(format!(
-                "No replacement was performed, old_str `{old}` is the same as new_str `{new}`."
-            ));
+        if let Some(content) = content {
+            self.snapshot.write(&path, content);
         }
-        let new_content = content.replacen(old.as_str(), &new, 1);
-        self.snapshot.write(&path, new_content.as_bytes().to_vec());
-        let before = content.split(old.as_str()).next().unwrap_or("");
-        let replacement_line = before.matches('\n').count();
-        let start = replacement_line.saturating_sub(SNIPPET_LINES).max(1);
-        let end = (replacement_line + SNIPPET_LINES + new.matches('\n').count())
-            .min(python_splitlines_count(&new_content));
-        let lines: Vec<&str> = new_content.split('\n').collect();
-        let snippet = lines
-            .get(start - 1..end.min(lines.len()).max(start - 1))
-            .unwrap_or_default()
-            .join("\n");
-        EditorResult {
-            output: format!(
-                "The file {shown} has been edited. {}Review the changes and make sure they are as expected. Edit the file again if necessary.\n",
-                make_output(&snippet, &format!("a snippet of {shown}"), start as i64)
-            ),
-            ok: true,
-        }
+        result
     }
 
     fn insert(
@@ -393,6 +378,123 @@ impl Emulator<'_> {
                 make_output(&snippet.join("\n"), "a snippet of the edited file", first)
             ),
             ok: true,
+        }
+    }
+}
+
+/// `str_replace` on a file's text: the result, and the new content when it was edited.
+fn str_replace_text(
+    shown: &str,
+    text: &str,
+    old_str: &str,
+    new_str: &str,
+) -> (EditorResult, Option<Vec<u8>>) {
+    let content = expandtabs(text);
+    let old = expandtabs(old_str);
+    let new = expandtabs(new_str);
+    let occurrences = if old.is_empty() {
+        content.chars().count() + 1
+    } else {
+        content.matches(old.as_str()).count()
+    };
+    if occurrences == 0 {
+        return (
+            fail(format!(
+                "No replacement was performed, old_str `{old}` did not appear verbatim in {shown}."
+            )),
+            None,
+        );
+    }
+    if occurrences > 1 {
+        let lines: Vec<usize> = content
+            .split('\n')
+            .enumerate()
+            .filter(|(_, l)| l.contains(old.as_str()))
+            .map(|(i, _)| i + 1)
+            .collect();
+        return (
+            fail(format!(
+                "No replacement was performed. Multiple occurrences of old_str `{old}` in lines {}. Please ensure it is unique",
+                int_list(&lines)
+            )),
+            None,
+        );
+    }
+    if new == old {
+        return (
+            fail(format!(
+                "No replacement was performed, old_str `{old}` is the same as new_str `{new}`."
+            )),
+            None,
+        );
+    }
+    let new_content = content.replacen(old.as_str(), &new, 1);
+    let before = content.split(old.as_str()).next().unwrap_or("");
+    let replacement_line = before.matches('\n').count();
+    let start = replacement_line.saturating_sub(SNIPPET_LINES).max(1);
+    let end = (replacement_line + SNIPPET_LINES + new.matches('\n').count())
+        .min(python_splitlines_count(&new_content));
+    let lines: Vec<&str> = new_content.split('\n').collect();
+    let snippet = lines
+        .get(start - 1..end.min(lines.len()).max(start - 1))
+        .unwrap_or_default()
+        .join("\n");
+    let result = EditorResult {
+        output: format!(
+            "The file {shown} has been edited. {}Review the changes and make sure they are as expected. Edit the file again if necessary.\n",
+            make_output(&snippet, &format!("a snippet of {shown}"), start as i64)
+        ),
+        ok: true,
+    };
+    (result, Some(new_content.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_splitlines_count;
+
+    /// Python's rule, char by char (the reference the byte scan must equal).
+    fn reference(text: &str) -> usize {
+        let breaks = [
+            '\n', '\r', '\u{0b}', '\u{0c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+            '\u{2029}',
+        ];
+        let mut count = 0;
+        let mut chars = text.chars().peekable();
+        let mut in_line = false;
+        while let Some(c) = chars.next() {
+            if breaks.contains(&c) {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                count += 1;
+                in_line = false;
+            } else {
+                in_line = true;
+            }
+        }
+        count + usize::from(in_line)
+    }
+
+    #[test]
+    fn counts_lines_as_python_splitlines_does() {
+        let cases = [
+            "",
+            "a",
+            "a\n",
+            "a\nb",
+            "\n\n",
+            "a\r\nb\rc\n",
+            "\r",
+            "\r\r\n",
+            "x\u{0b}y\u{0c}z\u{1c}\u{1d}\u{1e}",
+            "caf\u{e9}\n\u{85}tail",
+            "line\u{2028}next\u{2029}",
+            "\u{20ac}\u{2027}\u{2030}\n",
+            "no break \u{c5}\u{80}",
+        ];
+        for text in cases {
+            assert_eq!(python_splitlines_count(text), reference(text), "{text:?}");
         }
     }
 }

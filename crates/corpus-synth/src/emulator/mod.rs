@@ -32,6 +32,8 @@ pub struct ResultCache {
     budget: usize,
     /// The blobs the commands read, shared by every snapshot of the repository.
     pub blobs: Arc<BlobCache>,
+    /// The replay's edit blocks, shared by the variants of a PR.
+    pub edits: crate::edit_memo::EditMemo,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -59,6 +61,7 @@ impl ResultCache {
             map: Mutex::new(Results::default()),
             budget: results,
             blobs: Arc::new(BlobCache::new(blobs)),
+            edits: Default::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -111,6 +114,11 @@ impl<'r> Emulator<'r> {
             root: root.trim_end_matches('/').to_string(),
             cache: None,
         }
+    }
+
+    /// The cache shared with other emulators of the repository, if any.
+    pub fn shared(&self) -> Option<&Arc<ResultCache>> {
+        self.cache.as_ref()
     }
 
     /// Share read-only results and read blobs with other emulators of the same repository.

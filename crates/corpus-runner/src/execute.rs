@@ -162,7 +162,8 @@ pub fn run_stage(
         report.status = "tasks".into();
     } else {
         let barrier = Instant::now();
-        finalize(ctx, stage, &inputs, &store, &keys, &mut report)?;
+        write_tables(ctx, stage, &inputs, &store, &keys, &mut report)?;
+        store.remove()?;
         tracing::info!(
             "{name}: units {:.2}s, barrier {:.2}s",
             barrier.duration_since(started).as_secs_f64(),
@@ -278,22 +279,9 @@ pub(crate) fn progress_bar(stage: &str, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// The barrier: concatenate the units' rows in key order into each output table, write the
-/// manifests, then clear the stage's units.
-fn finalize(
-    ctx: &StageContext,
-    stage: &dyn Stage,
-    inputs: &StageInputs,
-    store: &UnitStore,
-    keys: &[String],
-    report: &mut StageReport,
-) -> Result<()> {
-    write_tables(ctx, stage, inputs, store, keys, report)?;
-    store.remove()
-}
-
-/// The barrier's tables, the units left in place. Manifests of this stage are invalidated
-/// first, so a kill midway never leaves a table that looks complete.
+/// The barrier's tables: the units' rows concatenated in key order into each output table,
+/// then the manifests (the units stay; the caller clears them). Manifests of this stage are
+/// invalidated first, so a kill midway never leaves a table that looks complete.
 pub(crate) fn write_tables(
     ctx: &StageContext,
     stage: &dyn Stage,

@@ -177,6 +177,12 @@ fn a_mirror_budget_refuses_a_selection_that_splits_its_stages() {
         "{}",
         stderr(&out)
     );
+    // A cluster task runs one stage: under a budget that splits the group too.
+    let out = s.run(&[
+        "run", "--recipe", "r.toml", "--only", "crawl", "--task", "0", "--tasks", "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run together"), "{}", stderr(&out));
     std::fs::write(
         s.path().join("offline.toml"),
         "name = \"offline\"\n[inputs]\nmirror_budget_gib = 1\n[crawl]\nenabled = true\noffline = true\nrepos = [\"acme/widgets\"]\n",

@@ -42,19 +42,15 @@ pub struct EditMemo {
     budget: usize,
 }
 
-/// Keys of the editor's answers.
-pub struct EditorMemo;
-
-impl EditorMemo {
-    /// The key of a `str_replace` of `old` by `new` in a file of bytes `file`, shown as `shown`.
-    pub fn key(shown: &str, file: &[u8], old: &str, new: &str) -> String {
-        format!(
-            "str_replace\0{shown}\0{}\0{}\0{}",
-            id128(file),
-            id128(old.as_bytes()),
-            id128(new.as_bytes())
-        )
-    }
+/// The key of the editor's answer to a `str_replace` of `old` by `new` in a file of bytes
+/// `file`, shown as `shown`.
+pub fn str_replace_key(shown: &str, file: &[u8], old: &str, new: &str) -> String {
+    format!(
+        "str_replace\0{shown}\0{}\0{}\0{}",
+        id128(file),
+        id128(old.as_bytes()),
+        id128(new.as_bytes())
+    )
 }
 
 impl Default for EditMemo {
@@ -106,7 +102,7 @@ impl EditMemo {
         blocks
     }
 
-    /// The editor's answer under `key` ([`EditorMemo::key`]), if an earlier edit gave it.
+    /// The editor's answer under `key` ([`str_replace_key`]), if an earlier edit gave it.
     pub fn editor(&self, key: &str) -> Option<Edited> {
         self.memo.lock().ok()?.editor.get(key).cloned()
     }

@@ -209,11 +209,7 @@ pub fn run_group(ctx: &StageContext, limit: u64, tasks: usize) -> Result<GroupRu
         costs: Mutex::new(BTreeMap::new()),
     };
     group.run(&pending, tasks)?;
-    let scratch = ctx.run.root.join("_work").join(SCRATCH);
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)
-            .map_err(|e| corpus_core::Error::io_path("remove", &scratch, e))?;
-    }
+    remove_dir(&ctx.run.root.join("_work").join(SCRATCH))?;
     let mut stats = budget.stats();
     stats.wall_seconds = started.elapsed().as_secs_f64();
     stats.peak_rss_mib = peak_rss_mib();

@@ -6,7 +6,7 @@
 //! such PRs instead of teaching a wrong round trip).
 
 use super::{Emulator, Resolved};
-use crate::edit_memo::EditorMemo;
+use crate::edit_memo::str_replace_key;
 use crate::snapshot::Kind;
 
 const MAX_RESPONSE_LEN: usize = 16_000;
@@ -158,6 +158,11 @@ fn make_output(content: &str, descriptor: &str, first: i64) -> String {
     )
 }
 
+/// The repository path of a resolved file ("" when there is none).
+fn path_of(kind: &Option<(String, Kind)>) -> String {
+    kind.as_ref().map(|(p, _)| p.clone()).unwrap_or_default()
+}
+
 /// Python's `repr` of a list of ints: `[1, 5]`.
 fn int_list(values: &[usize]) -> String {
     let items: Vec<String> = values.iter().map(usize::to_string).collect();
@@ -208,7 +213,7 @@ impl Emulator<'_> {
     }
 
     fn text_of(&self, kind: &Option<(String, Kind)>) -> (String, String) {
-        let path = kind.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let path = path_of(kind);
         let text = python_text(&self.snapshot.read(&path).unwrap_or_default());
         (path, text)
     }
@@ -317,14 +322,14 @@ impl Emulator<'_> {
         old_str: &str,
         new_str: &str,
     ) -> EditorResult {
-        let path = kind.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let path = path_of(&kind);
         let raw = self.snapshot.read(&path).unwrap_or_default();
         // A pure function of the file and the call: the variants of a PR replay the same
         // edits on the same files, so the first one's result serves the others.
         let memo = self.shared().map(|cache| {
             (
                 cache.clone(),
-                EditorMemo::key(shown, &raw, old_str, new_str),
+                str_replace_key(shown, &raw, old_str, new_str),
             )
         });
         if let Some((cache, key)) = &memo

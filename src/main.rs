@@ -235,7 +235,7 @@ struct DiscoverArgs {
 #[derive(Subcommand)]
 enum DecontamCommand {
     /// Print a repository's root commits (every parentless commit reachable from its default
-    /// branch) as `owner/name<TAB>sha` lines, the form of data/decontam/swe-bench-root-commits.txt.
+    /// branch) as `owner/name<TAB>sha` lines: the pairs the registry's `[[roots]]` entries hold.
     Fingerprint {
         /// Path of the repository (a bare mirror or a clone with full history).
         repo: PathBuf,
@@ -366,6 +366,7 @@ fn run_command(args: &RunArgs, only: Option<&str>) -> Result<()> {
     let report = corpus_runner::run(&recipe, &run, &selection, &options)?;
     print!("{}", report.summary_table());
     logging::append(&report.summary_table());
+    eprint!("{}", report.warning_lines());
     if args.task.is_none() {
         eprintln!("run directory: {}", run.root.display());
     }
@@ -624,6 +625,9 @@ fn plan_command(args: &PlanArgs) -> Result<()> {
         return Ok(());
     }
     let plan = corpus_runner::plan(&recipe, &run)?;
+    for warning in recipe.decontam.warnings() {
+        eprintln!("warning: {warning}");
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {

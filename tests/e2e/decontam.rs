@@ -168,3 +168,149 @@ fn fingerprint_prints_root_commits() {
     );
     assert_eq!(out, format!("someone/reqs-renamed\t{}\n", root.trim()));
 }
+
+/// The demo recipe with a `[decontam]` section appended.
+fn demo_with_decontam(s: &Scratch, file: &str, decontam: &str) {
+    let recipe = format!(
+        "{}\n[decontam]\n{decontam}\n",
+        include_str!("../../pipelines/demo.toml")
+    );
+    std::fs::write(s.path().join(file), recipe).expect("recipe");
+}
+
+#[test]
+fn a_cutoff_drops_every_pr_merged_on_or_after_it_in_every_source() {
+    let s = Scratch::new();
+    let out = s.run(&["run"]);
+    assert!(
+        stderr(&out).contains("warning: no [decontam] cutoff set"),
+        "a run without a cutoff warns"
+    );
+    let before = s.query(
+        "runs/demo",
+        "select source, count(*) as n from decontaminated group by source order by source",
+    );
+    demo_with_decontam(&s, "cutoff.toml", "cutoff = \"2024-01-03\"");
+    let out = s.run(&["run", "--recipe", "cutoff.toml", "--until", "decontaminate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("no [decontam] cutoff"));
+    // Nothing kept was merged on or after the cutoff, whatever its source; PR samples are dated
+    // by their PR, commit samples by their patch.
+    let late = s.query(
+        "runs/demo",
+        "select d.source, count(*) as n from decontaminated d join patches p \
+         on d.repo = p.repo and d.base_sha = p.base_sha \
+         and (d.pr_number = p.pr_number or (d.pr_number is null and p.pr_number is null)) \
+         where p.merged_at >= '2024-01-03T00:00:00Z' group by d.source",
+    );
+    assert!(late.is_empty(), "{late:?}");
+    let dropped = s.query(
+        "runs/demo",
+        "select source, count(*) as n from drops d join samples s on d.sample_id = s.sample_id \
+         where d.reason = 'after_cutoff' group by source order by source",
+    );
+    let dropped_sources: Vec<String> = dropped.iter().map(|r| text(r, "source")).collect();
+    for source in ["agentless", "commit_packs", "commits"] {
+        assert!(dropped_sources.contains(&source.to_string()), "{dropped:?}");
+    }
+    let synthetic = s.query(
+        "runs/demo",
+        "select count(*) as n from drops where reason = 'after_cutoff' and detail like 'synthetic%'",
+    );
+    let synthetic_kept = s.query(
+        "runs/demo",
+        "select count(*) as n from decontaminated where source like 'synthetic%'",
+    );
+    let synthetic_before: i64 = before
+        .iter()
+        .filter(|r| text(r, "source").starts_with("synthetic"))
+        .map(|r| r["n"].as_i64().unwrap_or(0))
+        .sum();
+    assert!(
+        synthetic_kept[0]["n"].as_i64().unwrap_or(0) < synthetic_before,
+        "synthetic samples of late PRs are dropped too ({synthetic:?})"
+    );
+    // PRs merged the day before are all still there.
+    let early = s.query(
+        "runs/demo",
+        "select count(*) as n from decontaminated where repo = 'acme/widgets' and pr_number = 5",
+    );
+    assert!(early[0]["n"].as_i64().unwrap_or(0) > 0);
+    let report = s.query(
+        "runs/demo",
+        "select matched, sum(samples) as n from decontam_report where reason = 'after_cutoff' group by matched",
+    );
+    assert_eq!(text(&report[0], "matched"), "2024-01-03");
+}
+
+#[test]
+fn a_sample_naming_a_benchmark_instance_is_dropped() {
+    let s = Scratch::new();
+    s.ok(&["run", "--until", "format"]);
+    // A benchmark file whose instance shares no text with the demo, so only its id can match;
+    // the registry's own ids (SWE-bench Verified's) match the same way.
+    let instance = serde_json::json!({
+        "instance_id": "acme__widgets-3",
+        "problem_statement": "Unrelated words that appear nowhere in the demo corpus at all, really none of them.",
+        "patch": "diff --git a/x b/x\n",
+    });
+    std::fs::write(s.path().join("ids.jsonl"), format!("{instance}\n")).expect("bench");
+    demo_with_decontam(&s, "ids.toml", "benchmark_files = [\"ids.jsonl\"]");
+    let clean = s.query(
+        "runs/demo",
+        "select count(*) as n from samples where text like '%acme__widgets-3%'",
+    );
+    assert_eq!(clean[0]["n"].as_i64(), Some(0), "the demo never names it");
+    s.ok(&["run", "--recipe", "ids.toml"]);
+    let dropped = s.query(
+        "runs/demo",
+        "select count(*) as n from drops where reason = 'benchmark_instance_id'",
+    );
+    assert_eq!(
+        dropped[0]["n"].as_i64(),
+        Some(0),
+        "no false canary on the demo"
+    );
+
+    // An external sample that names a SWE-bench Verified instance is dropped by the registry.
+    let chat = serde_json::json!({"messages": [
+        {"role": "user", "content": "How do I make HttpResponse accept a memoryview?"},
+        {"role": "assistant", "content": "This is django__django-11099: wrap it in bytes() first."},
+    ]});
+    std::fs::write(s.path().join("named.jsonl"), format!("{chat}\n")).expect("chat");
+    let recipe = std::fs::read_to_string(s.path().join("ids.toml")).expect("recipe");
+    std::fs::write(
+        s.path().join("ids.toml"),
+        format!("{recipe}\n[[ingest.sources]]\nname = \"named_chat\"\npath = \"named.jsonl\"\n"),
+    )
+    .expect("recipe");
+    s.ok(&["run", "--recipe", "ids.toml", "--until", "decontaminate"]);
+    let dropped = s.query(
+        "runs/demo",
+        "select matched, samples from decontam_report where reason = 'benchmark_instance_id'",
+    );
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(text(&dropped[0], "matched"), "django__django-11099");
+}
+
+#[test]
+fn unknown_families_and_bad_cutoffs_are_configuration_errors() {
+    let s = Scratch::new();
+    for (decontam, needle) in [
+        (
+            "benchmarks = [\"swe-bench-nope\"]",
+            "unknown family `swe-bench-nope`",
+        ),
+        ("cutoff = \"2024/01/03\"", "is not a date"),
+        (
+            "swe_bench_verified = false\nbenchmarks = [\"swe-bench\"]",
+            "contradicts",
+        ),
+    ] {
+        demo_with_decontam(&s, "bad.toml", decontam);
+        let out = s.run(&["run", "--recipe", "bad.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert!(!s.path().join("runs/demo").exists(), "nothing was written");
+    }
+}

@@ -4,6 +4,8 @@
 //!   ([`repo_match::BenchmarkIdentity`]).
 //! - [`ngram`]: content matching by word n-grams ([`ngram::NgramIndex`]).
 //! - [`benchmark_file`]: benchmark files (JSONL or Parquet with SWE-bench's columns).
+//! - [`instance_ids`]: benchmark instance ids written in a text ([`instance_ids::InstanceIds`]).
+//! - [`cutoff`]: the merge dates a cutoff compares ([`cutoff::MergeDates`]).
 //!
 //! ```
 //! use corpus_decontam::ngram::{Field, NgramIndex};
@@ -14,5 +16,7 @@
 //! ```
 
 pub mod benchmark_file;
+pub mod cutoff;
+pub mod instance_ids;
 pub mod ngram;
 pub mod repo_match;

@@ -32,10 +32,8 @@ impl BenchmarkIdentity {
     pub fn new(options: &DecontamOptions, repos: &[RepoRow]) -> Self {
         let names = BenchmarkRepos::from_options(options);
         let mut roots = BTreeMap::new();
-        if options.swe_bench_verified {
-            for (repo, sha) in shipped_root_commits() {
-                roots.insert(sha, repo);
-            }
+        for (repo, sha) in shipped_root_commits(options) {
+            roots.insert(sha, repo.to_lowercase());
         }
         for row in repos {
             let aliases = row.aliases.iter().map(String::as_str);
@@ -129,5 +127,44 @@ mod tests {
         };
         let identity = BenchmarkIdentity::new(&allowed, &run);
         assert!(identity.verdict(&run[1]).is_none());
+    }
+
+    #[test]
+    fn every_registry_repository_and_a_renamed_copy_of_it_is_matched() {
+        let options = DecontamOptions::default();
+        let mut checked = 0;
+        for family in corpus_core::benchmark::families() {
+            for (i, name) in family.repos().iter().enumerate() {
+                let root = format!("{}-root-{i}", family.family);
+                let original = repo(name, &[&root]);
+                let mirror_folder = repo(&name.replace('/', "__"), &[]);
+                let renamed = repo("someone/renamed-copy", &[&root]);
+                let identity =
+                    BenchmarkIdentity::new(&options, &[original.clone(), renamed.clone()]);
+                assert_eq!(
+                    identity.verdict(&original).map(|v| v.reason),
+                    Some("benchmark_repo"),
+                    "{name}"
+                );
+                assert_eq!(
+                    identity.verdict(&mirror_folder).map(|v| v.reason),
+                    Some("benchmark_repo"),
+                    "{name} as a mirror folder"
+                );
+                let copy = identity
+                    .verdict(&renamed)
+                    .expect("the renamed copy shares a root");
+                assert_eq!(
+                    (copy.reason, copy.matched.as_str()),
+                    ("benchmark_root", name.as_str())
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(
+            checked,
+            17 + 41 + 93 + 11 + 21,
+            "every repository of every family"
+        );
     }
 }

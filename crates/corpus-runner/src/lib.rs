@@ -64,6 +64,7 @@ pub fn run(
         stages: Vec::new(),
         tokens: None,
         mirrors: None,
+        warnings: recipe.decontam.warnings(),
     };
     let mut picked = picked;
     let bounded = mirror_budget::group_selected(recipe, &picked, options)?

@@ -47,9 +47,20 @@ pub struct RunReport {
     /// The mirror budget's account, when the recipe has one and the crawl ran under it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirrors: Option<crate::mirror_budget::MirrorStats>,
+    /// What the recipe leaves open that a user should decide (no decontamination cutoff).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
+    /// The warnings, one `warning:` line each.
+    pub fn warning_lines(&self) -> String {
+        self.warnings
+            .iter()
+            .map(|w| format!("warning: {w}\n"))
+            .collect()
+    }
+
     pub fn summary_table(&self) -> String {
         let mut out = format!(
             "{:<14} {:<8} {:>7} {:>10} {:>10} {:>9} {:>8} {:>8} {:>9}\n",

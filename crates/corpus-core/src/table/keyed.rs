@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, StringArray};
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::statistics::Statistics;
@@ -76,6 +77,18 @@ impl KeyedTable {
         &self,
         key: &str,
         batch_rows: usize,
+        f: impl FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_batch_of_columns(key, None, batch_rows, f)
+    }
+
+    /// As [`Self::for_each_batch_of`], reading only `columns` (the key column is added): a
+    /// stage that needs a few small columns of a wide table skips the rest.
+    pub fn for_each_batch_of_columns(
+        &self,
+        key: &str,
+        columns: Option<&[&str]>,
+        batch_rows: usize,
         mut f: impl FnMut(RecordBatch) -> Result<()>,
     ) -> Result<()> {
         for (path, groups) in &self.parts {
@@ -91,8 +104,20 @@ impl KeyedTable {
                 continue;
             }
             let file = File::open(path).at("open", path)?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| Error::parquet(format!("read {}", path.display()), e))?;
+            let builder = match columns {
+                Some(columns) => {
+                    let names = columns
+                        .iter()
+                        .copied()
+                        .chain(std::iter::once(self.column.as_str()));
+                    let mask = ProjectionMask::columns(builder.parquet_schema(), names);
+                    builder.with_projection(mask)
+                }
+                None => builder,
+            };
+            let reader = builder
                 .with_row_groups(wanted)
                 .with_batch_size(batch_rows.max(1))
                 .build()

@@ -1,6 +1,7 @@
 //! Stage `decontaminate`: samples from benchmark repositories (by name, fork parent or shared
-//! root commit) and samples that hold most of a benchmark instance's text (word n-grams) go to
-//! `drops`; the rest go on as `decontaminated`. `decontam_report` says what each reason removed,
+//! root commit), samples of PRs merged on or after the recipe's cutoff, samples that name a
+//! benchmark instance, and samples that hold most of a benchmark instance's text (word n-grams)
+//! go to `drops`; the rest go on as `decontaminated`. `decontam_report` says what each reason removed,
 //! per matched repository or instance, including what extraction skipped by name.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,8 @@ use corpus_core::rows::{
 };
 use corpus_core::table::KeyedTable;
 use corpus_decontam::benchmark_file::read_instances;
+use corpus_decontam::cutoff::{MergeDates, after_cutoff};
+use corpus_decontam::instance_ids::InstanceIds;
 use corpus_decontam::ngram::{Field, NgramIndex};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
@@ -64,6 +67,10 @@ struct Prepared {
     repos: BTreeMap<String, RepoRow>,
     identity: BenchmarkIdentity,
     index: NgramIndex,
+    /// Instance ids of the chosen families and the benchmark files (canaries).
+    instance_ids: InstanceIds,
+    /// The cutoff in seconds, with the tables that date a repository's samples.
+    cutoff: Option<(i64, [Option<KeyedTable>; 2])>,
     samples: KeyedTable,
     /// `synthesize`'s rows, when the run has them: checked like the samples they come from.
     synthetic: Option<KeyedTable>,
@@ -75,14 +82,16 @@ pub struct DecontaminateStage {
     prepared: OnceLock<Prepared>,
 }
 
-fn build_index(recipe: &Recipe) -> Result<NgramIndex> {
+fn build_index(recipe: &Recipe) -> Result<(NgramIndex, InstanceIds)> {
     let options = &recipe.decontam;
     let mut index = NgramIndex::new(options.ngram);
+    let mut ids = InstanceIds::from_options(options);
     for path in &options.benchmark_files {
         let path = recipe.resolve(path);
         let instances =
             read_instances(&path).map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
         for i in &instances {
+            ids.add(&i.instance_id);
             index.add(
                 &i.instance_id,
                 &[
@@ -98,7 +107,7 @@ fn build_index(recipe: &Recipe) -> Result<NgramIndex> {
             instances.len()
         );
     }
-    Ok(index)
+    Ok((index, ids))
 }
 
 impl DecontaminateStage {
@@ -108,10 +117,23 @@ impl DecontaminateStage {
         }
         let repos = read_repos(ctx)?;
         let rows: Vec<RepoRow> = repos.values().cloned().collect();
+        let (index, instance_ids) = build_index(ctx.recipe)?;
+        let cutoff = match ctx.recipe.decontam.cutoff_seconds() {
+            Some(at) => Some((
+                at,
+                [
+                    KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+                    KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
+                ],
+            )),
+            None => None,
+        };
         let prepared = Prepared {
             identity: BenchmarkIdentity::new(&ctx.recipe.decontam, &rows),
             repos,
-            index: build_index(ctx.recipe)?,
+            index,
+            instance_ids,
+            cutoff,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
             synthetic: KeyedTable::open_if_present(&ctx.run.table("synthetic_samples"), "repo")?,
             tokens: DropTokens::new(ctx, NAME),
@@ -136,6 +158,10 @@ impl Stage for DecontaminateStage {
         }
         builder.table(ctx, NAME, "external_samples", false)?;
         builder.table(ctx, NAME, "synthetic_samples", false)?;
+        if ctx.recipe.decontam.cutoff.is_some() {
+            builder.table(ctx, NAME, "patches", true)?;
+            builder.table(ctx, NAME, "commit_packs", false)?;
+        }
         record_identity(ctx, &mut builder);
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
@@ -174,6 +200,10 @@ impl Stage for DecontaminateStage {
             );
         }
         let verdict = prepared.identity.verdict(repo);
+        let dates = match &prepared.cutoff {
+            Some((_, tables)) => Some(merge_dates(tables, key)?),
+            None => None,
+        };
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         let threshold = ctx.recipe.decontam.threshold;
@@ -185,11 +215,8 @@ impl Stage for DecontaminateStage {
                         Some(v) => {
                             Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
                         }
-                        None => content_match(&prepared.index, &sample.text, threshold).map(
-                            |(instance, detail)| {
-                                ("benchmark_content".to_string(), instance, detail)
-                            },
-                        ),
+                        None => cutoff_match(prepared, dates.as_ref(), &sample)
+                            .or_else(|| text_match(prepared, &sample.text, threshold)),
                     };
                     match removal {
                         Some((reason, matched, detail)) => {
@@ -233,15 +260,15 @@ impl DecontaminateStage {
         let mut drops = Vec::new();
         corpus_core::table::for_each_table_batch(&table, 512, |batch| {
             for sample in samples_from_batch(&batch)? {
-                match content_match(&prepared.index, &sample.text, threshold) {
-                    Some((instance, detail)) => {
+                match text_match(prepared, &sample.text, threshold) {
+                    Some((reason, instance, detail)) => {
                         let tokens = prepared.tokens.count(NAME, &sample)?;
-                        let key = (NAME.to_string(), "benchmark_content".to_string(), instance);
+                        let key = (NAME.to_string(), reason.clone(), instance);
                         report
                             .entry(key)
                             .or_insert_with(|| Tally::new(detail.clone()))
                             .add(&sample, tokens);
-                        let mut drop = DropRow::new(NAME, "benchmark_content")
+                        let mut drop = DropRow::new(NAME, &reason)
                             .sample(&sample.sample_id)
                             .detail(format!("external {}: {detail}", sample.source));
                         drop.n_tokens = tokens;
@@ -257,6 +284,75 @@ impl DecontaminateStage {
         out.write_drops(&drops)?;
         Ok(())
     }
+}
+
+/// The merge dates of one repository's PRs and patches, from the tables that have them.
+fn merge_dates(tables: &[Option<KeyedTable>; 2], repo: &str) -> Result<MergeDates> {
+    use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
+    let mut dates = MergeDates::default();
+    for table in tables.iter().flatten() {
+        let columns = ["pr_number", "base_sha", "merged_at"];
+        table.for_each_batch_of_columns(repo, Some(&columns), 8192, |batch| {
+            let column = |name: &str| {
+                batch.column_by_name(name).ok_or_else(|| {
+                    corpus_core::Error::Input(format!("dating {repo}: no column {name}"))
+                })
+            };
+            let (prs, bases, merged) = (
+                column("pr_number")?,
+                column("base_sha")?,
+                column("merged_at")?,
+            );
+            let prs = prs.as_any().downcast_ref::<Int64Array>();
+            let bases = bases.as_any().downcast_ref::<StringArray>();
+            let merged = merged.as_any().downcast_ref::<TimestampSecondArray>();
+            let (Some(prs), Some(bases), Some(merged)) = (prs, bases, merged) else {
+                return Err(corpus_core::Error::Input(format!(
+                    "dating {repo}: unexpected column types"
+                )));
+            };
+            for row in 0..batch.num_rows() {
+                if merged.is_null(row) {
+                    continue;
+                }
+                let pr = (!prs.is_null(row)).then(|| prs.value(row));
+                dates.add(pr, bases.value(row), merged.value(row));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(dates)
+}
+
+/// `after_cutoff` when the sample's PR was merged on or after the recipe's cutoff.
+fn cutoff_match(
+    prepared: &Prepared,
+    dates: Option<&MergeDates>,
+    sample: &SampleRow,
+) -> Option<(String, String, String)> {
+    let (cutoff, _) = prepared.cutoff.as_ref()?;
+    let merged_at = dates?.merged_at(sample.pr_number, &sample.base_sha)?;
+    after_cutoff(merged_at, *cutoff).then(|| {
+        let day = |secs: i64| corpus_core::days::format(secs.div_euclid(86_400));
+        (
+            "after_cutoff".to_string(),
+            day(*cutoff),
+            format!("merged {}, on or after the cutoff", day(merged_at)),
+        )
+    })
+}
+
+/// A match by the sample's text: an instance id written in it, else content overlap.
+fn text_match(prepared: &Prepared, text: &str, threshold: f64) -> Option<(String, String, String)> {
+    if let Some(id) = prepared.instance_ids.find_in(text) {
+        return Some((
+            "benchmark_instance_id".to_string(),
+            id.to_string(),
+            format!("names benchmark instance {id}"),
+        ));
+    }
+    content_match(&prepared.index, text, threshold)
+        .map(|(instance, detail)| ("benchmark_content".to_string(), instance, detail))
 }
 
 /// The benchmark instance a text holds too much of, with how much (none without an index).

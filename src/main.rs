@@ -1,6 +1,7 @@
 //! The `swe-corpus` command line: parses arguments (no side effects), then hands over to the
 //! library crates. Data goes to stdout, logs and progress to stderr.
 
+mod decontam_cli;
 mod logging;
 
 use std::path::{Path, PathBuf};
@@ -245,6 +246,25 @@ enum DecontamCommand {
         /// The branch to walk (default: HEAD's).
         #[arg(long)]
         branch: Option<String>,
+    },
+    /// Print the decontamination certificate of a run's shards: the benchmark families and
+    /// registry version checked, the cutoff, and the samples removed per family and reason.
+    Report {
+        /// Run directory. Default: runs/latest.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a text, JSONL or Parquet file (someone else's corpus too) against the benchmark
+    /// registry: prints every matching row and fails (exit 1) if there is one.
+    Check {
+        file: PathBuf,
+        /// A recipe whose `[decontam]` section picks the families and benchmark files
+        /// (default: every family of the registry).
+        #[arg(long)]
+        recipe: Option<PathBuf>,
     },
 }
 
@@ -725,6 +745,12 @@ fn main() -> ExitCode {
         Command::Discover(args) => discover_command(args),
         Command::Decontam(DecontamCommand::Fingerprint { repo, name, branch }) => {
             fingerprint_command(repo, name.clone(), branch.clone())
+        }
+        Command::Decontam(DecontamCommand::Report { run, json }) => {
+            latest_or(run).and_then(|dir| decontam_cli::report(&dir, *json))
+        }
+        Command::Decontam(DecontamCommand::Check { file, recipe }) => {
+            decontam_cli::check(file, recipe.as_ref())
         }
         Command::Demo { out } => corpus_demo::generate(out)
             .map(|s| {

@@ -314,3 +314,92 @@ fn unknown_families_and_bad_cutoffs_are_configuration_errors() {
         assert!(!s.path().join("runs/demo").exists(), "nothing was written");
     }
 }
+
+#[test]
+fn every_shard_carries_the_certificate_and_verify_checks_it() {
+    let s = Scratch::new();
+    demo_with_decontam(&s, "demo.toml", "cutoff = \"2024-01-03\"");
+    s.ok(&["run", "--recipe", "demo.toml"]);
+    let report = s.ok(&["decontam", "report"]);
+    assert!(report.contains("cutoff: 2024-01-03"), "{report}");
+    assert!(report.contains("swe-bench-pro@"), "{report}");
+    assert!(report.contains("after_cutoff"), "{report}");
+    assert!(report.contains("benchmark_root"), "{report}");
+    let latest = report
+        .lines()
+        .find_map(|l| l.strip_prefix("latest merge the shards hold: "))
+        .expect("the latest merge")
+        .to_string();
+    assert!(latest.as_str() < "2024-01-03", "{latest}");
+    let card =
+        std::fs::read_to_string(s.path().join("runs/demo/exports/hf/README.md")).expect("card");
+    assert!(
+        card.contains("no PR merged on or after 2024-01-03")
+            && card.contains(&format!("latest merge kept {latest}")),
+        "{card}"
+    );
+    s.ok(&["verify"]);
+
+    // A recipe that now asks for another cutoff no longer matches the shards' certificate.
+    let manifest_path = s.path().join("runs/demo/tables/shards/_manifest.json");
+    let original = std::fs::read_to_string(&manifest_path).expect("manifest");
+    let recipe_path = s.path().join("runs/demo/recipe.toml");
+    let recipe = std::fs::read_to_string(&recipe_path).expect("run recipe");
+    std::fs::write(&recipe_path, recipe.replace("2024-01-03", "2024-01-02")).expect("recipe");
+    let out = s.run(&["verify"]);
+    assert!(!out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(printed.contains("certificate cutoff"), "{printed}");
+    std::fs::write(&recipe_path, recipe).expect("recipe back");
+
+    // A shard without the certificate fails verify.
+    let mut manifest: serde_json::Value = serde_json::from_str(&original).expect("json");
+    manifest["parts"][0]
+        .as_object_mut()
+        .expect("a part")
+        .remove("certificate");
+    std::fs::write(&manifest_path, manifest.to_string()).expect("manifest");
+    let out = s.run(&["verify"]);
+    assert!(!out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(printed.contains("carries certificate none"), "{printed}");
+    manifest
+        .as_object_mut()
+        .expect("manifest")
+        .remove("decontam");
+    std::fs::write(&manifest_path, manifest.to_string()).expect("manifest");
+    let out = s.run(&["verify"]);
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        printed.contains("no decontamination certificate"),
+        "{printed}"
+    );
+    let out = s.run(&["decontam", "report"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("carry no decontamination certificate"));
+}
+
+#[test]
+fn decontam_check_reports_matching_rows_of_any_file() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.path().join("corpus.jsonl"),
+        "{\"text\": \"nothing to see\"}\n{\"text\": \"the fix for astropy__astropy-12907\"}\n",
+    )
+    .expect("corpus");
+    let out = s.run(&["decontam", "check", "corpus.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        printed
+            .contains("corpus.jsonl:2\tbenchmark_instance_id\tswe-bench\tastropy__astropy-12907"),
+        "{printed}"
+    );
+    assert!(stderr(&out).contains("1 of 2 rows match"));
+    std::fs::write(s.path().join("clean.txt"), "one\ntwo\n").expect("clean");
+    let printed = s.ok(&["decontam", "check", "clean.txt"]);
+    assert!(printed.contains("2 rows, none matches"), "{printed}");
+    let out = s.run(&["decontam", "check", "absent.parquet"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("absent.parquet"));
+}

@@ -123,6 +123,36 @@ pub fn families() -> &'static [Family] {
     })
 }
 
+/// The family whose registry file lists instance `id` (any case; SWE-bench Pro's ids also
+/// without their `instance_` prefix).
+pub fn family_of_instance(id: &str) -> Option<&'static str> {
+    static BY_ID: OnceLock<std::collections::HashMap<String, &'static str>> = OnceLock::new();
+    let by_id = BY_ID.get_or_init(|| {
+        let mut map = std::collections::HashMap::new();
+        for family in families() {
+            for id in family.instances() {
+                let lower = id.to_ascii_lowercase();
+                if let Some(bare) = lower.strip_prefix("instance_") {
+                    map.insert(bare.to_string(), family.family.as_str());
+                }
+                map.insert(lower, family.family.as_str());
+            }
+        }
+        map
+    });
+    by_id.get(&id.to_ascii_lowercase()).copied()
+}
+
+/// A digest of the shipped registry: stages whose work depends on it carry it in their
+/// fingerprints, so a newer registry reruns them.
+pub fn registry_digest() -> String {
+    let mut fingerprint = crate::hash::Fingerprint::new();
+    for (name, text) in FAMILY_FILES {
+        fingerprint.field(name, text.as_bytes());
+    }
+    fingerprint.finish()
+}
+
 /// The names the recipe may give in `[decontam] benchmarks`.
 pub fn family_names() -> Vec<&'static str> {
     FAMILY_FILES.iter().map(|(name, _)| *name).collect()
@@ -264,6 +294,21 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(BenchmarkRepos::from_options(&none).names().count(), 0);
+    }
+
+    #[test]
+    fn instances_name_their_family() {
+        assert_eq!(
+            family_of_instance("Django__django-11099"),
+            Some("swe-bench")
+        );
+        assert_eq!(
+            family_of_instance("alibaba__fastjson2-1245"),
+            Some("multi-swe-bench")
+        );
+        let pro = "NodeBB__NodeBB-00c70ce7b0541cfc94afe567921d7668cdc8f4ac-vnan";
+        assert_eq!(family_of_instance(pro), Some("swe-bench-pro"));
+        assert_eq!(family_of_instance("acme__widgets-1"), None);
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct PartInfo {
     /// Tokens in the part (shards only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<u64>,
+    /// The digest of the decontamination certificate this shard was made under (shards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,52 @@ pub struct Manifest {
     /// What the tokens of a token table add up to and how they were made (shards only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenSummary>,
+    /// What decontamination checked and removed before these shards (shards only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decontam: Option<DecontamCertificate>,
+}
+
+/// What decontamination checked and removed, as the shards' manifest states it: which
+/// benchmark families (at which registry version), which cutoff, and how many samples each
+/// family and reason removed. Every shard names its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecontamCertificate {
+    /// `family@version` of every family checked, comma-separated.
+    pub registry: String,
+    pub families: Vec<String>,
+    /// `YYYY-MM-DD`: no PR merged on or after it is in the shards.
+    pub cutoff: Option<String>,
+    /// The latest merge (`YYYY-MM-DD`) of any PR (or commit without a PR) the shards hold.
+    pub latest_merged_at: Option<String>,
+    /// Samples removed per family (`cutoff` for the date, `benchmark_files` and `extra` for
+    /// the recipe's own) and reason.
+    pub dropped: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Repositories extraction skipped by name before any work, per family.
+    pub repos_skipped: BTreeMap<String, u64>,
+    /// xxh3 of the fields above.
+    pub digest: String,
+}
+
+impl DecontamCertificate {
+    /// The digest of everything but the digest itself.
+    pub fn compute_digest(&self) -> String {
+        let mut fingerprint = crate::hash::Fingerprint::new();
+        fingerprint.field("registry", self.registry.as_bytes());
+        fingerprint.field("families", self.families.join(",").as_bytes());
+        fingerprint.field("cutoff", self.cutoff.as_deref().unwrap_or("").as_bytes());
+        let latest = self.latest_merged_at.as_deref().unwrap_or("");
+        fingerprint.field("latest_merged_at", latest.as_bytes());
+        for (family, reasons) in &self.dropped {
+            for (reason, n) in reasons {
+                fingerprint.field(&format!("dropped:{family}:{reason}"), &n.to_le_bytes());
+            }
+        }
+        for (family, n) in &self.repos_skipped {
+            fingerprint.field(&format!("skipped:{family}"), &n.to_le_bytes());
+        }
+        fingerprint.finish()
+    }
 }
 
 /// The token side of a shards manifest.
@@ -83,6 +132,7 @@ impl Manifest {
             rows: 0,
             parts: Vec::new(),
             tokens: None,
+            decontam: None,
         }
     }
 
@@ -200,6 +250,7 @@ mod tests {
                 bytes: 10,
                 xxh3: "00".into(),
                 tokens: None,
+                certificate: None,
             }],
             StageEntry {
                 fingerprint: "f".into(),

@@ -6,6 +6,8 @@
 //! - [`benchmark_file`]: benchmark files (JSONL or Parquet with SWE-bench's columns).
 //! - [`instance_ids`]: benchmark instance ids written in a text ([`instance_ids::InstanceIds`]).
 //! - [`cutoff`]: the merge dates a cutoff compares ([`cutoff::MergeDates`]).
+//! - [`certificate`]: what the shards' manifest states about decontamination.
+//! - [`check`]: any file checked against the registry (`decontam check`).
 //!
 //! ```
 //! use corpus_decontam::ngram::{Field, NgramIndex};
@@ -16,6 +18,8 @@
 //! ```
 
 pub mod benchmark_file;
+pub mod certificate;
+pub mod check;
 pub mod cutoff;
 pub mod instance_ids;
 pub mod ngram;

@@ -38,6 +38,41 @@ fn features(format: Format, packed: bool) -> (&'static str, &'static str) {
     }
 }
 
+/// The card's decontamination line: what was checked, the cutoff, and what was removed.
+fn decontam_line(manifest: &ExportManifest) -> String {
+    let Some(c) = &manifest.decontam else {
+        return "- Decontamination: no certificate (shards made before swe-corpus wrote one).\n"
+            .to_string();
+    };
+    let cutoff = match &c.cutoff {
+        Some(day) => format!("no PR merged on or after {day}"),
+        None => "no cutoff date".to_string(),
+    };
+    let latest = c
+        .latest_merged_at
+        .as_deref()
+        .map(|d| format!("; latest merge kept {d}"))
+        .unwrap_or_default();
+    let dropped: Vec<String> = c
+        .dropped
+        .iter()
+        .map(|(family, reasons)| {
+            let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            format!("{family}: {}", reasons.join(", "))
+        })
+        .collect();
+    let dropped = if dropped.is_empty() {
+        "none".to_string()
+    } else {
+        dropped.join("; ")
+    };
+    format!(
+        "- Decontamination (certificate {}): benchmark families checked {}; {cutoff}{latest}; \
+         samples removed per family and reason: {dropped}. `swe-corpus decontam report` prints it.\n",
+        c.digest, c.registry,
+    )
+}
+
 pub fn render(format: Format, manifest: &ExportManifest, splits: &[(String, u64)]) -> String {
     let (features, mask) = features(format, manifest.hf_packed);
     let mut yaml = String::from("---\ntags:\n- swe-corpus\n- code\n");
@@ -70,6 +105,7 @@ pub fn render(format: Format, manifest: &ExportManifest, splits: &[(String, u64)
          - Documents: {} ({} tokens){}; every document ends with `<|endoftext|>` (id 151643 for Qwen), never added twice.\n\
          - Packing (packed formats): sequential greedy in shard order into sequences of at most {} tokens; a longer document is left out and counted, never split.\n\
          - Tokenizer: {} (sha256 {}); recipe hash {}; shards digest {}; swe-corpus {} ({}).\n\
+         {}\
          - `_manifest.json` lists every file with its xxh3 checksum; `swe-corpus verify` re-checks them and reads every document back.\n",
         format.name(),
         manifest.documents,
@@ -89,5 +125,6 @@ pub fn render(format: Format, manifest: &ExportManifest, splits: &[(String, u64)
         manifest.shards_digest,
         manifest.tool_version,
         manifest.tool_commit,
+        decontam_line(manifest),
     )
 }

@@ -39,6 +39,9 @@ pub struct ExportManifest {
     pub tokens: u64,
     /// Documents longer than the sequence length, left out of packed formats.
     pub too_long: u64,
+    /// The shards' decontamination certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decontam: Option<corpus_core::manifest::DecontamCertificate>,
     pub files: Vec<ExportFile>,
 }
 

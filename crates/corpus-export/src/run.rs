@@ -78,6 +78,7 @@ struct Done {
 #[derive(Debug, Clone)]
 pub struct Begun {
     tokens: corpus_core::manifest::TokenSummary,
+    decontam: Option<corpus_core::manifest::DecontamCertificate>,
     digest: String,
     plan: Vec<(PathBuf, String, String, usize, usize)>,
 }
@@ -175,6 +176,7 @@ pub fn begin(options: &ExportOptions) -> Result<Begun> {
     let _ = std::fs::remove_file(out.join(MANIFEST));
     Ok(Begun {
         tokens,
+        decontam: shards.decontam.clone(),
         digest,
         plan: shard_plan(&files),
     })
@@ -263,6 +265,7 @@ pub fn finish(options: &ExportOptions, begun: &Begun) -> Result<ExportManifest> 
         documents: 0,
         tokens: 0,
         too_long: 0,
+        decontam: begun.decontam.clone(),
         files: Vec::new(),
     };
     let mut splits: std::collections::BTreeMap<String, u64> = Default::default();

@@ -114,9 +114,43 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
             }
         }
         report.rows += rows;
+        if table == "shards" {
+            verify_certificate(run, &manifest, &mut report);
+        }
     }
     verify_exports(run, &mut report)?;
     Ok(report)
+}
+
+/// Every shard carries the decontamination certificate, and it is the one the run's recipe
+/// asks for: its families, registry version and cutoff, with nothing merged on or after it.
+fn verify_certificate(run: &RunDir, manifest: &Manifest, report: &mut VerifyReport) {
+    let Some(certificate) = &manifest.decontam else {
+        report
+            .problems
+            .push("shards: the manifest has no decontamination certificate".to_string());
+        return;
+    };
+    for part in &manifest.parts {
+        if part.certificate.as_deref() != Some(certificate.digest.as_str()) {
+            report.problems.push(format!(
+                "shards/{}: carries certificate {}, the manifest's is {}",
+                part.file,
+                part.certificate.as_deref().unwrap_or("none"),
+                certificate.digest
+            ));
+        }
+    }
+    match corpus_core::recipe::Recipe::load(&run.recipe_file()) {
+        Ok(recipe) => {
+            for problem in corpus_decontam::certificate::problems(&recipe.decontam, certificate) {
+                report.problems.push(format!("shards: {problem}"));
+            }
+        }
+        Err(e) => report.problems.push(format!(
+            "shards: the run's recipe cannot be read to check the certificate: {e}"
+        )),
+    }
 }
 
 /// The folders directly under `dir` (name, path), sorted; None when `dir` cannot be read.

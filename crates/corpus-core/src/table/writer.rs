@@ -379,6 +379,7 @@ impl PartWriter {
             bytes,
             xxh3,
             tokens: None,
+            certificate: None,
         });
         Ok(())
     }
@@ -418,6 +419,7 @@ impl PartWriter {
             bytes,
             xxh3,
             tokens: None,
+            certificate: None,
         });
         Ok(())
     }

@@ -324,6 +324,10 @@ impl Stage for CrawlStage {
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let c = &ctx.recipe.crawl;
         let mut builder = InputsBuilder::new(Recipe::section_hash(&(c, &ctx.recipe.decontam)));
+        builder.hidden(
+            "registry",
+            corpus_core::benchmark::registry_digest().as_bytes(),
+        );
         // The folders are in the section (no run path here: the bytes must not depend on
         // where the run directory is).
         if c.enabled

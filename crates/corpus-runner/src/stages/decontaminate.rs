@@ -153,6 +153,10 @@ impl Stage for DecontaminateStage {
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.decontam));
+        builder.hidden(
+            "registry",
+            corpus_core::benchmark::registry_digest().as_bytes(),
+        );
         for table in INPUTS {
             builder.table(ctx, NAME, table, true)?;
         }

@@ -171,6 +171,10 @@ impl Stage for ExtractStage {
             &recipe.decontam,
             &recipe.tables,
         )));
+        builder.hidden(
+            "registry",
+            corpus_core::benchmark::registry_digest().as_bytes(),
+        );
         builder.table(ctx, NAME, "pulls", false)?;
         // Scratch mirrors (a mirror budget) change only with the crawl that fetches them,
         // which reruns this stage with it: their tips are not read (they may be gone).

@@ -11,6 +11,7 @@ mod format;
 mod ingest;
 mod mix;
 mod shard;
+mod shard_certificate;
 pub(crate) mod spill;
 mod synthesize;
 pub(crate) mod tokenize;

@@ -79,6 +79,23 @@ impl Stage for ShardStage {
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.shard));
         builder.table(ctx, NAME, "mixture", true)?;
+        // The manifest's decontamination certificate reads these.
+        builder.hidden(
+            "decontam",
+            Recipe::section_hash(&ctx.recipe.decontam).as_bytes(),
+        );
+        builder.hidden(
+            "registry",
+            corpus_core::benchmark::registry_digest().as_bytes(),
+        );
+        for table in [
+            "decontam_report",
+            "decontaminated",
+            "patches",
+            "commit_packs",
+        ] {
+            builder.table(ctx, NAME, table, false)?;
+        }
         Ok(builder.finish())
     }
 
@@ -160,6 +177,6 @@ impl Stage for ShardStage {
             }
         }
         manifest.tokens = Some(summary);
-        Ok(())
+        super::shard_certificate::stamp(ctx, manifest)
     }
 }

@@ -1,0 +1,112 @@
+//! `swe-corpus decontam report` and `decontam check`: a run's decontamination certificate,
+//! and any file checked against the benchmark registry.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use corpus_core::manifest::{DecontamCertificate, Manifest};
+use corpus_core::recipe::Recipe;
+use corpus_decontam::benchmark_file::read_instances;
+use corpus_decontam::check::{Checker, check_file};
+use corpus_runner::run_dir::RunDir;
+
+/// Print the certificate of a run's shards: what was checked, the cutoff, what was removed.
+pub fn report(run_dir: &Path, json: bool) -> Result<()> {
+    let run = RunDir::new(run_dir);
+    let manifest = Manifest::read(&run.table("shards"))?.with_context(|| {
+        format!(
+            "{} has no shards yet: the certificate is written with them (run through `shard`)",
+            run_dir.display()
+        )
+    })?;
+    let Some(certificate) = manifest.decontam else {
+        bail!(
+            "the shards of {} carry no decontamination certificate: they were made by an older \
+             swe-corpus; rerun the shard stage",
+            run_dir.display()
+        );
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&certificate)?);
+    } else {
+        print!("{}", render(&certificate, manifest.parts.len()));
+    }
+    Ok(())
+}
+
+fn render(c: &DecontamCertificate, shards: usize) -> String {
+    let mut out = format!(
+        "decontamination certificate {} ({shards} shards carry it)\n",
+        c.digest
+    );
+    out.push_str("families checked:\n");
+    for family in c.registry.split(',') {
+        out.push_str(&format!("    {family}\n"));
+    }
+    out.push_str(&format!(
+        "cutoff: {}\n",
+        c.cutoff
+            .as_deref()
+            .unwrap_or("none (PRs of every date are kept)")
+    ));
+    out.push_str(&format!(
+        "latest merge the shards hold: {}\n",
+        c.latest_merged_at.as_deref().unwrap_or("unknown")
+    ));
+    out.push_str(&format!(
+        "{:<26} {:<24} {:>10}\n",
+        "family", "reason", "samples"
+    ));
+    for (family, reasons) in &c.dropped {
+        for (reason, n) in reasons {
+            out.push_str(&format!("{family:<26} {reason:<24} {n:>10}\n"));
+        }
+    }
+    for (family, n) in &c.repos_skipped {
+        out.push_str(&format!(
+            "{family:<26} {:<24} {n:>10} repositories\n",
+            "skipped before extract"
+        ));
+    }
+    out
+}
+
+/// Check a file against the registry (and the recipe's benchmark files); every match is
+/// printed, and any match makes the command fail.
+pub fn check(file: &Path, recipe: Option<&PathBuf>) -> Result<()> {
+    let recipe = match recipe {
+        Some(path) => Recipe::load(path)?,
+        None => Recipe::demo()?,
+    };
+    let mut instances = Vec::new();
+    for path in &recipe.decontam.benchmark_files {
+        instances.extend(read_instances(&recipe.resolve(path))?);
+    }
+    let checker = Checker::new(&recipe.decontam, &instances);
+    let mut matches = 0u64;
+    let rows = check_file(file, &checker, |f| {
+        matches += 1;
+        println!(
+            "{}:{}\t{}\t{}\t{}\t{}",
+            file.display(),
+            f.row,
+            f.reason,
+            f.family,
+            f.matched,
+            f.detail
+        );
+    })?;
+    if matches > 0 {
+        bail!(
+            "{}: {matches} of {rows} rows match the benchmark registry ({})",
+            file.display(),
+            corpus_core::benchmark::registry_version(&recipe.decontam.families())
+        );
+    }
+    println!(
+        "{}: {rows} rows, none matches the benchmark registry ({})",
+        file.display(),
+        corpus_core::benchmark::registry_version(&recipe.decontam.families())
+    );
+    Ok(())
+}

@@ -87,8 +87,10 @@ fn content_matching_drops_samples_holding_a_benchmark_patch() {
         "instance_id": "acme__widgets-10",
         "repo": "acme/widgets",
         "problem_statement": "A problem statement about something else entirely, long enough to be indexed as thirteen word grams and more words.",
-        "patch": text(&diff[0], "code_diff"),
-        "test_patch": "",
+        // In the test patch, so that n-grams match and the gold-patch lines (an empty patch)
+        // do not.
+        "patch": "",
+        "test_patch": text(&diff[0], "code_diff"),
     });
     std::fs::write(s.path().join("bench.jsonl"), format!("{instance}\n")).expect("bench");
     std::fs::write(
@@ -402,4 +404,78 @@ fn decontam_check_reports_matching_rows_of_any_file() {
     let out = s.run(&["decontam", "check", "absent.parquet"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("absent.parquet"));
+}
+
+#[test]
+fn a_pr_whose_changed_lines_are_a_gold_patch_is_dropped_in_any_repository() {
+    let s = Scratch::new();
+    s.ok(&["run", "--until", "format"]);
+    let diff = s.query(
+        "runs/demo",
+        "select diff from patches where repo = 'acme/widgets' and pr_number = 10",
+    );
+    // The benchmark's copy of that fix: other paths, other context, other indentation.
+    let vendored: String = text(&diff[0], "diff")
+        .lines()
+        .map(|l| match l.as_bytes().first() {
+            Some(b'+') | Some(b'-') if !l.starts_with("+++") && !l.starts_with("---") => {
+                format!("{}\t{}", &l[..1], l[1..].trim_start())
+            }
+            Some(b' ') => " unrelated context".to_string(),
+            _ => l.replace("widgets", "vendored/widgets"),
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut lines = vec![serde_json::json!({
+        "instance_id": "elsewhere__project-77",
+        "problem_statement": "Words about another project that share nothing with the demo.",
+        "patch": vendored,
+    })];
+    // Every other demo repository's PRs are benchmark fixes too: the widgets repositories'
+    // other PRs must lose nothing to them.
+    for row in s.query(
+        "runs/demo",
+        "select repo, pr_number, diff from patches where repo not like '%widgets' and pr_number is not null",
+    ) {
+        lines.push(serde_json::json!({
+            "instance_id": format!("{}-{}", text(&row, "repo").replace('/', "__"), row["pr_number"]),
+            "problem_statement": "x",
+            "patch": text(&row, "diff"),
+        }));
+    }
+    let file: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(s.path().join("gold.jsonl"), file).expect("gold");
+    demo_with_decontam(&s, "gold.toml", "benchmark_files = [\"gold.jsonl\"]");
+    s.ok(&["run", "--recipe", "gold.toml", "--until", "decontaminate"]);
+    let dropped = s.query(
+        "runs/demo",
+        "select repo, pr_number, min(detail) as detail from drops where reason = 'benchmark_patch' \
+         and repo like '%widgets' group by repo, pr_number order by repo",
+    );
+    let prs: Vec<(String, Option<i64>)> = dropped
+        .iter()
+        .map(|r| (text(r, "repo"), r["pr_number"].as_i64()))
+        .collect();
+    assert_eq!(
+        prs,
+        vec![
+            ("acme/widgets".to_string(), Some(10)),
+            ("forker/widgets".to_string(), Some(10)),
+        ],
+        "{dropped:?}"
+    );
+    assert!(
+        text(&dropped[0], "detail").contains("elsewhere__project-77"),
+        "{dropped:?}"
+    );
+    let content = s.query(
+        "runs/demo",
+        "select count(*) as n from drops where repo like '%widgets' and reason = 'benchmark_content'",
+    );
+    assert_eq!(content[0]["n"].as_i64(), Some(0), "no n-gram match either");
+    let kept = s.query(
+        "runs/demo",
+        "select count(*) as n from decontaminated where repo = 'acme/widgets' and pr_number = 9",
+    );
+    assert!(kept[0]["n"].as_i64().unwrap_or(0) > 0);
 }

@@ -389,6 +389,20 @@ pub struct DecontamOptions {
     /// patch n-grams is contaminated.
     #[serde(default = "default_threshold")]
     pub threshold: f64,
+    /// A PR whose changed lines hold this share (0 to 1) of a benchmark gold patch's is that
+    /// instance's fix (`benchmark_patch`); equal line sets always are.
+    #[serde(default = "default_patch_containment")]
+    pub patch_containment: f64,
+    /// Gold patches with fewer countable changed lines match only when equal.
+    #[serde(default = "default_patch_min_lines")]
+    pub patch_min_lines: usize,
+}
+
+fn default_patch_containment() -> f64 {
+    0.8
+}
+fn default_patch_min_lines() -> usize {
+    5
 }
 
 impl DecontamOptions {
@@ -457,6 +471,12 @@ impl DecontamOptions {
         if !(0.0..=1.0).contains(&self.threshold) || self.ngram == 0 {
             errors.push("[decontam] threshold must be within 0..=1 and ngram at least 1".into());
         }
+        if !(0.0..=1.0).contains(&self.patch_containment) || self.patch_min_lines == 0 {
+            errors.push(
+                "[decontam] patch_containment must be within 0..=1 and patch_min_lines at least 1"
+                    .into(),
+            );
+        }
     }
 }
 
@@ -478,6 +498,8 @@ impl Default for DecontamOptions {
             benchmark_files: Vec::new(),
             ngram: default_ngram(),
             threshold: default_threshold(),
+            patch_containment: default_patch_containment(),
+            patch_min_lines: default_patch_min_lines(),
         }
     }
 }

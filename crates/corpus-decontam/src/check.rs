@@ -18,6 +18,7 @@ use corpus_core::recipe::DecontamOptions;
 use crate::benchmark_file::{BenchmarkFileError, Instance};
 use crate::instance_ids::InstanceIds;
 use crate::ngram::{Field, NgramIndex};
+use crate::patch_lines::code_part;
 
 /// One matched row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl Checker {
                 &i.instance_id,
                 &[
                     (Field::ProblemStatement, &i.problem_statement),
-                    (Field::Patch, &i.patch),
+                    (Field::Patch, &code_part(&i.patch)),
                     (Field::TestPatch, &i.test_patch),
                 ],
             );

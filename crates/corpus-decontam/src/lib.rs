@@ -3,6 +3,7 @@
 //! - [`repo_match`]: benchmark repositories by name, fork parent and shared root commit
 //!   ([`repo_match::BenchmarkIdentity`]).
 //! - [`ngram`]: content matching by word n-grams ([`ngram::NgramIndex`]).
+//! - [`patch_lines`]: a PR's changed lines against gold patches ([`patch_lines::GoldPatches`]).
 //! - [`benchmark_file`]: benchmark files (JSONL or Parquet with SWE-bench's columns).
 //! - [`instance_ids`]: benchmark instance ids written in a text ([`instance_ids::InstanceIds`]).
 //! - [`cutoff`]: the merge dates a cutoff compares ([`cutoff::MergeDates`]).
@@ -23,4 +24,5 @@ pub mod check;
 pub mod cutoff;
 pub mod instance_ids;
 pub mod ngram;
+pub mod patch_lines;
 pub mod repo_match;

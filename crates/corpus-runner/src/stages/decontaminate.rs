@@ -4,7 +4,7 @@
 //! go to `drops`; the rest go on as `decontaminated`. `decontam_report` says what each reason removed,
 //! per matched repository or instance, including what extraction skipped by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use corpus_core::hash::file_hex64;
@@ -18,6 +18,7 @@ use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::cutoff::{MergeDates, after_cutoff};
 use corpus_decontam::instance_ids::InstanceIds;
 use corpus_decontam::ngram::{Field, NgramIndex};
+use corpus_decontam::patch_lines::{GoldPatches, code_part};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use super::drop_tokens::{DropTokens, record_identity};
@@ -69,6 +70,9 @@ struct Prepared {
     index: NgramIndex,
     /// Instance ids of the chosen families and the benchmark files (canaries).
     instance_ids: InstanceIds,
+    /// The benchmark files' gold patches, by changed lines, with the table of PR diffs.
+    gold: GoldPatches,
+    patches: Option<KeyedTable>,
     /// The cutoff in seconds, with the tables that date a repository's samples.
     cutoff: Option<(i64, [Option<KeyedTable>; 2])>,
     samples: KeyedTable,
@@ -82,21 +86,30 @@ pub struct DecontaminateStage {
     prepared: OnceLock<Prepared>,
 }
 
-fn build_index(recipe: &Recipe) -> Result<(NgramIndex, InstanceIds)> {
+/// What the benchmark files give: their n-grams, instance ids and gold patches.
+struct BenchmarkIndex {
+    ngrams: NgramIndex,
+    ids: InstanceIds,
+    gold: GoldPatches,
+}
+
+fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
     let options = &recipe.decontam;
     let mut index = NgramIndex::new(options.ngram);
     let mut ids = InstanceIds::from_options(options);
+    let mut gold = GoldPatches::new(options.patch_min_lines, options.patch_containment);
     for path in &options.benchmark_files {
         let path = recipe.resolve(path);
         let instances =
             read_instances(&path).map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
         for i in &instances {
             ids.add(&i.instance_id);
+            gold.add(&i.instance_id, &i.patch);
             index.add(
                 &i.instance_id,
                 &[
                     (Field::ProblemStatement, &i.problem_statement),
-                    (Field::Patch, &i.patch),
+                    (Field::Patch, &code_part(&i.patch)),
                     (Field::TestPatch, &i.test_patch),
                 ],
             );
@@ -107,7 +120,11 @@ fn build_index(recipe: &Recipe) -> Result<(NgramIndex, InstanceIds)> {
             instances.len()
         );
     }
-    Ok((index, ids))
+    Ok(BenchmarkIndex {
+        ngrams: index,
+        ids,
+        gold,
+    })
 }
 
 impl DecontaminateStage {
@@ -117,7 +134,15 @@ impl DecontaminateStage {
         }
         let repos = read_repos(ctx)?;
         let rows: Vec<RepoRow> = repos.values().cloned().collect();
-        let (index, instance_ids) = build_index(ctx.recipe)?;
+        let BenchmarkIndex {
+            ngrams: index,
+            ids: instance_ids,
+            gold,
+        } = build_index(ctx.recipe)?;
+        let patches = match gold.is_empty() {
+            true => None,
+            false => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+        };
         let cutoff = match ctx.recipe.decontam.cutoff_seconds() {
             Some(at) => Some((
                 at,
@@ -133,6 +158,8 @@ impl DecontaminateStage {
             repos,
             index,
             instance_ids,
+            gold,
+            patches,
             cutoff,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
             synthetic: KeyedTable::open_if_present(&ctx.run.table("synthetic_samples"), "repo")?,
@@ -162,7 +189,7 @@ impl Stage for DecontaminateStage {
         }
         builder.table(ctx, NAME, "external_samples", false)?;
         builder.table(ctx, NAME, "synthetic_samples", false)?;
-        if ctx.recipe.decontam.cutoff.is_some() {
+        if ctx.recipe.decontam.cutoff.is_some() || !ctx.recipe.decontam.benchmark_files.is_empty() {
             builder.table(ctx, NAME, "patches", true)?;
             builder.table(ctx, NAME, "commit_packs", false)?;
         }
@@ -208,6 +235,7 @@ impl Stage for DecontaminateStage {
             Some((_, tables)) => Some(merge_dates(tables, key)?),
             None => None,
         };
+        let fixes = gold_fixes(prepared, key)?;
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         let threshold = ctx.recipe.decontam.threshold;
@@ -220,6 +248,7 @@ impl Stage for DecontaminateStage {
                             Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
                         }
                         None => cutoff_match(prepared, dates.as_ref(), &sample)
+                            .or_else(|| fix_match(&fixes, &sample))
                             .or_else(|| text_match(prepared, &sample.text, threshold)),
                     };
                     match removal {
@@ -326,6 +355,63 @@ fn merge_dates(tables: &[Option<KeyedTable>; 2], repo: &str) -> Result<MergeDate
         })?;
     }
     Ok(dates)
+}
+
+/// A PR (or, without one, a base commit) of a repository.
+type PrKey = (Option<i64>, String);
+
+fn pr_key(pr_number: Option<i64>, base_sha: &str) -> PrKey {
+    match pr_number {
+        Some(n) => (Some(n), String::new()),
+        None => (None, base_sha.to_string()),
+    }
+}
+
+/// The repository's PRs whose changed lines are a benchmark gold patch: (instance, detail).
+fn gold_fixes(prepared: &Prepared, repo: &str) -> Result<HashMap<PrKey, (String, String)>> {
+    use arrow::array::{Array, Int64Array, StringArray};
+    use corpus_core::table::column;
+    let mut out = HashMap::new();
+    let Some(table) = &prepared.patches else {
+        return Ok(out);
+    };
+    let columns = ["pr_number", "base_sha", "diff"];
+    table.for_each_batch_of_columns(repo, Some(&columns), 256, |batch| {
+        let pr = column::<Int64Array>(&batch, "pr_number")?;
+        let base = column::<StringArray>(&batch, "base_sha")?;
+        let diff = column::<StringArray>(&batch, "diff")?;
+        for row in 0..batch.num_rows() {
+            let Some(m) = prepared.gold.best_match(diff.value(row)) else {
+                continue;
+            };
+            let detail = if m.exact {
+                format!("its changed lines are the gold patch of {}", m.instance_id)
+            } else {
+                format!(
+                    "holds {:.0}% of the changed lines of the gold patch of {}",
+                    m.share * 100.0,
+                    m.instance_id
+                )
+            };
+            let number = (!pr.is_null(row)).then(|| pr.value(row));
+            out.insert(pr_key(number, base.value(row)), (m.instance_id, detail));
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// `benchmark_patch` when the sample's PR is a benchmark instance's fix.
+fn fix_match(
+    fixes: &HashMap<PrKey, (String, String)>,
+    sample: &SampleRow,
+) -> Option<(String, String, String)> {
+    let (instance, detail) = fixes.get(&pr_key(sample.pr_number, &sample.base_sha))?;
+    Some((
+        "benchmark_patch".to_string(),
+        instance.clone(),
+        detail.clone(),
+    ))
 }
 
 /// `after_cutoff` when the sample's PR was merged on or after the recipe's cutoff.

@@ -346,6 +346,20 @@ mod tests {
                 assert_eq!(root.commit.len(), 40, "{name}: {}", root.repo);
                 assert!(f.repos().contains(&root.repo.to_lowercase()));
             }
+            // Every repository has shipped roots or is listed as computed at run time.
+            let rooted: BTreeSet<String> = f.roots.iter().map(|r| r.repo.to_lowercase()).collect();
+            let later: BTreeSet<String> = f
+                .roots_at_run_time
+                .iter()
+                .map(|r| r.to_lowercase())
+                .collect();
+            assert!(rooted.is_disjoint(&later), "{name}");
+            let both: BTreeSet<String> = rooted.union(&later).cloned().collect();
+            assert_eq!(
+                both,
+                f.repos(),
+                "{name}: roots shipped or computed at run time"
+            );
         }
         let count = |name: &str| family(name).map(|f| (f.repos().len(), f.instances().len()));
         assert_eq!(count("swe-bench"), Some((17, 500)));
@@ -355,5 +369,13 @@ mod tests {
         assert_eq!(count("swe-bench-pro"), Some((11, 1000)));
         assert_eq!(count("swe-polybench"), Some((21, 0)));
         assert_eq!(count("swe-bench-live"), Some((0, 0)));
+        let later = |name: &str| family(name).map(|f| f.roots_at_run_time.len());
+        assert_eq!(
+            later("swe-bench"),
+            Some(3),
+            "matplotlib, scikit-learn, wp-calypso"
+        );
+        let roots: usize = families().iter().map(|f| f.roots.len()).sum();
+        assert_eq!(roots, 21 + 79 + 155 + 14 + 16);
     }
 }

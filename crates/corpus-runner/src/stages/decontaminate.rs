@@ -256,7 +256,7 @@ impl Stage for DecontaminateStage {
                             let tokens = prepared.tokens.count(NAME, &sample)?;
                             report
                                 .entry((NAME.to_string(), reason.clone(), matched.clone()))
-                                .or_insert_with(|| Tally::new(detail.clone()))
+                                .or_insert_with(|| Tally::new(report_detail(&reason, &detail)))
                                 .add(&sample, tokens);
                             let mut drop = DropRow::new(NAME, &reason)
                                 .repo(key)
@@ -414,6 +414,15 @@ fn fix_match(
     ))
 }
 
+/// A report line's detail: the first removal's, except for the cutoff, whose drops each
+/// name their own merge day.
+fn report_detail(reason: &str, detail: &str) -> String {
+    match reason {
+        "after_cutoff" => "PRs merged on or after the cutoff".to_string(),
+        _ => detail.to_string(),
+    }
+}
+
 /// `after_cutoff` when the sample's PR was merged on or after the recipe's cutoff.
 fn cutoff_match(
     prepared: &Prepared,
@@ -427,7 +436,7 @@ fn cutoff_match(
         (
             "after_cutoff".to_string(),
             day(*cutoff),
-            format!("merged {}, on or after the cutoff", day(merged_at)),
+            format!("merged {}", day(merged_at)),
         )
     })
 }

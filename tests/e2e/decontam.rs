@@ -83,9 +83,10 @@ fn content_matching_drops_samples_holding_a_benchmark_patch() {
         "runs/demo",
         "select code_diff from patches where repo = 'acme/widgets' and pr_number = 10",
     );
+    // No `repo`: a benchmark file's repositories are benchmark repositories, and this test is
+    // about content only.
     let instance = serde_json::json!({
         "instance_id": "acme__widgets-10",
-        "repo": "acme/widgets",
         "problem_statement": "A problem statement about something else entirely, long enough to be indexed as thirteen word grams and more words.",
         // In the test patch, so that n-grams match and the gold-patch lines (an empty patch)
         // do not.
@@ -478,4 +479,33 @@ fn a_pr_whose_changed_lines_are_a_gold_patch_is_dropped_in_any_repository() {
         "select count(*) as n from decontaminated where repo = 'acme/widgets' and pr_number = 9",
     );
     assert!(kept[0]["n"].as_i64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn a_benchmark_files_repositories_are_benchmark_repositories() {
+    let s = Scratch::new();
+    // A live benchmark's dataset file: its instances name their repository.
+    let instance = serde_json::json!({
+        "instance_id": "acme__gizmo-999",
+        "repo": "acme/gizmo",
+        "problem_statement": "x",
+        "patch": "",
+    });
+    std::fs::write(s.path().join("live.jsonl"), format!("{instance}\n")).expect("bench");
+    demo_with_decontam(&s, "live.toml", "benchmark_files = [\"live.jsonl\"]");
+    s.ok(&["run", "--recipe", "live.toml"]);
+    let left = s.query(
+        "runs/demo",
+        "select count(*) as n from decontaminated where repo = 'acme/gizmo'",
+    );
+    assert_eq!(left[0]["n"].as_i64(), Some(0));
+    let report = s.query(
+        "runs/demo",
+        "select reason, samples from decontam_report where repo = 'acme/gizmo'",
+    );
+    assert_eq!(text(&report[0], "reason"), "benchmark_repo", "{report:?}");
+    let certificate = s.ok(&["decontam", "report", "--json"]);
+    let certificate: serde_json::Value = serde_json::from_str(&certificate).expect("json");
+    let counted = certificate["dropped"]["benchmark_files"]["benchmark_repo"].as_i64();
+    assert_eq!(counted, report[0]["samples"].as_i64(), "{certificate}");
 }

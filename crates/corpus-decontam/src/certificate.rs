@@ -31,9 +31,11 @@ fn family_of(line: &ReportLine, repos: &BenchmarkRepos) -> String {
         return "cutoff".to_string();
     }
     if REPO_REASONS.contains(&line.reason.as_str()) {
+        // The recipe's `extra_repos` are `extra` in the registry's map; any other repository
+        // came from a benchmark file.
         return repos
             .family_of(&line.matched.to_ascii_lowercase())
-            .unwrap_or("extra")
+            .unwrap_or("benchmark_files")
             .to_string();
     }
     family_of_instance(&line.matched)

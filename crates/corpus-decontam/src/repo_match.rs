@@ -30,7 +30,21 @@ pub struct BenchmarkIdentity {
 impl BenchmarkIdentity {
     /// From the recipe and the run's `repos` rows (benchmark mirrors there add their roots).
     pub fn new(options: &DecontamOptions, repos: &[RepoRow]) -> Self {
-        let names = BenchmarkRepos::from_options(options);
+        Self::with_file_repos(options, repos, &[])
+    }
+
+    /// As [`Self::new`], with the repositories the recipe's benchmark files name (their
+    /// `repo` column) as benchmark repositories too: a live benchmark's dataset file brings
+    /// its repositories.
+    pub fn with_file_repos(
+        options: &DecontamOptions,
+        repos: &[RepoRow],
+        file_repos: &[String],
+    ) -> Self {
+        let mut names = BenchmarkRepos::from_options(options);
+        for repo in file_repos {
+            names.add(repo, "benchmark_files");
+        }
         let mut roots = BTreeMap::new();
         for (repo, sha) in shipped_root_commits(options) {
             roots.insert(sha, repo.to_lowercase());
@@ -127,6 +141,18 @@ mod tests {
         };
         let identity = BenchmarkIdentity::new(&allowed, &run);
         assert!(identity.verdict(&run[1]).is_none());
+        // A benchmark file's repository is a benchmark repository, with its renamed copies.
+        let run = vec![repo("live/project", &["r9"]), repo("x/copy", &["r9"])];
+        let files = vec!["Live/Project".to_string()];
+        let identity = BenchmarkIdentity::with_file_repos(&allowed, &run, &files);
+        assert_eq!(
+            identity.verdict(&run[0]).map(|v| v.reason),
+            Some("benchmark_repo")
+        );
+        assert_eq!(
+            identity.verdict(&run[1]).map(|v| v.reason),
+            Some("benchmark_root")
+        );
     }
 
     #[test]

@@ -91,6 +91,8 @@ struct BenchmarkIndex {
     ngrams: NgramIndex,
     ids: InstanceIds,
     gold: GoldPatches,
+    /// The repositories the files name (their `repo` column).
+    repos: Vec<String>,
 }
 
 fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
@@ -98,6 +100,7 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
     let mut index = NgramIndex::new(options.ngram);
     let mut ids = InstanceIds::from_options(options);
     let mut gold = GoldPatches::new(options.patch_min_lines, options.patch_containment);
+    let mut repos = BTreeSet::new();
     for path in &options.benchmark_files {
         let path = recipe.resolve(path);
         let instances =
@@ -105,6 +108,9 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
         for i in &instances {
             ids.add(&i.instance_id);
             gold.add(&i.instance_id, &i.patch);
+            if !i.repo.is_empty() {
+                repos.insert(i.repo.clone());
+            }
             index.add(
                 &i.instance_id,
                 &[
@@ -124,6 +130,7 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
         ngrams: index,
         ids,
         gold,
+        repos: repos.into_iter().collect(),
     })
 }
 
@@ -138,6 +145,7 @@ impl DecontaminateStage {
             ngrams: index,
             ids: instance_ids,
             gold,
+            repos: file_repos,
         } = build_index(ctx.recipe)?;
         let patches = match gold.is_empty() {
             true => None,
@@ -154,7 +162,7 @@ impl DecontaminateStage {
             None => None,
         };
         let prepared = Prepared {
-            identity: BenchmarkIdentity::new(&ctx.recipe.decontam, &rows),
+            identity: BenchmarkIdentity::with_file_repos(&ctx.recipe.decontam, &rows, &file_repos),
             repos,
             index,
             instance_ids,

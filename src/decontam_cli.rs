@@ -8,6 +8,7 @@ use corpus_core::manifest::{DecontamCertificate, Manifest};
 use corpus_core::recipe::Recipe;
 use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::check::{Checker, check_file};
+use corpus_decontam::patch_lines::GoldSketch;
 use corpus_runner::run_dir::RunDir;
 
 /// Print the certificate of a run's shards: what was checked, the cutoff, what was removed.
@@ -108,5 +109,29 @@ pub fn check(file: &Path, recipe: Option<&PathBuf>) -> Result<()> {
         file.display(),
         corpus_core::benchmark::registry_version(&recipe.decontam.families())
     );
+    Ok(())
+}
+
+/// Print a benchmark file's gold patches as the registry's `[[gold]]` entries.
+pub fn gold_lines(file: &Path) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut skipped = 0;
+    for instance in read_instances(file)? {
+        match GoldSketch::of(&instance.patch) {
+            Some(sketch) => writeln!(
+                out,
+                "[[gold]]\ninstance = \"{}\"\nlines = \"{}\"",
+                instance.instance_id,
+                sketch.to_field()
+            )?,
+            None => skipped += 1,
+        }
+    }
+    out.flush()?;
+    if skipped > 0 {
+        eprintln!("{skipped} instances have no countable changed line in code files");
+    }
     Ok(())
 }

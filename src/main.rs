@@ -257,6 +257,9 @@ enum DecontamCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a benchmark file's gold patches (its `patch` column) as the registry's `[[gold]]`
+    /// entries: their changed lines' count, signature and smallest hashes.
+    GoldLines { file: PathBuf },
     /// Check a text, JSONL or Parquet file (someone else's corpus too) against the benchmark
     /// registry: prints every matching row and fails (exit 1) if there is one.
     Check {
@@ -749,6 +752,7 @@ fn main() -> ExitCode {
         Command::Decontam(DecontamCommand::Report { run, json }) => {
             latest_or(run).and_then(|dir| decontam_cli::report(&dir, *json))
         }
+        Command::Decontam(DecontamCommand::GoldLines { file }) => decontam_cli::gold_lines(file),
         Command::Decontam(DecontamCommand::Check { file, recipe }) => {
             decontam_cli::check(file, recipe.as_ref())
         }

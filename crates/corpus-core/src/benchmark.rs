@@ -59,6 +59,19 @@ pub struct Family {
     pub subsets: Vec<Subset>,
     #[serde(default)]
     pub roots: Vec<RootCommit>,
+    /// Gold patches by their changed lines, where they could be read.
+    #[serde(default)]
+    pub gold: Vec<GoldLines>,
+}
+
+/// An instance's gold patch as changed lines: `LINES SIGNATURE H1 H2 ...` in hexadecimal (the
+/// count of countable lines, the hash of the whole set, its smallest line hashes), as
+/// `swe-corpus decontam gold-lines` prints it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldLines {
+    pub instance: String,
+    pub lines: String,
 }
 
 /// A split or variant of a family (Verified, Lite, mini, the RL pool).

@@ -121,10 +121,64 @@ pub fn changed_lines(diff: &str) -> HashSet<u64> {
     out
 }
 
+/// Lines a registry entry keeps of a gold patch: the smallest hashes, a bottom-k sample whose
+/// share found in a PR estimates the share of the whole patch found there.
+pub const SKETCH_LINES: usize = 8;
+
+/// A gold patch as the registry ships it: how many countable lines it has, the signature of
+/// the whole set (for equality), and its [`SKETCH_LINES`] smallest line hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoldSketch {
+    pub lines: usize,
+    pub signature: u64,
+    pub sketch: Vec<u64>,
+}
+
+impl GoldSketch {
+    /// The sketch of a patch; None when no line counts.
+    pub fn of(patch: &str) -> Option<Self> {
+        let lines = changed_lines(patch);
+        if lines.is_empty() {
+            return None;
+        }
+        let mut sorted: Vec<u64> = lines.iter().copied().collect();
+        sorted.sort_unstable();
+        Some(Self {
+            lines: lines.len(),
+            signature: set_signature(&lines),
+            sketch: sorted.into_iter().take(SKETCH_LINES).collect(),
+        })
+    }
+
+    /// `LINES SIGNATURE H1 H2 ...` (hexadecimal), the registry's `gold` field.
+    pub fn to_field(&self) -> String {
+        let mut out = format!("{} {:016x}", self.lines, self.signature);
+        for h in &self.sketch {
+            out.push_str(&format!(" {h:016x}"));
+        }
+        out
+    }
+
+    pub fn parse(field: &str) -> Option<Self> {
+        let mut parts = field.split_whitespace();
+        let lines = parts.next()?.parse().ok()?;
+        let signature = u64::from_str_radix(parts.next()?, 16).ok()?;
+        let sketch = parts
+            .map(|h| u64::from_str_radix(h, 16).ok())
+            .collect::<Option<Vec<u64>>>()?;
+        (!sketch.is_empty()).then_some(Self {
+            lines,
+            signature,
+            sketch,
+        })
+    }
+}
+
 /// The gold patches of benchmark instances, by their changed lines.
 #[derive(Debug, Default)]
 pub struct GoldPatches {
     ids: Vec<String>,
+    /// How many indexed lines stand for each gold patch (all, or its sketch's).
     sizes: Vec<usize>,
     /// The hash of each gold patch's sorted line set → instance index.
     exact: HashMap<u64, usize>,
@@ -176,15 +230,32 @@ impl GoldPatches {
         if lines.is_empty() {
             return;
         }
+        let signature = set_signature(&lines);
+        let count = lines.len();
+        self.insert(instance_id, count, signature, lines.into_iter().collect());
+    }
+
+    /// Add an instance's gold patch as the registry ships it: its sketch stands for it, and
+    /// the share of the sketch a PR holds estimates the share of the patch.
+    pub fn add_sketch(&mut self, instance_id: &str, sketch: &GoldSketch) {
+        self.insert(
+            instance_id,
+            sketch.lines,
+            sketch.signature,
+            sketch.sketch.clone(),
+        );
+    }
+
+    fn insert(&mut self, instance_id: &str, whole: usize, signature: u64, indexed: Vec<u64>) {
         let index = self.ids.len();
         self.ids.push(instance_id.to_string());
-        self.sizes.push(lines.len());
+        self.sizes.push(indexed.len());
         // One equal line is too little to name a fix.
-        if lines.len() >= 2 {
-            self.exact.entry(set_signature(&lines)).or_insert(index);
+        if whole >= 2 {
+            self.exact.entry(signature).or_insert(index);
         }
-        if lines.len() >= self.min_lines {
-            for line in lines {
+        if whole >= self.min_lines {
+            for line in indexed {
                 self.by_line.entry(line).or_default().push(index as u32);
             }
         }
@@ -257,6 +328,41 @@ mod tests {
         );
         let bump = "diff --git a/src/x/__init__.py b/src/x/__init__.py\n@@ -1 +1 @@\n-__version__ = \"2.3.1.dev\"\n+__version__ = \"2.3.1\"\n";
         assert!(changed_lines(bump).is_empty(), "version bumps do not count");
+    }
+
+    #[test]
+    fn the_registry_gold_lines_parse_and_name_its_instances() {
+        for family in corpus_core::benchmark::families() {
+            let instances = family.instances();
+            for entry in &family.gold {
+                let sketch = GoldSketch::parse(&entry.lines);
+                assert!(sketch.is_some(), "{}: {}", family.family, entry.instance);
+                assert!(
+                    instances.contains(entry.instance.as_str()),
+                    "{}: {} is not an instance of the family",
+                    family.family,
+                    entry.instance
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sketches_round_trip_and_match_like_the_whole_patch() {
+        let sketch = GoldSketch::of(GOLD).expect("countable lines");
+        assert_eq!(sketch.lines, 4);
+        assert_eq!(GoldSketch::parse(&sketch.to_field()), Some(sketch.clone()));
+        assert_eq!(GoldSketch::parse("3 zz"), None);
+        let mut gold = GoldPatches::new(3, 0.8);
+        gold.add_sketch("acme__widgets-1", &sketch);
+        assert!(gold.best_match(GOLD).is_some_and(|m| m.exact));
+        let larger = format!(
+            "{GOLD}diff --git a/b.py b/b.py\n@@ -1 +1 @@\n+print(\"another change entirely\")\n"
+        );
+        assert!(
+            gold.best_match(&larger)
+                .is_some_and(|m| !m.exact && m.share == 1.0)
+        );
     }
 
     #[test]

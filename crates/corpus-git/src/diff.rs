@@ -73,14 +73,41 @@ pub fn diff_trees(
         .map_err(git)?;
     let mut out = TreeDiff::default();
     for index in 0..diff.deltas().len() {
-        file_diff(repo, &diff, index, options, name, &mut out)?;
+        file_diff(
+            repo,
+            &diff,
+            [old, Some(new)],
+            index,
+            options,
+            name,
+            &mut out,
+        )?;
     }
     Ok(out)
+}
+
+/// Whether the entry at `path` of `tree` is a file: any blob mode, including the
+/// non-standard ones old histories hold (0o100744, 0o100664), which git2's `FileMode` panics
+/// on; never a symlink or submodule.
+fn is_regular_file(tree: Option<&Tree>, path: &[u8]) -> bool {
+    let Some(tree) = tree else {
+        return false;
+    };
+    let Ok(path) = std::str::from_utf8(path) else {
+        return false;
+    };
+    tree.get_path(std::path::Path::new(path))
+        .map(|entry| {
+            let mode = entry.filemode();
+            mode == 0 || mode & 0o170000 == 0o100000
+        })
+        .unwrap_or(false)
 }
 
 fn file_diff(
     repo: &Repository,
     diff: &Diff,
+    trees: [Option<&Tree>; 2],
     index: usize,
     options: &ExtractOptions,
     name: &str,
@@ -109,15 +136,12 @@ fn file_diff(
         reason,
         detail,
     };
-    let regular = |mode: git2::FileMode| {
-        matches!(
-            mode,
-            git2::FileMode::Blob | git2::FileMode::BlobExecutable | git2::FileMode::Unreadable
-        )
-    };
     let modes_ok = [delta.old_file(), delta.new_file()]
         .iter()
-        .all(|f| f.id().is_zero() || regular(f.mode()));
+        .zip(trees)
+        .all(|(f, tree)| {
+            f.id().is_zero() || is_regular_file(tree, f.path_bytes().unwrap_or_default())
+        });
     if !modes_ok {
         out.skipped
             .push(skip("not_a_file", "symlink or submodule".into()));
@@ -218,4 +242,52 @@ pub fn tree_files(repo: &Repository, tree: &Tree, name: &str) -> Result<Vec<Stri
     let _ = repo;
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree written byte for byte, so it can hold modes git itself no longer writes.
+    fn raw_tree(repo: &Repository, entries: &[(&str, &str, Oid)]) -> Oid {
+        let mut bytes = Vec::new();
+        for (mode, name, oid) in entries {
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(oid.as_bytes());
+        }
+        repo.odb()
+            .and_then(|odb| odb.write(git2::ObjectType::Tree, &bytes))
+            .expect("write tree")
+    }
+
+    #[test]
+    fn old_non_standard_file_modes_are_files_and_symlinks_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init_bare(dir.path()).expect("init");
+        let before = repo.blob(b"def f():\n    return 1\n").expect("blob");
+        let after = repo.blob(b"def f():\n    return 2\n").expect("blob");
+        let target = repo.blob(b"a.py").expect("blob");
+        let old = raw_tree(
+            &repo,
+            &[("100744", "a.py", before), ("120000", "l.py", target)],
+        );
+        let new = raw_tree(
+            &repo,
+            &[("100744", "a.py", after), ("120000", "l.py", after)],
+        );
+        let (old, new) = (
+            repo.find_tree(old).expect("old"),
+            repo.find_tree(new).expect("new"),
+        );
+        let options = ExtractOptions::default();
+        let diff = diff_trees(&repo, Some(&old), &new, &options, "t/t").expect("diff");
+        let kept: Vec<&str> = diff.kept.iter().map(|f| f.change.path.as_str()).collect();
+        assert_eq!(kept, ["a.py"]);
+        let skipped: Vec<(&str, &str)> = diff
+            .skipped
+            .iter()
+            .map(|f| (f.path.as_str(), f.reason))
+            .collect();
+        assert_eq!(skipped, [("l.py", "not_a_file")]);
+    }
 }

@@ -18,7 +18,7 @@ use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::cutoff::{MergeDates, after_cutoff};
 use corpus_decontam::instance_ids::InstanceIds;
 use corpus_decontam::ngram::{Field, NgramIndex};
-use corpus_decontam::patch_lines::{GoldPatches, code_part};
+use corpus_decontam::patch_lines::{GoldPatches, GoldSketch, code_part};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use super::drop_tokens::{DropTokens, record_identity};
@@ -86,6 +86,17 @@ pub struct DecontaminateStage {
     prepared: OnceLock<Prepared>,
 }
 
+/// The gold patches the registry ships for the recipe's families.
+fn registry_gold(
+    options: &corpus_core::recipe::DecontamOptions,
+) -> impl Iterator<Item = &'static corpus_core::benchmark::GoldLines> {
+    options
+        .families()
+        .into_iter()
+        .filter_map(corpus_core::benchmark::family)
+        .flat_map(|f| &f.gold)
+}
+
 /// What the benchmark files give: their n-grams, instance ids and gold patches.
 struct BenchmarkIndex {
     ngrams: NgramIndex,
@@ -100,6 +111,17 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
     let mut index = NgramIndex::new(options.ngram);
     let mut ids = InstanceIds::from_options(options);
     let mut gold = GoldPatches::new(options.patch_min_lines, options.patch_containment);
+    for entry in registry_gold(options) {
+        match GoldSketch::parse(&entry.lines) {
+            Some(sketch) => gold.add_sketch(&entry.instance, &sketch),
+            None => {
+                return Err(RunnerError::stage(
+                    NAME,
+                    format!("registry gold lines of {} do not parse", entry.instance),
+                ));
+            }
+        }
+    }
     let mut repos = BTreeSet::new();
     for path in &options.benchmark_files {
         let path = recipe.resolve(path);
@@ -330,28 +352,14 @@ impl DecontaminateStage {
 /// The merge dates of one repository's PRs and patches, from the tables that have them.
 fn merge_dates(tables: &[Option<KeyedTable>; 2], repo: &str) -> Result<MergeDates> {
     use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
+    use corpus_core::table::column;
     let mut dates = MergeDates::default();
     for table in tables.iter().flatten() {
         let columns = ["pr_number", "base_sha", "merged_at"];
         table.for_each_batch_of_columns(repo, Some(&columns), 8192, |batch| {
-            let column = |name: &str| {
-                batch.column_by_name(name).ok_or_else(|| {
-                    corpus_core::Error::Input(format!("dating {repo}: no column {name}"))
-                })
-            };
-            let (prs, bases, merged) = (
-                column("pr_number")?,
-                column("base_sha")?,
-                column("merged_at")?,
-            );
-            let prs = prs.as_any().downcast_ref::<Int64Array>();
-            let bases = bases.as_any().downcast_ref::<StringArray>();
-            let merged = merged.as_any().downcast_ref::<TimestampSecondArray>();
-            let (Some(prs), Some(bases), Some(merged)) = (prs, bases, merged) else {
-                return Err(corpus_core::Error::Input(format!(
-                    "dating {repo}: unexpected column types"
-                )));
-            };
+            let prs = column::<Int64Array>(&batch, "pr_number")?;
+            let bases = column::<StringArray>(&batch, "base_sha")?;
+            let merged = column::<TimestampSecondArray>(&batch, "merged_at")?;
             for row in 0..batch.num_rows() {
                 if merged.is_null(row) {
                     continue;

@@ -97,7 +97,7 @@ fn registry_gold(
         .flat_map(|f| &f.gold)
 }
 
-/// What the benchmark files give: their n-grams, instance ids and gold patches.
+/// What the registry and the benchmark files give: n-grams, instance ids, gold patches.
 struct BenchmarkIndex {
     ngrams: NgramIndex,
     ids: InstanceIds,

@@ -153,22 +153,27 @@ fn read_parquet(path: &Path) -> Result<Vec<Instance>, BenchmarkFileError> {
 
 /// A string cell of any string layout; empty for a missing column or a null.
 fn text_at(batch: &RecordBatch, name: &str, row: usize) -> String {
-    let Some(column) = batch.column_by_name(name) else {
-        return String::new();
-    };
+    batch
+        .column_by_name(name)
+        .and_then(|column| string_cell(column, row))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A string cell of any string layout (Utf8, LargeUtf8, Utf8View); None for a null or a
+/// column of another type.
+pub(crate) fn string_cell(column: &dyn Array, row: usize) -> Option<&str> {
     if column.is_null(row) {
-        return String::new();
+        return None;
     }
-    if let Some(a) = column.as_any().downcast_ref::<StringArray>() {
-        return a.value(row).to_string();
+    let any = column.as_any();
+    if let Some(a) = any.downcast_ref::<StringArray>() {
+        return Some(a.value(row));
     }
-    if let Some(a) = column.as_any().downcast_ref::<LargeStringArray>() {
-        return a.value(row).to_string();
+    if let Some(a) = any.downcast_ref::<LargeStringArray>() {
+        return Some(a.value(row));
     }
-    if let Some(a) = column.as_any().downcast_ref::<StringViewArray>() {
-        return a.value(row).to_string();
-    }
-    String::new()
+    any.downcast_ref::<StringViewArray>().map(|a| a.value(row))
 }
 
 #[cfg(test)]

@@ -8,14 +8,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use arrow::array::{Array, LargeStringArray, StringArray, StringViewArray};
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use corpus_core::benchmark::{BenchmarkRepos, family_of_instance};
 use corpus_core::recipe::DecontamOptions;
 
-use crate::benchmark_file::{BenchmarkFileError, Instance};
+use crate::benchmark_file::{BenchmarkFileError, Instance, string_cell};
 use crate::instance_ids::InstanceIds;
 use crate::ngram::{Field, NgramIndex};
 use crate::patch_lines::code_part;
@@ -167,7 +166,7 @@ pub fn check_file(
             rows += 1;
             let mut finding = None;
             for name in &text_columns {
-                let Some(cell) = batch.column_by_name(name).and_then(|c| text_at(c, r)) else {
+                let Some(cell) = batch.column_by_name(name).and_then(|c| string_cell(c, r)) else {
                     continue;
                 };
                 finding = if name == "repo" {
@@ -187,24 +186,10 @@ pub fn check_file(
     Ok(rows)
 }
 
-/// A string cell of any string layout; None for a null.
-fn text_at(column: &dyn Array, row: usize) -> Option<&str> {
-    if column.is_null(row) {
-        return None;
-    }
-    let any = column.as_any();
-    if let Some(a) = any.downcast_ref::<StringArray>() {
-        return Some(a.value(row));
-    }
-    if let Some(a) = any.downcast_ref::<LargeStringArray>() {
-        return Some(a.value(row));
-    }
-    any.downcast_ref::<StringViewArray>().map(|a| a.value(row))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::StringArray;
     use std::sync::Arc;
 
     #[test]

@@ -70,11 +70,14 @@ struct Prepared {
     index: NgramIndex,
     /// Instance ids of the chosen families and the benchmark files (canaries).
     instance_ids: InstanceIds,
-    /// The benchmark files' gold patches, by changed lines, with the table of PR diffs.
+    /// The registry's and the benchmark files' gold patches, by changed lines.
     gold: GoldPatches,
+    /// The cutoff in seconds.
+    cutoff: Option<i64>,
+    /// PR diffs and merge dates (opened when gold patches or a cutoff need them), and the
+    /// commit packs' merge dates (with a cutoff).
     patches: Option<KeyedTable>,
-    /// The cutoff in seconds, with the tables that date a repository's samples.
-    cutoff: Option<(i64, [Option<KeyedTable>; 2])>,
+    commit_packs: Option<KeyedTable>,
     samples: KeyedTable,
     /// `synthesize`'s rows, when the run has them: checked like the samples they come from.
     synthetic: Option<KeyedTable>,
@@ -169,18 +172,13 @@ impl DecontaminateStage {
             gold,
             repos: file_repos,
         } = build_index(ctx.recipe)?;
-        let patches = match gold.is_empty() {
-            true => None,
-            false => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+        let cutoff = ctx.recipe.decontam.cutoff_seconds();
+        let patches = match cutoff.is_some() || !gold.is_empty() {
+            true => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+            false => None,
         };
-        let cutoff = match ctx.recipe.decontam.cutoff_seconds() {
-            Some(at) => Some((
-                at,
-                [
-                    KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
-                    KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
-                ],
-            )),
+        let commit_packs = match cutoff {
+            Some(_) => KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
             None => None,
         };
         let prepared = Prepared {
@@ -189,8 +187,9 @@ impl DecontaminateStage {
             index,
             instance_ids,
             gold,
-            patches,
             cutoff,
+            patches,
+            commit_packs,
             samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
             synthetic: KeyedTable::open_if_present(&ctx.run.table("synthetic_samples"), "repo")?,
             tokens: DropTokens::new(ctx, NAME),
@@ -219,7 +218,12 @@ impl Stage for DecontaminateStage {
         }
         builder.table(ctx, NAME, "external_samples", false)?;
         builder.table(ctx, NAME, "synthetic_samples", false)?;
-        if ctx.recipe.decontam.cutoff.is_some() || !ctx.recipe.decontam.benchmark_files.is_empty() {
+        // The cutoff dates samples by them, and gold patches are matched against their diffs.
+        let options = &ctx.recipe.decontam;
+        if options.cutoff.is_some()
+            || !options.benchmark_files.is_empty()
+            || registry_gold(options).next().is_some()
+        {
             builder.table(ctx, NAME, "patches", true)?;
             builder.table(ctx, NAME, "commit_packs", false)?;
         }
@@ -261,11 +265,7 @@ impl Stage for DecontaminateStage {
             );
         }
         let verdict = prepared.identity.verdict(repo);
-        let dates = match &prepared.cutoff {
-            Some((_, tables)) => Some(merge_dates(tables, key)?),
-            None => None,
-        };
-        let fixes = gold_fixes(prepared, key)?;
+        let (dates, fixes) = read_prs(prepared, key)?;
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         let threshold = ctx.recipe.decontam.threshold;
@@ -277,7 +277,7 @@ impl Stage for DecontaminateStage {
                         Some(v) => {
                             Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
                         }
-                        None => cutoff_match(prepared, dates.as_ref(), &sample)
+                        None => cutoff_match(prepared, &dates, &sample)
                             .or_else(|| fix_match(&fixes, &sample))
                             .or_else(|| text_match(prepared, &sample.text, threshold)),
                     };
@@ -349,32 +349,11 @@ impl DecontaminateStage {
     }
 }
 
-/// The merge dates of one repository's PRs and patches, from the tables that have them.
-fn merge_dates(tables: &[Option<KeyedTable>; 2], repo: &str) -> Result<MergeDates> {
-    use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
-    use corpus_core::table::column;
-    let mut dates = MergeDates::default();
-    for table in tables.iter().flatten() {
-        let columns = ["pr_number", "base_sha", "merged_at"];
-        table.for_each_batch_of_columns(repo, Some(&columns), 8192, |batch| {
-            let prs = column::<Int64Array>(&batch, "pr_number")?;
-            let bases = column::<StringArray>(&batch, "base_sha")?;
-            let merged = column::<TimestampSecondArray>(&batch, "merged_at")?;
-            for row in 0..batch.num_rows() {
-                if merged.is_null(row) {
-                    continue;
-                }
-                let pr = (!prs.is_null(row)).then(|| prs.value(row));
-                dates.add(pr, bases.value(row), merged.value(row));
-            }
-            Ok(())
-        })?;
-    }
-    Ok(dates)
-}
-
 /// A PR (or, without one, a base commit) of a repository.
 type PrKey = (Option<i64>, String);
+
+/// The PRs that are a benchmark instance's fix: (instance, detail).
+type Fixes = HashMap<PrKey, (String, String)>;
 
 fn pr_key(pr_number: Option<i64>, base_sha: &str) -> PrKey {
     match pr_number {
@@ -383,45 +362,61 @@ fn pr_key(pr_number: Option<i64>, base_sha: &str) -> PrKey {
     }
 }
 
-/// The repository's PRs whose changed lines are a benchmark gold patch: (instance, detail).
-fn gold_fixes(prepared: &Prepared, repo: &str) -> Result<HashMap<PrKey, (String, String)>> {
-    use arrow::array::{Array, Int64Array, StringArray};
+/// What one pass over a repository's `patches` (and, with a cutoff, `commit_packs`) gives:
+/// the merge date of each PR, and the PRs whose changed lines are a benchmark gold patch
+/// with (instance, detail).
+fn read_prs(prepared: &Prepared, repo: &str) -> Result<(MergeDates, Fixes)> {
+    use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
     use corpus_core::table::column;
-    let mut out = HashMap::new();
-    let Some(table) = &prepared.patches else {
-        return Ok(out);
-    };
-    let columns = ["pr_number", "base_sha", "diff"];
-    table.for_each_batch_of_columns(repo, Some(&columns), 256, |batch| {
-        let pr = column::<Int64Array>(&batch, "pr_number")?;
-        let base = column::<StringArray>(&batch, "base_sha")?;
-        let diff = column::<StringArray>(&batch, "diff")?;
-        for row in 0..batch.num_rows() {
-            let Some(m) = prepared.gold.best_match(diff.value(row)) else {
-                continue;
-            };
-            let detail = if m.exact {
-                format!("its changed lines are the gold patch of {}", m.instance_id)
-            } else {
-                format!(
-                    "holds {:.0}% of the changed lines of the gold patch of {}",
-                    m.share * 100.0,
-                    m.instance_id
-                )
-            };
-            let number = (!pr.is_null(row)).then(|| pr.value(row));
-            out.insert(pr_key(number, base.value(row)), (m.instance_id, detail));
+    let mut dates = MergeDates::default();
+    let mut fixes = HashMap::new();
+    let dated = prepared.cutoff.is_some();
+    let matched = !prepared.gold.is_empty();
+    let tables = [
+        (prepared.patches.as_ref(), matched),
+        (prepared.commit_packs.as_ref(), false),
+    ];
+    for (table, with_diffs) in tables {
+        let Some(table) = table else { continue };
+        let mut columns = vec!["pr_number", "base_sha", "merged_at"];
+        if with_diffs {
+            columns.push("diff");
         }
-        Ok(())
-    })?;
-    Ok(out)
+        table.for_each_batch_of_columns(repo, Some(&columns), 256, |batch| {
+            let prs = column::<Int64Array>(&batch, "pr_number")?;
+            let bases = column::<StringArray>(&batch, "base_sha")?;
+            let merged = column::<TimestampSecondArray>(&batch, "merged_at")?;
+            let diffs = match with_diffs {
+                true => Some(column::<StringArray>(&batch, "diff")?),
+                false => None,
+            };
+            for row in 0..batch.num_rows() {
+                let pr = (!prs.is_null(row)).then(|| prs.value(row));
+                if dated && !merged.is_null(row) {
+                    dates.add(pr, bases.value(row), merged.value(row));
+                }
+                let Some(m) = diffs.and_then(|d| prepared.gold.best_match(d.value(row))) else {
+                    continue;
+                };
+                let detail = if m.exact {
+                    format!("its changed lines are the gold patch of {}", m.instance_id)
+                } else {
+                    format!(
+                        "holds {:.0}% of the changed lines of the gold patch of {}",
+                        m.share * 100.0,
+                        m.instance_id
+                    )
+                };
+                fixes.insert(pr_key(pr, bases.value(row)), (m.instance_id, detail));
+            }
+            Ok(())
+        })?;
+    }
+    Ok((dates, fixes))
 }
 
 /// `benchmark_patch` when the sample's PR is a benchmark instance's fix.
-fn fix_match(
-    fixes: &HashMap<PrKey, (String, String)>,
-    sample: &SampleRow,
-) -> Option<(String, String, String)> {
+fn fix_match(fixes: &Fixes, sample: &SampleRow) -> Option<(String, String, String)> {
     let (instance, detail) = fixes.get(&pr_key(sample.pr_number, &sample.base_sha))?;
     Some((
         "benchmark_patch".to_string(),
@@ -442,11 +437,11 @@ fn report_detail(reason: &str, detail: &str) -> String {
 /// `after_cutoff` when the sample's PR was merged on or after the recipe's cutoff.
 fn cutoff_match(
     prepared: &Prepared,
-    dates: Option<&MergeDates>,
+    dates: &MergeDates,
     sample: &SampleRow,
 ) -> Option<(String, String, String)> {
-    let (cutoff, _) = prepared.cutoff.as_ref()?;
-    let merged_at = dates?.merged_at(sample.pr_number, &sample.base_sha)?;
+    let cutoff = prepared.cutoff.as_ref()?;
+    let merged_at = dates.merged_at(sample.pr_number, &sample.base_sha)?;
     after_cutoff(merged_at, *cutoff).then(|| {
         let day = |secs: i64| corpus_core::days::format(secs.div_euclid(86_400));
         (

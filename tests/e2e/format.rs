@@ -332,7 +332,7 @@ fn write_pulls(run: &std::path::Path, rows: &[corpus_core::rows::PullRow]) {
         .expect("read")
         .and_then(|m| m.stages.get("crawl").cloned())
         .expect("the crawl stage ran (disabled)");
-    let batch = corpus_core::rows::pulls_batch(rows).expect("batch");
+    let batch = corpus_core::rows::PullRow::batch(rows).expect("batch");
     let mut writer =
         PartWriter::new(&dir, "part", batch.schema(), WriterOptions::default()).expect("writer");
     writer.write(&batch).expect("write");

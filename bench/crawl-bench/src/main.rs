@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use corpus_core::rows::pulls_from_batch;
+use PullRow::from_batch;
 use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 type Error = Box<dyn std::error::Error>;
@@ -73,7 +73,7 @@ fn pulls_rows(run: &Path) -> Result<(u64, BTreeSet<(String, i64)>), Error> {
     let mut rows = 0u64;
     let mut unique = BTreeSet::new();
     corpus_core::table::for_each_table_batch(&run.join("tables/pulls"), 4096, |batch| {
-        for p in pulls_from_batch(&batch)? {
+        for p in PullRow::from_batch(&batch)? {
             rows += 1;
             unique.insert((p.repo, p.pr_number));
         }

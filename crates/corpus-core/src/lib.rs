@@ -39,7 +39,6 @@ pub mod secrets;
 pub mod special_tokens;
 pub mod spill;
 pub mod table;
-pub mod token_rows;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};

@@ -195,7 +195,7 @@ impl UnitOutput {
                 *self.dropped_tokens.entry(drop.reason.clone()).or_default() += n as u64;
             }
         }
-        self.write("drops", &corpus_core::rows::drops_batch(drops)?)
+        self.write("drops", &corpus_core::rows::DropRow::batch(drops)?)
     }
 
     /// Close every writer; returns rows per table and drops per reason.
@@ -317,7 +317,7 @@ pub fn repo_units(ctx: &StageContext) -> Result<Vec<String>> {
 pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::rows::RepoRow>> {
     let mut repos = BTreeMap::new();
     corpus_core::table::for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
-        for row in corpus_core::rows::repos_from_batch(&batch)? {
+        for row in corpus_core::rows::RepoRow::from_batch(&batch)? {
             // `crawl` and `extract` each write a row of a repository they both saw.
             match repos.entry(row.repo.clone()) {
                 std::collections::btree_map::Entry::Vacant(slot) => {

@@ -76,7 +76,7 @@ pub fn sort_bucket(batches: &[RecordBatch]) -> Result<SortedBucket<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corpus_core::token_rows::{TokenRow, token_batch, token_rows_from_batch};
+    use corpus_core::rows::TokenRow;
 
     fn row(id: &str, key: u64, repeat: i64) -> TokenRow {
         TokenRow {
@@ -98,21 +98,21 @@ mod tests {
 
     #[test]
     fn sorts_by_key_then_id_then_repeat_across_batches() {
-        let a = token_batch("mixture", &[row("x", 9, 0), row("y", 3, 1)]).expect("a");
-        let b = token_batch("mixture", &[row("y", 3, 0), row("w", 5, 0)]).expect("b");
+        let a = TokenRow::table_batch("mixture", &[row("x", 9, 0), row("y", 3, 1)]).expect("a");
+        let b = TokenRow::table_batch("mixture", &[row("y", 3, 0), row("w", 5, 0)]).expect("b");
         let batches = [a, b];
         let sorted = sort_bucket(&batches).expect("sort");
         assert_eq!(sorted.num_rows(), 4);
         let all = sorted.slice(0, 4).expect("slice");
         assert!(all.column_by_name("shuffle_key").is_none());
-        let rows = token_rows_from_batch(&all).expect("rows");
+        let rows = TokenRow::from_batch(&all).expect("rows");
         let order: Vec<(&str, i64)> = rows
             .iter()
             .map(|r| (r.sample_id.as_str(), r.repeat_index))
             .collect();
         assert_eq!(order, vec![("y", 0), ("y", 1), ("w", 0), ("x", 0)]);
         // Slices are the same rows a piece at a time.
-        let tail = token_rows_from_batch(&sorted.slice(2, 9).expect("tail")).expect("rows");
+        let tail = TokenRow::from_batch(&sorted.slice(2, 9).expect("tail")).expect("rows");
         assert_eq!(tail.len(), 2);
         assert_eq!(tail[0].sample_id, "w");
     }

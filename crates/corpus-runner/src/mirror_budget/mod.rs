@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 pub use budget::{MirrorBudget, MirrorStats};
 use corpus_core::memory::{cpu_seconds, peak_rss_mib, reset_peak_rss, thread_cpu_seconds};
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::repos_from_batch;
+use corpus_core::rows::RepoRow;
 
 use crate::disk::folder_bytes;
 use crate::error::{Result, RunnerError};
@@ -464,7 +464,7 @@ impl Group<'_> {
         let mut path = None;
         for part in self.stores.crawl.unit_parts(key, "repos")? {
             corpus_core::table::for_each_batch(&part, 64, |batch| {
-                for row in repos_from_batch(&batch)? {
+                for row in RepoRow::from_batch(&batch)? {
                     path = path.take().or(row.path);
                 }
                 Ok(())

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use arrow::array::{Int64Array, StringArray};
-use corpus_core::rows::pulls_from_batch;
+use corpus_core::rows::PullRow;
 use corpus_core::table::{column, for_each_table_batch, for_each_table_batch_columns};
 
 use super::{Measured, RequestRate, StageCost};
@@ -135,7 +135,7 @@ fn request_rate(run: &RunDir, prs: u64) -> Result<RequestRate> {
     let mut linked = 0u64;
     if pulls.exists() {
         for_each_table_batch(&pulls, 1024, |batch| {
-            for pull in pulls_from_batch(&batch)? {
+            for pull in PullRow::from_batch(&batch)? {
                 listed += 1;
                 linked += pull.linked_issues.len() as u64;
             }

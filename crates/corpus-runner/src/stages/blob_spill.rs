@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use corpus_agentless::samples::BlobContents;
-use corpus_core::rows::{PatchRow, blobs_from_batch};
+use corpus_core::rows::{BlobRow, PatchRow};
 use corpus_core::table::KeyedTable;
 
 use super::spill::{Spill, SpillWriter};
@@ -20,7 +20,7 @@ impl SpilledBlobs {
     pub fn collect(table: &KeyedTable, key: &str, scratch_dir: &Path) -> Result<Self> {
         let mut writer = SpillWriter::new(scratch_dir)?;
         crate::stage::each_batch_of(table, key, 1024, |batch| {
-            for blob in blobs_from_batch(&batch)? {
+            for blob in BlobRow::from_batch(&batch)? {
                 writer.put(blob.blob_id, blob.content.as_bytes())?;
             }
             Ok(())

@@ -17,7 +17,7 @@ use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::crawl_cache::ResponseCache;
 use corpus_core::recipe::Recipe;
 use corpus_core::repo_name::normalize;
-use corpus_core::rows::{DropRow, PullRow, RepoRow, pulls_batch, repos_batch};
+use corpus_core::rows::{DropRow, PullRow, RepoRow};
 use corpus_crawl::client::now_secs;
 use corpus_crawl::{
     Client, ClientOptions, CrawlError, CrawlSettings, MirrorSource, Tokens, crawl_repo_with,
@@ -403,7 +403,7 @@ impl Stage for CrawlStage {
                     .repo(&row.repo)
                     .detail(skipped.detail)])?;
                 let row = with_aliases(row, self.aliases_of(key));
-                out.write("repos", &repos_batch(&[row])?)?;
+                out.write("repos", &RepoRow::batch(&[row])?)?;
             }
             Ok(mut crawl) => {
                 // The list API has no file counts: the mirror gives them.
@@ -438,10 +438,10 @@ impl Stage for CrawlStage {
                     .collect();
                 out.write_drops(&lost)?;
                 for chunk in crawl.pulls.chunks(512) {
-                    out.write("pulls", &pulls_batch(chunk)?)?;
+                    out.write("pulls", &PullRow::batch(chunk)?)?;
                 }
                 let row = with_aliases(crawl.repo, self.aliases_of(key));
-                out.write("repos", &repos_batch(&[row])?)?;
+                out.write("repos", &RepoRow::batch(&[row])?)?;
             }
         }
         Ok(())

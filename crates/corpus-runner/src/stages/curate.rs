@@ -11,9 +11,7 @@ use regex::Regex;
 
 use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{
-    DropRow, SampleRow, patches_from_batch, sample_table_batch, samples_from_batch,
-};
+use corpus_core::rows::{DropRow, PatchRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use corpus_curate::dedup_barrier::{DedupBuilder, DedupSettings, Verdicts};
 use corpus_curate::quality::{check_pr, check_sample, title_patterns};
@@ -154,7 +152,7 @@ impl CurateStage {
         let options = &ctx.recipe.curate;
         let mut out = RepoPatches::default();
         prepared.patches.for_each_batch_of(repo, 256, |batch| {
-            for patch in patches_from_batch(&batch)? {
+            for patch in PatchRow::from_batch(&batch)? {
                 if !options.licenses.is_empty() {
                     out.licenses
                         .insert(patch.base_sha.clone(), patch.license.clone());
@@ -185,7 +183,7 @@ fn external_unit(
     prepared
         .samples
         .for_each_batch_of(repo_of_unit(NO_REPO_UNIT), 512, |batch| {
-            for sample in samples_from_batch(&batch)? {
+            for sample in SampleRow::from_batch(&batch)? {
                 let normalized: String =
                     sample.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let key = xxhash_rust::xxh3::xxh3_128(normalized.as_bytes());
@@ -217,7 +215,7 @@ fn external_unit(
             }
             Ok(())
         })?;
-    out.write("curated", &sample_table_batch("curated", &kept)?)?;
+    out.write("curated", &SampleRow::table_batch("curated", &kept)?)?;
     out.write_drops(&drops)?;
     Ok(())
 }
@@ -276,7 +274,7 @@ impl Stage for CurateStage {
         };
         let mut samples: Vec<SampleRow> = Vec::new();
         prepared.samples.for_each_batch_of(key, 512, |batch| {
-            samples.extend(samples_from_batch(&batch)?);
+            samples.extend(SampleRow::from_batch(&batch)?);
             Ok(())
         })?;
         // A secret anywhere in a PR's samples (its patch or touched files) drops the whole PR:
@@ -341,7 +339,7 @@ impl Stage for CurateStage {
                 None => kept.push(sample),
             }
         }
-        out.write("curated", &sample_table_batch("curated", &kept)?)?;
+        out.write("curated", &SampleRow::table_batch("curated", &kept)?)?;
         out.write_drops(&drops)?;
         Ok(())
     }

@@ -9,10 +9,7 @@ use std::sync::OnceLock;
 
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{
-    DecontamReportRow, DropRow, RepoRow, SampleRow, decontam_report_batch, sample_table_batch,
-    samples_from_batch,
-};
+use corpus_core::rows::{DecontamReportRow, DropRow, RepoRow, SampleRow};
 use corpus_core::table::KeyedTable;
 use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::cutoff::{MergeDates, after_cutoff};
@@ -272,7 +269,7 @@ impl Stage for DecontaminateStage {
         let tables = std::iter::once(&prepared.samples).chain(prepared.synthetic.as_ref());
         for table in tables {
             table.for_each_batch_of(key, 512, |batch| {
-                for sample in samples_from_batch(&batch)? {
+                for sample in SampleRow::from_batch(&batch)? {
                     let removal = match &verdict {
                         Some(v) => {
                             Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
@@ -322,7 +319,7 @@ impl DecontaminateStage {
         let mut kept = Vec::new();
         let mut drops = Vec::new();
         corpus_core::table::for_each_table_batch(&table, 512, |batch| {
-            for sample in samples_from_batch(&batch)? {
+            for sample in SampleRow::from_batch(&batch)? {
                 match text_match(prepared, &sample.text, threshold) {
                     Some((reason, instance, detail)) => {
                         let tokens = prepared.tokens.count(NAME, &sample)?;
@@ -500,13 +497,13 @@ fn report_batch(
             detail: tally.detail,
         })
         .collect();
-    Ok(decontam_report_batch(&rows)?)
+    Ok(DecontamReportRow::batch(&rows)?)
 }
 
 fn write_kept(out: &mut UnitOutput, kept: &[SampleRow]) -> Result<()> {
     out.write(
         "decontaminated",
-        &sample_table_batch("decontaminated", kept)?,
+        &SampleRow::table_batch("decontaminated", kept)?,
     )?;
     Ok(())
 }

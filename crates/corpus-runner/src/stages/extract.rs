@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 
 use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::pulls_from_batch;
-use corpus_core::rows::{
-    DropRow, RepoRow, blobs_batch, commit_packs_batch, patches_batch, repos_batch,
-};
+use corpus_core::rows::PullRow;
+use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PatchRow, RepoRow};
 use corpus_core::table::KeyedTable;
 use corpus_git::extract::{ExtractChunk, KnownPull, KnownPulls, extract_repo};
 use corpus_git::open::{RepoSpec, resolve_name};
@@ -50,7 +48,7 @@ fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
         return Ok(out);
     }
     corpus_core::table::for_each_table_batch(&dir, 4096, |batch| {
-        for row in corpus_core::rows::repos_from_batch(&batch)? {
+        for row in RepoRow::from_batch(&batch)? {
             if row.origin == "crawl"
                 && row.skipped_reason.is_none()
                 && let Some(path) = row.path
@@ -68,7 +66,7 @@ fn known_pulls(ctx: &StageContext, repo: &str) -> Result<KnownPulls> {
     let mut known = Vec::new();
     if let Some(table) = KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")? {
         table.for_each_batch_of(repo, 1024, |batch| {
-            for pull in pulls_from_batch(&batch)? {
+            for pull in PullRow::from_batch(&batch)? {
                 known.push(KnownPull {
                     number: pull.pr_number,
                     base_sha: pull.base_sha,
@@ -253,15 +251,15 @@ impl Stage for ExtractStage {
                 }
             }
         };
-        out.write("repos", &repos_batch(&[row])?)?;
+        out.write("repos", &RepoRow::batch(&[row])?)?;
         Ok(())
     }
 }
 
 fn write_chunk(out: &mut UnitOutput, chunk: ExtractChunk) -> Result<()> {
-    out.write("patches", &patches_batch(&chunk.patches)?)?;
-    out.write("commit_packs", &commit_packs_batch(&chunk.packs)?)?;
-    out.write("blobs", &blobs_batch(&chunk.blobs)?)?;
+    out.write("patches", &PatchRow::batch(&chunk.patches)?)?;
+    out.write("commit_packs", &CommitPackRow::batch(&chunk.packs)?)?;
+    out.write("blobs", &BlobRow::batch(&chunk.blobs)?)?;
     out.write_drops(&chunk.drops)?;
     Ok(())
 }

@@ -9,10 +9,7 @@ use corpus_agentless::packs::{render_commit, render_pack};
 use corpus_agentless::samples::{Rendered, Skipped, check_pr, render_pr};
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{
-    DropRow, PatchRow, PullRow, SampleRow, commit_packs_from_batch, patches_from_batch,
-    pulls_from_batch, samples_batch,
-};
+use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, PullRow, SampleRow};
 use corpus_core::table::KeyedTable;
 
 use super::blob_spill::SpilledBlobs;
@@ -69,7 +66,7 @@ pub(crate) fn pulls_of(table: Option<&KeyedTable>, key: &str) -> Result<HashMap<
     let mut pulls = HashMap::new();
     if let Some(table) = table {
         table.for_each_batch_of(key, 256, |batch| {
-            for pull in pulls_from_batch(&batch)? {
+            for pull in PullRow::from_batch(&batch)? {
                 pulls.insert(pull.pr_number, pull);
             }
             Ok(())
@@ -141,7 +138,7 @@ impl Stage for FormatStage {
         each_batch_of(&inputs.patches, key, 256, |batch| {
             let mut samples = Vec::new();
             let mut drops = Vec::new();
-            for patch in patches_from_batch(&batch)? {
+            for patch in PatchRow::from_batch(&batch)? {
                 let drop_for = |s: &Skipped| {
                     let mut d = DropRow::new(NAME, s.reason).repo(key).pr(patch.pr_number);
                     if let Some(p) = &s.path {
@@ -194,7 +191,7 @@ impl Stage for FormatStage {
                     );
                 }
             }
-            out.write("samples", &samples_batch(&samples)?)?;
+            out.write("samples", &SampleRow::batch(&samples)?)?;
             out.write_drops(&drops)?;
             Ok(())
         })?;
@@ -203,7 +200,7 @@ impl Stage for FormatStage {
             each_batch_of(&inputs.packs, key, 256, |batch| {
                 let mut samples = Vec::new();
                 let mut drops = Vec::new();
-                for pack in commit_packs_from_batch(&batch)? {
+                for pack in CommitPackRow::from_batch(&batch)? {
                     let as_patch = PatchRow {
                         repo: pack.repo.clone(),
                         pr_number: Some(pack.pr_number),
@@ -234,7 +231,7 @@ impl Stage for FormatStage {
                         }
                     }
                 }
-                out.write("samples", &samples_batch(&samples)?)?;
+                out.write("samples", &SampleRow::batch(&samples)?)?;
                 out.write_drops(&drops)?;
                 Ok(())
             })?;

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use arrow::array::{Int64Array, StringArray};
 use corpus_core::recipe::Recipe;
+use corpus_core::rows::TokenRow;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
-use corpus_core::token_rows::{TokenRow, token_batch, token_rows_from_batch};
 use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 
 use crate::error::{Result, RunnerError};
@@ -135,7 +135,7 @@ impl Stage for MixStage {
             .tokenized
             .for_each_batch_of(repo_of_unit(key), 256, |batch| {
                 let mut partitions: BTreeMap<u32, Vec<TokenRow>> = BTreeMap::new();
-                for row in token_rows_from_batch(&batch)? {
+                for row in TokenRow::from_batch(&batch)? {
                     let validation = row.split == "validation";
                     let n = if validation {
                         1
@@ -156,7 +156,11 @@ impl Stage for MixStage {
                     }
                 }
                 for (partition, rows) in partitions {
-                    out.write_partition("mixture", partition, &token_batch("mixture", &rows)?)?;
+                    out.write_partition(
+                        "mixture",
+                        partition,
+                        &TokenRow::table_batch("mixture", &rows)?,
+                    )?;
                 }
                 Ok(())
             })?;

@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 use arrow::array::{Array, StringArray};
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{DropRow, samples_from_batch};
+use corpus_core::rows::TokenRow;
+use corpus_core::rows::{DropRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
-use corpus_core::token_rows::{TokenRow, token_batch};
 use corpus_tokenize::Encoder;
 
 use crate::error::{Result, RunnerError};
@@ -146,7 +146,7 @@ impl Stage for TokenizeStage {
         let mut rows: Vec<TokenRow> = Vec::new();
         let mut drops = Vec::new();
         each_batch_of(&prepared.curated, key, BATCH_ROWS, |batch| {
-            for sample in samples_from_batch(&batch)? {
+            for sample in SampleRow::from_batch(&batch)? {
                 let id = parse_id(&sample.sample_id);
                 let owner = prepared
                     .owner
@@ -213,7 +213,7 @@ impl Stage for TokenizeStage {
                     shuffle_key: 0,
                 });
             }
-            out.write("tokenized", &token_batch("tokenized", &rows)?)?;
+            out.write("tokenized", &TokenRow::table_batch("tokenized", &rows)?)?;
             rows.clear();
             Ok(())
         })?;

@@ -8,7 +8,7 @@ mod render;
 
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::{ExternalSource, Recipe};
-use corpus_core::rows::{DropRow, SampleRow, sample_table_batch};
+use corpus_core::rows::{DropRow, SampleRow};
 
 use crate::error::{Result, RunnerError};
 use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
@@ -94,7 +94,7 @@ impl Stage for IngestStage {
                     if samples.len() >= BATCH_ROWS {
                         out.write(
                             "external_samples",
-                            &sample_table_batch("external_samples", &samples)?,
+                            &SampleRow::table_batch("external_samples", &samples)?,
                         )?;
                         samples.clear();
                     }
@@ -107,7 +107,7 @@ impl Stage for IngestStage {
         })?;
         out.write(
             "external_samples",
-            &sample_table_batch("external_samples", &samples)?,
+            &SampleRow::table_batch("external_samples", &samples)?,
         )?;
         out.write_drops(&drops)?;
         Ok(())

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use corpus_agentless::samples::{check_pr, localizations, problem_and_discussion};
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{RepoRow, patches_from_batch, sample_table_batch, trajectories_batch};
+use corpus_core::rows::{PatchRow, RepoRow, SampleRow, TrajectoryRow};
 use corpus_core::table::KeyedTable;
 use corpus_crawl::chat::ChatClient;
 use corpus_synth::emulator::ResultCache;
@@ -165,7 +165,7 @@ impl Stage for SynthesizeStage {
         let mut model_tally = ModelTally::default();
         each_batch_of(&prepared.patches, key, PRS_PER_BATCH, |batch| {
             let mut prs = Vec::new();
-            for patch in patches_from_batch(&batch)? {
+            for patch in PatchRow::from_batch(&batch)? {
                 let Some(number) = patch.pr_number else {
                     continue;
                 };
@@ -258,10 +258,10 @@ impl Stage for SynthesizeStage {
                 }
                 tally.add_to(out);
             }
-            out.write("trajectories", &trajectories_batch(&rows)?)?;
+            out.write("trajectories", &TrajectoryRow::batch(&rows)?)?;
             out.write(
                 "synthetic_samples",
-                &sample_table_batch("synthetic_samples", &samples)?,
+                &SampleRow::table_batch("synthetic_samples", &samples)?,
             )?;
             out.write_drops(&drops)?;
             Ok(())

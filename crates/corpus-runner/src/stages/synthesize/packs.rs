@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use corpus_core::rows::commit_packs_from_batch;
+use corpus_core::rows::CommitPackRow;
 use corpus_core::table::KeyedTable;
 
 use super::NAME;
@@ -23,7 +23,7 @@ impl SpilledPacks {
     pub fn collect(table: &KeyedTable, key: &str, scratch_dir: &Path) -> Result<Self> {
         let mut writer = SpillWriter::new(scratch_dir)?;
         each_batch_of(table, key, 256, |batch| {
-            for pack in commit_packs_from_batch(&batch)? {
+            for pack in CommitPackRow::from_batch(&batch)? {
                 let merges: &[u8] = if pack.has_merge_in_branch { b"1" } else { b"0" };
                 let fields = std::iter::once(merges).chain(
                     pack.commits

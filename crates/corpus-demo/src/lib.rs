@@ -28,6 +28,7 @@
 mod builder;
 pub mod crawl_cache;
 pub mod external;
+mod fixtures;
 mod gizmo;
 mod requests;
 mod widgets;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::builder::RepoBuilder;
+use crate::fixtures::versions;
 use crate::{ALICE, BOB, CAROL, DEPENDABOT, DemoError, EPOCH, MAINTAINER};
 
 const README: &str = "# widgets\n\nSmall helpers for sizing and laying out widgets.\n\n```python\nfrom widgets import parse_size\nparse_size(\"10px\")\n```\n";
@@ -14,296 +15,6 @@ const SETUP: &str = "from setuptools import setup, find_packages\n\nsetup(\n    
 const INIT: &str = "\"\"\"Widgets: sizing and layout helpers.\"\"\"\n\nfrom .core import Widget, parse_size\nfrom .util import clamp_ratio\n\n__all__ = [\"Widget\", \"parse_size\", \"clamp_ratio\"]\n";
 
 const INIT_TEXT: &str = "\"\"\"Widgets: sizing and layout helpers.\"\"\"\n\nfrom .core import Widget, parse_size\nfrom .text import shorten\nfrom .util import clamp_ratio\n\n__all__ = [\"Widget\", \"parse_size\", \"clamp_ratio\", \"shorten\"]\n";
-
-const CORE_V1: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2em" into pixels."""
-    text = text.strip()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #1: units are matched case-insensitively.
-const CORE_V2: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #3: a readable repr (merged after main advanced).
-const CORE_V3: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def __repr__(self):
-        return f"Widget({self.name!r}, {self.width}x{self.height})"
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #5: resize refuses non-positive factors.
-const CORE_V4: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def __repr__(self):
-        return f"Widget({self.name!r}, {self.width}x{self.height})"
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        if factor <= 0:
-            raise ValueError(f"resize factor must be positive, got {factor}")
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #10: legacy Latin-1 size tables.
-const CORE_V5: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-def load_legacy_sizes(path):
-    """Read the legacy size table, which is stored as Latin-1."""
-    with open(path, encoding="latin-1") as handle:
-        return [parse_size(line) for line in handle if line.strip()]
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def __repr__(self):
-        return f"Widget({self.name!r}, {self.width}x{self.height})"
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        if factor <= 0:
-            raise ValueError(f"resize factor must be positive, got {factor}")
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #12: a docstring that mentions the tokenizer's end-of-text marker (planted).
-const CORE_V6: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-def load_legacy_sizes(path):
-    """Read the legacy size table, which is stored as Latin-1.
-
-    Lines after a literal <|endoftext|> marker are ignored: old exports appended it.
-    """
-    sizes = []
-    with open(path, encoding="latin-1") as handle:
-        for line in handle:
-            if line.startswith("<|endoftext|>"):
-                break
-            if line.strip():
-                sizes.append(parse_size(line))
-    return sizes
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def __repr__(self):
-        return f"Widget({self.name!r}, {self.width}x{self.height})"
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        if factor <= 0:
-            raise ValueError(f"resize factor must be positive, got {factor}")
-        self.width = int(self.width * factor)
-        self.height = int(self.height * factor)
-        return self
-"#;
-
-/// PR #14: resize rounds instead of truncating (an off-by-one users reported).
-const CORE_V7: &str = r#""""Core widget model."""
-
-UNITS = {"px": 1, "em": 16, "pt": 4 / 3}
-
-
-def parse_size(text):
-    """Parse a size such as "10px" or "2EM" into pixels."""
-    text = text.strip().lower()
-    for unit, factor in UNITS.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-def load_legacy_sizes(path):
-    """Read the legacy size table, which is stored as Latin-1.
-
-    Lines after a literal <|endoftext|> marker are ignored: old exports appended it.
-    """
-    sizes = []
-    with open(path, encoding="latin-1") as handle:
-        for line in handle:
-            if line.startswith("<|endoftext|>"):
-                break
-            if line.strip():
-                sizes.append(parse_size(line))
-    return sizes
-
-
-class Widget:
-    def __init__(self, name, width, height):
-        self.name = name
-        self.width = width
-        self.height = height
-
-    def __repr__(self):
-        return f"Widget({self.name!r}, {self.width}x{self.height})"
-
-    def area(self):
-        return self.width * self.height
-
-    def resize(self, factor):
-        if factor <= 0:
-            raise ValueError(f"resize factor must be positive, got {factor}")
-        self.width = round(self.width * factor)
-        self.height = round(self.height * factor)
-        return self
-"#;
-
-const UTIL_V1: &str =
-    "\"\"\"Small numeric helpers.\"\"\"\n\n\ndef clamp_ratio(value):\n    return value\n";
-
-/// PR #2 (squash): clamp_ratio clamps.
-const UTIL_V2: &str = "\"\"\"Small numeric helpers.\"\"\"\n\n\ndef clamp(value, low, high):\n    \"\"\"Limit value to the closed range [low, high].\"\"\"\n    if low > high:\n        raise ValueError(\"low must not exceed high\")\n    return max(low, min(high, value))\n\n\ndef clamp_ratio(value):\n    return clamp(value, 0.0, 1.0)\n";
-
-/// PR #4 (squash, lands while PR #3 is open): a doc line.
-const UTIL_V3: &str = "\"\"\"Small numeric helpers.\n\nRatios are always clamped to [0, 1]; see README.\n\"\"\"\n\n\ndef clamp(value, low, high):\n    \"\"\"Limit value to the closed range [low, high].\"\"\"\n    if low > high:\n        raise ValueError(\"low must not exceed high\")\n    return max(low, min(high, value))\n\n\ndef clamp_ratio(value):\n    return clamp(value, 0.0, 1.0)\n";
-
-/// PR #8: uses the vendored six for text checks.
-const UTIL_V4: &str = "\"\"\"Small numeric helpers.\n\nRatios are always clamped to [0, 1]; see README.\n\"\"\"\n\nfrom vendor import six\n\n\ndef clamp(value, low, high):\n    \"\"\"Limit value to the closed range [low, high].\"\"\"\n    if low > high:\n        raise ValueError(\"low must not exceed high\")\n    return max(low, min(high, value))\n\n\ndef clamp_ratio(value):\n    if isinstance(value, six.string_types):\n        value = float(value)\n    return clamp(value, 0.0, 1.0)\n";
-
-const TEST_CORE_V1: &str = "from widgets.core import Widget, parse_size\n\n\ndef test_parse_px():\n    assert parse_size(\"10px\") == 10\n\n\ndef test_area():\n    assert Widget(\"w\", 2, 3).area() == 6\n";
-
-const TEST_CORE_V2: &str = "from widgets.core import Widget, parse_size\n\n\ndef test_parse_px():\n    assert parse_size(\"10px\") == 10\n\n\ndef test_parse_uppercase_unit():\n    assert parse_size(\"2EM\") == 32\n\n\ndef test_area():\n    assert Widget(\"w\", 2, 3).area() == 6\n";
-
-const TEST_CORE_V3: &str = "from widgets.core import Widget, parse_size\n\n\ndef test_parse_px():\n    assert parse_size(\"10px\") == 10\n\n\ndef test_parse_uppercase_unit():\n    assert parse_size(\"2EM\") == 32\n\n\ndef test_area():\n    assert Widget(\"w\", 2, 3).area() == 6\n\n\ndef test_repr():\n    assert repr(Widget(\"w\", 2, 3)) == \"Widget('w', 2x3)\"\n";
-
-const TEST_CORE_V4: &str = "import pytest\n\nfrom widgets.core import Widget, parse_size\n\n\ndef test_parse_px():\n    assert parse_size(\"10px\") == 10\n\n\ndef test_parse_uppercase_unit():\n    assert parse_size(\"2EM\") == 32\n\n\ndef test_area():\n    assert Widget(\"w\", 2, 3).area() == 6\n\n\ndef test_repr():\n    assert repr(Widget(\"w\", 2, 3)) == \"Widget('w', 2x3)\"\n\n\ndef test_resize_rejects_zero():\n    with pytest.raises(ValueError):\n        Widget(\"w\", 2, 3).resize(0)\n";
-
-const TEST_CORE_V5: &str = "import pytest\n\nfrom widgets.core import Widget, parse_size\n\n\ndef test_parse_px():\n    assert parse_size(\"10px\") == 10\n\n\ndef test_parse_uppercase_unit():\n    assert parse_size(\"2EM\") == 32\n\n\ndef test_area():\n    assert Widget(\"w\", 2, 3).area() == 6\n\n\ndef test_repr():\n    assert repr(Widget(\"w\", 2, 3)) == \"Widget('w', 2x3)\"\n\n\ndef test_resize_rejects_zero():\n    with pytest.raises(ValueError):\n        Widget(\"w\", 2, 3).resize(0)\n\n\ndef test_resize_rounds():\n    assert Widget(\"w\", 3, 3).resize(0.5).width == 2\n";
 
 const TEST_UTIL_V1: &str = "from widgets.util import clamp, clamp_ratio\n\n\ndef test_clamp_ratio():\n    assert clamp_ratio(1.5) == 1.0\n    assert clamp_ratio(-1) == 0.0\n\n\ndef test_clamp_checks_range():\n    import pytest\n\n    with pytest.raises(ValueError):\n        clamp(1, 2, 0)\n";
 
@@ -360,6 +71,9 @@ fn big_tables(version: u32) -> String {
 
 /// Build acme/widgets at `path`; the builder is returned so the fork can copy it.
 pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
+    let core = versions!("widgets", "core", "py", 2, 3, 4, 5, 6, 7)?;
+    let util = versions!("widgets", "util", "py", 2, 3, 4)?;
+    let test_core = versions!("widgets", "test_core", "py", 2, 3, 4, 5)?;
     let mut b = RepoBuilder::create(path, false, crate::EPOCH)?;
     let lock_v1 = poetry_lock("2.31.0");
     let tables_v1 = big_tables(1);
@@ -376,12 +90,12 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
             ("requirements.txt", Some(REQUIREMENTS_V1.as_bytes())),
             ("poetry.lock", Some(lock_v1.as_bytes())),
             ("widgets/__init__.py", Some(INIT.as_bytes())),
-            ("widgets/core.py", Some(CORE_V1.as_bytes())),
-            ("widgets/util.py", Some(UTIL_V1.as_bytes())),
+            ("widgets/core.py", Some(core.v(1))),
+            ("widgets/util.py", Some(util.v(1))),
             ("widgets/legacy.py", Some(LEGACY_PY.as_bytes())),
             ("widgets/settings.py", Some(SETTINGS_V1.as_bytes())),
             ("widgets/_tables.py", Some(tables_v1.as_bytes())),
-            ("tests/test_core.py", Some(TEST_CORE_V1.as_bytes())),
+            ("tests/test_core.py", Some(test_core.v(1))),
             ("vendor/six.py", Some(SIX_V1.as_bytes())),
             ("docs/logo.png", Some(&logo_v1)),
             ("data/legacy.txt", Some(&legacy_v1)),
@@ -403,13 +117,13 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "fix-unit-case",
         BOB,
         "Accept upper-case units in parse_size\n\nSigned-off-by: Bob Okafor <bob@example.org>\n",
-        &[("widgets/core.py", Some(CORE_V2.as_bytes()))],
+        &[("widgets/core.py", Some(core.v(2)))],
     )?;
     b.commit(
         "fix-unit-case",
         BOB,
         "Test upper-case units\n",
-        &[("tests/test_core.py", Some(TEST_CORE_V2.as_bytes()))],
+        &[("tests/test_core.py", Some(test_core.v(2)))],
     )?;
     b.merge_pr(
         1,
@@ -426,7 +140,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "clamp",
         CAROL,
         "Add clamp\n",
-        &[("widgets/util.py", Some(UTIL_V2.as_bytes()))],
+        &[("widgets/util.py", Some(util.v(2)))],
     )?;
     b.commit(
         "clamp",
@@ -449,14 +163,14 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "widget-repr",
         ALICE,
         "Give Widget a readable repr\n",
-        &[("widgets/core.py", Some(CORE_V3.as_bytes()))],
+        &[("widgets/core.py", Some(core.v(3)))],
     )?;
     b.branch("doc-ratio", "main")?;
     b.commit(
         "doc-ratio",
         BOB,
         "Document ratio clamping\n",
-        &[("widgets/util.py", Some(UTIL_V3.as_bytes()))],
+        &[("widgets/util.py", Some(util.v(3)))],
     )?;
     b.squash_pr(4, "doc-ratio", "Document that ratios are clamped", "", BOB)?;
     b.delete_branch("doc-ratio")?;
@@ -464,7 +178,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "widget-repr",
         ALICE,
         "Test Widget repr\n\nCo-authored-by: Bob Okafor <bob@example.org>\n",
-        &[("tests/test_core.py", Some(TEST_CORE_V3.as_bytes()))],
+        &[("tests/test_core.py", Some(test_core.v(3)))],
     )?;
     b.merge_pr(
         3,
@@ -481,7 +195,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "resize-validation",
         CAROL,
         "Reject non-positive resize factors\n",
-        &[("widgets/core.py", Some(CORE_V4.as_bytes()))],
+        &[("widgets/core.py", Some(core.v(4)))],
     )?;
     b.commit(
         "main",
@@ -499,7 +213,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "resize-validation",
         CAROL,
         "Test resize validation\n",
-        &[("tests/test_core.py", Some(TEST_CORE_V4.as_bytes()))],
+        &[("tests/test_core.py", Some(test_core.v(4)))],
     )?;
     b.merge_pr(
         5,
@@ -557,7 +271,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "Accept ratio strings via vendored six\n",
         &[
             ("vendor/six.py", Some(SIX_V2.as_bytes())),
-            ("widgets/util.py", Some(UTIL_V4.as_bytes())),
+            ("widgets/util.py", Some(util.v(4))),
         ],
     )?;
     b.merge_pr(
@@ -599,7 +313,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "Load the legacy Latin-1 size table\n",
         &[
             ("data/legacy.txt", Some(&legacy_v2)),
-            ("widgets/core.py", Some(CORE_V5.as_bytes())),
+            ("widgets/core.py", Some(core.v(5))),
         ],
     )?;
     b.merge_pr(
@@ -634,7 +348,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "eot-marker",
         CAROL,
         "Stop reading legacy sizes at the end-of-text marker\n",
-        &[("widgets/core.py", Some(CORE_V6.as_bytes()))],
+        &[("widgets/core.py", Some(core.v(6)))],
     )?;
     b.merge_pr(
         12,
@@ -679,13 +393,13 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
         "resize-rounding",
         ALICE,
         "Round in Widget.resize instead of truncating\n\nFixes #20\n",
-        &[("widgets/core.py", Some(CORE_V7.as_bytes()))],
+        &[("widgets/core.py", Some(core.v(7)))],
     )?;
     b.commit(
         "resize-rounding",
         ALICE,
         "Test rounding in resize\n",
-        &[("tests/test_core.py", Some(TEST_CORE_V5.as_bytes()))],
+        &[("tests/test_core.py", Some(test_core.v(5)))],
     )?;
     b.merge_pr(
         14,
@@ -701,6 +415,7 @@ pub fn build(path: &Path) -> Result<RepoBuilder, DemoError> {
 
 /// forker/widgets: the same history plus one PR of the fork's own.
 pub fn build_fork(path: &Path, upstream: &RepoBuilder) -> Result<RepoBuilder, DemoError> {
+    let util = versions!("widgets", "util", "py", 2, 3, 4)?;
     let mut b = RepoBuilder::create_copy(path, upstream, false)?;
     b.branch("ratio-percent", "main")?;
     b.commit(
@@ -709,7 +424,7 @@ pub fn build_fork(path: &Path, upstream: &RepoBuilder) -> Result<RepoBuilder, De
         "Accept percentages in clamp_ratio\n",
         &[(
             "widgets/util.py",
-            Some(UTIL_V4.replace(
+            Some(util.text(4).replace(
                 "        value = float(value)\n",
                 "        value = float(value.rstrip(\"%\")) / (100 if value.endswith(\"%\") else 1)\n",
             ).as_bytes()),

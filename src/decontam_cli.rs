@@ -9,7 +9,7 @@ use corpus_core::recipe::Recipe;
 use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::check::{Checker, check_file};
 use corpus_decontam::patch_lines::GoldSketch;
-use corpus_runner::run_dir::RunDir;
+use corpus_stage::run_dir::RunDir;
 
 /// Print the certificate of a run's shards: what was checked, the cutoff, what was removed.
 pub fn report(run_dir: &Path, json: bool) -> Result<()> {

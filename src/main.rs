@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use corpus_core::recipe::{Recipe, RepoEntry};
 use corpus_runner::execute::{ExecOptions, Selection};
-use corpus_runner::run_dir::RunDir;
+use corpus_stage::run_dir::RunDir;
 
 #[derive(Parser)]
 #[command(
@@ -415,7 +415,7 @@ fn status_command(args: &StatusArgs) -> Result<()> {
     let recipe = Recipe::load(&recipe_path)
         .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;
     let run = RunDir::new(&dir);
-    let ctx = corpus_runner::stage::StageContext {
+    let ctx = corpus_stage::stage::StageContext {
         recipe: &recipe,
         run: &run,
     };
@@ -468,7 +468,7 @@ fn discover_command(args: &DiscoverArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| RunDir::default_for(&recipe).root),
         );
-        let ctx = corpus_runner::stage::StageContext {
+        let ctx = corpus_stage::stage::StageContext {
             recipe: &recipe,
             run: &run,
         };
@@ -630,7 +630,7 @@ fn plan_command(args: &PlanArgs) -> Result<()> {
         if let Some(n) = args.prs_per_repo
             && !(n.is_finite() && n > 0.0)
         {
-            return Err(corpus_runner::RunnerError::Usage(format!(
+            return Err(corpus_stage::StageError::Usage(format!(
                 "--prs-per-repo {n}: must be a positive number"
             ))
             .into());
@@ -698,9 +698,9 @@ fn is_configuration_error(e: &anyhow::Error) -> bool {
         if let Some(corpus_crawl::CrawlError::Usage(_)) = cause.downcast_ref() {
             return true;
         }
-        match cause.downcast_ref::<corpus_runner::RunnerError>() {
-            Some(corpus_runner::RunnerError::Usage(_)) => true,
-            Some(corpus_runner::RunnerError::Core(e)) => core(e),
+        match cause.downcast_ref::<corpus_stage::StageError>() {
+            Some(corpus_stage::StageError::Usage(_)) => true,
+            Some(corpus_stage::StageError::Core(e)) => core(e),
             _ => false,
         }
     })

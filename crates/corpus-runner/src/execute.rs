@@ -10,10 +10,10 @@ use corpus_core::manifest::{Manifest, PartInfo, StageEntry};
 use corpus_core::schema::table_schema;
 use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
 
-use crate::error::{Result, RunnerError};
-use crate::fault;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::fault;
 use crate::report::{StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
-use crate::stage::{
+use corpus_stage::stage::{
     OutputLayout, Stage, StageContext, StageInputs, UnitDone, UnitOutput, partition_file,
 };
 use crate::units::UnitStore;
@@ -187,7 +187,7 @@ fn run_units(
     let tasks = options.tasks.max(1);
     let my_tasks: Vec<usize> = match options.task {
         Some(t) if t >= tasks => {
-            return Err(RunnerError::Usage(format!(
+            return Err(StageError::Usage(format!(
                 "--task {t} is out of range for --tasks {tasks}"
             )));
         }
@@ -237,7 +237,7 @@ fn run_units(
     bar.finish_and_clear();
     let errors = errors.into_inner().unwrap_or_default();
     if !errors.is_empty() {
-        return Err(RunnerError::stage(stage.name(), errors.join("\n")));
+        return Err(StageError::stage(stage.name(), errors.join("\n")));
     }
     Ok(ran.into_inner())
 }
@@ -300,7 +300,7 @@ pub(crate) fn write_tables(
         }
     }
     if !missing.is_empty() {
-        return Err(RunnerError::stage(
+        return Err(StageError::stage(
             name,
             format!(
                 "{} of {} units are not done ({}{}); run their tasks first",
@@ -425,7 +425,7 @@ fn write_output_parts(
     let dir = ctx.run.table(layout.table);
     clear_parts(&dir, prefix)?;
     let schema = table_schema(layout.table)
-        .ok_or_else(|| RunnerError::stage(name, format!("no schema for table {}", layout.table)))?;
+        .ok_or_else(|| StageError::stage(name, format!("no schema for table {}", layout.table)))?;
     let options = if output == "drops" {
         ctx.recipe.tables.writer_options()
     } else {

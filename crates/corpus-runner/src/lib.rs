@@ -1,13 +1,14 @@
 //! corpus-runner: runs a recipe's stages into a run directory.
 //!
-//! Every stage is a [`stage::Stage`]: work units (one per repository, or per input part),
+//! Every stage is a [`corpus_stage::stage::Stage`]: work units (one per repository, or per input part),
 //! done as task i of N ([`execute::ExecOptions`]), each unit's rows kept in `_work/` under a
 //! completion marker ([`units::UnitStore`]), then a barrier that concatenates the units in key
 //! order into the table's parts and writes the manifests. So a killed run resumes at the
 //! unit, a current stage is skipped by fingerprint, and the bytes do not depend on N.
 //!
 //! ```no_run
-//! use corpus_runner::{run, execute::{ExecOptions, Selection}, run_dir::RunDir};
+//! use corpus_runner::{run, execute::{ExecOptions, Selection}};
+//! use corpus_stage::run_dir::RunDir;
 //! let recipe = corpus_core::recipe::Recipe::demo().unwrap();
 //! let dir = RunDir::default_for(&recipe);
 //! let options = ExecOptions { tasks: 4, task: None, finalize_only: false };
@@ -15,27 +16,22 @@
 //! print!("{}", report.summary_table());
 //! ```
 
-mod disk;
-pub mod error;
 pub mod execute;
-pub mod fault;
 pub mod mirror_budget;
 pub mod projection;
 pub mod report;
-pub mod run_dir;
 pub mod slurm;
-pub mod stage;
 pub mod stages;
 pub mod status;
 pub mod units;
 pub mod verify;
 
-pub use error::{Result, RunnerError};
+pub use corpus_stage::{Result, StageError};
 
 use execute::{ExecOptions, Selection, run_stage};
 use report::RunReport;
-use run_dir::RunDir;
-use stage::StageContext;
+use corpus_stage::run_dir::RunDir;
+use corpus_stage::stage::StageContext;
 
 /// Run the selected stages of `recipe` into `run` and write `report.json`.
 pub fn run(
@@ -53,7 +49,7 @@ pub fn run(
     let stages = stages::available();
     let picked = selection.pick(&stages)?;
     if (options.task.is_some() || options.finalize_only) && picked.len() != 1 {
-        return Err(RunnerError::Usage(
+        return Err(StageError::Usage(
             "--task and --finalize run one stage: name it with --only STAGE".into(),
         ));
     }
@@ -93,7 +89,7 @@ pub fn run(
         corpus_core::manifest::Manifest::read(&run.table("shards"))?.and_then(|m| m.tokens);
     if options.task.is_none() {
         let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| RunnerError::Usage(format!("serialize report: {e}")))?;
+            .map_err(|e| StageError::Usage(format!("serialize report: {e}")))?;
         corpus_core::manifest::write_atomically(&run.report(), format!("{text}\n").as_bytes())?;
     }
     Ok(report)

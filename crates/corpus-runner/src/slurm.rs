@@ -13,9 +13,9 @@ use corpus_core::error::IoContext;
 use corpus_core::hash::task_of;
 use corpus_core::recipe::SlurmOptions;
 
-use crate::error::{Result, RunnerError};
+use corpus_stage::error::{Result, StageError};
 use crate::execute::{Selection, is_current};
-use crate::stage::StageContext;
+use corpus_stage::stage::StageContext;
 use crate::units::UnitStore;
 
 /// One submitted job, as `RUN/logs/slurm-jobs.json` records it.
@@ -42,9 +42,9 @@ fn sbatch(args: &[String], script: &Path) -> Result<String> {
         .args(args)
         .arg(script)
         .output()
-        .map_err(|e| RunnerError::Usage(format!("cannot run sbatch (is Slurm installed?): {e}")))?;
+        .map_err(|e| StageError::Usage(format!("cannot run sbatch (is Slurm installed?): {e}")))?;
     if !out.status.success() {
-        return Err(RunnerError::Usage(format!(
+        return Err(StageError::Usage(format!(
             "sbatch {} failed: {}",
             script.display(),
             String::from_utf8_lossy(&out.stderr).trim()
@@ -76,7 +76,7 @@ fn shell_quote(s: &str) -> String {
 
 /// Indices of the tasks of a stage that still have units to do (all, when the stage's units
 /// cannot be listed yet because its inputs do not exist).
-fn pending_tasks(ctx: &StageContext, stage: &dyn crate::stage::Stage, tasks: usize) -> Vec<usize> {
+fn pending_tasks(ctx: &StageContext, stage: &dyn corpus_stage::stage::Stage, tasks: usize) -> Vec<usize> {
     let all: Vec<usize> = (0..tasks).collect();
     let Ok(inputs) = stage.inputs(ctx) else {
         return all;
@@ -200,7 +200,7 @@ pub fn submit(
         previous = Some(id);
     }
     let text = serde_json::to_string_pretty(&submission)
-        .map_err(|e| RunnerError::Usage(format!("serialize jobs: {e}")))?;
+        .map_err(|e| StageError::Usage(format!("serialize jobs: {e}")))?;
     corpus_core::manifest::write_atomically(&logs.join("slurm-jobs.json"), text.as_bytes())?;
     Ok(submission)
 }
@@ -235,7 +235,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 /// Slurm's view of the jobs a run submitted last (`scontrol show job`, no accounting
 /// needed): one line per job or array task, e.g. "extract tasks[1] FAILED". Empty when the
 /// run was not submitted to Slurm or `scontrol` is not there.
-pub fn job_states(run: &crate::run_dir::RunDir) -> Vec<String> {
+pub fn job_states(run: &corpus_stage::run_dir::RunDir) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(run.logs().join("slurm-jobs.json")) else {
         return Vec::new();
     };

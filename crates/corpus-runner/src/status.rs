@@ -2,9 +2,9 @@
 
 use corpus_core::manifest::Manifest;
 
-use crate::error::Result;
+use corpus_stage::error::Result;
 use crate::execute::is_current;
-use crate::stage::StageContext;
+use corpus_stage::stage::StageContext;
 use crate::units::UnitStore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use corpus_core::error::IoContext;
 use corpus_core::hash::hex64;
 use corpus_core::manifest::write_atomically;
 
-use crate::error::{Result, RunnerError};
-use crate::stage::UnitDone;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::UnitDone;
 
 const FINGERPRINT_FILE: &str = "_fingerprint";
 const DONE_FILE: &str = "_done.json";
@@ -74,7 +74,7 @@ impl UnitStore {
         let path = self.unit_dir(key).join(DONE_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-                RunnerError::Usage(format!("{}: corrupt marker: {e}", path.display()))
+                StageError::Usage(format!("{}: corrupt marker: {e}", path.display()))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(corpus_core::Error::io_path("read", &path, e).into()),
@@ -102,7 +102,7 @@ impl UnitStore {
 
     pub fn mark_done(&self, key: &str, done: &UnitDone) -> Result<()> {
         let text = serde_json::to_string_pretty(done)
-            .map_err(|e| RunnerError::Usage(format!("serialize marker: {e}")))?;
+            .map_err(|e| StageError::Usage(format!("serialize marker: {e}")))?;
         write_atomically(&self.unit_dir(key).join(DONE_FILE), text.as_bytes())?;
         Ok(())
     }

@@ -8,8 +8,8 @@ use corpus_core::hash::file_hex64;
 use corpus_core::manifest::Manifest;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::error::Result;
-use crate::run_dir::RunDir;
+use corpus_stage::error::Result;
+use corpus_stage::run_dir::RunDir;
 
 #[derive(Debug, Default)]
 pub struct VerifyReport {

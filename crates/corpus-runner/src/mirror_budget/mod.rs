@@ -26,13 +26,13 @@ use corpus_core::memory::{cpu_seconds, peak_rss_mib, reset_peak_rss, thread_cpu_
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::RepoRow;
 
-use crate::disk::folder_bytes;
-use crate::error::{Result, RunnerError};
+use corpus_stage::disk::folder_bytes;
+use corpus_stage::error::{Result, StageError};
 use crate::execute::{ExecOptions, is_current, progress_bar, run_unit_once, write_tables};
-use crate::fault;
+use corpus_stage::fault;
 use crate::report::StageReport;
-use crate::run_dir::RunDir;
-use crate::stage::{Stage, StageContext, StageInputs, UnitDone};
+use corpus_stage::run_dir::RunDir;
+use corpus_stage::stage::{Stage, StageContext, StageInputs, UnitDone};
 use crate::stages::{CrawlStage, ExtractStage, SynthesizeStage, mirrors_dir};
 use crate::units::UnitStore;
 
@@ -71,7 +71,7 @@ pub fn group_selected(
         return Ok(false);
     }
     if chosen.len() != GROUP.len() {
-        return Err(RunnerError::Usage(format!(
+        return Err(StageError::Usage(format!(
             "with [inputs] mirror_budget_gib, {} run together (each mirror is removed once all \
              three are done with it); this selection runs only {}",
             GROUP.join(", "),
@@ -79,7 +79,7 @@ pub fn group_selected(
         )));
     }
     if options.task.is_some() || options.finalize_only {
-        return Err(RunnerError::Usage(
+        return Err(StageError::Usage(
             "[inputs] mirror_budget_gib bounds one machine's disk: run the crawl, extract and \
              synthesize stages without --task or --finalize"
                 .into(),
@@ -390,7 +390,7 @@ impl Group<'_> {
     fn run(&self, pending: &[&str], tasks: usize) -> Result<()> {
         let next = AtomicUsize::new(0);
         let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-        let fail = |key: &str, e: RunnerError| {
+        let fail = |key: &str, e: StageError| {
             errors
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -443,7 +443,7 @@ impl Group<'_> {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(RunnerError::stage("crawl", errors.join("\n")))
+            Err(StageError::stage("crawl", errors.join("\n")))
         }
     }
 
@@ -538,7 +538,7 @@ fn same_inputs(stage: &dyn Stage, got: &StageInputs, want: &StageInputs) -> Resu
     if got.fingerprint == want.fingerprint {
         return Ok(());
     }
-    Err(RunnerError::stage(
+    Err(StageError::stage(
         stage.name(),
         format!(
             "under the mirror budget its inputs differ per repository ({:?} vs {:?}): \

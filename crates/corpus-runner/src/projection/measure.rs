@@ -9,11 +9,11 @@ use corpus_core::rows::PullRow;
 use corpus_core::table::{column, for_each_table_batch, for_each_table_batch_columns};
 
 use super::{Measured, RequestRate, StageCost};
-use crate::disk::folder_bytes;
-use crate::error::{Result, RunnerError};
+use corpus_stage::disk::folder_bytes;
+use corpus_stage::error::{Result, StageError};
 use crate::report::RunReport;
-use crate::run_dir::RunDir;
-use crate::stage::{StageContext, read_repos};
+use corpus_stage::run_dir::RunDir;
+use corpus_stage::stage::{StageContext, read_repos};
 
 /// Requests per PR the crawl bench measured (a mock org, one PR in ten closing an issue),
 /// for a run that read local histories and so made no requests of its own.
@@ -24,13 +24,13 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
     let run = ctx.run;
     let report_path = run.report();
     let text = std::fs::read_to_string(&report_path).map_err(|e| {
-        RunnerError::Usage(format!(
+        StageError::Usage(format!(
             "{}: no run report to project from ({e}); run the pipeline first",
             report_path.display()
         ))
     })?;
     let report: RunReport = serde_json::from_str(&text)
-        .map_err(|e| RunnerError::Usage(format!("{}: {e}", report_path.display())))?;
+        .map_err(|e| StageError::Usage(format!("{}: {e}", report_path.display())))?;
     let mut measured = Measured {
         stages: report
             .stages

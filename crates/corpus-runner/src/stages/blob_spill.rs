@@ -9,7 +9,7 @@ use corpus_core::rows::{BlobRow, PatchRow};
 use corpus_core::table::KeyedTable;
 
 use super::spill::{Spill, SpillWriter};
-use crate::error::{Result, RunnerError};
+use corpus_stage::error::{Result, StageError};
 
 pub struct SpilledBlobs {
     spill: Spill<String>,
@@ -19,7 +19,7 @@ impl SpilledBlobs {
     /// Spill the blobs of repository `key` into a scratch file in `scratch_dir`.
     pub fn collect(table: &KeyedTable, key: &str, scratch_dir: &Path) -> Result<Self> {
         let mut writer = SpillWriter::new(scratch_dir)?;
-        crate::stage::each_batch_of(table, key, 1024, |batch| {
+        corpus_stage::stage::each_batch_of(table, key, 1024, |batch| {
             for blob in BlobRow::from_batch(&batch)? {
                 writer.put(blob.blob_id, blob.content.as_bytes())?;
             }
@@ -47,7 +47,7 @@ impl SpilledBlobs {
             if let Some(bytes) = self.spill.get(id)? {
                 // Written from a String a moment ago: anything else is a damaged disk.
                 let text = String::from_utf8(bytes).map_err(|e| {
-                    RunnerError::stage(
+                    StageError::stage(
                         "format",
                         format!("blob {id} came back damaged from scratch: {e}"),
                     )

@@ -23,10 +23,10 @@ use corpus_crawl::{
     Client, ClientOptions, CrawlError, CrawlSettings, MirrorSource, Tokens, crawl_repo_with,
 };
 
-use crate::disk::folder_bytes;
-use crate::error::{Result, RunnerError};
+use corpus_stage::disk::folder_bytes;
+use corpus_stage::error::{Result, StageError};
 use crate::mirror_budget::MirrorBudget;
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "crawl";
 const SESSION_FILE: &str = "crawl.session";
@@ -44,8 +44,8 @@ pub struct CrawlStage {
     budget: Option<std::sync::Arc<MirrorBudget>>,
 }
 
-fn stage_err(e: CrawlError) -> RunnerError {
-    RunnerError::stage(NAME, e.to_string())
+fn stage_err(e: CrawlError) -> StageError {
+    StageError::stage(NAME, e.to_string())
 }
 
 /// Where the response cache is: the recipe's folder, else `RUN/crawl_cache`.
@@ -122,7 +122,7 @@ pub fn discover_search(
     ctx: &StageContext,
 ) -> Result<(Vec<corpus_crawl::Discovered>, corpus_crawl::DiscoverStats)> {
     let search = ctx.recipe.crawl.search.as_ref().ok_or_else(|| {
-        RunnerError::Usage("the recipe has no [crawl.search] to discover repositories with".into())
+        StageError::Usage("the recipe has no [crawl.search] to discover repositories with".into())
     })?;
     corpus_crawl::discover(&crawl_client(ctx)?, search).map_err(stage_err)
 }
@@ -160,7 +160,7 @@ impl CrawlStage {
         if let Some(file) = &c.repos_file {
             let path = ctx.recipe.resolve(file);
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                RunnerError::Usage(format!("[crawl] repos_file {}: {e}", path.display()))
+                StageError::Usage(format!("[crawl] repos_file {}: {e}", path.display()))
             })?;
             listed.extend(
                 text.lines()
@@ -177,7 +177,7 @@ impl CrawlStage {
             }
         }
         if !bad.is_empty() {
-            return Err(RunnerError::Usage(format!(
+            return Err(StageError::Usage(format!(
                 "[crawl] these are not owner/name: {}",
                 bad.join(", ")
             )));
@@ -410,7 +410,7 @@ impl Stage for CrawlStage {
                 if let Some(path) = crawl.repo.path.clone() {
                     let ranges = ranges_of(&crawl.pulls);
                     let counts = corpus_git::history::pr_changed_files(Path::new(&path), &ranges)
-                        .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+                        .map_err(|e| StageError::stage(NAME, e.to_string()))?;
                     for pull in &mut crawl.pulls {
                         if pull.changed_files.is_none() {
                             pull.changed_files = counts.get(&pull.pr_number).copied();

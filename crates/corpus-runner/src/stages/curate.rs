@@ -18,8 +18,8 @@ use corpus_curate::quality::{check_pr, check_sample, title_patterns};
 use corpus_curate::secrets::find_secrets;
 
 use super::drop_tokens::{DropTokens, record_identity};
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
     repo_units,
 };
@@ -115,7 +115,7 @@ fn dedup_verdicts(ctx: &StageContext) -> Result<Option<Verdicts>> {
     );
     Verdicts::open(&dir)?
         .map(Some)
-        .ok_or_else(|| RunnerError::stage(NAME, "the dedup verdicts were not written"))
+        .ok_or_else(|| StageError::stage(NAME, "the dedup verdicts were not written"))
 }
 
 impl CurateStage {
@@ -126,12 +126,12 @@ impl CurateStage {
         let _one_at_a_time = self
             .preparing
             .lock()
-            .map_err(|_| RunnerError::stage(NAME, "a thread preparing dedup panicked"))?;
+            .map_err(|_| StageError::stage(NAME, "a thread preparing dedup panicked"))?;
         if let Some(p) = self.prepared.get() {
             return Ok(p);
         }
         let titles: Vec<Regex> = title_patterns(&ctx.recipe.curate)
-            .map_err(|e| RunnerError::stage(NAME, format!("auto_title_patterns: {e}")))?;
+            .map_err(|e| StageError::stage(NAME, format!("auto_title_patterns: {e}")))?;
         let prepared = Prepared {
             verdicts: dedup_verdicts(ctx)?,
             titles,

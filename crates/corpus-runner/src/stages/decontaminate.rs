@@ -19,8 +19,8 @@ use corpus_decontam::patch_lines::{GoldPatches, GoldSketch, code_part};
 use corpus_decontam::repo_match::BenchmarkIdentity;
 
 use super::drop_tokens::{DropTokens, record_identity};
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, read_repos,
     repo_units,
 };
@@ -115,7 +115,7 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
         match GoldSketch::parse(&entry.lines) {
             Some(sketch) => gold.add_sketch(&entry.instance, &sketch),
             None => {
-                return Err(RunnerError::stage(
+                return Err(StageError::stage(
                     NAME,
                     format!("registry gold lines of {} do not parse", entry.instance),
                 ));
@@ -126,7 +126,7 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
     for path in &options.benchmark_files {
         let path = recipe.resolve(path);
         let instances =
-            read_instances(&path).map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+            read_instances(&path).map_err(|e| StageError::stage(NAME, e.to_string()))?;
         for i in &instances {
             ids.add(&i.instance_id);
             gold.add(&i.instance_id, &i.patch);
@@ -228,7 +228,7 @@ impl Stage for DecontaminateStage {
         for path in &ctx.recipe.decontam.benchmark_files {
             let path = ctx.recipe.resolve(path);
             let sum = file_hex64(&path).map_err(|e| {
-                RunnerError::stage(NAME, format!("benchmark file {}: {e}", path.display()))
+                StageError::stage(NAME, format!("benchmark file {}: {e}", path.display()))
             })?;
             builder.input(&format!("benchmark:{}", path.display()), &sum);
         }

@@ -7,7 +7,7 @@
 use corpus_core::rows::SampleRow;
 use corpus_tokenize::Encoder;
 
-use crate::stage::{InputsBuilder, StageContext};
+use corpus_stage::stage::{InputsBuilder, StageContext};
 
 /// The fingerprint input naming the tokenizer the counts come from.
 const INPUT: &str = "tokenizer";

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use corpus_core::recipe::Recipe;
 use corpus_export::{Begun, ExportOptions, Format};
 
-use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "export";
 
@@ -35,7 +35,7 @@ fn options(
         None => (folder, false),
     };
     let format = Format::parse(name)
-        .ok_or_else(|| RunnerError::stage(NAME, format!("unknown export format `{folder}`")))?;
+        .ok_or_else(|| StageError::stage(NAME, format!("unknown export format `{folder}`")))?;
     Ok(ExportOptions {
         format,
         shards_dir: ctx.run.table("shards"),
@@ -47,8 +47,8 @@ fn options(
     })
 }
 
-fn export_error(e: corpus_export::ExportError) -> RunnerError {
-    RunnerError::stage(NAME, e.to_string())
+fn export_error(e: corpus_export::ExportError) -> StageError {
+    StageError::stage(NAME, e.to_string())
 }
 
 impl ExportStage {
@@ -56,7 +56,7 @@ impl ExportStage {
         let mut begun = self
             .begun
             .lock()
-            .map_err(|_| RunnerError::stage(NAME, "a thread beginning an export panicked"))?;
+            .map_err(|_| StageError::stage(NAME, "a thread beginning an export panicked"))?;
         if let Some(b) = begun.get(folder) {
             return Ok(b.clone());
         }
@@ -64,7 +64,7 @@ impl ExportStage {
             Some(t) => t.clone(),
             None => {
                 let file = corpus_tokenize::locate(&ctx.recipe.tokenize)
-                    .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+                    .map_err(|e| StageError::stage(NAME, e.to_string()))?;
                 self.tokenizer
                     .get_or_init(|| (file.name, file.sha256))
                     .clone()
@@ -127,7 +127,7 @@ impl Stage for ExportStage {
     fn run_unit(&self, ctx: &StageContext, key: &str, _out: &mut UnitOutput) -> Result<()> {
         let (folder, stem) = key
             .split_once('/')
-            .ok_or_else(|| RunnerError::stage(NAME, format!("bad unit {key}")))?;
+            .ok_or_else(|| StageError::stage(NAME, format!("bad unit {key}")))?;
         match self.begun(ctx, folder)? {
             Some((options, begun)) => {
                 corpus_export::export_shard(&options, &begun, stem).map_err(export_error)

@@ -13,8 +13,8 @@ use corpus_core::table::KeyedTable;
 use corpus_git::extract::{ExtractChunk, KnownPull, KnownPulls, extract_repo};
 use corpus_git::open::{RepoSpec, resolve_name};
 
-use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 /// The stage; it lists the recipe's repositories once per run.
 #[derive(Default)]
@@ -118,7 +118,7 @@ pub fn list_repos(recipe: &Recipe) -> Result<BTreeMap<String, RepoSpec>> {
             Err(_) => format!("{UNNAMED}{}", spec.path.display()),
         };
         if let Some(other) = out.get(&key) {
-            return Err(RunnerError::Usage(format!(
+            return Err(StageError::Usage(format!(
                 "two repositories are both named {key}: {} and {}; give one of them another \
                  name in the recipe ({{ name = \"owner/name\", path = ... }})",
                 other.path.display(),
@@ -132,7 +132,7 @@ pub fn list_repos(recipe: &Recipe) -> Result<BTreeMap<String, RepoSpec>> {
 
 fn children(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| RunnerError::Usage(format!("repository folder {}: {e}", dir.display())))?;
+        .map_err(|e| StageError::Usage(format!("repository folder {}: {e}", dir.display())))?;
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
@@ -196,7 +196,7 @@ impl Stage for ExtractStage {
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let repos = self.repos(ctx)?;
         let spec = repos.get(key).ok_or_else(|| {
-            RunnerError::stage(NAME, format!("no repository {key} in the recipe"))
+            StageError::stage(NAME, format!("no repository {key} in the recipe"))
         })?;
         if let Some(path) = key.strip_prefix(UNNAMED) {
             let err = resolve_name(spec)

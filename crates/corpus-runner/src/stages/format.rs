@@ -13,8 +13,8 @@ use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, PullRow, SampleRow};
 use corpus_core::table::KeyedTable;
 
 use super::blob_spill::SpilledBlobs;
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
 };
 
@@ -78,7 +78,7 @@ pub(crate) fn pulls_of(table: Option<&KeyedTable>, key: &str) -> Result<HashMap<
 /// The prompt templates (`[format] templates_dir`, else built in); errors name `stage`.
 pub(crate) fn load_templates(recipe: &Recipe, stage: &'static str) -> Result<Templates> {
     let dir = recipe.resolve(&recipe.format.templates_dir);
-    Templates::load(&dir).map_err(|e| RunnerError::stage(stage, e.to_string()))
+    Templates::load(&dir).map_err(|e| StageError::stage(stage, e.to_string()))
 }
 
 /// The templates' text and the added tokens as hidden inputs of a stage that renders
@@ -177,7 +177,7 @@ impl Stage for FormatStage {
                     &ctx.recipe.extract,
                     patch.pr_number.and_then(|n| pulls.get(&n)),
                 )
-                .map_err(|e| RunnerError::stage(NAME, e.to_string()))?;
+                .map_err(|e| StageError::stage(NAME, e.to_string()))?;
                 drops.extend(skipped.iter().map(drop_for));
                 for sample in rendered {
                     push_checked(

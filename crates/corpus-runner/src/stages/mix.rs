@@ -12,8 +12,8 @@ use corpus_core::rows::TokenRow;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
     repo_units,
 };
@@ -68,7 +68,7 @@ impl MixStage {
         }
         let plan = compute_plan(ctx)?;
         if plan.shortfall() > 0 && !ctx.recipe.mix.allow_shortfall {
-            return Err(RunnerError::stage(
+            return Err(StageError::stage(
                 NAME,
                 format!(
                     "the data cannot meet the recipe's budget (set [mix] allow_shortfall = true \

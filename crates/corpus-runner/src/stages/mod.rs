@@ -28,8 +28,8 @@ pub use shard::ShardStage;
 pub use synthesize::SynthesizeStage;
 pub use tokenize::TokenizeStage;
 
-use crate::error::{Result, RunnerError};
-use crate::stage::Stage;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::Stage;
 
 /// Every stage name of the contract, in pipeline order.
 pub const STAGE_ORDER: &[&str] = &[
@@ -66,13 +66,13 @@ pub fn available() -> Vec<Box<dyn Stage>> {
 /// Check a stage name given on the command line.
 pub fn check_name(name: &str) -> Result<()> {
     if !STAGE_ORDER.contains(&name) {
-        return Err(RunnerError::Usage(format!(
+        return Err(StageError::Usage(format!(
             "unknown stage `{name}`; stages are: {}",
             STAGE_ORDER.join(", ")
         )));
     }
     if !available().iter().any(|s| s.name() == name) {
-        return Err(RunnerError::Usage(format!(
+        return Err(StageError::Usage(format!(
             "stage `{name}` is not part of this version of swe-corpus yet (available: {})",
             available()
                 .iter()

@@ -13,9 +13,9 @@ use corpus_core::recipe::Recipe;
 use corpus_core::table::{WriterOptions, column, for_each_batch};
 use corpus_shard::{part_tokens, sort_bucket};
 
-use crate::error::{Result, RunnerError};
-use crate::fault;
-use crate::stage::{InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::fault;
+use corpus_stage::stage::{InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput};
 use crate::stages::tokenize::TOKENIZER_INPUT;
 
 const NAME: &str = "shard";
@@ -27,7 +27,7 @@ pub struct ShardStage;
 /// Mixture parts of each partition, from the mixture's manifest.
 fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
     let manifest = Manifest::read(&ctx.run.table("mixture"))?
-        .ok_or_else(|| RunnerError::stage(NAME, "table mixture is missing: run mix first"))?;
+        .ok_or_else(|| StageError::stage(NAME, "table mixture is missing: run mix first"))?;
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for part in manifest.parts {
         let Some(rest) = part.file.strip_prefix(PARTITION_PREFIX) else {
@@ -38,7 +38,7 @@ fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
             .next()
             .and_then(|p| p.parse::<u32>().ok())
             .ok_or_else(|| {
-                RunnerError::stage(NAME, format!("mixture part {} has no bucket", part.file))
+                StageError::stage(NAME, format!("mixture part {} has no bucket", part.file))
             })?;
         out.entry(partition).or_default().push(part.file);
     }
@@ -109,7 +109,7 @@ impl Stage for ShardStage {
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let partition: u32 = key
             .parse()
-            .map_err(|_| RunnerError::stage(NAME, format!("unit {key} is not a bucket")))?;
+            .map_err(|_| StageError::stage(NAME, format!("unit {key} is not a bucket")))?;
         let files = partitions(ctx)?.remove(&partition).unwrap_or_default();
         let dir = ctx.run.table("mixture");
         let mut batches = Vec::new();
@@ -147,7 +147,7 @@ impl Stage for ShardStage {
             return Ok(());
         }
         let tokenized = Manifest::read(&ctx.run.table("tokenized"))?
-            .ok_or_else(|| RunnerError::stage(NAME, "table tokenized is missing"))?;
+            .ok_or_else(|| StageError::stage(NAME, "table tokenized is missing"))?;
         let identity = tokenized
             .stages
             .get("tokenize")

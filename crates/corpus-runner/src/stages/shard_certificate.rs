@@ -9,8 +9,8 @@ use corpus_core::manifest::{DecontamCertificate, Manifest};
 use corpus_core::table::{column, for_each_batch_columns, for_each_table_batch_columns};
 use corpus_decontam::certificate::{ReportLine, certificate};
 
-use crate::error::Result;
-use crate::stage::StageContext;
+use corpus_stage::error::Result;
+use corpus_stage::stage::StageContext;
 
 /// The certificate of the shards `manifest` lists, stamped on every part.
 pub fn stamp(ctx: &StageContext, manifest: &mut Manifest) -> Result<()> {

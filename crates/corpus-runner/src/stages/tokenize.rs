@@ -13,8 +13,8 @@ use corpus_core::rows::{DropRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use corpus_tokenize::Encoder;
 
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, repo_of_unit,
     repo_units,
 };
@@ -116,7 +116,7 @@ impl Stage for TokenizeStage {
             && let Some(earlier) = entry.inputs.get(TOKENIZER_INPUT)
             && *earlier != identity
         {
-            return Err(RunnerError::stage(
+            return Err(StageError::stage(
                 NAME,
                 format!(
                     "{} was tokenized with {earlier}, but the recipe's tokenizer is {identity}; \
@@ -172,7 +172,7 @@ impl Stage for TokenizeStage {
                 {
                     Ok(encoded) => encoded,
                     Err(e) => {
-                        return Err(RunnerError::stage(
+                        return Err(StageError::stage(
                             NAME,
                             format!("sample {} of {key}: {e}", sample.sample_id),
                         ));

@@ -10,8 +10,8 @@ use corpus_core::hash::file_hex64;
 use corpus_core::recipe::{ExternalSource, Recipe};
 use corpus_core::rows::{DropRow, SampleRow};
 
-use crate::error::{Result, RunnerError};
-use crate::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 use crate::stages::format::added_tokens;
 
 use read::for_each_record;
@@ -26,7 +26,7 @@ pub struct IngestStage;
 fn template_of(source: &ExternalSource) -> Result<String> {
     match &source.template {
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            RunnerError::stage(
+            StageError::stage(
                 NAME,
                 format!("source `{}`: template {}: {e}", source.name, path.display()),
             )
@@ -48,7 +48,7 @@ impl Stage for IngestStage {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.ingest));
         for source in &ctx.recipe.ingest.sources {
             let sum = file_hex64(&source.path).map_err(|e| {
-                RunnerError::stage(
+                StageError::stage(
                     NAME,
                     format!("source `{}`: {}: {e}", source.name, source.path.display()),
                 )
@@ -76,7 +76,7 @@ impl Stage for IngestStage {
             return Ok(());
         };
         let renderer = Renderer::new(&template_of(source)?)
-            .map_err(|e| RunnerError::stage(NAME, format!("source `{key}`: {e}")))?;
+            .map_err(|e| StageError::stage(NAME, format!("source `{key}`: {e}")))?;
         let added = added_tokens(ctx.recipe)?;
         let mut samples: Vec<SampleRow> = Vec::new();
         let mut drops: Vec<DropRow> = Vec::new();

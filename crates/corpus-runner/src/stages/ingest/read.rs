@@ -7,7 +7,7 @@ use arrow::array::{Array, ListArray, StringArray, StructArray};
 use corpus_core::recipe::ExternalSource;
 use corpus_core::table::for_each_batch;
 
-use crate::error::{Result, RunnerError};
+use corpus_stage::error::{Result, StageError};
 
 const NAME: &str = "ingest";
 
@@ -31,8 +31,8 @@ pub struct Record {
     pub content: std::result::Result<Content, String>,
 }
 
-fn stage_error(source: &ExternalSource, message: impl std::fmt::Display) -> RunnerError {
-    RunnerError::stage(
+fn stage_error(source: &ExternalSource, message: impl std::fmt::Display) -> StageError {
+    StageError::stage(
         NAME,
         format!(
             "source `{}` ({}): {message}",
@@ -150,7 +150,7 @@ fn read_parquet(source: &ExternalSource, f: &mut dyn FnMut(Record) -> Result<()>
         }
         Ok(())
     })
-    .map_err(RunnerError::from)
+    .map_err(StageError::from)
 }
 
 fn chat_row(turns: &dyn Array) -> std::result::Result<Content, String> {

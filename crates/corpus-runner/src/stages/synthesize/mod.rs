@@ -19,8 +19,8 @@ use corpus_synth::render::Renderer;
 use corpus_synth::tools::ToolFamily;
 
 use super::format::{added_tokens, load_templates, prompt_inputs, pulls_of};
-use crate::error::{Result, RunnerError};
-use crate::stage::{
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{
     InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
 };
 
@@ -126,10 +126,10 @@ impl Stage for SynthesizeStage {
         };
         // The recipe check refuses unknown names before any stage runs.
         let family = ToolFamily::parse(&options.tool_family).ok_or_else(|| {
-            RunnerError::stage(NAME, format!("unknown tool_family {}", options.tool_family))
+            StageError::stage(NAME, format!("unknown tool_family {}", options.tool_family))
         })?;
         let renderer = Renderer::parse(&options.renderer).ok_or_else(|| {
-            RunnerError::stage(NAME, format!("unknown renderer {}", options.renderer))
+            StageError::stage(NAME, format!("unknown renderer {}", options.renderer))
         })?;
         // Streamed: the PRs' commits wait on disk, PRs come a batch at a time and their rows
         // leave after each batch, so memory does not grow with the history.
@@ -152,7 +152,7 @@ impl Stage for SynthesizeStage {
         let repo = match &prepared.client {
             None => Some(
                 corpus_synth::open_repository(&path)
-                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: open {path}: {e}")))?,
+                    .map_err(|e| StageError::stage(NAME, format!("{key}: open {path}: {e}")))?,
             ),
             Some(_) => None,
         };
@@ -181,7 +181,7 @@ impl Stage for SynthesizeStage {
                         &ctx.recipe.extract,
                         &problem,
                     )
-                    .map_err(|e| RunnerError::stage(NAME, e.to_string()))?
+                    .map_err(|e| StageError::stage(NAME, e.to_string()))?
                 } else {
                     Vec::new()
                 };
@@ -211,9 +211,9 @@ impl Stage for SynthesizeStage {
                         roles.iter().any(|r| r == "reasoner"),
                         options.model.concurrency,
                     )
-                    .map_err(|e| RunnerError::stage(NAME, format!("{key}: {e}")))?
+                    .map_err(|e| StageError::stage(NAME, format!("{key}: {e}")))?
                 }
-                (None, None) => return Err(RunnerError::stage(NAME, "no model client")),
+                (None, None) => return Err(StageError::stage(NAME, "no model client")),
             };
             if engine.is_some() {
                 model_tally.add(&results);

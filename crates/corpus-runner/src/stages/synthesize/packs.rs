@@ -8,8 +8,8 @@ use corpus_core::rows::CommitPackRow;
 use corpus_core::table::KeyedTable;
 
 use super::NAME;
-use crate::error::{Result, RunnerError};
-use crate::stage::each_batch_of;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::each_batch_of;
 use crate::stages::spill::{Spill, SpillWriter, pack_fields, unpack_fields};
 
 /// A PR's commits as (sha, message, diff), and whether its branch merged another.
@@ -45,7 +45,7 @@ impl SpilledPacks {
             return Ok(None);
         };
         let damaged = || {
-            RunnerError::stage(
+            StageError::stage(
                 NAME,
                 format!("the commit pack of PR {number} came back damaged from scratch"),
             )

@@ -12,7 +12,7 @@ use corpus_synth::render::Renderer;
 use corpus_synth::trajectory::Trajectory;
 
 use super::{KIND, NAME, REASONING_KIND};
-use crate::error::{Result, RunnerError};
+use corpus_stage::error::{Result, StageError};
 
 /// One variant's reasoning: per localization task (kind, prompt, answer), or the drop that
 /// stopped all of them.
@@ -114,7 +114,7 @@ impl PrUnit<'_> {
             return Ok(None);
         };
         let record = serde_json::to_string(&t)
-            .map_err(|e| RunnerError::stage(NAME, format!("serialize: {e}")))?;
+            .map_err(|e| StageError::stage(NAME, format!("serialize: {e}")))?;
         let row = TrajectoryRow {
             trajectory_id: id128(record.as_bytes()),
             repo: self.repo.to_string(),

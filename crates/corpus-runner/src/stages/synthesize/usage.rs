@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use corpus_core::chat::{Chat, ChatError, Completion, Message};
 
-use crate::stage::UnitOutput;
+use corpus_stage::stage::UnitOutput;
 
 /// One PR's attempts and results.
 #[derive(Debug, Default)]

@@ -4,17 +4,17 @@
 
 use corpus_core::fault::{FAULT_ENV, Fault, abort, hit, no_space};
 
-use crate::error::{Result, RunnerError};
+use crate::error::{Result, StageError};
 
 pub fn check(stage: &str, point: &str) -> Result<()> {
     match hit(stage, point) {
         None => Ok(()),
         Some(Fault::Abort) => abort(stage, point),
-        Some(Fault::Error) => Err(RunnerError::stage(
+        Some(Fault::Error) => Err(StageError::stage(
             stage,
             format!("injected failure at {point} ({FAULT_ENV})"),
         )),
-        Some(Fault::NoSpace) => Err(RunnerError::Core(corpus_core::Error::io(
+        Some(Fault::NoSpace) => Err(StageError::Core(corpus_core::Error::io(
             format!("write at {stage}:{point} ({FAULT_ENV})"),
             no_space(),
         ))),

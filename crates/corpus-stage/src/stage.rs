@@ -280,7 +280,7 @@ impl InputsBuilder {
                     .collect();
                 Ok(self.input(table, &version.join(",")))
             }
-            None if required => Err(crate::error::RunnerError::stage(
+            None if required => Err(crate::error::StageError::stage(
                 stage,
                 format!("table {table} is missing: run the stages before {stage}"),
             )),

@@ -1,0 +1,32 @@
+//! The error of the stage contract: what a stage or the runner reports. A domain crate's own
+//! error comes in through `From` (implemented next to that error), so `?` works in a stage.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Core(#[from] corpus_core::Error),
+    /// A domain crate's error (git, crawl, ...), shown as it is.
+    #[error(transparent)]
+    Domain(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The command line or the selection asks for something that cannot be done: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error("stage {stage}: {message}")]
+    Stage { stage: String, message: String },
+}
+
+impl StageError {
+    pub fn stage(stage: &str, message: impl Into<String>) -> Self {
+        StageError::Stage {
+            stage: stage.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A domain crate's error.
+    pub fn domain(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StageError::Domain(Box::new(error))
+    }
+}
+
+pub type Result<T, E = StageError> = std::result::Result<T, E>;

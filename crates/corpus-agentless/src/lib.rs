@@ -16,8 +16,10 @@
 //! ```
 
 pub mod packs;
+pub mod prompt_inputs;
 pub mod prose;
 pub mod samples;
 pub mod search_replace;
+pub mod stage;
 pub mod structure;
 pub mod templates;

@@ -16,7 +16,7 @@
 //! ```
 
 pub mod benchmark;
-pub mod chat;
+pub mod certificate;
 pub mod crawl_cache;
 pub mod days;
 pub mod error;

@@ -712,6 +712,12 @@ impl Default for SlurmOptions {
 }
 
 impl Recipe {
+    /// Whether the crawl's mirrors are scratch, bounded by a budget: crawl, extract and
+    /// synthesize then run as one group, a repository at a time.
+    pub fn mirrors_are_scratch(&self) -> bool {
+        self.crawl.enabled && self.inputs.mirror_budget_bytes().is_some()
+    }
+
     /// Parse recipe text, reporting every problem found, not just the first.
     pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Self> {
         let value: toml::Table = text

@@ -11,7 +11,6 @@
 //!
 //! The mock servers its tests use live in the `corpus-testkit` crate.
 
-pub mod chat;
 pub mod client;
 pub use corpus_core::days;
 pub mod discover;
@@ -19,7 +18,9 @@ pub mod error;
 pub mod github;
 pub mod links;
 pub mod mirror;
+pub mod mirror_budget;
 pub mod repo_lists;
+pub mod stage;
 pub mod tokens;
 
 pub use client::{Client, ClientOptions, ClientStats};

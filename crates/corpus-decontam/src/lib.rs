@@ -19,10 +19,10 @@
 //! ```
 
 pub mod benchmark_file;
-pub mod certificate;
 pub mod check;
 pub mod cutoff;
 pub mod instance_ids;
 pub mod ngram;
 pub mod patch_lines;
 pub mod repo_match;
+pub mod stage;

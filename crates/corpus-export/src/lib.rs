@@ -18,6 +18,7 @@ mod levels;
 mod manifest;
 mod pack;
 mod run;
+pub mod stage;
 
 pub use document::{Document, for_each_document, shard_files};
 pub use error::ExportError;

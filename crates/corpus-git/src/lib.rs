@@ -25,5 +25,6 @@ pub mod error;
 pub mod extract;
 pub mod history;
 pub mod open;
+pub mod stage;
 
 pub use error::{GitError, Result};

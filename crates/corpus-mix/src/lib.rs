@@ -8,6 +8,7 @@
 
 pub mod plan;
 pub mod shuffle;
+pub mod stage;
 
 pub use plan::{Available, Plan, PlanRow, SourceStatus, make_plan, readable_count};
-pub use shuffle::{bucket_of, buckets_for, copies, shuffle_key, split_of};
+pub use shuffle::{bucket_of, buckets_for, copies, shuffle_key};

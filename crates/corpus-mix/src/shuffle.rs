@@ -81,32 +81,3 @@ mod tests {
         assert_ne!(shuffle_key(1, "a", 0), shuffle_key(1, "a", 1));
     }
 }
-
-/// `validation` for the held-out share of repositories (by a hash of the name, so a
-/// repository is wholly in one split), else `train`; rows without a repository train.
-pub fn split_of(repo: &str, validation_fraction: f64) -> &'static str {
-    if repo.is_empty() {
-        return "train";
-    }
-    let draw = xxhash_rust::xxh3::xxh3_64(repo.as_bytes()) as f64 / (u64::MAX as f64 + 1.0);
-    if draw < validation_fraction {
-        "validation"
-    } else {
-        "train"
-    }
-}
-
-#[cfg(test)]
-mod split_tests {
-    use super::*;
-
-    #[test]
-    fn splits_by_repository() {
-        let held: usize = (0..10_000)
-            .filter(|i| split_of(&format!("o/r{i}"), 0.05) == "validation")
-            .count();
-        assert!((400..600).contains(&held), "{held}");
-        assert_eq!(split_of("", 0.99), "train");
-        assert_eq!(split_of("o/r1", 0.0), "train");
-    }
-}

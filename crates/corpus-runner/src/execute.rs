@@ -10,13 +10,13 @@ use corpus_core::manifest::{Manifest, PartInfo, StageEntry};
 use corpus_core::schema::table_schema;
 use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
 
+use crate::report::{StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
+use crate::units::UnitStore;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::fault;
-use crate::report::{StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
 use corpus_stage::stage::{
     OutputLayout, Stage, StageContext, StageInputs, UnitDone, UnitOutput, partition_file,
 };
-use crate::units::UnitStore;
 
 /// Which stages to run.
 #[derive(Debug, Clone, Default)]

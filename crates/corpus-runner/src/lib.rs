@@ -28,10 +28,10 @@ pub mod verify;
 
 pub use corpus_stage::{Result, StageError};
 
-use execute::{ExecOptions, Selection, run_stage};
-use report::RunReport;
 use corpus_stage::run_dir::RunDir;
 use corpus_stage::stage::StageContext;
+use execute::{ExecOptions, Selection, run_stage};
+use report::RunReport;
 
 /// Run the selected stages of `recipe` into `run` and write `report.json`.
 pub fn run(
@@ -98,7 +98,7 @@ pub fn run(
 /// The mix plan of `recipe` over the run's `tokenized` table.
 pub fn plan(recipe: &corpus_core::recipe::Recipe, run: &RunDir) -> Result<corpus_mix::Plan> {
     let ctx = StageContext { recipe, run };
-    stages::compute_plan(&ctx)
+    stages::compute_plan(&ctx, stages::STAGE_ORDER)
 }
 
 /// The run's measured rates scaled to what `recipe`'s `[mix]` asks (`plan --project`).

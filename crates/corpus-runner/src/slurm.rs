@@ -13,10 +13,10 @@ use corpus_core::error::IoContext;
 use corpus_core::hash::task_of;
 use corpus_core::recipe::SlurmOptions;
 
-use corpus_stage::error::{Result, StageError};
 use crate::execute::{Selection, is_current};
-use corpus_stage::stage::StageContext;
 use crate::units::UnitStore;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::StageContext;
 
 /// One submitted job, as `RUN/logs/slurm-jobs.json` records it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,7 +76,11 @@ fn shell_quote(s: &str) -> String {
 
 /// Indices of the tasks of a stage that still have units to do (all, when the stage's units
 /// cannot be listed yet because its inputs do not exist).
-fn pending_tasks(ctx: &StageContext, stage: &dyn corpus_stage::stage::Stage, tasks: usize) -> Vec<usize> {
+fn pending_tasks(
+    ctx: &StageContext,
+    stage: &dyn corpus_stage::stage::Stage,
+    tasks: usize,
+) -> Vec<usize> {
     let all: Vec<usize> = (0..tasks).collect();
     let Ok(inputs) = stage.inputs(ctx) else {
         return all;

@@ -2,10 +2,10 @@
 
 use corpus_core::manifest::Manifest;
 
-use corpus_stage::error::Result;
 use crate::execute::is_current;
-use corpus_stage::stage::StageContext;
 use crate::units::UnitStore;
+use corpus_stage::error::Result;
+use corpus_stage::stage::StageContext;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageStatus {

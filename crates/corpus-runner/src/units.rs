@@ -73,9 +73,9 @@ impl UnitStore {
     pub fn done(&self, key: &str) -> Result<Option<UnitDone>> {
         let path = self.unit_dir(key).join(DONE_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-                StageError::Usage(format!("{}: corrupt marker: {e}", path.display()))
-            }),
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StageError::Usage(format!("{}: corrupt marker: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(corpus_core::Error::io_path("read", &path, e).into()),
         }

@@ -143,7 +143,7 @@ fn verify_certificate(run: &RunDir, manifest: &Manifest, report: &mut VerifyRepo
     }
     match corpus_core::recipe::Recipe::load(&run.recipe_file()) {
         Ok(recipe) => {
-            for problem in corpus_decontam::certificate::problems(&recipe.decontam, certificate) {
+            for problem in corpus_core::certificate::problems(&recipe.decontam, certificate) {
                 report.problems.push(format!("shards: {problem}"));
             }
         }

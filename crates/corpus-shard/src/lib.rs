@@ -5,6 +5,7 @@
 //! (shuffle key, sample id, repeat index); the buckets in order are the global shuffle.
 
 mod sort;
+pub mod stage;
 mod tokens;
 
 pub use sort::{SortedBucket, sort_bucket};

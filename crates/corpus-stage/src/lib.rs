@@ -10,11 +10,13 @@
 //! - [`error`]: [`StageError`], what a stage or the runner reports.
 //! - [`fault`]: the runner's fault-injection points, for the crash tests.
 //! - [`disk`]: sizes on disk.
+//! - [`spill`]: records spilled to an unnamed scratch file and read back by key.
 
 pub mod disk;
 pub mod error;
 pub mod fault;
 pub mod run_dir;
+pub mod spill;
 pub mod stage;
 
 pub use error::{Result, StageError};

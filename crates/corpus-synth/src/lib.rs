@@ -20,6 +20,7 @@ pub mod model;
 pub mod reasoning;
 pub mod render;
 pub mod snapshot;
+pub mod stage;
 pub mod tools;
 pub mod trajectory;
 

@@ -14,27 +14,25 @@
 //! mirror goes; a killed run leaves its other repositories' units and mirrors, and the next
 //! run goes on from them (a mirror that went missing is fetched again).
 
-mod budget;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use budget::{MirrorBudget, MirrorStats};
 use corpus_core::memory::{cpu_seconds, peak_rss_mib, reset_peak_rss, thread_cpu_seconds};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::RepoRow;
+pub use corpus_crawl::mirror_budget::{MirrorBudget, MirrorStats};
 
-use corpus_stage::disk::folder_bytes;
-use corpus_stage::error::{Result, StageError};
 use crate::execute::{ExecOptions, is_current, progress_bar, run_unit_once, write_tables};
-use corpus_stage::fault;
 use crate::report::StageReport;
-use corpus_stage::run_dir::RunDir;
-use corpus_stage::stage::{Stage, StageContext, StageInputs, UnitDone};
 use crate::stages::{CrawlStage, ExtractStage, SynthesizeStage, mirrors_dir};
 use crate::units::UnitStore;
+use corpus_stage::disk::folder_bytes;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::fault;
+use corpus_stage::run_dir::RunDir;
+use corpus_stage::stage::{Stage, StageContext, StageInputs, UnitDone};
 
 /// The stages that read a crawled mirror, in order.
 pub const GROUP: [&str; 3] = ["crawl", "extract", "synthesize"];
@@ -47,11 +45,6 @@ const FETCHERS: usize = 2;
 /// The prefix of a mirror being removed.
 const EVICTING: &str = ".evicting-";
 
-/// Whether the crawl's mirrors are scratch, bounded by a budget.
-pub fn mirrors_are_scratch(recipe: &Recipe) -> bool {
-    recipe.crawl.enabled && recipe.inputs.mirror_budget_bytes().is_some()
-}
-
 /// Whether the selection runs the group under a budget. Selecting only part of the group
 /// is an error (they share each mirror), and so is a cluster task (the budget is a node's).
 pub fn group_selected(
@@ -59,7 +52,7 @@ pub fn group_selected(
     picked: &[(&dyn Stage, bool)],
     options: &ExecOptions,
 ) -> Result<bool> {
-    if !mirrors_are_scratch(recipe) {
+    if !recipe.mirrors_are_scratch() {
         return Ok(false);
     }
     let chosen: Vec<&str> = picked

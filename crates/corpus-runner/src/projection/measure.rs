@@ -9,9 +9,9 @@ use corpus_core::rows::PullRow;
 use corpus_core::table::{column, for_each_table_batch, for_each_table_batch_columns};
 
 use super::{Measured, RequestRate, StageCost};
+use crate::report::RunReport;
 use corpus_stage::disk::folder_bytes;
 use corpus_stage::error::{Result, StageError};
-use crate::report::RunReport;
 use corpus_stage::run_dir::RunDir;
 use corpus_stage::stage::{StageContext, read_repos};
 

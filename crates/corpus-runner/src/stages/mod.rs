@@ -1,32 +1,16 @@
 //! The pipeline's stages, in the order docs/conventions.md lists them.
 
-mod blob_spill;
-mod crawl;
-mod curate;
-mod decontaminate;
-mod drop_tokens;
-mod export;
-mod extract;
-mod format;
-mod ingest;
-mod mix;
-mod shard;
-mod shard_certificate;
-pub(crate) mod spill;
-mod synthesize;
-pub(crate) mod tokenize;
-
-pub use crawl::{CrawlStage, discover_search, mirrors_dir};
-pub use curate::CurateStage;
-pub use decontaminate::DecontaminateStage;
-pub use export::ExportStage;
-pub use extract::ExtractStage;
-pub use format::FormatStage;
-pub use ingest::IngestStage;
-pub use mix::{MixStage, compute_plan};
-pub use shard::ShardStage;
-pub use synthesize::SynthesizeStage;
-pub use tokenize::TokenizeStage;
+pub use corpus_agentless::stage::FormatStage;
+pub use corpus_crawl::stage::{CrawlStage, discover_search, mirrors_dir};
+pub use corpus_curate::stage::CurateStage;
+pub use corpus_decontam::stage::DecontaminateStage;
+pub use corpus_export::stage::ExportStage;
+pub use corpus_git::stage::ExtractStage;
+pub use corpus_ingest::stage::IngestStage;
+pub use corpus_mix::stage::{MixStage, compute_plan};
+pub use corpus_shard::stage::ShardStage;
+pub use corpus_synth::stage::SynthesizeStage;
+pub use corpus_tokenize::stage::TokenizeStage;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::Stage;
@@ -57,7 +41,7 @@ pub fn available() -> Vec<Box<dyn Stage>> {
         Box::new(DecontaminateStage::default()),
         Box::new(CurateStage::default()),
         Box::new(TokenizeStage::default()),
-        Box::new(MixStage::default()),
+        Box::new(MixStage::new(STAGE_ORDER)),
         Box::new(ShardStage),
         Box::new(ExportStage::default()),
     ]

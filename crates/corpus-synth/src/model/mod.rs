@@ -11,6 +11,8 @@
 //! The engine speaks to any [`Chat`] (corpus-crawl's HTTP client in a run, a script in a
 //! test); [`parse`] reads replies.
 
+pub mod chat;
+pub mod client;
 pub mod parse;
 
 use corpus_agentless::templates::{ExplorerContext, TemplateError, Templates};
@@ -18,7 +20,7 @@ use corpus_core::recipe::ModelOptions;
 use git2::Repository;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use corpus_core::chat::{Chat, ChatError, Message};
+use crate::model::chat::{Chat, ChatError, Message};
 use parse::{Reply, parse_reply};
 
 use crate::emulator::ResultCache;

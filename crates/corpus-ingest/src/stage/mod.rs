@@ -12,7 +12,6 @@ use corpus_core::rows::{DropRow, SampleRow};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
-use crate::stages::format::added_tokens;
 
 use read::for_each_record;
 use render::{CHATML_TURN, Renderer};
@@ -112,4 +111,10 @@ impl Stage for IngestStage {
         out.write_drops(&drops)?;
         Ok(())
     }
+}
+
+/// The added-token strings of the recipe's tokenizer (content holding one is dropped).
+fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
+    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
+        .map_err(corpus_core::Error::from)?)
 }

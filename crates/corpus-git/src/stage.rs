@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::extract::{ExtractChunk, KnownPull, KnownPulls, extract_repo};
+use crate::open::{RepoSpec, resolve_name};
 use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::PullRow;
 use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PatchRow, RepoRow};
 use corpus_core::table::KeyedTable;
-use corpus_git::extract::{ExtractChunk, KnownPull, KnownPulls, extract_repo};
-use corpus_git::open::{RepoSpec, resolve_name};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
@@ -148,7 +148,7 @@ fn children(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The tip of the branch extraction will walk, for the fingerprint ("" when unreadable:
 /// the unit then reports why).
 fn branch_tip(spec: &RepoSpec, name: &str) -> String {
-    corpus_git::open::open(spec, name)
+    crate::open::open(spec, name)
         .map(|o| format!("{}@{}", o.branch, o.head))
         .unwrap_or_default()
 }
@@ -176,7 +176,7 @@ impl Stage for ExtractStage {
         builder.table(ctx, NAME, "pulls", false)?;
         // Scratch mirrors (a mirror budget) change only with the crawl that fetches them,
         // which reruns this stage with it: their tips are not read (they may be gone).
-        let scratch = crate::mirror_budget::mirrors_are_scratch(recipe);
+        let scratch = recipe.mirrors_are_scratch();
         let local = list_repos(recipe)?;
         for (key, spec) in self.repos(ctx)? {
             if scratch && !local.contains_key(key) {
@@ -195,9 +195,9 @@ impl Stage for ExtractStage {
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let repos = self.repos(ctx)?;
-        let spec = repos.get(key).ok_or_else(|| {
-            StageError::stage(NAME, format!("no repository {key} in the recipe"))
-        })?;
+        let spec = repos
+            .get(key)
+            .ok_or_else(|| StageError::stage(NAME, format!("no repository {key} in the recipe")))?;
         if let Some(path) = key.strip_prefix(UNNAMED) {
             let err = resolve_name(spec)
                 .err()
@@ -211,8 +211,8 @@ impl Stage for ExtractStage {
             return Ok(());
         }
         let benchmark = BenchmarkRepos::from_options(&ctx.recipe.decontam);
-        let mut emit = |chunk: ExtractChunk| -> corpus_git::Result<()> {
-            write_chunk(out, chunk).map_err(|e| corpus_git::GitError::Other {
+        let mut emit = |chunk: ExtractChunk| -> crate::Result<()> {
+            write_chunk(out, chunk).map_err(|e| crate::GitError::Other {
                 repo: key.to_string(),
                 message: e.to_string(),
             })
@@ -234,7 +234,7 @@ impl Stage for ExtractStage {
                 out.count("prs_repeated_number", extracted.found.repeated);
                 extracted.row
             }
-            Err(corpus_git::GitError::Core(e)) => return Err(e.into()),
+            Err(crate::GitError::Core(e)) => return Err(e.into()),
             Err(e) => {
                 // Bad input is data: say why once, record it, and let the other repos go on.
                 tracing::error!("{e}");

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use corpus_core::benchmark::{BenchmarkRepos, family_of_instance, registry_version};
-use corpus_core::manifest::DecontamCertificate;
-use corpus_core::recipe::DecontamOptions;
+use crate::benchmark::{BenchmarkRepos, family_of_instance, registry_version};
+use crate::manifest::DecontamCertificate;
+use crate::recipe::DecontamOptions;
 
 /// One line of `decontam_report`, the columns a certificate needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub fn certificate(
                 .or_default() += line.samples;
         }
     }
-    let day = |secs: i64| corpus_core::days::format(secs.div_euclid(86_400));
+    let day = |secs: i64| crate::days::format(secs.div_euclid(86_400));
     let mut certificate = DecontamCertificate {
         registry: registry_version(&families),
         families: families.iter().map(|f| f.to_string()).collect(),
@@ -150,7 +150,7 @@ mod tests {
             line("decontaminate", "benchmark_content", "acme__widgets-10", 4),
             line("decontaminate", "after_cutoff", "2025-01-01", 5),
         ];
-        let latest = corpus_core::days::parse("2024-12-31").map(|d| d * 86_400);
+        let latest = crate::days::parse("2024-12-31").map(|d| d * 86_400);
         let c = certificate(&options, &lines, latest);
         assert_eq!(c.repos_skipped.get("swe-bench"), Some(&1));
         assert_eq!(c.dropped["swe-bench"]["benchmark_root"], 3);

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use crate::{Begun, ExportOptions, Format};
 use corpus_core::recipe::Recipe;
-use corpus_export::{Begun, ExportOptions, Format};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
@@ -47,7 +47,7 @@ fn options(
     })
 }
 
-fn export_error(e: corpus_export::ExportError) -> StageError {
+fn export_error(e: crate::ExportError) -> StageError {
     StageError::stage(NAME, e.to_string())
 }
 
@@ -72,10 +72,10 @@ impl ExportStage {
         };
         let options = options(ctx, folder, &tokenizer)?;
         // Another folder was deleted, or the recipe lists one more: the complete ones stay.
-        let b = if corpus_export::is_complete(&options).map_err(export_error)? {
+        let b = if crate::is_complete(&options).map_err(export_error)? {
             None
         } else {
-            let b = corpus_export::begin(&options).map_err(export_error)?;
+            let b = crate::begin(&options).map_err(export_error)?;
             Some((options, b))
         };
         begun.insert(folder.to_string(), b.clone());
@@ -109,8 +109,7 @@ impl Stage for ExportStage {
         if ctx.recipe.export.formats.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, shards) =
-            corpus_export::shard_files(&ctx.run.table("shards")).map_err(export_error)?;
+        let (_, shards) = crate::shard_files(&ctx.run.table("shards")).map_err(export_error)?;
         let stems: Vec<String> = shards
             .iter()
             .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
@@ -130,7 +129,7 @@ impl Stage for ExportStage {
             .ok_or_else(|| StageError::stage(NAME, format!("bad unit {key}")))?;
         match self.begun(ctx, folder)? {
             Some((options, begun)) => {
-                corpus_export::export_shard(&options, &begun, stem).map_err(export_error)
+                crate::export_shard(&options, &begun, stem).map_err(export_error)
             }
             None => Ok(()),
         }
@@ -141,7 +140,7 @@ impl Stage for ExportStage {
             let Some((options, begun)) = self.begun(ctx, folder)? else {
                 continue;
             };
-            let manifest = corpus_export::finish(&options, &begun).map_err(export_error)?;
+            let manifest = crate::finish(&options, &begun).map_err(export_error)?;
             tracing::info!("export {folder}: {}", manifest.summary());
         }
         Ok(())

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use corpus_core::chat::{Chat, ChatError, Completion, Message};
+use crate::model::chat::{Chat, ChatError, Completion, Message};
 
 use corpus_stage::stage::UnitOutput;
 

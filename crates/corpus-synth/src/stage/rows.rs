@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::engine::Drop;
+use crate::render::Renderer;
+use crate::trajectory::Trajectory;
 use corpus_core::hash::id128;
 use corpus_core::rows::{DropRow, SampleRow, TrajectoryRow};
-use corpus_synth::engine::Drop;
-use corpus_synth::render::Renderer;
-use corpus_synth::trajectory::Trajectory;
 
 use super::{KIND, NAME, REASONING_KIND};
 use corpus_stage::error::{Result, StageError};
@@ -80,7 +80,7 @@ impl PrUnit<'_> {
             }
         };
         // The tokenizer's added tokens first (docs/conventions.md), then the renderers' markers.
-        if let Some(token) = corpus_synth::render::texts(&t)
+        if let Some(token) = crate::render::texts(&t)
             .find_map(|text| self.added_tokens.iter().find(|a| text.contains(a.as_str())))
         {
             fail(

@@ -4,20 +4,17 @@
 //! machine the counts are null and the stage says so once; the tokenizer's identity (or its
 //! absence) is part of the stage's fingerprint, so a later run with it fills them in.
 
+use crate::Encoder;
 use corpus_core::rows::SampleRow;
-use corpus_tokenize::Encoder;
 
 use corpus_stage::stage::{InputsBuilder, StageContext};
 
-/// The fingerprint input naming the tokenizer the counts come from.
-const INPUT: &str = "tokenizer";
-
 /// `name:sha256` of the recipe's tokenizer, or `unavailable` when it cannot be found.
 pub fn record_identity(ctx: &StageContext, builder: &mut InputsBuilder) {
-    let identity = corpus_tokenize::locate(&ctx.recipe.tokenize)
+    let identity = crate::locate(&ctx.recipe.tokenize)
         .map(|f| format!("{}:{}", f.name, f.sha256))
         .unwrap_or_else(|_| "unavailable".to_string());
-    builder.input(INPUT, &identity);
+    builder.input(crate::TOKENIZER_INPUT, &identity);
 }
 
 pub struct DropTokens {
@@ -41,7 +38,7 @@ impl DropTokens {
         if let Some(e) = self.encoder.get() {
             return Ok(e.as_ref());
         }
-        let loaded = if corpus_tokenize::locate(&self.options).is_err() {
+        let loaded = if crate::locate(&self.options).is_err() {
             tracing::warn!(
                 "{}: the recipe's tokenizer is not available, so removed samples are \
                  counted without tokens (run `just setup` to fetch it)",

@@ -7,18 +7,18 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
+use crate::emulator::ResultCache;
+use crate::model::ModelEngine;
+use crate::model::client::ChatClient;
+use crate::render::Renderer;
+use crate::tools::ToolFamily;
 use corpus_agentless::samples::{check_pr, localizations, problem_and_discussion};
 use corpus_agentless::templates::Templates;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{PatchRow, RepoRow, SampleRow, TrajectoryRow};
 use corpus_core::table::KeyedTable;
-use corpus_crawl::chat::ChatClient;
-use corpus_synth::emulator::ResultCache;
-use corpus_synth::model::ModelEngine;
-use corpus_synth::render::Renderer;
-use corpus_synth::tools::ToolFamily;
 
-use super::format::{added_tokens, load_templates, prompt_inputs, pulls_of};
+use corpus_agentless::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
     InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
@@ -151,13 +151,13 @@ impl Stage for SynthesizeStage {
         let usage = prepared.client.as_ref().map(|c| UnitUsage::new(c));
         let repo = match &prepared.client {
             None => Some(
-                corpus_synth::open_repository(&path)
+                crate::open_repository(&path)
                     .map_err(|e| StageError::stage(NAME, format!("{key}: open {path}: {e}")))?,
             ),
             Some(_) => None,
         };
         let engine = usage.as_ref().map(|usage| ModelEngine {
-            client: usage as &dyn corpus_core::chat::Chat,
+            client: usage as &dyn crate::model::chat::Chat,
             templates: &prepared.templates,
             options: &options.model,
         });

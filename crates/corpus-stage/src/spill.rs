@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use corpus_stage::error::Result;
+use crate::error::Result;
 
 /// Writing: records are appended as they come.
 pub struct SpillWriter<K> {

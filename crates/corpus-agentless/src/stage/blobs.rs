@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use corpus_agentless::samples::BlobContents;
+use crate::samples::BlobContents;
 use corpus_core::rows::{BlobRow, PatchRow};
 use corpus_core::table::KeyedTable;
 
-use super::spill::{Spill, SpillWriter};
 use corpus_stage::error::{Result, StageError};
+use corpus_stage::spill::{Spill, SpillWriter};
 
 pub struct SpilledBlobs {
     spill: Spill<String>,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use corpus_core::chat::{Chat, ChatError, Completion, Message};
+use super::chat::{Chat, ChatError, Completion, Message};
 use corpus_core::recipe::ModelOptions;
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};

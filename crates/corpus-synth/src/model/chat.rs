@@ -1,6 +1,5 @@
 //! The chat interface the model-backed synthesis engine speaks: messages in, the assistant's
-//! text out. The HTTP client lives in corpus-crawl (the crate that touches the network);
-//! the engine in corpus-synth sees only this trait.
+//! text out. The engine sees only this trait; [`super::client`] speaks it over HTTP.
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq)]

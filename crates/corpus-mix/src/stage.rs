@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use crate::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 use arrow::array::{Int64Array, StringArray};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
-use corpus_mix::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
@@ -20,8 +20,9 @@ use corpus_stage::stage::{
 
 const NAME: &str = "mix";
 
-/// The plan for the run's `tokenized` table under the recipe's `[mix]`.
-pub fn compute_plan(ctx: &StageContext) -> Result<Plan> {
+/// The plan for the run's `tokenized` table under the recipe's `[mix]`; `produced` names the
+/// stages of this build (a source of another stage is not produced).
+pub fn compute_plan(ctx: &StageContext, produced: &[&str]) -> Result<Plan> {
     let mut available: BTreeMap<String, Available> = BTreeMap::new();
     let mut validation = Available::default();
     let wanted = ["source", "split", "n_tokens"];
@@ -40,13 +41,7 @@ pub fn compute_plan(ctx: &StageContext) -> Result<Plan> {
         }
         Ok(())
     })?;
-    let produced: Vec<&str> = super::available().iter().map(|s| s.name()).collect();
-    Ok(make_plan(
-        &ctx.recipe.mix,
-        &available,
-        validation,
-        &produced,
-    ))
+    Ok(make_plan(&ctx.recipe.mix, &available, validation, produced))
 }
 
 struct Prepared {
@@ -56,17 +51,26 @@ struct Prepared {
     tokenized: KeyedTable,
 }
 
-#[derive(Default)]
 pub struct MixStage {
+    /// The stages of this build, for the plan.
+    produced: Vec<&'static str>,
     prepared: OnceLock<Prepared>,
 }
 
 impl MixStage {
+    /// The mix of a build whose stages are `produced`.
+    pub fn new(produced: &[&'static str]) -> Self {
+        Self {
+            produced: produced.to_vec(),
+            prepared: OnceLock::new(),
+        }
+    }
+
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
         if let Some(p) = self.prepared.get() {
             return Ok(p);
         }
-        let plan = compute_plan(ctx)?;
+        let plan = compute_plan(ctx, &self.produced)?;
         if plan.shortfall() > 0 && !ctx.recipe.mix.allow_shortfall {
             return Err(StageError::stage(
                 NAME,

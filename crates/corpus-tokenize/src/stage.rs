@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::{Encoder, TOKENIZER_INPUT};
 use arrow::array::{Array, StringArray};
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::rows::{DropRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
-use corpus_tokenize::Encoder;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
@@ -37,9 +37,6 @@ struct Prepared {
 pub struct TokenizeStage {
     prepared: OnceLock<Prepared>,
 }
-
-/// The input name under which the tokenizer's identity is fingerprinted and recorded.
-pub const TOKENIZER_INPUT: &str = "tokenizer";
 
 fn parse_id(hex: &str) -> u128 {
     u128::from_str_radix(hex, 16).unwrap_or_default()
@@ -95,7 +92,7 @@ impl TokenizeStage {
 
 /// `name:sha256` of the recipe's tokenizer, without loading it.
 fn tokenizer_identity(ctx: &StageContext) -> Result<String> {
-    let file = corpus_tokenize::locate(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
+    let file = crate::locate(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
     Ok(format!("{}:{}", file.name, file.sha256))
 }
 
@@ -141,7 +138,7 @@ impl Stage for TokenizeStage {
         let key = repo_of_unit(unit);
         let prepared = self.prepared(ctx)?;
         let options = &ctx.recipe.tokenize;
-        let split = corpus_mix::split_of(key, options.validation_fraction);
+        let split = split_of(key, options.validation_fraction);
         let mut seen = std::collections::HashSet::new();
         let mut rows: Vec<TokenRow> = Vec::new();
         let mut drops = Vec::new();
@@ -219,5 +216,34 @@ impl Stage for TokenizeStage {
         })?;
         out.write_drops(&drops)?;
         Ok(())
+    }
+}
+
+/// `validation` for the held-out share of repositories (by a hash of the name, so a
+/// repository is wholly in one split), else `train`; rows without a repository train.
+pub fn split_of(repo: &str, validation_fraction: f64) -> &'static str {
+    if repo.is_empty() {
+        return "train";
+    }
+    let draw = xxhash_rust::xxh3::xxh3_64(repo.as_bytes()) as f64 / (u64::MAX as f64 + 1.0);
+    if draw < validation_fraction {
+        "validation"
+    } else {
+        "train"
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn splits_by_repository() {
+        let held: usize = (0..10_000)
+            .filter(|i| split_of(&format!("o/r{i}"), 0.05) == "validation")
+            .count();
+        assert!((400..600).contains(&held), "{held}");
+        assert_eq!(split_of("", 0.99), "train");
+        assert_eq!(split_of("o/r1", 0.0), "train");
     }
 }

@@ -1,5 +1,5 @@
 //! Stage `curate`: quality rules, secrets and PR deduplication over `decontaminated`, writing
-//! `curated`. Dedup needs every PR at once: a barrier (`corpus_curate::dedup_barrier`) runs once
+//! `curated`. Dedup needs every PR at once: a barrier (`crate::dedup_barrier`) runs once
 //! per run over `patches` within the recipe's memory budget and writes its verdicts to disk;
 //! each repository unit then reads its own verdicts and drops the samples of PRs that another
 //! PR duplicates, naming the survivor.
@@ -9,20 +9,20 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::dedup_barrier::{DedupBuilder, DedupSettings, Verdicts};
+use crate::quality::{check_pr, check_sample, title_patterns};
+use crate::secrets::find_secrets;
 use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{DropRow, PatchRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
-use corpus_curate::dedup_barrier::{DedupBuilder, DedupSettings, Verdicts};
-use corpus_curate::quality::{check_pr, check_sample, title_patterns};
-use corpus_curate::secrets::find_secrets;
 
-use super::drop_tokens::{DropTokens, record_identity};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
     repo_units,
 };
+use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
 const NAME: &str = "curate";
 const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];

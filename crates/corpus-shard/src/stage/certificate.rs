@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use arrow::array::{Array, Int64Array, StringArray, TimestampSecondArray};
+use corpus_core::certificate::{ReportLine, certificate};
 use corpus_core::manifest::{DecontamCertificate, Manifest};
 use corpus_core::table::{column, for_each_batch_columns, for_each_table_batch_columns};
-use corpus_decontam::certificate::{ReportLine, certificate};
 
 use corpus_stage::error::Result;
 use corpus_stage::stage::StageContext;

@@ -9,8 +9,8 @@ use corpus_core::table::KeyedTable;
 
 use super::NAME;
 use corpus_stage::error::{Result, StageError};
+use corpus_stage::spill::{Spill, SpillWriter, pack_fields, unpack_fields};
 use corpus_stage::stage::each_batch_of;
-use crate::stages::spill::{Spill, SpillWriter, pack_fields, unpack_fields};
 
 /// A PR's commits as (sha, message, diff), and whether its branch merged another.
 pub type PrCommits = (Vec<(String, String, String)>, bool);

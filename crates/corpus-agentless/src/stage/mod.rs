@@ -2,17 +2,19 @@
 //! (table `samples`). One unit per repository; its rows are read from the sorted input
 //! tables by row-group statistics, not by scanning everything.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use corpus_agentless::packs::{render_commit, render_pack};
-use corpus_agentless::samples::{Rendered, Skipped, check_pr, render_pr};
-use corpus_agentless::templates::Templates;
+use crate::packs::{render_commit, render_pack};
+use crate::samples::{Rendered, Skipped, check_pr, render_pr};
+use crate::templates::Templates;
 use corpus_core::recipe::Recipe;
-use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, PullRow, SampleRow};
+use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, SampleRow};
 use corpus_core::table::KeyedTable;
 
-use super::blob_spill::SpilledBlobs;
+mod blobs;
+
+use crate::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of};
+use blobs::SpilledBlobs;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
     InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
@@ -53,49 +55,6 @@ impl FormatStage {
         };
         Ok(self.inputs.get_or_init(|| opened))
     }
-}
-
-/// The added-token strings of the recipe's tokenizer (content holding one is dropped).
-pub(crate) fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
-    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
-        .map_err(corpus_core::Error::from)?)
-}
-
-/// A repository's `pulls` rows by PR number (none when the run has no `pulls` table).
-pub(crate) fn pulls_of(table: Option<&KeyedTable>, key: &str) -> Result<HashMap<i64, PullRow>> {
-    let mut pulls = HashMap::new();
-    if let Some(table) = table {
-        table.for_each_batch_of(key, 256, |batch| {
-            for pull in PullRow::from_batch(&batch)? {
-                pulls.insert(pull.pr_number, pull);
-            }
-            Ok(())
-        })?;
-    }
-    Ok(pulls)
-}
-
-/// The prompt templates (`[format] templates_dir`, else built in); errors name `stage`.
-pub(crate) fn load_templates(recipe: &Recipe, stage: &'static str) -> Result<Templates> {
-    let dir = recipe.resolve(&recipe.format.templates_dir);
-    Templates::load(&dir).map_err(|e| StageError::stage(stage, e.to_string()))
-}
-
-/// The templates' text and the added tokens as hidden inputs of a stage that renders
-/// prompts: editing either reruns it.
-pub(crate) fn prompt_inputs(
-    builder: &mut InputsBuilder,
-    ctx: &StageContext,
-    stage: &'static str,
-) -> Result<()> {
-    for source in &load_templates(ctx.recipe, stage)?.sources {
-        builder.hidden("template", source.as_bytes());
-    }
-    builder.hidden(
-        "added_tokens",
-        added_tokens(ctx.recipe)?.join("\n").as_bytes(),
-    );
-    Ok(())
 }
 
 impl Stage for FormatStage {

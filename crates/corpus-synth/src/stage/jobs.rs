@@ -6,14 +6,14 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::emulator::ResultCache;
+use crate::engine::{Drop, PrInput, synthesize};
+use crate::model::ModelEngine;
+use crate::model::chat::ChatError;
+use crate::reasoning::localization_reasoning;
+use crate::tools::ToolFamily;
+use crate::trajectory::Trajectory;
 use corpus_agentless::samples::Localization;
-use corpus_core::chat::ChatError;
-use corpus_synth::emulator::ResultCache;
-use corpus_synth::engine::{Drop, PrInput, synthesize};
-use corpus_synth::model::ModelEngine;
-use corpus_synth::reasoning::localization_reasoning;
-use corpus_synth::tools::ToolFamily;
-use corpus_synth::trajectory::Trajectory;
 
 use super::rows::Reasoning;
 
@@ -75,11 +75,7 @@ pub struct Context<'a> {
 }
 
 /// The deterministic engine: reasoning from the exploration's evidence.
-pub fn deterministic(
-    ctx: &Context,
-    repo: &corpus_synth::Repository,
-    pr: &PrData,
-) -> Vec<VariantResult> {
+pub fn deterministic(ctx: &Context, repo: &crate::Repository, pr: &PrData) -> Vec<VariantResult> {
     let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
     let mut out = Vec::new();
     for variant in 0..ctx.variants {
@@ -142,7 +138,7 @@ pub fn model(
     std::thread::scope(|scope| {
         for _ in 0..concurrency.clamp(1, jobs.len().max(1)) {
             scope.spawn(|| {
-                let repo = match corpus_synth::open_repository(ctx.path) {
+                let repo = match crate::open_repository(ctx.path) {
                     Ok(r) => r,
                     Err(e) => {
                         if let Ok(mut slot) = open_error.lock() {
@@ -194,7 +190,7 @@ pub fn model(
 fn one_model_job(
     ctx: &Context,
     engine: &ModelEngine,
-    repo: &corpus_synth::Repository,
+    repo: &crate::Repository,
     pr: &PrData,
     variant: u32,
     explorer: bool,

@@ -13,19 +13,19 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::client::now_secs;
+use crate::{
+    Client, ClientOptions, CrawlError, CrawlSettings, MirrorSource, Tokens, crawl_repo_with,
+};
 use corpus_core::benchmark::BenchmarkRepos;
 use corpus_core::crawl_cache::ResponseCache;
 use corpus_core::recipe::Recipe;
 use corpus_core::repo_name::normalize;
 use corpus_core::rows::{DropRow, PullRow, RepoRow};
-use corpus_crawl::client::now_secs;
-use corpus_crawl::{
-    Client, ClientOptions, CrawlError, CrawlSettings, MirrorSource, Tokens, crawl_repo_with,
-};
 
+use crate::mirror_budget::MirrorBudget;
 use corpus_stage::disk::folder_bytes;
 use corpus_stage::error::{Result, StageError};
-use crate::mirror_budget::MirrorBudget;
 use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
 
 const NAME: &str = "crawl";
@@ -120,11 +120,11 @@ pub fn crawl_client(ctx: &StageContext) -> Result<Client> {
 /// through the crawl's client and cache: `swe-corpus discover`.
 pub fn discover_search(
     ctx: &StageContext,
-) -> Result<(Vec<corpus_crawl::Discovered>, corpus_crawl::DiscoverStats)> {
+) -> Result<(Vec<crate::Discovered>, crate::DiscoverStats)> {
     let search = ctx.recipe.crawl.search.as_ref().ok_or_else(|| {
         StageError::Usage("the recipe has no [crawl.search] to discover repositories with".into())
     })?;
-    corpus_crawl::discover(&crawl_client(ctx)?, search).map_err(stage_err)
+    crate::discover(&crawl_client(ctx)?, search).map_err(stage_err)
 }
 
 impl CrawlStage {
@@ -183,8 +183,7 @@ impl CrawlStage {
             )));
         }
         if let Some(search) = &c.search {
-            let (found, stats) =
-                corpus_crawl::discover(self.client(ctx)?, search).map_err(stage_err)?;
+            let (found, stats) = crate::discover(self.client(ctx)?, search).map_err(stage_err)?;
             tracing::info!(
                 "crawl: the search found {} repositories in {} slices ({} pages)",
                 found.len(),
@@ -226,7 +225,7 @@ impl CrawlStage {
                         let canonical = if benchmark.matches(name, []).is_some() {
                             Ok(name.clone())
                         } else {
-                            match corpus_crawl::canonical_name(client, name) {
+                            match crate::canonical_name(client, name) {
                                 Ok(found) => Ok(found.unwrap_or_else(|| name.clone())),
                                 Err(CrawlError::Http { .. } | CrawlError::Shape { .. }) => {
                                     Ok(name.clone())
@@ -273,10 +272,10 @@ fn mirror_if_wanted(
     source: MirrorSource<'_>,
     branch: Option<&str>,
     budget: Option<&MirrorBudget>,
-) -> corpus_crawl::Result<Option<PathBuf>> {
+) -> crate::Result<Option<PathBuf>> {
     let c = &ctx.recipe.crawl;
     let dir = mirrors_dir(ctx);
-    let existing = corpus_crawl::mirror::mirror_path(&dir, repo);
+    let existing = crate::mirror::mirror_path(&dir, repo);
     if c.offline || !c.mirror {
         return Ok(existing.exists().then_some(existing));
     }
@@ -284,11 +283,11 @@ fn mirror_if_wanted(
         return Ok(None);
     };
     let Some(budget) = budget else {
-        return corpus_crawl::mirror::update_mirror(&dir, repo, url, branch).map(Some);
+        return crate::mirror::update_mirror(&dir, repo, url, branch).map(Some);
     };
     let estimate = source.size_kib.map(|kib| kib.max(0) as u64 * 1024);
     budget.admit(repo, estimate);
-    match corpus_crawl::mirror::update_mirror(&dir, repo, url, branch) {
+    match crate::mirror::update_mirror(&dir, repo, url, branch) {
         Ok(path) => {
             budget.settle(repo, folder_bytes(&path));
             Ok(Some(path))
@@ -360,7 +359,7 @@ impl Stage for CrawlStage {
         let mut mirror_and_messages = |row: &mut RepoRow,
                                        source: MirrorSource<'_>,
                                        pulls: &[PullRow]|
-         -> corpus_crawl::Result<BTreeMap<i64, String>> {
+         -> crate::Result<BTreeMap<i64, String>> {
             let path = mirror_if_wanted(
                 ctx,
                 &row.repo,

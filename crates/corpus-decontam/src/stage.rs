@@ -7,23 +7,23 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use crate::benchmark_file::read_instances;
+use crate::cutoff::{MergeDates, after_cutoff};
+use crate::instance_ids::InstanceIds;
+use crate::ngram::{Field, NgramIndex};
+use crate::patch_lines::{GoldPatches, GoldSketch, code_part};
+use crate::repo_match::BenchmarkIdentity;
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{DecontamReportRow, DropRow, RepoRow, SampleRow};
 use corpus_core::table::KeyedTable;
-use corpus_decontam::benchmark_file::read_instances;
-use corpus_decontam::cutoff::{MergeDates, after_cutoff};
-use corpus_decontam::instance_ids::InstanceIds;
-use corpus_decontam::ngram::{Field, NgramIndex};
-use corpus_decontam::patch_lines::{GoldPatches, GoldSketch, code_part};
-use corpus_decontam::repo_match::BenchmarkIdentity;
 
-use super::drop_tokens::{DropTokens, record_identity};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
     InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, read_repos,
     repo_units,
 };
+use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
 const NAME: &str = "decontaminate";
 const INPUTS: &[&str] = &["repos", "samples"];

@@ -5,18 +5,22 @@
 //! what one unit holds in memory: the bucket once, its rows gathered in shuffle order a row
 //! group at a time.
 
+mod certificate;
+
 use std::collections::BTreeMap;
 
+use crate::{part_tokens, sort_bucket};
 use arrow::array::StringArray;
 use corpus_core::manifest::{Manifest, TokenSummary};
 use corpus_core::recipe::Recipe;
 use corpus_core::table::{WriterOptions, column, for_each_batch};
-use corpus_shard::{part_tokens, sort_bucket};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::fault;
-use corpus_stage::stage::{InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput};
-use crate::stages::tokenize::TOKENIZER_INPUT;
+use corpus_stage::stage::{
+    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput,
+};
+use corpus_tokenize::TOKENIZER_INPUT;
 
 const NAME: &str = "shard";
 const PARTITION_PREFIX: &str = "bucket-";
@@ -177,6 +181,6 @@ impl Stage for ShardStage {
             }
         }
         manifest.tokens = Some(summary);
-        super::shard_certificate::stamp(ctx, manifest)
+        certificate::stamp(ctx, manifest)
     }
 }

@@ -11,6 +11,7 @@ mod discover;
 mod export;
 mod extract;
 mod format;
+mod house;
 mod ingest;
 mod mirror_budget;
 mod slurm;

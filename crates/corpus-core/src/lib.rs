@@ -1,11 +1,16 @@
-//! corpus-core: what every stage shares.
+//! corpus-core: the foundation every crate shares. A helper only one crate uses lives in
+//! that crate, not here.
 //!
 //! - [`schema`]: the Arrow schema of every table ([`schema::table_schema`]).
+//! - [`rows`]: the row struct of every table, declared once with [`table_rows!`] (its codec).
 //! - [`table`]: the Parquet part writer ([`table::PartWriter`]) and readers.
-//! - [`manifest`]: `_manifest.json` ([`manifest::Manifest`]).
-//! - [`recipe`]: the TOML recipe ([`recipe::Recipe`]).
-//! - [`rows`]: row structs and their Arrow builders ([`rows::DropRow`], ...).
-//! - [`repo_name`], [`hash`], [`error`], [`version`].
+//! - [`manifest`]: `_manifest.json` ([`manifest::Manifest`]) and [`certificate`], the
+//!   decontamination certificate the shards carry.
+//! - [`recipe`] and `recipe_*`: the TOML recipe ([`recipe::Recipe`]).
+//! - [`benchmark`]: the benchmark registry (`data/decontam/benchmarks/`).
+//! - [`crawl_cache`]: the crawl's response cache (written by the crawl and by the demo).
+//! - [`repo_name`], [`paths`], [`secrets`], [`days`], [`hash`], [`memory`], [`error`],
+//!   [`fault`], [`version`].
 //!
 //! ```no_run
 //! use corpus_core::{recipe::Recipe, schema::table_schema};
@@ -22,7 +27,6 @@ pub mod days;
 pub mod error;
 pub mod fault;
 pub mod hash;
-pub mod license;
 pub mod manifest;
 pub mod memory;
 pub mod paths;
@@ -36,8 +40,6 @@ pub mod repo_name;
 pub mod rows;
 pub mod schema;
 pub mod secrets;
-pub mod special_tokens;
-pub mod spill;
 pub mod table;
 pub mod version;
 

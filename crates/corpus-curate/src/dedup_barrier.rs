@@ -19,8 +19,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::sorter::{ExternalSorter, push_i64_key, push_str_key, read_i64_key, read_str_key};
 use corpus_core::error::{IoContext, Result};
-use corpus_core::spill::{ExternalSorter, push_i64_key, push_str_key, read_i64_key, read_str_key};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::dedup::dedup_text;

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod dedup_barrier;
 pub mod minhash;
 pub mod quality;
+pub mod sorter;
 pub mod stage;
 /// Credential detection lives in `corpus-core` (rendering scrubs prose with it too).
 pub use corpus_core::secrets;

@@ -4,10 +4,8 @@
 //! each repository unit then reads its own verdicts and drops the samples of PRs that another
 //! PR duplicates, naming the survivor.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
-
 use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::dedup_barrier::{DedupBuilder, DedupSettings, Verdicts};
 use crate::quality::{check_pr, check_sample, title_patterns};
@@ -19,8 +17,8 @@ use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
-    repo_units,
+    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
+    repo_of_unit, repo_units,
 };
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
@@ -47,9 +45,8 @@ struct RepoPatches {
 
 #[derive(Default)]
 pub struct CurateStage {
-    prepared: OnceLock<Prepared>,
     /// One thread of a process prepares (the dedup barrier writes files); the others wait.
-    preparing: std::sync::Mutex<()>,
+    prepared: PreparedOnce<Prepared>,
 }
 
 /// Run the dedup barrier over every PR of `patches`, unless another task already has: its
@@ -120,26 +117,18 @@ fn dedup_verdicts(ctx: &StageContext) -> Result<Option<Verdicts>> {
 
 impl CurateStage {
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let _one_at_a_time = self
-            .preparing
-            .lock()
-            .map_err(|_| StageError::stage(NAME, "a thread preparing dedup panicked"))?;
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let titles: Vec<Regex> = title_patterns(&ctx.recipe.curate)
-            .map_err(|e| StageError::stage(NAME, format!("auto_title_patterns: {e}")))?;
-        let prepared = Prepared {
-            verdicts: dedup_verdicts(ctx)?,
-            titles,
-            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-            samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
-            tokens: DropTokens::new(ctx, NAME),
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+        self.prepared.get_or_prepare(NAME, || {
+            let titles: Vec<Regex> = title_patterns(&ctx.recipe.curate)
+                .map_err(|e| StageError::stage(NAME, format!("auto_title_patterns: {e}")))?;
+            let prepared = Prepared {
+                verdicts: dedup_verdicts(ctx)?,
+                titles,
+                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+                samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
+                tokens: DropTokens::new(ctx, NAME),
+            };
+            Ok(prepared)
+        })
     }
 
     /// The PR rules and licences of one repository's patches.
@@ -259,6 +248,10 @@ impl Stage for CurateStage {
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
         repo_units(ctx)
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.prepared(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {

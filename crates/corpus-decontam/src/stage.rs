@@ -4,9 +4,6 @@
 //! go to `drops`; the rest go on as `decontaminated`. `decontam_report` says what each reason removed,
 //! per matched repository or instance, including what extraction skipped by name.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
-
 use crate::benchmark_file::read_instances;
 use crate::cutoff::{MergeDates, after_cutoff};
 use crate::instance_ids::InstanceIds;
@@ -17,11 +14,12 @@ use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{DecontamReportRow, DropRow, RepoRow, SampleRow};
 use corpus_core::table::KeyedTable;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, NO_REPO_UNIT, Stage, StageContext, StageInputs, UnitOutput, read_repos,
-    repo_units,
+    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
+    read_repos, repo_units,
 };
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
@@ -83,7 +81,7 @@ struct Prepared {
 
 #[derive(Default)]
 pub struct DecontaminateStage {
-    prepared: OnceLock<Prepared>,
+    prepared: PreparedOnce<Prepared>,
 }
 
 /// The gold patches the registry ships for the recipe's families.
@@ -158,40 +156,46 @@ fn build_index(recipe: &Recipe) -> Result<BenchmarkIndex> {
 
 impl DecontaminateStage {
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let repos = read_repos(ctx)?;
-        let rows: Vec<RepoRow> = repos.values().cloned().collect();
-        let BenchmarkIndex {
-            ngrams: index,
-            ids: instance_ids,
-            gold,
-            repos: file_repos,
-        } = build_index(ctx.recipe)?;
-        let cutoff = ctx.recipe.decontam.cutoff_seconds();
-        let patches = match cutoff.is_some() || !gold.is_empty() {
-            true => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
-            false => None,
-        };
-        let commit_packs = match cutoff {
-            Some(_) => KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
-            None => None,
-        };
-        let prepared = Prepared {
-            identity: BenchmarkIdentity::with_file_repos(&ctx.recipe.decontam, &rows, &file_repos),
-            repos,
-            index,
-            instance_ids,
-            gold,
-            cutoff,
-            patches,
-            commit_packs,
-            samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
-            synthetic: KeyedTable::open_if_present(&ctx.run.table("synthetic_samples"), "repo")?,
-            tokens: DropTokens::new(ctx, NAME),
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+        self.prepared.get_or_prepare(NAME, || {
+            let repos = read_repos(ctx)?;
+            let rows: Vec<RepoRow> = repos.values().cloned().collect();
+            let BenchmarkIndex {
+                ngrams: index,
+                ids: instance_ids,
+                gold,
+                repos: file_repos,
+            } = build_index(ctx.recipe)?;
+            let cutoff = ctx.recipe.decontam.cutoff_seconds();
+            let patches = match cutoff.is_some() || !gold.is_empty() {
+                true => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+                false => None,
+            };
+            let commit_packs = match cutoff {
+                Some(_) => KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
+                None => None,
+            };
+            let prepared = Prepared {
+                identity: BenchmarkIdentity::with_file_repos(
+                    &ctx.recipe.decontam,
+                    &rows,
+                    &file_repos,
+                ),
+                repos,
+                index,
+                instance_ids,
+                gold,
+                cutoff,
+                patches,
+                commit_packs,
+                samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
+                synthetic: KeyedTable::open_if_present(
+                    &ctx.run.table("synthetic_samples"),
+                    "repo",
+                )?,
+                tokens: DropTokens::new(ctx, NAME),
+            };
+            Ok(prepared)
+        })
     }
 }
 
@@ -237,6 +241,10 @@ impl Stage for DecontaminateStage {
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
         repo_units(ctx)
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.prepared(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {

@@ -27,6 +27,40 @@ pub struct ExportOptions {
     pub threads: usize,
 }
 
+impl ExportOptions {
+    /// An export of the run at `run_root` as the `export` stage makes it: its shards, into
+    /// `RUN/exports/FOLDER` ([`Self::folder`]), one thread. The command line starts here
+    /// and changes what its flags give.
+    pub fn of_run(
+        run_root: &std::path::Path,
+        format: Format,
+        hf_packed: bool,
+        sequence_length: usize,
+        tokenizer: (String, String),
+    ) -> Self {
+        Self {
+            format,
+            shards_dir: run_root.join("tables").join("shards"),
+            out: run_root
+                .join("exports")
+                .join(Self::folder(format, hf_packed)),
+            sequence_length,
+            hf_packed,
+            expected_tokenizer: Some(tokenizer),
+            threads: 1,
+        }
+    }
+
+    /// The folder of an export under `RUN/exports/`: the format's name, `hf-packed` when packed.
+    pub fn folder(format: Format, hf_packed: bool) -> String {
+        if hf_packed {
+            format!("{}-packed", format.name())
+        } else {
+            format.name().to_string()
+        }
+    }
+}
+
 /// Shard stem (`shard-00003`) and (split, index within split, count of split).
 fn shard_plan(files: &[PathBuf]) -> Vec<(PathBuf, String, String, usize, usize)> {
     let stem = |p: &PathBuf| {

@@ -36,15 +36,13 @@ fn options(
     };
     let format = Format::parse(name)
         .ok_or_else(|| StageError::stage(NAME, format!("unknown export format `{folder}`")))?;
-    Ok(ExportOptions {
+    Ok(ExportOptions::of_run(
+        &ctx.run.root,
         format,
-        shards_dir: ctx.run.table("shards"),
-        out: ctx.run.root.join("exports").join(folder),
-        sequence_length: ctx.recipe.shard.sequence_length as usize,
-        hf_packed: packed,
-        expected_tokenizer: Some(tokenizer.clone()),
-        threads: 1,
-    })
+        packed,
+        ctx.recipe.shard.sequence_length as usize,
+        tokenizer.clone(),
+    ))
 }
 
 fn export_error(e: crate::ExportError) -> StageError {

@@ -608,14 +608,12 @@ fn pack_commits(
 
 /// The SPDX id of the licence file at the root of a tree (None: there is none).
 fn license_at(repo: &Repository, tree: &git2::Tree) -> Option<String> {
-    let entry = corpus_core::license::LICENSE_FILES
-        .iter()
-        .find_map(|wanted| {
-            tree.iter()
-                .find(|e| e.name().is_ok_and(|n| n.eq_ignore_ascii_case(wanted)))
-        })?;
+    let entry = crate::license::LICENSE_FILES.iter().find_map(|wanted| {
+        tree.iter()
+            .find(|e| e.name().is_ok_and(|n| n.eq_ignore_ascii_case(wanted)))
+    })?;
     let blob = repo.find_blob(entry.id()).ok()?;
-    Some(corpus_core::license::spdx_of(&String::from_utf8_lossy(blob.content())).to_string())
+    Some(crate::license::spdx_of(&String::from_utf8_lossy(blob.content())).to_string())
 }
 
 fn commit_diff(

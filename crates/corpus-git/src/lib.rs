@@ -24,6 +24,7 @@ pub mod diff;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod license;
 pub mod open;
 pub mod stage;
 

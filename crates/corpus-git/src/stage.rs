@@ -19,24 +19,24 @@ use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitO
 /// The stage; it lists the recipe's repositories once per run.
 #[derive(Default)]
 pub struct ExtractStage {
-    repos: std::sync::OnceLock<BTreeMap<String, RepoSpec>>,
+    repos: corpus_stage::stage::PreparedOnce<BTreeMap<String, RepoSpec>>,
 }
 
 impl ExtractStage {
+    /// The repositories to extract: the recipe's, and the crawl's mirrors.
     fn repos(&self, ctx: &StageContext) -> Result<&BTreeMap<String, RepoSpec>> {
-        if let Some(repos) = self.repos.get() {
-            return Ok(repos);
-        }
-        let mut listed = list_repos(ctx.recipe)?;
-        for (name, path) in crawled_mirrors(ctx)? {
-            // A repository both local and crawled is extracted once, from the local copy.
-            listed.entry(name.clone()).or_insert(RepoSpec {
-                path,
-                name: Some(name),
-                branch: None,
-            });
-        }
-        Ok(self.repos.get_or_init(|| listed))
+        self.repos.get_or_prepare(NAME, || {
+            let mut listed = list_repos(ctx.recipe)?;
+            for (name, path) in crawled_mirrors(ctx)? {
+                // A repository both local and crawled is extracted once, from the local copy.
+                listed.entry(name.clone()).or_insert(RepoSpec {
+                    path,
+                    name: Some(name),
+                    branch: None,
+                });
+            }
+            Ok(listed)
+        })
     }
 }
 

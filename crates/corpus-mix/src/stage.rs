@@ -3,19 +3,17 @@
 //! written to, so `shard` sorts one bucket at a time and never holds the corpus.
 //! Training buckets are partitions `0..B`, validation buckets follow (`B..B+V`).
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
 use crate::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 use arrow::array::{Int64Array, StringArray};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
+use std::collections::BTreeMap;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput, repo_of_unit,
-    repo_units,
+    InputsBuilder, OutputLayout, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
+    repo_of_unit, repo_units,
 };
 
 const NAME: &str = "mix";
@@ -54,7 +52,7 @@ struct Prepared {
 pub struct MixStage {
     /// The stages of this build, for the plan.
     produced: Vec<&'static str>,
-    prepared: OnceLock<Prepared>,
+    prepared: PreparedOnce<Prepared>,
 }
 
 impl MixStage {
@@ -62,34 +60,33 @@ impl MixStage {
     pub fn new(produced: &[&'static str]) -> Self {
         Self {
             produced: produced.to_vec(),
-            prepared: OnceLock::new(),
+            prepared: PreparedOnce::default(),
         }
     }
 
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let plan = compute_plan(ctx, &self.produced)?;
-        if plan.shortfall() > 0 && !ctx.recipe.mix.allow_shortfall {
-            return Err(StageError::stage(
-                NAME,
-                format!(
-                    "the data cannot meet the recipe's budget (set [mix] allow_shortfall = true \
-                     to go on with less):\n{}",
-                    plan.render()
-                ),
-            ));
-        }
-        tracing::info!("mix plan:\n{}", plan.render());
-        let target = ctx.recipe.shard.target_bytes();
-        let prepared = Prepared {
-            train_buckets: buckets_for(plan.planned, target),
-            validation_buckets: buckets_for(plan.validation.tokens, target),
-            plan,
-            tokenized: KeyedTable::open(&ctx.run.table("tokenized"), "repo")?,
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+        self.prepared.get_or_prepare(NAME, || {
+            let plan = compute_plan(ctx, &self.produced)?;
+            if plan.shortfall() > 0 && !ctx.recipe.mix.allow_shortfall {
+                return Err(StageError::stage(
+                    NAME,
+                    format!(
+                        "the data cannot meet the recipe's budget (set [mix] allow_shortfall = true \
+                         to go on with less):\n{}",
+                        plan.render()
+                    ),
+                ));
+            }
+            tracing::info!("mix plan:\n{}", plan.render());
+            let target = ctx.recipe.shard.target_bytes();
+            let prepared = Prepared {
+                train_buckets: buckets_for(plan.planned, target),
+                validation_buckets: buckets_for(plan.validation.tokens, target),
+                plan,
+                tokenized: KeyedTable::open(&ctx.run.table("tokenized"), "repo")?,
+            };
+            Ok(prepared)
+        })
     }
 }
 
@@ -130,6 +127,10 @@ impl Stage for MixStage {
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
         self.prepared(ctx)?;
         repo_units(ctx)
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.prepared(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {

@@ -253,6 +253,8 @@ pub(crate) fn run_unit_once(
     if store.done(key)?.is_some() {
         return Ok(false);
     }
+    // Before the first unit that runs (later calls find it prepared).
+    stage.prepare(ctx)?;
     let dir = store.begin(key)?;
     let mut out = UnitOutput::new(&dir, writer_options.clone());
     for output in stage.outputs() {

@@ -42,6 +42,14 @@ pub trait Stage: Sync {
     /// Keys of the work units, unique; the runner sorts them.
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>>;
 
+    /// What every unit shares (opened tables, an index, a client), made once per process:
+    /// the runner calls this before each unit it runs, so a run whose units are all done
+    /// never pays for it. A stage keeps what it made in a [`PreparedOnce`], so every call
+    /// after the first finds it ready.
+    fn prepare(&self, _ctx: &StageContext) -> Result<()> {
+        Ok(())
+    }
+
     /// Do one unit, writing rows through `out`.
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()>;
 
@@ -81,6 +89,44 @@ pub trait Stage: Sync {
         _manifest: &mut corpus_core::manifest::Manifest,
     ) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What a stage prepared for its units ([`Stage::prepare`]), made once per process: a second
+/// thread that asks while the first is preparing waits for it instead of preparing again.
+pub struct PreparedOnce<T> {
+    value: std::sync::OnceLock<T>,
+    preparing: std::sync::Mutex<()>,
+}
+
+impl<T> Default for PreparedOnce<T> {
+    fn default() -> Self {
+        Self {
+            value: std::sync::OnceLock::new(),
+            preparing: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<T> PreparedOnce<T> {
+    /// What was prepared, if it was (for a progress line: never prepares).
+    pub fn get(&self) -> Option<&T> {
+        self.value.get()
+    }
+
+    /// The prepared value, made by `prepare` the first time it is asked for.
+    pub fn get_or_prepare(&self, stage: &str, prepare: impl FnOnce() -> Result<T>) -> Result<&T> {
+        if let Some(value) = self.value.get() {
+            return Ok(value);
+        }
+        let _one_at_a_time = self.preparing.lock().map_err(|_| {
+            crate::error::StageError::stage(stage, "a thread preparing the stage panicked")
+        })?;
+        if let Some(value) = self.value.get() {
+            return Ok(value);
+        }
+        let value = prepare()?;
+        Ok(self.value.get_or_init(|| value))
     }
 }
 
@@ -352,5 +398,42 @@ pub fn each_batch_of(
     match failure {
         Some(e) => Err(e),
         None => Ok(scanned?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_stage_is_prepared_once_however_many_threads_ask() {
+        let once = PreparedOnce::default();
+        let made = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    let value = once.get_or_prepare("test", || {
+                        made.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        Ok(42)
+                    });
+                    assert_eq!(*value.expect("prepared"), 42);
+                });
+            }
+        });
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_failed_preparation_is_reported_and_tried_again() {
+        let once: PreparedOnce<u32> = PreparedOnce::default();
+        let failed =
+            once.get_or_prepare("test", || Err(crate::StageError::stage("test", "no table")));
+        assert!(failed.expect_err("error").to_string().contains("no table"));
+        assert_eq!(
+            *once.get_or_prepare("test", || Ok(7)).expect("second try"),
+            7
+        );
     }
 }

@@ -56,7 +56,7 @@ pub fn added_tokens_of_file(path: &Path) -> Result<Vec<String>, TokenizeError> {
 /// that render text. The Qwen lists are built in (a test holds them equal to the files), so
 /// those stages do not need the file; a tokenizer given by path is read.
 pub fn added_tokens_of_recipe(options: &TokenizeOptions) -> Result<Vec<String>, TokenizeError> {
-    use corpus_core::special_tokens::{QWEN2_5_ADDED, QWEN3_EXTRA};
+    use crate::special_tokens::{QWEN2_5_ADDED, QWEN3_EXTRA};
     let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match options.tokenizer.as_str() {
         "qwen2.5" => Ok(owned(QWEN2_5_ADDED)),

@@ -8,6 +8,7 @@ pub mod drop_tokens;
 mod encoder;
 mod error;
 mod locate;
+pub mod special_tokens;
 pub mod stage;
 
 pub use encoder::{Encoder, added_tokens_of_file, added_tokens_of_recipe};

@@ -2,9 +2,6 @@
 //! (`input_ids = encode(prompt) + encode(response) + [<|endoftext|>]`), its split set by a
 //! hash of its repository, and samples longer than `max_tokens` dropped (`too_long`).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use crate::{Encoder, TOKENIZER_INPUT};
 use arrow::array::{Array, StringArray};
 use corpus_core::manifest::Manifest;
@@ -12,11 +9,12 @@ use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::rows::{DropRow, SampleRow};
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
+use std::collections::HashMap;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, repo_of_unit,
-    repo_units,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
+    repo_of_unit, repo_units,
 };
 
 const NAME: &str = "tokenize";
@@ -35,7 +33,7 @@ struct Prepared {
 
 #[derive(Default)]
 pub struct TokenizeStage {
-    prepared: OnceLock<Prepared>,
+    prepared: PreparedOnce<Prepared>,
 }
 
 fn parse_id(hex: &str) -> u128 {
@@ -44,49 +42,48 @@ fn parse_id(hex: &str) -> u128 {
 
 impl TokenizeStage {
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let encoder =
-            Encoder::for_recipe(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
-        let mut licenses = HashMap::new();
-        // Only the three columns it needs: `patches` also holds every diff.
-        let wanted = ["repo", "base_sha", "license"];
-        for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 8192, |batch| {
-            let repo = column::<StringArray>(&batch, "repo")?;
-            let base = column::<StringArray>(&batch, "base_sha")?;
-            let license = column::<StringArray>(&batch, "license")?;
-            for row in 0..batch.num_rows() {
-                licenses.insert(
-                    (repo.value(row).to_string(), base.value(row).to_string()),
-                    (!license.is_null(row)).then(|| license.value(row).to_string()),
-                );
-            }
-            Ok(())
-        })?;
-        let mut owner: HashMap<u128, u32> = HashMap::new();
-        let mut repos: Vec<String> = Vec::new();
-        let curated = ctx.run.table("curated");
-        for_each_table_batch_columns(&curated, &["sample_id", "repo"], 8192, |batch| {
-            let ids = column::<StringArray>(&batch, "sample_id")?;
-            let repo = column::<StringArray>(&batch, "repo")?;
-            for row in 0..batch.num_rows() {
-                if repos.last().map(String::as_str) != Some(repo.value(row)) {
-                    repos.push(repo.value(row).to_string());
+        self.prepared.get_or_prepare(NAME, || {
+            let encoder =
+                Encoder::for_recipe(&ctx.recipe.tokenize).map_err(corpus_core::Error::from)?;
+            let mut licenses = HashMap::new();
+            // Only the three columns it needs: `patches` also holds every diff.
+            let wanted = ["repo", "base_sha", "license"];
+            for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 8192, |batch| {
+                let repo = column::<StringArray>(&batch, "repo")?;
+                let base = column::<StringArray>(&batch, "base_sha")?;
+                let license = column::<StringArray>(&batch, "license")?;
+                for row in 0..batch.num_rows() {
+                    licenses.insert(
+                        (repo.value(row).to_string(), base.value(row).to_string()),
+                        (!license.is_null(row)).then(|| license.value(row).to_string()),
+                    );
                 }
-                let index = (repos.len() - 1) as u32;
-                owner.entry(parse_id(ids.value(row))).or_insert(index);
-            }
-            Ok(())
-        })?;
-        let prepared = Prepared {
-            encoder,
-            licenses,
-            owner,
-            repos,
-            curated: KeyedTable::open(&ctx.run.table("curated"), "repo")?,
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+                Ok(())
+            })?;
+            let mut owner: HashMap<u128, u32> = HashMap::new();
+            let mut repos: Vec<String> = Vec::new();
+            let curated = ctx.run.table("curated");
+            for_each_table_batch_columns(&curated, &["sample_id", "repo"], 8192, |batch| {
+                let ids = column::<StringArray>(&batch, "sample_id")?;
+                let repo = column::<StringArray>(&batch, "repo")?;
+                for row in 0..batch.num_rows() {
+                    if repos.last().map(String::as_str) != Some(repo.value(row)) {
+                        repos.push(repo.value(row).to_string());
+                    }
+                    let index = (repos.len() - 1) as u32;
+                    owner.entry(parse_id(ids.value(row))).or_insert(index);
+                }
+                Ok(())
+            })?;
+            let prepared = Prepared {
+                encoder,
+                licenses,
+                owner,
+                repos,
+                curated: KeyedTable::open(&ctx.run.table("curated"), "repo")?,
+            };
+            Ok(prepared)
+        })
     }
 }
 
@@ -132,6 +129,10 @@ impl Stage for TokenizeStage {
 
     fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
         repo_units(ctx)
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.prepared(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: &str, out: &mut UnitOutput) -> Result<()> {

@@ -2,8 +2,6 @@
 //! (table `samples`). One unit per repository; its rows are read from the sorted input
 //! tables by row-group statistics, not by scanning everything.
 
-use std::sync::OnceLock;
-
 use crate::packs::{render_commit, render_pack};
 use crate::samples::{Rendered, Skipped, check_pr, render_pr};
 use crate::templates::Templates;
@@ -17,7 +15,8 @@ use crate::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of
 use blobs::SpilledBlobs;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
+    read_repos,
 };
 
 const NAME: &str = "format";
@@ -37,23 +36,22 @@ struct Inputs {
 
 #[derive(Default)]
 pub struct FormatStage {
-    inputs: OnceLock<Inputs>,
+    inputs: PreparedOnce<Inputs>,
 }
 
 impl FormatStage {
     fn opened(&self, ctx: &StageContext) -> Result<&Inputs> {
-        if let Some(inputs) = self.inputs.get() {
-            return Ok(inputs);
-        }
-        let opened = Inputs {
-            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-            packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
-            blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
-            pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
-            templates: load_templates(ctx.recipe, NAME)?,
-            added_tokens: added_tokens(ctx.recipe)?,
-        };
-        Ok(self.inputs.get_or_init(|| opened))
+        self.inputs.get_or_prepare(NAME, || {
+            let opened = Inputs {
+                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+                packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
+                blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
+                templates: load_templates(ctx.recipe, NAME)?,
+                added_tokens: added_tokens(ctx.recipe)?,
+            };
+            Ok(opened)
+        })
     }
 }
 
@@ -84,6 +82,10 @@ impl Stage for FormatStage {
             .filter(|row| row.skipped_reason.is_none())
             .map(|row| row.repo)
             .collect())
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.opened(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {

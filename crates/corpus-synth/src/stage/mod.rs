@@ -5,7 +5,7 @@
 //! is one `drops` row with the engine's reason.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::emulator::ResultCache;
 use crate::model::ModelEngine;
@@ -21,7 +21,8 @@ use corpus_core::table::KeyedTable;
 use corpus_agentless::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, Stage, StageContext, StageInputs, UnitOutput, each_batch_of, read_repos,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
+    read_repos,
 };
 
 mod jobs;
@@ -51,25 +52,24 @@ struct Prepared {
 
 #[derive(Default)]
 pub struct SynthesizeStage {
-    prepared: OnceLock<Prepared>,
+    prepared: PreparedOnce<Prepared>,
 }
 
 impl SynthesizeStage {
     fn prepared(&self, ctx: &StageContext) -> Result<&Prepared> {
-        if let Some(p) = self.prepared.get() {
-            return Ok(p);
-        }
-        let prepared = Prepared {
-            repos: read_repos(ctx)?,
-            patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-            packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
-            pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
-            templates: load_templates(ctx.recipe, NAME)?,
-            added_tokens: added_tokens(ctx.recipe)?,
-            client: (ctx.recipe.synthesize.engine == "model")
-                .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
-        };
-        Ok(self.prepared.get_or_init(|| prepared))
+        self.prepared.get_or_prepare(NAME, || {
+            let prepared = Prepared {
+                repos: read_repos(ctx)?,
+                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
+                packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
+                templates: load_templates(ctx.recipe, NAME)?,
+                added_tokens: added_tokens(ctx.recipe)?,
+                client: (ctx.recipe.synthesize.engine == "model")
+                    .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
+            };
+            Ok(prepared)
+        })
     }
 }
 
@@ -116,6 +116,10 @@ impl Stage for SynthesizeStage {
     fn progress(&self) -> Option<String> {
         let client = self.prepared.get()?.client.as_ref()?;
         Some(format!("model: {}", client.stats.line()))
+    }
+
+    fn prepare(&self, ctx: &StageContext) -> Result<()> {
+        self.prepared(ctx).map(|_| ())
     }
 
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {

@@ -1,5 +1,6 @@
-//! `swe-corpus decontam report` and `decontam check`: a run's decontamination certificate,
-//! and any file checked against the benchmark registry.
+//! `swe-corpus decontam`: a run's decontamination certificate (`report`), any file checked
+//! against the benchmark registry (`check`), a benchmark file's gold lines (`gold-lines`) and
+//! a repository's root commits (`fingerprint`).
 
 use std::path::{Path, PathBuf};
 
@@ -132,6 +133,20 @@ pub fn gold_lines(file: &Path) -> Result<()> {
     out.flush()?;
     if skipped > 0 {
         eprintln!("{skipped} instances have no countable changed line in code files");
+    }
+    Ok(())
+}
+
+pub fn fingerprint(path: &Path, name: Option<String>, branch: Option<String>) -> Result<()> {
+    let spec = corpus_git::open::RepoSpec {
+        path: path.to_path_buf(),
+        name,
+        branch,
+    };
+    let name = corpus_git::open::resolve_name(&spec)?;
+    let (_, roots) = corpus_git::extract::fingerprint(&spec, &name)?;
+    for root in roots {
+        println!("{name}\t{root}");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use corpus_core::error::{IoContext, Result};
 
 /// Bytes a buffered record costs besides its own bytes (its offset and length).
 const RECORD_OVERHEAD: usize = 16;
@@ -139,7 +139,7 @@ impl RunReader {
         match self.reader.read_exact(&mut len) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(crate::Error::io_path("read", &self.path, e)),
+            Err(e) => return Err(corpus_core::Error::io_path("read", &self.path, e)),
         }
         let mut record = vec![0u8; u32::from_le_bytes(len) as usize];
         self.reader.read_exact(&mut record).at("read", &self.path)?;

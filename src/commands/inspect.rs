@@ -1,0 +1,96 @@
+//! Commands that read a run: `sql`, `status` and `verify`.
+
+use anyhow::{Context, Result, bail};
+use corpus_core::recipe::Recipe;
+use corpus_stage::run_dir::RunDir;
+
+use super::latest_or;
+use crate::cli::{Format, RunOnly, SqlArgs, StatusArgs};
+
+/// A SQL query over the run's tables, on a runtime of its own (DataFusion is async).
+pub fn sql(args: &SqlArgs) -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the query runtime")?
+        .block_on(query(args))
+}
+
+async fn query(args: &SqlArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let session = corpus_sql::RunSession::open(&dir).await?;
+    let batches = session.query(&args.query).await?;
+    let format = match args.format {
+        Format::Table => corpus_sql::OutputFormat::Table,
+        Format::Csv => corpus_sql::OutputFormat::Csv,
+        Format::Json => corpus_sql::OutputFormat::Json,
+    };
+    print!("{}", corpus_sql::render(&batches, format)?);
+    Ok(())
+}
+
+pub fn status(args: &StatusArgs) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let recipe_path = dir.join("recipe.toml");
+    let recipe = Recipe::load(&recipe_path)
+        .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;
+    let run = RunDir::new(&dir);
+    let ctx = corpus_stage::stage::StageContext {
+        recipe: &recipe,
+        run: &run,
+    };
+    println!(
+        "{:<14} {:<12} {:>12} {:>10}  tasks (done/failed/pending)",
+        "stage", "state", "units done", "rows"
+    );
+    for s in corpus_runner::status::status(&ctx)? {
+        let tasks = s
+            .tasks
+            .as_ref()
+            .map(|t| format!("{}/{}/{} of {}", t.done, t.failed, t.pending, t.total))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<14} {:<12} {:>12} {:>10}  {tasks}",
+            s.stage,
+            s.state,
+            format!("{}/{}", s.units_done, s.units),
+            s.rows
+        );
+        for failure in &s.failures {
+            println!("    FAILED {failure}");
+        }
+    }
+    let jobs = corpus_runner::slurm::job_states(&run);
+    if !jobs.is_empty() {
+        println!("slurm jobs of the last submission:");
+        for job in jobs {
+            println!("    {job}");
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(args: &RunOnly) -> Result<()> {
+    let dir = latest_or(&args.run)?;
+    let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
+    for problem in &report.problems {
+        println!("PROBLEM {problem}");
+    }
+    if report.exports > 0 {
+        println!(
+            "{} export(s) read back: {} documents compared with the shards",
+            report.exports, report.export_documents
+        );
+    }
+    println!(
+        "{} tables, {} parts, {} rows checked; {} problem(s)",
+        report.tables,
+        report.parts,
+        report.rows,
+        report.problems.len()
+    );
+    if !report.problems.is_empty() {
+        bail!("verification failed for {}", dir.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `run`, `extract` and `crawl`: the recipe's stages into a run directory, here or as Slurm
+//! array jobs.
+
+use anyhow::{Context, Result, bail};
+use corpus_core::recipe::Recipe;
+use corpus_runner::execute::{ExecOptions, Selection};
+use corpus_stage::run_dir::RunDir;
+
+use super::{load_recipe, threads_or_cores};
+use crate::cli::{Executor, RunArgs};
+use crate::logging;
+
+pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
+    let recipe = load_recipe(&args.source)?.absolutized()?;
+    ensure_demo_inputs(&recipe)?;
+    let run = RunDir::new(
+        &args
+            .run
+            .clone()
+            .unwrap_or_else(|| RunDir::default_for(&recipe).root),
+    );
+    let tasks = threads_or_cores(
+        args.tasks
+            .or((recipe.runner.tasks > 0).then_some(recipe.runner.tasks)),
+    );
+    if tasks == 0 {
+        bail!("--tasks must be at least 1");
+    }
+    let selection = Selection {
+        until: args.until.clone(),
+        from: args.from.clone(),
+        only: only.map(str::to_string).or_else(|| args.only.clone()),
+    };
+    let options = ExecOptions {
+        tasks,
+        task: args.task,
+        finalize_only: args.finalize,
+    };
+    if args.executor == Executor::Slurm {
+        if args.task.is_some() || args.finalize {
+            bail!(
+                "--task and --finalize are what the Slurm jobs run; do not combine them with --executor slurm"
+            );
+        }
+        let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
+        let submission = corpus_runner::submit_slurm(&recipe, &run, &selection, tasks, &binary)?;
+        for stage in &submission.skipped_current {
+            println!("{stage:<14} current, not submitted");
+        }
+        for job in &submission.jobs {
+            let what = if job.role == "tasks" {
+                format!("tasks {:?}", job.tasks)
+            } else {
+                "barrier".to_string()
+            };
+            println!("{:<14} job {:<10} {what}", job.stage, job.job_id);
+        }
+        eprintln!(
+            "submitted; follow with `swe-corpus status --run {}` (logs in {})",
+            run.root.display(),
+            run.logs().display()
+        );
+        return Ok(());
+    }
+    if args.task.is_none() && !args.finalize {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let log = run.logs().join(format!("local-{since_epoch}.log"));
+        if let Err(e) = logging::also_to(&log) {
+            tracing::warn!("cannot write the log file {}: {e}", log.display());
+        }
+    }
+    let report = corpus_runner::run(&recipe, &run, &selection, &options)?;
+    print!("{}", report.summary_table());
+    logging::append(&report.summary_table());
+    eprint!("{}", report.warning_lines());
+    if args.task.is_none() {
+        eprintln!("run directory: {}", run.root.display());
+    }
+    Ok(())
+}
+
+/// The demo set a recipe reads, generated here (before any stage runs) unless a complete
+/// one of this version is already there: stages only read repositories.
+fn ensure_demo_inputs(recipe: &Recipe) -> Result<()> {
+    if let Some(root) = recipe.demo_root()
+        && corpus_demo::ensure(&root)?
+    {
+        tracing::info!("generated the demo set in {}", root.display());
+    }
+    Ok(())
+}

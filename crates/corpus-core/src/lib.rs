@@ -24,6 +24,7 @@ pub mod benchmark;
 pub mod certificate;
 pub mod crawl_cache;
 pub mod days;
+pub mod drop_reason;
 pub mod error;
 pub mod fault;
 pub mod hash;

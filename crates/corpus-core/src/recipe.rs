@@ -113,46 +113,28 @@ pub struct RepoEntry {
 
 /// What `extract` keeps and skips.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExtractOptions {
     /// A file whose before or after version is larger is left out of the patch (`file_too_large`).
-    #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: u64,
     /// A patch whose kept diff is larger is dropped (`diff_too_large`).
-    #[serde(default = "default_max_diff_bytes")]
     pub max_diff_bytes: u64,
     /// File names of lockfiles (`lockfile`).
-    #[serde(default = "default_lockfiles")]
     pub lockfiles: Vec<String>,
     /// Path components that mark vendored code (`vendored`).
-    #[serde(default = "default_vendored")]
     pub vendored_dirs: Vec<String>,
     /// File-name suffixes of generated files (`generated`).
-    #[serde(default = "default_generated")]
     pub generated_suffixes: Vec<String>,
     /// Author names or e-mails containing one of these mark a bot (`bot_author`).
-    #[serde(default = "default_bots")]
     pub bot_authors: Vec<String>,
     /// Also extract plain main-line commits (kind `commit`).
-    #[serde(default = "default_true")]
     pub main_line_commits: bool,
     /// Stop walking the history after this many commits (0: all).
-    #[serde(default)]
     pub max_history: u64,
     /// Walk only the default branch's first-parent chain, not the branches merged into it.
-    #[serde(default)]
     pub first_parent_only: bool,
 }
 
-fn default_max_file_bytes() -> u64 {
-    1 << 20
-}
-fn default_max_diff_bytes() -> u64 {
-    1 << 20
-}
-fn default_true() -> bool {
-    true
-}
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -217,8 +199,8 @@ fn default_bots() -> Vec<String> {
 impl Default for ExtractOptions {
     fn default() -> Self {
         Self {
-            max_file_bytes: default_max_file_bytes(),
-            max_diff_bytes: default_max_diff_bytes(),
+            max_file_bytes: 1 << 20,
+            max_diff_bytes: 1 << 20,
             lockfiles: default_lockfiles(),
             vendored_dirs: default_vendored(),
             generated_suffixes: default_generated(),
@@ -242,68 +224,41 @@ pub enum Profile {
 
 /// What `format` renders and which PRs qualify.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FormatOptions {
-    #[serde(default)]
     pub profile: Profile,
     /// Folder of the prompt templates (`*.jinja`); missing files fall back to the built-in
     /// copies of `pipelines/templates/`.
-    #[serde(default = "default_templates_dir")]
     pub templates_dir: PathBuf,
     /// Render PR commit packs (`commit_pack`).
-    #[serde(default = "default_true")]
     pub commit_packs: bool,
     /// Render plain main-line commits as documents (`commit`).
-    #[serde(default)]
     pub commits: bool,
     /// Languages whose files are source code (profile: python; broad: every language).
-    #[serde(default)]
     pub languages: Option<Vec<String>>,
     /// Other languages a PR may touch; their content is left out (profile: markdown,
     /// restructuredtext; broad: any).
-    #[serde(default)]
     pub doc_languages: Option<Vec<String>>,
     /// Keep PRs that add files (an added file is a block with an empty SEARCH).
-    #[serde(default)]
     pub allow_added_files: Option<bool>,
     /// Most source files a PR may change (profile: 3; broad: 10).
-    #[serde(default)]
     pub max_source_files: Option<usize>,
     /// Most SEARCH/REPLACE blocks in an edit sample (profile: 5; broad: 20).
-    #[serde(default)]
     pub max_blocks: Option<usize>,
     /// Source files a commit pack must change, at least and at most (profile: 1 and 5).
-    #[serde(default)]
     pub pack_min_files: Option<usize>,
-    #[serde(default)]
     pub pack_max_files: Option<usize>,
     /// The `source` the rows count toward in the mix.
-    #[serde(default = "default_source_agentless")]
     pub source_agentless: String,
-    #[serde(default = "default_source_packs")]
     pub source_commit_packs: String,
-    #[serde(default = "default_source_commits")]
     pub source_commits: String,
-}
-
-fn default_templates_dir() -> PathBuf {
-    PathBuf::from("pipelines/templates")
-}
-fn default_source_agentless() -> String {
-    "agentless".into()
-}
-fn default_source_packs() -> String {
-    "commit_packs".into()
-}
-fn default_source_commits() -> String {
-    "commits".into()
 }
 
 impl Default for FormatOptions {
     fn default() -> Self {
         Self {
             profile: Profile::KimiDev,
-            templates_dir: default_templates_dir(),
+            templates_dir: PathBuf::from("pipelines/templates"),
             commit_packs: true,
             commits: false,
             languages: None,
@@ -313,9 +268,9 @@ impl Default for FormatOptions {
             max_blocks: None,
             pack_min_files: None,
             pack_max_files: None,
-            source_agentless: default_source_agentless(),
-            source_commit_packs: default_source_packs(),
-            source_commits: default_source_commits(),
+            source_agentless: "agentless".into(),
+            source_commit_packs: "commit_packs".into(),
+            source_commits: "commits".into(),
         }
     }
 }
@@ -360,49 +315,35 @@ impl FormatOptions {
 
 /// Keeping benchmarks out: which benchmark families, which cutoff date, which content checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DecontamOptions {
     /// The benchmark families of the shipped registry (`data/decontam/benchmarks/`) to keep
     /// out; unset means all of them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub benchmarks: Option<Vec<String>>,
     /// The older switch: `true` is a synonym for including the `swe-bench` family; `false`
     /// without `benchmarks` keeps no shipped family out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub swe_bench_verified: Option<bool>,
     /// PRs merged on or after this date (`YYYY-MM-DD`, UTC) are dropped (`after_cutoff`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cutoff: Option<String>,
     /// More benchmark repositories (`owner/name`) to exclude.
-    #[serde(default)]
     pub extra_repos: Vec<String>,
     /// Repositories released from a match (known false matches).
-    #[serde(default)]
     pub allow: Vec<String>,
     /// Benchmark files (JSONL or Parquet with SWE-bench's columns) for content matching.
-    #[serde(default)]
     pub benchmark_files: Vec<PathBuf>,
     /// Words per n-gram of content matching.
-    #[serde(default = "default_ngram")]
     pub ngram: usize,
     /// A sample holding this share (0 to 1) of a benchmark instance's problem statement or
     /// patch n-grams is contaminated.
-    #[serde(default = "default_threshold")]
     pub threshold: f64,
     /// A PR whose changed lines hold this share (0 to 1) of a benchmark gold patch's is that
     /// instance's fix (`benchmark_patch`); equal line sets always are.
-    #[serde(default = "default_patch_containment")]
     pub patch_containment: f64,
     /// Gold patches with fewer countable changed lines match only when equal.
-    #[serde(default = "default_patch_min_lines")]
     pub patch_min_lines: usize,
-}
-
-fn default_patch_containment() -> f64 {
-    0.8
-}
-fn default_patch_min_lines() -> usize {
-    5
 }
 
 impl DecontamOptions {
@@ -480,13 +421,6 @@ impl DecontamOptions {
     }
 }
 
-fn default_ngram() -> usize {
-    13
-}
-fn default_threshold() -> f64 {
-    0.5
-}
-
 impl Default for DecontamOptions {
     fn default() -> Self {
         Self {
@@ -496,90 +430,50 @@ impl Default for DecontamOptions {
             extra_repos: Vec::new(),
             allow: Vec::new(),
             benchmark_files: Vec::new(),
-            ngram: default_ngram(),
-            threshold: default_threshold(),
-            patch_containment: default_patch_containment(),
-            patch_min_lines: default_patch_min_lines(),
+            ngram: 13,
+            threshold: 0.5,
+            patch_containment: 0.8,
+            patch_min_lines: 5,
         }
     }
 }
 
 /// What `curate` keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CurateOptions {
     /// PR title and body shorter than this (characters) is `short_problem_text`.
-    #[serde(default = "default_min_problem_chars")]
     pub min_problem_chars: usize,
     /// A sample larger than this is `sample_too_large`.
-    #[serde(default = "default_max_sample_bytes")]
     pub max_sample_bytes: u64,
     /// A response line longer than this is `minified_line`.
-    #[serde(default = "default_max_line_chars")]
     pub max_line_chars: usize,
     /// Text in a response that marks generated code (`generated_code`).
-    #[serde(default = "default_generated_markers")]
     pub generated_markers: Vec<String>,
     /// Regular expressions of auto-generated PR titles (`auto_generated_title`).
-    #[serde(default = "default_title_patterns")]
     pub auto_title_patterns: Vec<String>,
     /// Drop every sample of a PR whose text holds a detected secret (`secret_in_patch`).
-    #[serde(default = "default_true")]
     pub secrets: bool,
     /// Drop exact duplicate PRs across repositories and forks (`duplicate_pr`).
-    #[serde(default = "default_true")]
     pub dedup: bool,
     /// SPDX ids allowed (licence file at the PR's base); empty: no licence filter. A snapshot
     /// with another licence is `license_not_allowed`, one without a licence file `no_license`.
-    #[serde(default)]
     pub licenses: Vec<String>,
     /// Also drop near duplicates found by MinHash LSH (`near_duplicate_pr`).
-    #[serde(default = "default_true")]
     pub near_dedup: bool,
     /// MinHash permutations (a multiple of `minhash_bands`).
-    #[serde(default = "default_permutations")]
     pub minhash_permutations: usize,
     /// LSH bands; rows per band = permutations / bands.
-    #[serde(default = "default_bands")]
     pub minhash_bands: usize,
     /// Words per shingle.
-    #[serde(default = "default_shingle_words")]
     pub shingle_words: usize,
     /// Estimated Jaccard similarity at or above which two PRs are near duplicates.
-    #[serde(default = "default_near_threshold")]
     pub near_threshold: f64,
     /// MiB the dedup barrier's sorters may hold before they spill to disk (the result does
     /// not depend on it).
-    #[serde(default = "default_dedup_memory_mib")]
     pub dedup_memory_mib: f64,
 }
 
-fn default_dedup_memory_mib() -> f64 {
-    1024.0
-}
-
-fn default_permutations() -> usize {
-    128
-}
-fn default_bands() -> usize {
-    16
-}
-fn default_shingle_words() -> usize {
-    5
-}
-fn default_near_threshold() -> f64 {
-    0.8
-}
-
-fn default_min_problem_chars() -> usize {
-    10
-}
-fn default_max_sample_bytes() -> u64 {
-    4 << 20
-}
-fn default_max_line_chars() -> usize {
-    1000
-}
 fn default_generated_markers() -> Vec<String> {
     strings(&[
         "DO NOT EDIT",
@@ -601,55 +495,42 @@ fn default_title_patterns() -> Vec<String> {
 impl Default for CurateOptions {
     fn default() -> Self {
         Self {
-            min_problem_chars: default_min_problem_chars(),
-            max_sample_bytes: default_max_sample_bytes(),
-            max_line_chars: default_max_line_chars(),
+            min_problem_chars: 10,
+            max_sample_bytes: 4 << 20,
+            max_line_chars: 1000,
             generated_markers: default_generated_markers(),
             auto_title_patterns: default_title_patterns(),
             secrets: true,
             dedup: true,
             licenses: Vec::new(),
             near_dedup: true,
-            minhash_permutations: default_permutations(),
-            minhash_bands: default_bands(),
-            shingle_words: default_shingle_words(),
-            near_threshold: default_near_threshold(),
-            dedup_memory_mib: default_dedup_memory_mib(),
+            minhash_permutations: 128,
+            minhash_bands: 16,
+            shingle_words: 5,
+            near_threshold: 0.8,
+            dedup_memory_mib: 1024.0,
         }
     }
 }
 
 /// Sizes of table parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TableOptions {
     /// A part closes once it holds this many MiB of (uncompressed) data.
-    #[serde(default = "default_part_mib")]
     pub max_part_mib: u64,
     /// Row groups flush at this many MiB of encoded data.
-    #[serde(default = "default_row_group_mib")]
     pub row_group_mib: u64,
     /// Or at this many rows.
-    #[serde(default = "default_row_group_rows")]
     pub row_group_rows: u64,
-}
-
-fn default_part_mib() -> u64 {
-    256
-}
-fn default_row_group_mib() -> u64 {
-    32
-}
-fn default_row_group_rows() -> u64 {
-    8192
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
         Self {
-            max_part_mib: default_part_mib(),
-            row_group_mib: default_row_group_mib(),
-            row_group_rows: default_row_group_rows(),
+            max_part_mib: 256,
+            row_group_mib: 32,
+            row_group_rows: 8192,
         }
     }
 }
@@ -676,34 +557,25 @@ pub struct RunnerOptions {
 
 /// Resources of the Slurm jobs (`swe-corpus run --executor slurm`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SlurmOptions {
     /// Partition to submit to (default: the cluster's default partition).
-    #[serde(default)]
     pub partition: Option<String>,
     /// CPUs per task (`--cpus-per-task`).
-    #[serde(default = "default_cpus")]
     pub cpus_per_task: u32,
     /// Memory per task (`--mem`, e.g. "8G").
-    #[serde(default)]
     pub mem: Option<String>,
     /// Time limit per task (`--time`, e.g. "04:00:00").
-    #[serde(default)]
     pub time: Option<String>,
     /// Further `sbatch` arguments, e.g. ["--account=research"].
-    #[serde(default)]
     pub extra_args: Vec<String>,
-}
-
-fn default_cpus() -> u32 {
-    1
 }
 
 impl Default for SlurmOptions {
     fn default() -> Self {
         Self {
             partition: None,
-            cpus_per_task: default_cpus(),
+            cpus_per_task: 1,
             mem: None,
             time: None,
             extra_args: Vec::new(),
@@ -1054,6 +926,32 @@ fn recipe_errors(origin: &str, errors: &[String]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each section states its defaults once, in its `Default`: an empty section and a
+    /// missing key read as that, and a key given keeps the others at their defaults.
+    #[test]
+    fn every_section_reads_its_defaults_from_its_default() {
+        fn empty<T: serde::de::DeserializeOwned + Default + PartialEq + std::fmt::Debug>() {
+            let parsed: T = toml::from_str("").expect("an empty section parses");
+            assert_eq!(parsed, T::default());
+        }
+        empty::<ExtractOptions>();
+        empty::<FormatOptions>();
+        empty::<DecontamOptions>();
+        empty::<CurateOptions>();
+        empty::<TableOptions>();
+        empty::<SlurmOptions>();
+        empty::<crate::recipe_crawl::CrawlOptions>();
+        empty::<crate::recipe_synth::ModelOptions>();
+        empty::<crate::recipe_synth::SynthesizeOptions>();
+        empty::<crate::recipe_tokens::TokenizeOptions>();
+        empty::<crate::recipe_tokens::MixOptions>();
+        empty::<crate::recipe_tokens::ShardOptions>();
+        let curate: CurateOptions = toml::from_str("max_line_chars = 7").expect("parses");
+        assert_eq!(curate.max_line_chars, 7);
+        assert_eq!(curate.minhash_bands, CurateOptions::default().minhash_bands);
+        assert!(curate.secrets && curate.dedup && curate.near_dedup);
+    }
 
     #[test]
     fn a_quick_recipe_lists_its_repositories_and_nothing_else() {

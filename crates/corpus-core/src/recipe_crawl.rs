@@ -35,79 +35,42 @@ fn default_max_repos() -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CrawlOptions {
     /// Run the stage.
-    #[serde(default)]
     pub enabled: bool,
     /// `owner/name` of each repository.
-    #[serde(default)]
     pub repos: Vec<String>,
     /// A file with one `owner/name` a line (`#` comments), relative to the recipe.
-    #[serde(default)]
     pub repos_file: Option<PathBuf>,
-    #[serde(default)]
     pub search: Option<CrawlSearch>,
     /// API base URL; `GITHUB_API_URL` overrides it.
-    #[serde(default = "default_api_url")]
     pub api_url: String,
     /// Rebuild the tables from the response cache alone: no request is sent.
-    #[serde(default)]
     pub offline: bool,
     /// The response cache (raw bodies and ETags, never a token). Relative to the recipe;
     /// default `RUN/crawl_cache`.
-    #[serde(default)]
     pub cache: Option<PathBuf>,
     /// Bare mirrors are cloned here (default `RUN/mirrors`); `mirror = false` skips cloning.
-    #[serde(default)]
     pub mirrors: Option<PathBuf>,
-    #[serde(default = "default_true")]
     pub mirror: bool,
     /// Fetch the issues a PR closes, with their comments.
-    #[serde(default = "default_true")]
     pub linked_issues: bool,
     /// Also ask GraphQL for each PR's closing references (links made in GitHub's UI); only
     /// with a token, 50 PRs a query.
-    #[serde(default = "default_true")]
     pub graphql: bool,
     /// Fetch each merged PR's review comments (one request or more a PR).
-    #[serde(default)]
     pub review_comments: bool,
     /// Stop after this many requests (0: no limit); a later run continues.
-    #[serde(default)]
     pub max_requests: u64,
     /// Stop after this many minutes (0: no limit); a later run continues.
-    #[serde(default)]
     pub max_minutes: f64,
     /// First retry delay; each retry doubles it, with jitter.
-    #[serde(default = "default_retry_base_ms")]
     pub retry_base_ms: u64,
-    #[serde(default = "default_max_retries")]
     pub max_retries: u32,
     /// Seconds a request may take before it is retried.
-    #[serde(default = "default_timeout_secs")]
     pub timeout_secs: f64,
-    #[serde(default = "default_per_page")]
     pub per_page: u32,
-}
-
-fn default_true() -> bool {
-    true
-}
-fn default_api_url() -> String {
-    "https://api.github.com".into()
-}
-fn default_retry_base_ms() -> u64 {
-    1000
-}
-fn default_max_retries() -> u32 {
-    8
-}
-fn default_timeout_secs() -> f64 {
-    30.0
-}
-fn default_per_page() -> u32 {
-    100
 }
 
 impl Default for CrawlOptions {
@@ -117,7 +80,7 @@ impl Default for CrawlOptions {
             repos: Vec::new(),
             repos_file: None,
             search: None,
-            api_url: default_api_url(),
+            api_url: "https://api.github.com".into(),
             offline: false,
             cache: None,
             mirrors: None,
@@ -127,10 +90,10 @@ impl Default for CrawlOptions {
             graphql: true,
             max_requests: 0,
             max_minutes: 0.0,
-            retry_base_ms: default_retry_base_ms(),
-            max_retries: default_max_retries(),
-            timeout_secs: default_timeout_secs(),
-            per_page: default_per_page(),
+            retry_base_ms: 1000,
+            max_retries: 8,
+            timeout_secs: 30.0,
+            per_page: 100,
         }
     }
 }

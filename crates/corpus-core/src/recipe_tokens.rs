@@ -5,69 +5,47 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TokenizeOptions {
     /// `qwen2.5` (default), `qwen3`, or the path of a `tokenizer.json`.
-    #[serde(default = "default_tokenizer")]
     pub tokenizer: String,
     /// Where `just setup` put the named tokenizers; unset: `SWE_CORPUS_TOKENIZERS`, else
     /// `.tools/tokenizers` under the current directory or above the executable.
-    #[serde(default)]
     pub tokenizer_dir: Option<PathBuf>,
     /// Longer samples are dropped (`too_long`), never truncated.
-    #[serde(default = "default_max_tokens")]
     pub max_tokens: u64,
     /// Share of repositories held out for validation, chosen by a hash of the name.
-    #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
-}
-
-fn default_tokenizer() -> String {
-    "qwen2.5".into()
-}
-fn default_max_tokens() -> u64 {
-    32_768
-}
-fn default_validation_fraction() -> f64 {
-    0.005
 }
 
 impl Default for TokenizeOptions {
     fn default() -> Self {
         Self {
-            tokenizer: default_tokenizer(),
+            tokenizer: "qwen2.5".into(),
             tokenizer_dir: None,
-            max_tokens: default_max_tokens(),
-            validation_fraction: default_validation_fraction(),
+            max_tokens: 32_768,
+            validation_fraction: 0.005,
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct MixOptions {
     /// The budget the plan aims at (training tokens seen); the sources' shares are of it.
-    #[serde(default)]
     pub total_tokens: Option<u64>,
     /// The most times one sample may be repeated to meet a source's budget.
-    #[serde(default = "default_max_repeat")]
     pub max_repeat: f64,
     /// Let `run` go on when a source cannot meet its budget (the plan still shows it).
-    #[serde(default)]
     pub allow_shortfall: bool,
-    #[serde(default)]
     pub sources: Vec<MixSource>,
-}
-
-fn default_max_repeat() -> f64 {
-    4.0
 }
 
 impl Default for MixOptions {
     fn default() -> Self {
         Self {
             total_tokens: None,
-            max_repeat: default_max_repeat(),
+            max_repeat: 4.0,
             allow_shortfall: false,
             sources: Vec::new(),
         }
@@ -102,28 +80,15 @@ fn default_source_stage() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ShardOptions {
     /// Target shard size, in MiB of token ids (4 bytes per token); the text comes on top.
     /// A shard is also the unit the shuffle sorts in memory, so this bounds its memory.
-    #[serde(default = "default_shard_mib")]
     pub target_mib: f64,
     /// Row groups of the shards, sized for streaming readers.
-    #[serde(default = "default_shard_row_group_rows")]
     pub row_group_rows: u64,
     /// Sequence length the packed exports use.
-    #[serde(default = "default_sequence_length")]
     pub sequence_length: u64,
-}
-
-fn default_shard_mib() -> f64 {
-    512.0
-}
-fn default_shard_row_group_rows() -> u64 {
-    1024
-}
-fn default_sequence_length() -> u64 {
-    32_768
 }
 
 impl ShardOptions {
@@ -136,9 +101,9 @@ impl ShardOptions {
 impl Default for ShardOptions {
     fn default() -> Self {
         Self {
-            target_mib: default_shard_mib(),
-            row_group_rows: default_shard_row_group_rows(),
-            sequence_length: default_sequence_length(),
+            target_mib: 512.0,
+            row_group_rows: 1024,
+            sequence_length: 32_768,
         }
     }
 }

@@ -30,15 +30,12 @@ pub fn write(shard: &Path, dir: &Path, stem: &str, ctx: &WriteContext) -> Result
     })?;
     let mut metadata = AtomicFile::create(&dir.join(&names[3]))?;
     metadata.write_bytes(format!("{}|4\n{tokens}\n", ctx.tokenizer).as_bytes())?;
-    for file in [tokens_file, index, loss, metadata] {
-        file.commit()?;
-    }
-    Ok(Written {
-        files: names.to_vec(),
+    Written::commit(
+        vec![tokens_file, index, loss, metadata],
+        &names,
         documents,
         tokens,
-        too_long: 0,
-    })
+    )
 }
 
 pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {

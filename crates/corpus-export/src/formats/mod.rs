@@ -78,6 +78,26 @@ pub struct Written {
     pub too_long: u64,
 }
 
+impl Written {
+    /// Commit a shard's files (each appears under its name only now) and say what they hold.
+    pub(crate) fn commit(
+        files: Vec<AtomicFile>,
+        names: &[String],
+        documents: u64,
+        tokens: u64,
+    ) -> Result<Written> {
+        for file in files {
+            file.commit()?;
+        }
+        Ok(Written {
+            files: names.to_vec(),
+            documents,
+            tokens,
+            too_long: 0,
+        })
+    }
+}
+
 /// A document as a reader gives it back: ids and the mask in the format's alignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadDocument {

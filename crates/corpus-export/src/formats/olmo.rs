@@ -31,15 +31,12 @@ pub fn write(shard: &Path, dir: &Path, stem: &str) -> Result<Written> {
     let spans = spans.finish().map_err(io(Path::new(&names[1])))?;
     let mut spans_file = AtomicFile::create(&dir.join(&names[1]))?;
     spans_file.write_bytes(&spans)?;
-    for file in [tokens_file, spans_file, mask] {
-        file.commit()?;
-    }
-    Ok(Written {
-        files: names.to_vec(),
+    Written::commit(
+        vec![tokens_file, spans_file, mask],
+        &names,
         documents,
         tokens,
-        too_long: 0,
-    })
+    )
 }
 
 pub fn read(dir: &Path, files: &[String]) -> Result<Vec<ReadDocument>> {

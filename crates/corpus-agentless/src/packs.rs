@@ -1,6 +1,7 @@
 //! Commit-pack documents (a PR's commits in order, each its cleaned message then its diff)
 //! and main-line commit documents, under the profile's rules (docs/formats.md).
 
+use corpus_core::drop_reason::DropReason;
 use corpus_core::paths::language;
 use corpus_core::recipe::FormatRules;
 use corpus_core::rows::{CommitPackRow, PatchRow};
@@ -46,7 +47,7 @@ fn is_doc(rules: &FormatRules, path: &str) -> bool {
 
 /// Render a PR's commit pack, or say why the profile leaves it out.
 pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered, Skipped> {
-    let skip = |reason: &'static str, path: Option<&str>, detail: String| Skipped {
+    let skip = |reason: DropReason, path: Option<&str>, detail: String| Skipped {
         reason,
         kind: Some("commit_pack"),
         path: path.map(str::to_string),
@@ -77,7 +78,7 @@ pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered
                 }
             } else if rules.doc_languages.is_some() {
                 return Err(skip(
-                    "other_file_type",
+                    DropReason::OtherFileType,
                     Some(&path),
                     format!("{path} is {}", language(&path)),
                 ));
@@ -100,7 +101,7 @@ pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered
     let n = source_paths.len();
     if n < rules.pack_min_files || n > rules.pack_max_files {
         return Err(skip(
-            "pack_file_count",
+            DropReason::PackFileCount,
             None,
             format!(
                 "{n} source files, outside {}..={}",

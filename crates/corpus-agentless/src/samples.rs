@@ -1,6 +1,7 @@
 //! The four Agentless samples of one pull request (docs/formats.md): BugFixer and TestWriter file
 //! localization, BugFixer and TestWriter SEARCH/REPLACE edits, under the recipe's profile.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::HashMap;
 
 use corpus_core::paths::{is_test, language, skip_by_path};
@@ -25,14 +26,14 @@ pub struct Rendered {
 /// Why a PR, or one of its samples, was not rendered (a `drops` row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    pub reason: &'static str,
+    pub reason: DropReason,
     /// The sample kind, or None when the whole PR is out.
     pub kind: Option<&'static str>,
     pub path: Option<String>,
     pub detail: String,
 }
 
-fn skip(reason: &'static str, kind: Option<&'static str>, detail: impl Into<String>) -> Skipped {
+fn skip(reason: DropReason, kind: Option<&'static str>, detail: impl Into<String>) -> Skipped {
     Skipped {
         reason,
         kind,
@@ -104,7 +105,7 @@ pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
         .find(|f| !is_source(rules, &f.path) && !is_doc(rules, &f.path))
     {
         let mut s = skip(
-            "other_file_type",
+            DropReason::OtherFileType,
             None,
             format!("{} is {}", f.path, f.language),
         );
@@ -112,14 +113,14 @@ pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
         return Err(s);
     }
     if let Some(f) = patch.files.iter().find(|f| f.change == "deleted") {
-        let mut s = skip("deleted_file", None, "the PR deletes a file");
+        let mut s = skip(DropReason::DeletedFile, None, "the PR deletes a file");
         s.path = Some(f.path.clone());
         return Err(s);
     }
     if !rules.allow_added_files
         && let Some(f) = patch.files.iter().find(|f| f.change == "added")
     {
-        let mut s = skip("added_file", None, "the PR adds a file");
+        let mut s = skip(DropReason::AddedFile, None, "the PR adds a file");
         s.path = Some(f.path.clone());
         return Err(s);
     }
@@ -129,11 +130,15 @@ pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
         .filter(|f| is_source(rules, &f.path))
         .count();
     if sources == 0 {
-        return Err(skip("no_source_change", None, "only documentation changes"));
+        return Err(skip(
+            DropReason::NoSourceChange,
+            None,
+            "only documentation changes",
+        ));
     }
     if sources > rules.max_source_files {
         return Err(skip(
-            "too_many_files",
+            DropReason::TooManyFiles,
             None,
             format!(
                 "{sources} source files > max_source_files {}",
@@ -155,7 +160,7 @@ fn content<'a>(
     match id {
         None => Ok(""),
         Some(id) => blobs.get(id).map(String::as_str).ok_or_else(|| Skipped {
-            reason: "missing_blob",
+            reason: DropReason::MissingBlob,
             kind: None,
             path: Some(path.to_string()),
             detail: format!("blob {id} is not in the blobs table"),
@@ -247,7 +252,7 @@ fn localization_of(
         .collect();
     if existing.len() > 5 {
         return Ok(Localization::Skipped(skip(
-            "too_many_files",
+            DropReason::TooManyFiles,
             Some(kind),
             format!("{} files > 5", existing.len()),
         )));
@@ -398,7 +403,7 @@ pub fn render_pr(
         }
         if blocks.len() > rules.max_blocks {
             skipped.push(skip(
-                "too_many_blocks",
+                DropReason::TooManyBlocks,
                 Some(edit_kind),
                 format!("{} blocks > max_blocks {}", blocks.len(), rules.max_blocks),
             ));

@@ -8,6 +8,7 @@
 //! the block is applied (blocks apply in order); a SEARCH that is not unique, or empty (a pure
 //! insertion), grows by context lines until it is unique; blocks that would touch are merged.
 
+use corpus_core::drop_reason::DropReason;
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
 pub const SEARCH_MARKER: &str = "<<<<<<< SEARCH";
@@ -38,12 +39,12 @@ pub enum ConvertError {
 }
 
 impl ConvertError {
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> DropReason {
         match self {
-            ConvertError::MarkerInCode(_) => "marker_in_code",
-            ConvertError::NoFinalNewline => "no_final_newline",
-            ConvertError::NotUnique => "search_not_unique",
-            ConvertError::RoundTrip => "search_replace_mismatch",
+            ConvertError::MarkerInCode(_) => DropReason::MarkerInCode,
+            ConvertError::NoFinalNewline => DropReason::NoFinalNewline,
+            ConvertError::NotUnique => DropReason::SearchNotUnique,
+            ConvertError::RoundTrip => DropReason::SearchReplaceMismatch,
         }
     }
 }
@@ -545,7 +546,7 @@ mod tests {
     fn marker_lookalike_in_code_is_refused() {
         let err =
             file_blocks("f.rst", "Title\n=======\n", "Title!\n=======\n").expect_err("marker");
-        assert_eq!(err.reason(), "marker_in_code");
+        assert_eq!(err.reason(), DropReason::MarkerInCode);
         // An editor's str_replace has no markers around its text: the same edit is fine.
         let blocks = str_replace_blocks("f.rst", "Title\n=======\n", "Title!\n=======\n", None)
             .expect("no marker framing");
@@ -567,7 +568,7 @@ mod tests {
         );
         assert_eq!(apply_file(before, &blocks).expect("apply"), after);
         let err = file_blocks("docs/options.rst", before, after).expect_err("framed");
-        assert_eq!(err.reason(), "marker_in_code");
+        assert_eq!(err.reason(), DropReason::MarkerInCode);
     }
 
     #[test]

@@ -103,6 +103,14 @@ drop_reasons! {
     ModelFormatErrors = "model_format_errors" by ["synthesize"],
     ModelNoAnswer = "model_no_answer" by ["synthesize"],
     ModelWrongFiles = "model_wrong_files" by ["synthesize"],
+    /// Never expected (each is a bug of the engine or a broken mirror): the engine asked the
+    /// emulator for something it does not do, found no file, or git objects were missing.
+    UnsupportedCommand = "unsupported_command" by ["synthesize"],
+    NoEvidence = "no_evidence" by ["synthesize"],
+    SearchMismatch = "search_mismatch" by ["synthesize"],
+    NewDirectory = "new_directory" by ["synthesize"],
+    BadSha = "bad_sha" by ["synthesize"],
+    MissingObjects = "missing_objects" by ["synthesize"],
     // ---- external sources (ingest) ---------------------------------------------------------
     UnreadableRecord = "unreadable_record" by ["ingest"],
     UnknownRole = "unknown_role" by ["ingest"],

@@ -61,27 +61,28 @@ pub fn is_test(path: &str) -> bool {
         || (path.ends_with("Test.java") || path.ends_with("Tests.java"))
 }
 
+use crate::drop_reason::DropReason;
 use crate::recipe::ExtractOptions;
 
 /// Why a path is skipped by its name alone, if it is.
-pub fn skip_by_path(path: &str, options: &ExtractOptions) -> Option<&'static str> {
+pub fn skip_by_path(path: &str, options: &ExtractOptions) -> Option<DropReason> {
     let name = path.rsplit('/').next().unwrap_or(path);
     if options.lockfiles.iter().any(|l| l == name) {
-        return Some("lockfile");
+        return Some(DropReason::Lockfile);
     }
     let dirs = path.split('/').rev().skip(1);
     if dirs
         .clone()
         .any(|d| options.vendored_dirs.iter().any(|v| v == d))
     {
-        return Some("vendored");
+        return Some(DropReason::Vendored);
     }
     if options
         .generated_suffixes
         .iter()
         .any(|s| name.ends_with(s.as_str()))
     {
-        return Some("generated");
+        return Some(DropReason::Generated);
     }
     None
 }
@@ -112,14 +113,23 @@ mod tests {
     #[test]
     fn skips_by_path() {
         let o = ExtractOptions::default();
-        assert_eq!(skip_by_path("poetry.lock", &o), Some("lockfile"));
-        assert_eq!(skip_by_path("sub/Cargo.lock", &o), Some("lockfile"));
-        assert_eq!(skip_by_path("vendor/six.py", &o), Some("vendored"));
+        assert_eq!(skip_by_path("poetry.lock", &o), Some(DropReason::Lockfile));
+        assert_eq!(
+            skip_by_path("sub/Cargo.lock", &o),
+            Some(DropReason::Lockfile)
+        );
+        assert_eq!(
+            skip_by_path("vendor/six.py", &o),
+            Some(DropReason::Vendored)
+        );
         assert_eq!(
             skip_by_path("a/node_modules/x/index.js", &o),
-            Some("vendored")
+            Some(DropReason::Vendored)
         );
-        assert_eq!(skip_by_path("proto/x_pb2.py", &o), Some("generated"));
+        assert_eq!(
+            skip_by_path("proto/x_pb2.py", &o),
+            Some(DropReason::Generated)
+        );
         assert_eq!(skip_by_path("vendor", &o), None, "a file named vendor");
         assert_eq!(skip_by_path("widgets/core.py", &o), None);
     }

@@ -33,21 +33,4 @@ pub enum CrawlError {
     Core(#[from] corpus_core::Error),
 }
 
-impl CrawlError {
-    /// A stable snake_case code for `drops.reason`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            CrawlError::Budget(_) => "crawl_budget_spent",
-            CrawlError::Offline(_) => "not_in_crawl_cache",
-            CrawlError::NotFound { .. } => "repo_not_found",
-            CrawlError::Http { .. } => "http_error",
-            CrawlError::GaveUp { .. } => "request_failed",
-            CrawlError::Shape { .. } => "unexpected_response",
-            CrawlError::Mirror { .. } => "mirror_failed",
-            CrawlError::Usage(_) => "usage",
-            CrawlError::Core(_) => "io",
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, CrawlError>;

@@ -2,6 +2,7 @@
 //! the repository's metadata (following a rename), every merged PR through the paginated
 //! list, and the issues each PR closes, with their comments.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::{BTreeMap, BTreeSet};
 
 use corpus_core::benchmark::BenchmarkRepos;
@@ -60,7 +61,7 @@ pub struct RepoCrawl {
 /// Why a repository gave no PRs (a drop, not an error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    pub reason: &'static str,
+    pub reason: DropReason,
     pub detail: String,
 }
 
@@ -73,8 +74,8 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 /// The row of a repository left out, marked with why, and the drop that says so.
-fn skip(mut row: RepoRow, reason: &'static str, detail: String) -> (RepoRow, Skipped) {
-    row.skipped_reason = Some(reason.into());
+fn skip(mut row: RepoRow, reason: DropReason, detail: String) -> (RepoRow, Skipped) {
+    row.skipped_reason = Some(reason.code().to_string());
     (row, Skipped { reason, detail })
 }
 
@@ -143,7 +144,7 @@ pub fn crawl_repo_with(
     if let Some(matched) = benchmark.matches(name, []) {
         return Ok(Err(skip(
             row,
-            "swe_bench_repo",
+            DropReason::SweBenchRepo,
             format!("benchmark repository {matched}, skipped by name before any request"),
         )));
     }
@@ -151,7 +152,7 @@ pub fn crawl_repo_with(
         Ok((response, _)) => response.json()?,
         Err(CrawlError::NotFound { status, .. }) => {
             let detail = format!("GET /repos/{name}: HTTP {status}");
-            return Ok(Err(skip(row, "repo_not_found", detail)));
+            return Ok(Err(skip(row, DropReason::RepoNotFound, detail)));
         }
         Err(e) => return Err(e),
     };
@@ -183,7 +184,7 @@ pub fn crawl_repo_with(
     if let Some(matched) = benchmark.matches(&full_name, parents.iter().copied()) {
         return Ok(Err(skip(
             row,
-            "swe_bench_repo",
+            DropReason::SweBenchRepo,
             format!("benchmark repository {matched} (name or fork parent), skipped before its PRs"),
         )));
     }

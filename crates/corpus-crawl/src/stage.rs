@@ -8,6 +8,7 @@
 //! later crawl revalidates the cache with ETags. `offline = true` rebuilds both tables from
 //! the cache alone.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -387,7 +388,7 @@ impl Stage for CrawlStage {
                     status,
                     message,
                 }) if status == 403 => {
-                    out.write_drops(&[DropRow::new(NAME, "repo_unavailable")
+                    out.write_drops(&[DropRow::new(NAME, DropReason::RepoUnavailable)
                         .repo(key)
                         .detail(format!("GET {url}: HTTP {status}: {message}"))])?;
                     return Ok(());
@@ -429,7 +430,7 @@ impl Stage for CrawlStage {
                     .lost_links
                     .iter()
                     .map(|l| {
-                        DropRow::new(NAME, "linked_issue_unavailable")
+                        DropRow::new(NAME, DropReason::LinkedIssueUnavailable)
                             .repo(&crawl.repo.repo)
                             .pr(Some(l.pr_number))
                             .detail(format!("issue #{}: {}", l.issue, l.detail))

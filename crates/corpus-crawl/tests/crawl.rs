@@ -1,6 +1,7 @@
 //! The crawl against the mock GitHub on 127.0.0.1: pagination, rate limits, faults, renames,
 //! resume after a stop, offline replay, ETags, and tokens that never leak.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -200,14 +201,14 @@ fn renames_missing_repositories_pull_request_links_and_deleted_base_branches() {
     let (row, skipped) = crawl_repo(&client, "nobody/nothing", &settings(), &benchmark())
         .expect("crawl")
         .expect_err("skipped");
-    assert_eq!(skipped.reason, "repo_not_found");
+    assert_eq!(skipped.reason, DropReason::RepoNotFound);
     assert_eq!(row.skipped_reason.as_deref(), Some("repo_not_found"));
 
     let before = server.requests();
     let (_, by_name) = crawl_repo(&client, "django/django", &settings(), &benchmark())
         .expect("crawl")
         .expect_err("benchmark");
-    assert_eq!(by_name.reason, "swe_bench_repo");
+    assert_eq!(by_name.reason, DropReason::SweBenchRepo);
     assert_eq!(
         server.requests(),
         before,
@@ -216,7 +217,7 @@ fn renames_missing_repositories_pull_request_links_and_deleted_base_branches() {
     let (row, by_parent) = crawl_repo(&client, "someone/requests", &settings(), &benchmark())
         .expect("crawl")
         .expect_err("fork of a benchmark repository");
-    assert_eq!(by_parent.reason, "swe_bench_repo");
+    assert_eq!(by_parent.reason, DropReason::SweBenchRepo);
     assert_eq!(row.fork_parent.as_deref(), Some("psf/requests"));
     assert_eq!(server.requests_to("/repos/someone/requests/pulls"), 0);
 }

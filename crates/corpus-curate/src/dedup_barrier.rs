@@ -13,6 +13,7 @@
 //! Survivor order is (merged_at, repo, pr_number), encoded so that byte order is that order.
 //! The result does not depend on the budget: a small one only spills more runs.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -46,7 +47,7 @@ pub struct DedupSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// `duplicate_pr` or `near_duplicate_pr`.
-    pub reason: &'static str,
+    pub reason: DropReason,
     pub survivor_repo: String,
     pub survivor_pr: i64,
     /// The estimated similarity (1 for exact duplicates).
@@ -373,10 +374,10 @@ fn write_verdicts(sorter: ExternalSorter, out_dir: &Path) -> Result<(u64, u64)> 
         let similarity = f64::from_bits(u64::from_be_bytes(bits));
         let reason = if kind == 0 {
             written.0 += 1;
-            "duplicate_pr"
+            DropReason::DuplicatePr
         } else {
             written.1 += 1;
-            "near_duplicate_pr"
+            DropReason::NearDuplicatePr
         };
         let line =
             format!("{repo}\t{pr}\t{reason}\t{survivor_repo}\t{survivor_pr}\t{similarity}\n");
@@ -451,10 +452,10 @@ impl Verdicts {
                 return Err(corrupt("verdict"));
             };
             let verdict = Verdict {
-                reason: if reason == "duplicate_pr" {
-                    "duplicate_pr"
+                reason: if reason == DropReason::DuplicatePr.code() {
+                    DropReason::DuplicatePr
                 } else {
-                    "near_duplicate_pr"
+                    DropReason::NearDuplicatePr
                 },
                 survivor_repo: survivor_repo.to_string(),
                 survivor_pr: survivor_pr.parse().map_err(|_| corrupt("verdict"))?,
@@ -523,7 +524,7 @@ mod tests {
     }
 
     /// (repo, pr) → (reason, survivor).
-    type Decisions = BTreeMap<(String, i64), (&'static str, (String, i64))>;
+    type Decisions = BTreeMap<(String, i64), (DropReason, (String, i64))>;
 
     fn settings(memory_bytes: usize) -> DedupSettings {
         DedupSettings {
@@ -590,7 +591,7 @@ mod tests {
             .collect();
         let mut expected = Decisions::new();
         for (member, survivor) in duplicates(&keys) {
-            expected.insert(member, ("duplicate_pr", survivor));
+            expected.insert(member, (DropReason::DuplicatePr, survivor));
         }
         let hasher = MinHasher::new(128, 5);
         let mut order: Vec<usize> = (0..prs.len()).collect();
@@ -603,7 +604,7 @@ mod tests {
             let (m, f) = (&prs[order[member]], &prs[order[first]]);
             expected
                 .entry((m.repo.clone(), m.number))
-                .or_insert(("near_duplicate_pr", (f.repo.clone(), f.number)));
+                .or_insert((DropReason::NearDuplicatePr, (f.repo.clone(), f.number)));
         }
         let got: Decisions = verdicts
             .into_iter()

@@ -4,6 +4,7 @@
 //! each repository unit then reads its own verdicts and drops the samples of PRs that another
 //! PR duplicates, naming the survivor.
 
+use corpus_core::drop_reason::DropReason;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -38,7 +39,7 @@ struct Prepared {
 #[derive(Default)]
 struct RepoPatches {
     /// pr → a PR-level rule it breaks.
-    pr_rules: HashMap<i64, (&'static str, String)>,
+    pr_rules: HashMap<i64, (DropReason, String)>,
     /// base sha → the licence at that snapshot (None: no licence file).
     licenses: HashMap<String, Option<String>>,
 }
@@ -177,12 +178,15 @@ fn external_unit(
                     sample.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let key = xxhash_rust::xxh3::xxh3_128(normalized.as_bytes());
                 let removal = if let Some(kept_id) = first.get(&key) {
-                    Some(("duplicate_external", format!("same text as {kept_id}")))
+                    Some((
+                        DropReason::DuplicateExternal,
+                        format!("same text as {kept_id}"),
+                    ))
                 } else if options.secrets
                     && let Some(found) = find_secrets(&sample.text).first()
                 {
                     Some((
-                        "secret_in_content",
+                        DropReason::SecretInContent,
                         format!("{} on line {}", found.kind, found.line),
                     ))
                 } else {
@@ -214,17 +218,20 @@ fn license_rule(
     allowed: &[String],
     licenses: &HashMap<String, Option<String>>,
     base_sha: &str,
-) -> Option<(&'static str, String)> {
+) -> Option<(DropReason, String)> {
     if allowed.is_empty() {
         return None;
     }
     match licenses.get(base_sha) {
         Some(Some(spdx)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(spdx)) => None,
         Some(Some(spdx)) => Some((
-            "license_not_allowed",
+            DropReason::LicenseNotAllowed,
             format!("{spdx} is not in the allow-list"),
         )),
-        _ => Some(("no_license", format!("no licence file at {base_sha}"))),
+        _ => Some((
+            DropReason::NoLicense,
+            format!("no licence file at {base_sha}"),
+        )),
     }
 }
 
@@ -298,7 +305,7 @@ impl Stage for CurateStage {
                 Some((rule.0, rule.1.clone()))
             } else if let Some(v) = sample.pr_number.and_then(|n| verdicts.get(&n)) {
                 let survivor = format!("{}#{}", v.survivor_repo, v.survivor_pr);
-                Some(if v.reason == "duplicate_pr" {
+                Some(if v.reason == DropReason::DuplicatePr {
                     (v.reason, format!("duplicate of {survivor}"))
                 } else {
                     (
@@ -313,9 +320,12 @@ impl Stage for CurateStage {
                 .get(&sample.pr_number)
                 .filter(|_| sample.pr_number.is_some())
             {
-                Some(("secret_in_patch", where_.clone()))
+                Some((DropReason::SecretInPatch, where_.clone()))
             } else if secret_samples.contains(&sample.sample_id) {
-                Some(("secret_in_patch", "a secret in this document".to_string()))
+                Some((
+                    DropReason::SecretInPatch,
+                    "a secret in this document".to_string(),
+                ))
             } else {
                 check_sample(&sample.text, &sample.response, options)
             };

@@ -4,6 +4,7 @@
 //! id, when its `repo` column names a benchmark repository, or (with benchmark files) when
 //! it holds most of an instance's text.
 
+use corpus_core::drop_reason::DropReason;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -24,7 +25,7 @@ use crate::patch_lines::code_part;
 pub struct Finding {
     /// 1-based line (text) or row (Parquet) number.
     pub row: u64,
-    pub reason: &'static str,
+    pub reason: DropReason,
     pub matched: String,
     /// The benchmark family the match belongs to (`benchmark_files` for the user's own).
     pub family: String,
@@ -74,7 +75,7 @@ impl Checker {
         if let Some(id) = self.ids.find_in(text) {
             return Some(Finding {
                 row,
-                reason: "benchmark_instance_id",
+                reason: DropReason::BenchmarkInstanceId,
                 matched: id.to_string(),
                 family: Self::family(id),
                 detail: format!("names benchmark instance {id}"),
@@ -87,7 +88,7 @@ impl Checker {
             .best_match(text, self.threshold)
             .map(|m| Finding {
                 row,
-                reason: "benchmark_content",
+                reason: DropReason::BenchmarkContent,
                 family: Self::family(&m.instance_id),
                 detail: format!(
                     "holds {:.0}% of the {} n-grams of {}",
@@ -104,7 +105,7 @@ impl Checker {
         let matched = self.repos.matches(repo, [])?;
         Some(Finding {
             row,
-            reason: "benchmark_repo",
+            reason: DropReason::BenchmarkRepo,
             family: self
                 .repos
                 .family_of(&matched)
@@ -235,7 +236,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             (found[0].row, found[0].reason, found[0].family.as_str()),
-            (2, "benchmark_repo", "swe-bench-pro")
+            (2, DropReason::BenchmarkRepo, "swe-bench-pro")
         );
         let missing = check_file(&dir.path().join("none.txt"), &checker, |_| {});
         assert!(

@@ -4,6 +4,7 @@
 //! found in this run. Sharing a root over-matches on purpose; the recipe's allow-list
 //! releases known false matches, and every match is reported with its evidence.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::BTreeMap;
 
 use corpus_core::benchmark::{BenchmarkRepos, shipped_root_commits};
@@ -15,7 +16,7 @@ use corpus_core::rows::RepoRow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoVerdict {
     /// `benchmark_repo`, `benchmark_fork` or `benchmark_root`.
-    pub reason: &'static str,
+    pub reason: DropReason,
     /// The benchmark repository it stands for.
     pub matched: String,
     pub detail: String,
@@ -67,7 +68,7 @@ impl BenchmarkIdentity {
         let aliases = row.aliases.iter().map(String::as_str);
         if let Some(matched) = self.names.matches(&row.repo, aliases) {
             return Some(RepoVerdict {
-                reason: "benchmark_repo",
+                reason: DropReason::BenchmarkRepo,
                 detail: format!("{} is benchmark repository {matched} by name", row.repo),
                 matched,
             });
@@ -76,14 +77,14 @@ impl BenchmarkIdentity {
             && let Some(matched) = self.names.matches(&parent, [])
         {
             return Some(RepoVerdict {
-                reason: "benchmark_fork",
+                reason: DropReason::BenchmarkFork,
                 detail: format!("{} is a fork of {parent}", row.repo),
                 matched,
             });
         }
         row.root_commits.iter().find_map(|sha| {
             self.roots.get(sha).map(|matched| RepoVerdict {
-                reason: "benchmark_root",
+                reason: DropReason::BenchmarkRoot,
                 matched: matched.clone(),
                 detail: format!("{} shares root commit {sha} with {matched}", row.repo),
             })
@@ -114,12 +115,12 @@ mod tests {
         let identity = BenchmarkIdentity::new(&DecontamOptions::default(), &run);
         assert_eq!(
             identity.verdict(&run[0]).map(|v| v.reason),
-            Some("benchmark_repo")
+            Some(DropReason::BenchmarkRepo)
         );
         let renamed = identity.verdict(&run[1]).expect("shares a root");
         assert_eq!(
             (renamed.reason, renamed.matched.as_str()),
-            ("benchmark_root", "psf/requests")
+            (DropReason::BenchmarkRoot, "psf/requests")
         );
         assert!(renamed.detail.contains("r1"));
         assert!(identity.verdict(&run[2]).is_none());
@@ -133,7 +134,7 @@ mod tests {
         fork.fork_parent = Some("Pallets/Flask".into());
         assert_eq!(
             identity.verdict(&fork).map(|v| v.reason),
-            Some("benchmark_fork")
+            Some(DropReason::BenchmarkFork)
         );
         let allowed = DecontamOptions {
             allow: vec!["someone/reqs".into()],
@@ -147,11 +148,11 @@ mod tests {
         let identity = BenchmarkIdentity::with_file_repos(&allowed, &run, &files);
         assert_eq!(
             identity.verdict(&run[0]).map(|v| v.reason),
-            Some("benchmark_repo")
+            Some(DropReason::BenchmarkRepo)
         );
         assert_eq!(
             identity.verdict(&run[1]).map(|v| v.reason),
-            Some("benchmark_root")
+            Some(DropReason::BenchmarkRoot)
         );
     }
 
@@ -169,12 +170,12 @@ mod tests {
                     BenchmarkIdentity::new(&options, &[original.clone(), renamed.clone()]);
                 assert_eq!(
                     identity.verdict(&original).map(|v| v.reason),
-                    Some("benchmark_repo"),
+                    Some(DropReason::BenchmarkRepo),
                     "{name}"
                 );
                 assert_eq!(
                     identity.verdict(&mirror_folder).map(|v| v.reason),
-                    Some("benchmark_repo"),
+                    Some(DropReason::BenchmarkRepo),
                     "{name} as a mirror folder"
                 );
                 let copy = identity
@@ -182,7 +183,7 @@ mod tests {
                     .expect("the renamed copy shares a root");
                 assert_eq!(
                     (copy.reason, copy.matched.as_str()),
-                    ("benchmark_root", name.as_str())
+                    (DropReason::BenchmarkRoot, name.as_str())
                 );
                 checked += 1;
             }

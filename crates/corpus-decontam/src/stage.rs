@@ -10,6 +10,7 @@ use crate::instance_ids::InstanceIds;
 use crate::ngram::{Field, NgramIndex};
 use crate::patch_lines::{GoldPatches, GoldSketch, code_part};
 use crate::repo_match::BenchmarkIdentity;
+use corpus_core::drop_reason::DropReason;
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{DecontamReportRow, DropRow, RepoRow, SampleRow};
@@ -256,7 +257,7 @@ impl Stage for DecontaminateStage {
             return Ok(());
         };
         let mut report: BTreeMap<ReportKey, Tally> = BTreeMap::new();
-        if repo.skipped_reason.as_deref() == Some("swe_bench_repo") {
+        if repo.skipped_reason.as_deref() == Some(DropReason::SweBenchRepo.code()) {
             // Extraction skipped it by name before any work: nothing to remove here, but the
             // report says so.
             let matched = prepared
@@ -265,7 +266,11 @@ impl Stage for DecontaminateStage {
                 .map(|v| v.matched)
                 .unwrap_or_else(|| repo.repo.clone());
             report.insert(
-                ("extract".into(), "swe_bench_repo".into(), matched),
+                (
+                    "extract".into(),
+                    DropReason::SweBenchRepo.code().into(),
+                    matched,
+                ),
                 Tally::new("skipped by name before extraction".into()),
             );
         }
@@ -279,26 +284,23 @@ impl Stage for DecontaminateStage {
             table.for_each_batch_of(key, 512, |batch| {
                 for sample in SampleRow::from_batch(&batch)? {
                     let removal = match &verdict {
-                        Some(v) => {
-                            Some((v.reason.to_string(), v.matched.clone(), v.detail.clone()))
-                        }
+                        Some(v) => Some(Removal {
+                            reason: v.reason,
+                            matched: v.matched.clone(),
+                            detail: v.detail.clone(),
+                        }),
                         None => cutoff_match(prepared, &dates, &sample)
                             .or_else(|| fix_match(&fixes, &sample))
                             .or_else(|| text_match(prepared, &sample.text, threshold)),
                     };
                     match removal {
-                        Some((reason, matched, detail)) => {
+                        Some(removal) => {
                             let tokens = prepared.tokens.count(NAME, &sample)?;
-                            report
-                                .entry((NAME.to_string(), reason.clone(), matched.clone()))
-                                .or_insert_with(|| Tally::new(report_detail(&reason, &detail)))
-                                .add(&sample, tokens);
-                            let mut drop = DropRow::new(NAME, &reason)
+                            let detail = format!("{}: {}", sample.sample_kind, removal.detail);
+                            let drop = record(&mut report, &removal, &sample, tokens)
                                 .repo(key)
                                 .pr(sample.pr_number)
-                                .sample(&sample.sample_id)
-                                .detail(format!("{}: {detail}", sample.sample_kind));
-                            drop.n_tokens = tokens;
+                                .detail(detail);
                             drops.push(drop);
                         }
                         None => kept.push(sample),
@@ -329,18 +331,10 @@ impl DecontaminateStage {
         corpus_core::table::for_each_table_batch(&table, 512, |batch| {
             for sample in SampleRow::from_batch(&batch)? {
                 match text_match(prepared, &sample.text, threshold) {
-                    Some((reason, instance, detail)) => {
+                    Some(removal) => {
                         let tokens = prepared.tokens.count(NAME, &sample)?;
-                        let key = (NAME.to_string(), reason.clone(), instance);
-                        report
-                            .entry(key)
-                            .or_insert_with(|| Tally::new(detail.clone()))
-                            .add(&sample, tokens);
-                        let mut drop = DropRow::new(NAME, &reason)
-                            .sample(&sample.sample_id)
-                            .detail(format!("external {}: {detail}", sample.source));
-                        drop.n_tokens = tokens;
-                        drops.push(drop);
+                        let detail = format!("external {}: {}", sample.source, removal.detail);
+                        drops.push(record(&mut report, &removal, &sample, tokens).detail(detail));
                     }
                     None => kept.push(sample),
                 }
@@ -420,54 +414,82 @@ fn read_prs(prepared: &Prepared, repo: &str) -> Result<(MergeDates, Fixes)> {
     Ok((dates, fixes))
 }
 
+/// Why a sample goes: the reason, the benchmark repository or instance it matched, and how.
+struct Removal {
+    reason: DropReason,
+    matched: String,
+    detail: String,
+}
+
+/// Count a removed sample on its report line; its drop, for the caller to say where the
+/// sample came from.
+fn record(
+    report: &mut BTreeMap<ReportKey, Tally>,
+    removal: &Removal,
+    sample: &SampleRow,
+    tokens: Option<i64>,
+) -> DropRow {
+    let key = (
+        NAME.to_string(),
+        removal.reason.code().to_string(),
+        removal.matched.clone(),
+    );
+    report
+        .entry(key)
+        .or_insert_with(|| Tally::new(report_detail(removal)))
+        .add(sample, tokens);
+    let mut drop = DropRow::new(NAME, removal.reason).sample(&sample.sample_id);
+    drop.n_tokens = tokens;
+    drop
+}
+
 /// `benchmark_patch` when the sample's PR is a benchmark instance's fix.
-fn fix_match(fixes: &Fixes, sample: &SampleRow) -> Option<(String, String, String)> {
+fn fix_match(fixes: &Fixes, sample: &SampleRow) -> Option<Removal> {
     let (instance, detail) = fixes.get(&pr_key(sample.pr_number, &sample.base_sha))?;
-    Some((
-        "benchmark_patch".to_string(),
-        instance.clone(),
-        detail.clone(),
-    ))
+    Some(Removal {
+        reason: DropReason::BenchmarkPatch,
+        matched: instance.clone(),
+        detail: detail.clone(),
+    })
 }
 
 /// A report line's detail: the first removal's, except for the cutoff, whose drops each
 /// name their own merge day.
-fn report_detail(reason: &str, detail: &str) -> String {
-    match reason {
-        "after_cutoff" => "PRs merged on or after the cutoff".to_string(),
-        _ => detail.to_string(),
+fn report_detail(removal: &Removal) -> String {
+    match removal.reason {
+        DropReason::AfterCutoff => "PRs merged on or after the cutoff".to_string(),
+        _ => removal.detail.clone(),
     }
 }
 
 /// `after_cutoff` when the sample's PR was merged on or after the recipe's cutoff.
-fn cutoff_match(
-    prepared: &Prepared,
-    dates: &MergeDates,
-    sample: &SampleRow,
-) -> Option<(String, String, String)> {
+fn cutoff_match(prepared: &Prepared, dates: &MergeDates, sample: &SampleRow) -> Option<Removal> {
     let cutoff = prepared.cutoff.as_ref()?;
     let merged_at = dates.merged_at(sample.pr_number, &sample.base_sha)?;
     after_cutoff(merged_at, *cutoff).then(|| {
         let day = |secs: i64| corpus_core::days::format(secs.div_euclid(86_400));
-        (
-            "after_cutoff".to_string(),
-            day(*cutoff),
-            format!("merged {}", day(merged_at)),
-        )
+        Removal {
+            reason: DropReason::AfterCutoff,
+            matched: day(*cutoff),
+            detail: format!("merged {}", day(merged_at)),
+        }
     })
 }
 
 /// A match by the sample's text: an instance id written in it, else content overlap.
-fn text_match(prepared: &Prepared, text: &str, threshold: f64) -> Option<(String, String, String)> {
+fn text_match(prepared: &Prepared, text: &str, threshold: f64) -> Option<Removal> {
     if let Some(id) = prepared.instance_ids.find_in(text) {
-        return Some((
-            "benchmark_instance_id".to_string(),
-            id.to_string(),
-            format!("names benchmark instance {id}"),
-        ));
+        return Some(Removal {
+            reason: DropReason::BenchmarkInstanceId,
+            matched: id.to_string(),
+            detail: format!("names benchmark instance {id}"),
+        });
     }
-    content_match(&prepared.index, text, threshold)
-        .map(|(instance, detail)| ("benchmark_content".to_string(), instance, detail))
+    content_match(&prepared.index, text, threshold).map(|(matched, detail)| Removal {
+        reason: DropReason::BenchmarkContent,
+        matched,
+        detail,
+    })
 }
 
 /// The benchmark instance a text holds too much of, with how much (none without an index).

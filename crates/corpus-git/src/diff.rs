@@ -1,6 +1,7 @@
 //! Diffs between two trees, file by file, as `git diff --no-renames` prints them, with the
 //! recipe's skip rules applied: a skipped file is left out of the patch and reported.
 
+use corpus_core::drop_reason::DropReason;
 use git2::{Delta, Diff, DiffOptions, Oid, Patch, Repository, Tree};
 
 use corpus_core::recipe::ExtractOptions;
@@ -22,7 +23,7 @@ pub struct KeptFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedFile {
     pub path: String,
-    pub reason: &'static str,
+    pub reason: DropReason,
     pub detail: String,
 }
 
@@ -126,12 +127,12 @@ fn file_diff(
     let Ok(path) = std::str::from_utf8(raw_path) else {
         out.skipped.push(SkippedFile {
             path: String::from_utf8_lossy(raw_path).into_owned(),
-            reason: "non_utf8",
+            reason: DropReason::NonUtf8,
             detail: "path is not UTF-8".into(),
         });
         return Ok(());
     };
-    let skip = |reason: &'static str, detail: String| SkippedFile {
+    let skip = |reason: DropReason, detail: String| SkippedFile {
         path: path.to_string(),
         reason,
         detail,
@@ -144,7 +145,7 @@ fn file_diff(
         });
     if !modes_ok {
         out.skipped
-            .push(skip("not_a_file", "symlink or submodule".into()));
+            .push(skip(DropReason::NotAFile, "symlink or submodule".into()));
         return Ok(());
     }
     if let Some(reason) = skip_by_path(path, options) {
@@ -162,7 +163,7 @@ fn file_diff(
         let blob = repo.find_blob(side.id()).map_err(git)?;
         if blob.size() as u64 > options.max_file_bytes {
             out.skipped.push(skip(
-                "file_too_large",
+                DropReason::FileTooLarge,
                 format!(
                     "{} bytes > max_file_bytes {}",
                     blob.size(),
@@ -173,14 +174,14 @@ fn file_diff(
         }
         let bytes = blob.content();
         if looks_binary(bytes) {
-            out.skipped.push(skip("binary", String::new()));
+            out.skipped.push(skip(DropReason::Binary, String::new()));
             return Ok(());
         }
         match std::str::from_utf8(bytes) {
             Ok(text) => *slot = Some((side.id(), text.to_string())),
             Err(e) => {
                 out.skipped.push(skip(
-                    "non_utf8",
+                    DropReason::NonUtf8,
                     format!("invalid UTF-8 at byte {}", e.valid_up_to()),
                 ));
                 return Ok(());
@@ -191,14 +192,14 @@ fn file_diff(
         return Ok(());
     };
     if patch.delta().flags().is_binary() {
-        out.skipped.push(skip("binary", String::new()));
+        out.skipped.push(skip(DropReason::Binary, String::new()));
         return Ok(());
     }
     let (_, additions, deletions) = patch.line_stats().map_err(git)?;
     let buf = patch.to_buf().map_err(git)?;
     let Ok(text) = std::str::from_utf8(&buf) else {
         out.skipped
-            .push(skip("non_utf8", "patch text is not UTF-8".into()));
+            .push(skip(DropReason::NonUtf8, "patch text is not UTF-8".into()));
         return Ok(());
     };
     let [before, after] = contents;
@@ -283,11 +284,11 @@ mod tests {
         let diff = diff_trees(&repo, Some(&old), &new, &options, "t/t").expect("diff");
         let kept: Vec<&str> = diff.kept.iter().map(|f| f.change.path.as_str()).collect();
         assert_eq!(kept, ["a.py"]);
-        let skipped: Vec<(&str, &str)> = diff
+        let skipped: Vec<(&str, DropReason)> = diff
             .skipped
             .iter()
             .map(|f| (f.path.as_str(), f.reason))
             .collect();
-        assert_eq!(skipped, [("l.py", "not_a_file")]);
+        assert_eq!(skipped, [("l.py", DropReason::NotAFile)]);
     }
 }

@@ -1,3 +1,4 @@
+use corpus_core::drop_reason::DropReason;
 use std::path::PathBuf;
 
 /// Why a repository could not be read. Each names the repository and carries a stable
@@ -36,16 +37,16 @@ pub enum GitError {
 
 impl GitError {
     /// The `drops.reason` code of a repository that could not be extracted.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> DropReason {
         match self {
-            GitError::NotARepository { .. } => "not_a_repository",
-            GitError::Shallow { .. } => "shallow_clone",
-            GitError::Empty { .. } => "empty_repository",
-            GitError::DetachedHead { .. } => "detached_head",
-            GitError::NoSuchBranch { .. } => "no_such_branch",
-            GitError::NoName { .. } => "no_repository_name",
-            GitError::Corrupt { .. } => "corrupt_repository",
-            GitError::Other { .. } | GitError::Core(_) => "repository_error",
+            GitError::NotARepository { .. } => DropReason::NotARepository,
+            GitError::Shallow { .. } => DropReason::ShallowClone,
+            GitError::Empty { .. } => DropReason::EmptyRepository,
+            GitError::DetachedHead { .. } => DropReason::DetachedHead,
+            GitError::NoSuchBranch { .. } => DropReason::NoSuchBranch,
+            GitError::NoName { .. } => DropReason::NoRepositoryName,
+            GitError::Corrupt { .. } => DropReason::CorruptRepository,
+            GitError::Other { .. } | GitError::Core(_) => DropReason::RepositoryError,
         }
     }
 

@@ -2,6 +2,7 @@
 //! `patches`, `commit_packs`, `blobs` and `drops`. Work is parallel across the commits of
 //! the repository (rayon) and streamed in chunks, so memory does not grow with its size.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::HashSet;
 
 use git2::{Commit, Oid, Repository};
@@ -119,7 +120,7 @@ pub fn extract_repo(
         row.skipped_reason = Some("swe_bench_repo".into());
         emit(ExtractChunk {
             drops: vec![
-                DropRow::new(STAGE, "swe_bench_repo")
+                DropRow::new(STAGE, DropReason::SweBenchRepo)
                     .repo(name)
                     .detail(format!("benchmark repository {matched}, skipped by name")),
             ],
@@ -158,7 +159,7 @@ pub fn extract_repo(
             .repeated
             .iter()
             .map(|r| {
-                DropRow::new(STAGE, "repeated_pr_number")
+                DropRow::new(STAGE, DropReason::RepeatedPrNumber)
                     .repo(name)
                     .pr(Some(r.number))
                     .detail(format!(
@@ -203,7 +204,7 @@ pub fn extract_repo(
                     );
                     let mut skipped = ExtractChunk::default();
                     skipped.drops.push(
-                        DropRow::new(STAGE, "corrupt_object")
+                        DropRow::new(STAGE, DropReason::CorruptObject)
                             .repo(name)
                             .pr(entry.pr_number())
                             .detail(format!("commit {}: {message}", entry.commit())),
@@ -426,7 +427,7 @@ fn extract_entry(
     match entry {
         MainLineEntry::Root { .. } => {
             out.drops.push(
-                DropRow::new(STAGE, "root_commit")
+                DropRow::new(STAGE, DropReason::RootCommit)
                     .repo(name)
                     .detail(format!(
                         "commit {sha}: the first commit has no diff to learn from"
@@ -436,7 +437,7 @@ fn extract_entry(
         }
         MainLineEntry::OtherMerge { .. } => {
             out.drops.push(
-                DropRow::new(STAGE, "non_pr_merge")
+                DropRow::new(STAGE, DropReason::NonPrMerge)
                     .repo(name)
                     .detail(format!(
                         "commit {sha}: a merge that is not a pull request merge"
@@ -455,7 +456,7 @@ fn extract_entry(
     let author = head.author();
     let author_name = String::from_utf8_lossy(author.name_bytes()).into_owned();
     let author_email = String::from_utf8_lossy(author.email_bytes()).into_owned();
-    let drop = |reason: &str| DropRow::new(STAGE, reason).repo(name).pr(b.number);
+    let drop = |reason: DropReason| DropRow::new(STAGE, reason).repo(name).pr(b.number);
     let who = format!("{} commit {sha}", b.kind);
 
     let bot_texts: Vec<&str> = [author_name.as_str(), author_email.as_str()]
@@ -464,7 +465,7 @@ fn extract_entry(
         .collect();
     if let Some(why) = is_bot(options, &bot_texts) {
         out.drops
-            .push(drop("bot_author").detail(format!("{who}: {why}")));
+            .push(drop(DropReason::BotAuthor).detail(format!("{who}: {why}")));
         return Ok(out);
     }
 
@@ -485,7 +486,7 @@ fn extract_entry(
             .push(drop(skipped.reason).path(&skipped.path).detail(detail));
     }
     if diff.kept.is_empty() {
-        out.drops.push(drop("empty_diff").detail(format!(
+        out.drops.push(drop(DropReason::EmptyDiff).detail(format!(
             "{who}: no file left after {} skipped",
             diff.skipped.len()
         )));
@@ -493,11 +494,12 @@ fn extract_entry(
     }
     let full = diff.patch();
     if full.len() as u64 > options.max_diff_bytes {
-        out.drops.push(drop("diff_too_large").detail(format!(
-            "{who}: {} bytes > max_diff_bytes {}",
-            full.len(),
-            options.max_diff_bytes
-        )));
+        out.drops
+            .push(drop(DropReason::DiffTooLarge).detail(format!(
+                "{who}: {} bytes > max_diff_bytes {}",
+                full.len(),
+                options.max_diff_bytes
+            )));
         return Ok(out);
     }
 

@@ -2,6 +2,7 @@
 //! per repository, keyed by its `owner/name`: the recipe's local repositories and the
 //! crawl's mirrors. A PR the crawl knows (table `pulls`) takes its boundaries from there.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -204,7 +205,7 @@ impl Stage for ExtractStage {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             tracing::error!("{err}");
-            let drop = DropRow::new(NAME, "no_repository_name")
+            let drop = DropRow::new(NAME, DropReason::NoRepositoryName)
                 .path(path)
                 .detail(err);
             out.write_drops(&[drop])?;

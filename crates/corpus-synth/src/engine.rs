@@ -5,6 +5,7 @@
 //! blobs byte for byte. Every observation is the emulator's; nothing is executed or invented.
 //! A PR it cannot serve is a [`Drop`] with a stable reason.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::BTreeSet;
 
 use corpus_agentless::prose::clean_commit_message;
@@ -50,11 +51,11 @@ pub struct PrInput<'a> {
 /// Why a PR yields no trajectory (a `drops` reason and a detail).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drop {
-    pub reason: &'static str,
+    pub reason: DropReason,
     pub detail: String,
 }
 
-fn drop(reason: &'static str, detail: impl Into<String>) -> Drop {
+fn drop(reason: DropReason, detail: impl Into<String>) -> Drop {
     Drop {
         reason,
         detail: detail.into(),
@@ -186,7 +187,7 @@ impl Builder<'_> {
             .check_exploration(&thought, &action)
             .map_err(|token| {
                 drop(
-                    "leak",
+                    DropReason::Leak,
                     format!("exploration would use `{token}`, found only in the PR's added lines"),
                 )
             })?;
@@ -206,7 +207,7 @@ impl Builder<'_> {
         let output = self
             .emulator
             .run_shell(command)
-            .ok_or_else(|| drop("unsupported_command", command.to_string()))?;
+            .ok_or_else(|| drop(DropReason::UnsupportedCommand, command.to_string()))?;
         self.explore(
             thought,
             Action::new("bash", &[("command", command)]),
@@ -242,7 +243,9 @@ impl Builder<'_> {
                 let output = self
                     .emulator
                     .windowed(&mut self.window, &format!("search_dir {term}"))
-                    .ok_or_else(|| drop("unsupported_command", format!("search_dir {term}")))?;
+                    .ok_or_else(|| {
+                        drop(DropReason::UnsupportedCommand, format!("search_dir {term}"))
+                    })?;
                 self.explore(
                     thought,
                     Action::new("search_dir", &[("search_term", term)]),
@@ -273,7 +276,9 @@ impl Builder<'_> {
                 let output = self
                     .emulator
                     .windowed(&mut self.window, &format!("open \"{absolute}\""))
-                    .ok_or_else(|| drop("unsupported_command", format!("open {absolute}")))?;
+                    .ok_or_else(|| {
+                        drop(DropReason::UnsupportedCommand, format!("open {absolute}"))
+                    })?;
                 (Action::new("open", &[("path", &absolute)]), output)
             }
         };
@@ -368,7 +373,10 @@ pub fn synthesize(
     let evidence = match (evidence, &trajectory) {
         (Some(e), _) => Ok(e),
         (None, Err(d)) => Err(d.clone()),
-        (None, Ok(_)) => Err(drop("no_evidence", "the exploration found no file")),
+        (None, Ok(_)) => Err(drop(
+            DropReason::NoEvidence,
+            "the exploration found no file",
+        )),
     };
     Outcome {
         evidence,
@@ -429,7 +437,7 @@ fn explore_deterministic(
     }
     if candidates.is_empty() {
         return Err(drop(
-            "gold_file_never_found",
+            DropReason::GoldFileNeverFound,
             "no word of the problem text finds a file the PR changes",
         ));
     }
@@ -447,7 +455,7 @@ fn explore_deterministic(
     )?;
     if listed != hits {
         return Err(drop(
-            "search_mismatch",
+            DropReason::SearchMismatch,
             format!("`{term}`: the recorded search lists other files than the candidate search"),
         ));
     }
@@ -562,18 +570,22 @@ pub(crate) fn prepare<'r>(
 ) -> Result<Prepared<'r>, Drop> {
     if pr.has_merge_in_branch {
         return Err(drop(
-            "merge_in_branch",
+            DropReason::MergeInBranch,
             "the PR's branch has merge commits: its commits do not replay in order",
         ));
     }
     if pr.commits.is_empty() {
-        return Err(drop("no_commits", "the PR has no commits of its own"));
+        return Err(drop(
+            DropReason::NoCommits,
+            "the PR has no commits of its own",
+        ));
     }
-    let oid = |sha: &str| Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")));
+    let oid =
+        |sha: &str| Oid::from_str(sha).map_err(|e| drop(DropReason::BadSha, format!("{sha}: {e}")));
     let base = oid(pr.base_sha)?;
     let head = oid(pr.head_sha)?;
-    let snapshot =
-        Snapshot::at_commit(repo, base).map_err(|e| drop("missing_objects", e.to_string()))?;
+    let snapshot = Snapshot::at_commit(repo, base)
+        .map_err(|e| drop(DropReason::MissingObjects, e.to_string()))?;
     let mut emulator = Emulator::new(snapshot, ROOT);
     if let Some(cache) = cache {
         emulator = emulator.with_cache(cache);
@@ -657,28 +669,29 @@ pub(crate) fn finish(
             let after = match status {
                 git2::Delta::Deleted => {
                     return Err(drop(
-                        "deleted_file",
+                        DropReason::DeletedFile,
                         format!("{path} is deleted: the tools cannot delete"),
                     ));
                 }
                 git2::Delta::Renamed | git2::Delta::Copied | git2::Delta::Typechange => {
-                    return Err(drop("renamed_file", format!("{path}: {status:?}")));
+                    return Err(drop(DropReason::RenamedFile, format!("{path}: {status:?}")));
                 }
                 _ => blob_at(repo, after_tree, &path)
-                    .ok_or_else(|| drop("missing_objects", path.clone()))?,
+                    .ok_or_else(|| drop(DropReason::MissingObjects, path.clone()))?,
             };
             if after.contains(&0) {
-                return Err(drop("binary_file", path));
+                return Err(drop(DropReason::BinaryFile, path));
             }
             let before = b.emulator.snapshot.read(&path);
             let before_len = before.as_ref().map_or(0, Vec::len);
             if after.len().max(before_len) > pr.max_file_bytes {
                 return Err(drop(
-                    "file_too_large",
+                    DropReason::FileTooLarge,
                     format!("{path}: over {} bytes", pr.max_file_bytes),
                 ));
             }
-            let after = String::from_utf8(after).map_err(|_| drop("non_utf8", path.clone()))?;
+            let after =
+                String::from_utf8(after).map_err(|_| drop(DropReason::NonUtf8, path.clone()))?;
             let absolute = format!("{ROOT}/{path}");
             let calls: Vec<EditorCall> = match before {
                 None => vec![EditorCall::Create {
@@ -686,17 +699,17 @@ pub(crate) fn finish(
                     file_text: after.clone(),
                 }],
                 Some(before) => {
-                    let before =
-                        String::from_utf8(before).map_err(|_| drop("non_utf8", path.clone()))?;
+                    let before = String::from_utf8(before)
+                        .map_err(|_| drop(DropReason::NonUtf8, path.clone()))?;
                     if before.contains('\t') || after.contains('\t') {
                         return Err(drop(
-                            "tabs_in_edited_file",
+                            DropReason::TabsInEditedFile,
                             format!("{path}: the editor expands tabs in the whole file"),
                         ));
                     }
                     if before.contains('\r') || after.contains('\r') {
                         return Err(drop(
-                            "crlf_in_edited_file",
+                            DropReason::CrlfInEditedFile,
                             format!("{path}: the editor rewrites line ends"),
                         ));
                     }
@@ -731,7 +744,7 @@ pub(crate) fn finish(
             {
                 if family == ToolFamily::KimiDev {
                     return Err(drop(
-                        "new_directory",
+                        DropReason::NewDirectory,
                         format!("{path}: the kimi_dev tools cannot make the directory {parent}"),
                     ));
                 }
@@ -739,10 +752,10 @@ pub(crate) fn finish(
                 let output = b
                     .emulator
                     .mkdir(&command)
-                    .ok_or_else(|| drop("unsupported_command", command.clone()))?;
+                    .ok_or_else(|| drop(DropReason::UnsupportedCommand, command.clone()))?;
                 if !output.is_empty() {
                     return Err(drop(
-                        "replay_mismatch",
+                        DropReason::ReplayMismatch,
                         format!("{path}: {}", output.trim_end()),
                     ));
                 }
@@ -754,7 +767,7 @@ pub(crate) fn finish(
                 let result = b.emulator.editor(&call);
                 if !result.ok {
                     return Err(drop(
-                        "replay_mismatch",
+                        DropReason::ReplayMismatch,
                         format!("{path}: {}", result.output.trim_end()),
                     ));
                 }
@@ -772,12 +785,12 @@ pub(crate) fn finish(
     let head_tree = repo
         .find_commit(head)
         .and_then(|c| c.tree())
-        .map_err(|e| drop("missing_objects", e.to_string()))?;
+        .map_err(|e| drop(DropReason::MissingObjects, e.to_string()))?;
     for path in &gold {
         let expected = blob_at(repo, &head_tree, path);
         if b.emulator.snapshot.read(path) != expected {
             return Err(drop(
-                "replay_mismatch",
+                DropReason::ReplayMismatch,
                 format!("{path} differs from the head after the replay"),
             ));
         }
@@ -835,8 +848,8 @@ fn commit_change<'r>(
     repo: &'r Repository,
     sha: &str,
 ) -> Result<(git2::Tree<'r>, git2::Diff<'r>), Drop> {
-    let missing = |e: git2::Error| drop("missing_objects", e.to_string());
-    let oid = Oid::from_str(sha).map_err(|e| drop("bad_sha", format!("{sha}: {e}")))?;
+    let missing = |e: git2::Error| drop(DropReason::MissingObjects, e.to_string());
+    let oid = Oid::from_str(sha).map_err(|e| drop(DropReason::BadSha, format!("{sha}: {e}")))?;
     let commit = repo.find_commit(oid).map_err(missing)?;
     let before = commit.parent(0).and_then(|p| p.tree()).map_err(missing)?;
     let after = commit.tree().map_err(missing)?;

@@ -9,6 +9,7 @@
 use crate::engine::Search;
 use crate::engine::{Drop, Evidence};
 use crate::leak::LeakGuard;
+use corpus_core::drop_reason::DropReason;
 
 /// The reasoning and answer naming exactly `files`, or why the evidence does not support it.
 /// Quoted lines are base content the searches point at; the search words themselves must
@@ -26,7 +27,7 @@ pub fn localization_reasoning(
     let terms: Vec<&str> = evidence.searches.iter().map(|s| s.term.as_str()).collect();
     if let Some(missing) = files.iter().find(|f| !found.contains(&f.as_str())) {
         return Err(Drop {
-            reason: "reasoning_incomplete",
+            reason: DropReason::ReasoningIncomplete,
             detail: format!(
                 "the searches for {} do not find {missing}",
                 terms
@@ -40,7 +41,7 @@ pub fn localization_reasoning(
     let guard = LeakGuard::new(&evidence.problem, &evidence.diff);
     if let Some(term) = terms.iter().find(|t| guard.is_added_only(t)) {
         return Err(Drop {
-            reason: "leak",
+            reason: DropReason::Leak,
             detail: format!("the search word `{term}` is found only in the PR's added lines"),
         });
     }
@@ -140,11 +141,11 @@ In `src/p.py`, `parse` appears there on line 1 (`def parse(text):`): this is the
     fn a_file_the_searches_missed_or_an_added_search_word_is_refused() {
         let err = localization_reasoning(&evidence(), &["src/other.py".into()], "bugfixer")
             .expect_err("incomplete");
-        assert_eq!(err.reason, "reasoning_incomplete");
+        assert_eq!(err.reason, DropReason::ReasoningIncomplete);
         let mut e = evidence();
         e.searches[0].term = "guard_empty".into();
         let err = localization_reasoning(&e, &["src/p.py".into()], "bugfixer").expect_err("leak");
-        assert_eq!(err.reason, "leak");
+        assert_eq!(err.reason, DropReason::Leak);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use crate::{Encoder, TOKENIZER_INPUT};
 use arrow::array::{Array, StringArray};
+use corpus_core::drop_reason::DropReason;
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
@@ -152,7 +153,7 @@ impl Stage for TokenizeStage {
                     .map(|i| prepared.repos[*i as usize].as_str());
                 if owner != Some(key) || !seen.insert(id) {
                     drops.push(
-                        DropRow::new(NAME, "duplicate_sample")
+                        DropRow::new(NAME, DropReason::DuplicateSample)
                             .repo(key)
                             .pr(sample.pr_number)
                             .sample(&sample.sample_id)
@@ -177,7 +178,7 @@ impl Stage for TokenizeStage {
                     }
                 };
                 if ids.len() as u64 > options.max_tokens {
-                    let mut drop = DropRow::new(NAME, "too_long")
+                    let mut drop = DropRow::new(NAME, DropReason::TooLong)
                         .repo(key)
                         .pr(sample.pr_number)
                         .sample(&sample.sample_id)

@@ -5,6 +5,7 @@
 use crate::packs::{render_commit, render_pack};
 use crate::samples::{Rendered, Skipped, check_pr, render_pr};
 use crate::templates::Templates;
+use corpus_core::drop_reason::DropReason;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, SampleRow};
 use corpus_core::table::KeyedTable;
@@ -222,7 +223,7 @@ fn push_checked(
     );
     if let Some(token) = added_tokens.iter().find(|t| row.text.contains(t.as_str())) {
         drops.push(
-            DropRow::new(NAME, "special_token_in_content")
+            DropRow::new(NAME, DropReason::SpecialTokenInContent)
                 .repo(repo)
                 .pr(patch.pr_number)
                 .sample(&row.sample_id)

@@ -257,10 +257,10 @@ crate::table_rows! {
 }
 
 impl DropRow {
-    pub fn new(stage: &str, reason: &str) -> Self {
+    pub fn new(stage: &str, reason: crate::drop_reason::DropReason) -> Self {
         Self {
             stage: stage.to_string(),
-            reason: reason.to_string(),
+            reason: reason.code().to_string(),
             ..Default::default()
         }
     }
@@ -438,7 +438,7 @@ mod tests {
         };
         assert_eq!(RepoRow::batch(&[repo]).expect("repos").num_rows(), 1);
         assert_eq!(BlobRow::batch(&[]).expect("blobs").num_rows(), 0);
-        let drop = DropRow::new("extract", "lockfile")
+        let drop = DropRow::new("extract", crate::drop_reason::DropReason::Lockfile)
             .repo("a/b")
             .path("poetry.lock");
         assert_eq!(DropRow::batch(&[drop]).expect("drops").num_rows(), 1);

@@ -6,6 +6,7 @@
 mod read;
 mod render;
 
+use corpus_core::drop_reason::DropReason;
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::{ExternalSource, Recipe};
 use corpus_core::rows::{DropRow, SampleRow};
@@ -83,7 +84,7 @@ impl Stage for IngestStage {
         for_each_record(source, &mut |record| {
             let rendered = record
                 .content
-                .map_err(|e| ("unreadable_record", e))
+                .map_err(|e| (DropReason::UnreadableRecord, e))
                 .and_then(|content| renderer.render(&content, &added));
             match rendered {
                 Ok((prompt, response)) => {

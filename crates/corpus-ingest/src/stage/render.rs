@@ -2,6 +2,7 @@
 //! one turn); the prompt is every turn before the first assistant turn, the response the rest.
 //! Plain text is all response.
 
+use corpus_core::drop_reason::DropReason;
 use minijinja::Environment;
 
 use super::read::{Content, Turn};
@@ -14,7 +15,7 @@ pub struct Renderer {
 }
 
 /// Why a record is not a sample (a drop reason and its detail).
-pub type Refusal = (&'static str, String);
+pub type Refusal = (DropReason, String);
 
 impl Renderer {
     pub fn new(template: &str) -> Result<Self, String> {
@@ -31,10 +32,10 @@ impl Renderer {
         let template = self
             .env
             .get_template("turn")
-            .map_err(|e| ("template_error", e.to_string()))?;
+            .map_err(|e| (DropReason::TemplateError, e.to_string()))?;
         template
             .render(minijinja::context! { role => &turn.role, content => &turn.content })
-            .map_err(|e| ("template_error", e.to_string()))
+            .map_err(|e| (DropReason::TemplateError, e.to_string()))
     }
 
     /// (prompt, response), or why not. `added_tokens`: strings content must not hold.
@@ -45,14 +46,14 @@ impl Renderer {
     ) -> Result<(String, String), Refusal> {
         let check = |text: &str| -> Result<(), Refusal> {
             match added_tokens.iter().find(|t| text.contains(t.as_str())) {
-                Some(token) => Err(("special_token_in_content", format!("holds {token}"))),
+                Some(token) => Err((DropReason::SpecialTokenInContent, format!("holds {token}"))),
                 None => Ok(()),
             }
         };
         match content {
             Content::Text(text) => {
                 if text.trim().is_empty() {
-                    return Err(("empty", "the text is empty".into()));
+                    return Err((DropReason::Empty, "the text is empty".into()));
                 }
                 check(text)?;
                 Ok((String::new(), text.clone()))
@@ -61,7 +62,7 @@ impl Renderer {
                 for (i, turn) in turns.iter().enumerate() {
                     if !ROLES.contains(&turn.role.as_str()) {
                         return Err((
-                            "unknown_role",
+                            DropReason::UnknownRole,
                             format!(
                                 "turn {i} has role `{}` (known: {})",
                                 turn.role,
@@ -72,7 +73,7 @@ impl Renderer {
                     check(&turn.content)?;
                 }
                 let first = turns.iter().position(|t| t.role == "assistant").ok_or((
-                    "no_assistant_turn",
+                    DropReason::NoAssistantTurn,
                     format!("{} turns, none from the assistant", turns.len()),
                 ))?;
                 let mut prompt = String::new();
@@ -128,17 +129,17 @@ mod tests {
         let reason = |c: Content| r.render(&c, &added).expect_err("refused").0;
         assert_eq!(
             reason(Content::Chat(vec![turn("user", "x")])),
-            "no_assistant_turn"
+            DropReason::NoAssistantTurn
         );
         assert_eq!(
             reason(Content::Chat(vec![turn("robot", "x")])),
-            "unknown_role"
+            DropReason::UnknownRole
         );
         assert_eq!(
             reason(Content::Chat(vec![turn("assistant", "a<|im_end|>")])),
-            "special_token_in_content"
+            DropReason::SpecialTokenInContent
         );
-        assert_eq!(reason(Content::Text("  \n".into())), "empty");
+        assert_eq!(reason(Content::Text("  \n".into())), DropReason::Empty);
         assert_eq!(
             r.render(&Content::Text("doc".into()), &added)
                 .expect("text"),

@@ -16,6 +16,7 @@ pub mod client;
 pub mod parse;
 
 use corpus_agentless::templates::{ExplorerContext, TemplateError, Templates};
+use corpus_core::drop_reason::DropReason;
 use corpus_core::recipe::ModelOptions;
 use git2::Repository;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -54,7 +55,7 @@ enum Turn {
 /// its retries) is an error that stops the unit.
 pub type Rollout<T> = Result<Result<T, Drop>, ChatError>;
 
-fn drop(reason: &'static str, detail: impl Into<String>) -> Drop {
+fn drop(reason: DropReason, detail: impl Into<String>) -> Drop {
     Drop {
         reason,
         detail: detail.into(),
@@ -168,7 +169,7 @@ impl ModelEngine<'_> {
                     format_errors += 1;
                     if format_errors > self.options.max_format_errors {
                         return Ok(Err(drop(
-                            "model_format_errors",
+                            DropReason::ModelFormatErrors,
                             format!("{format_errors} unusable replies; the last: {why}"),
                         )));
                     }
@@ -184,7 +185,7 @@ impl ModelEngine<'_> {
                 } => {
                     if let Err(token) = p.b.guard.check_exploration(&thought, &action) {
                         return Ok(Err(drop(
-                            "leak",
+                            DropReason::Leak,
                             format!(
                                 "the model used `{token}`, found only in the PR's added lines, before seeing it"
                             ),
@@ -210,7 +211,7 @@ impl ModelEngine<'_> {
         }
         let Some((answer_thought, named)) = answer else {
             return Ok(Err(drop(
-                "model_no_answer",
+                DropReason::ModelNoAnswer,
                 format!("no files named in {} replies", self.options.max_turns),
             )));
         };
@@ -221,7 +222,7 @@ impl ModelEngine<'_> {
             .collect();
         if right.is_empty() {
             return Ok(Err(drop(
-                "model_wrong_files",
+                DropReason::ModelWrongFiles,
                 format!(
                     "named {}; the PR changes {}",
                     named.join(", "),
@@ -366,11 +367,11 @@ impl ModelEngine<'_> {
             Reply::Answer { files, .. } => files,
             Reply::Call { .. } => {
                 return Ok(Err(drop(
-                    "model_format_errors",
+                    DropReason::ModelFormatErrors,
                     "the answer is a function call",
                 )));
             }
-            Reply::Malformed(why) => return Ok(Err(drop("model_format_errors", why))),
+            Reply::Malformed(why) => return Ok(Err(drop(DropReason::ModelFormatErrors, why))),
         };
         let mut a = named.clone();
         let mut b = files.to_vec();
@@ -378,7 +379,7 @@ impl ModelEngine<'_> {
         b.sort();
         if a != b {
             return Ok(Err(drop(
-                "model_wrong_files",
+                DropReason::ModelWrongFiles,
                 format!(
                     "named {}; the answer is {}",
                     named.join(", "),

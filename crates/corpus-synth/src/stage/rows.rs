@@ -3,6 +3,7 @@
 //! Every failure is a drop (once per kind when later variants would fail the same way);
 //! identical variants are `duplicate_variant` drops.
 
+use corpus_core::drop_reason::DropReason;
 use std::collections::BTreeSet;
 
 use crate::engine::Drop;
@@ -36,7 +37,7 @@ pub struct PrUnit<'a> {
 }
 
 impl PrUnit<'_> {
-    fn drop_row(&self, variant: u32, kind: &str, reason: &str, detail: &str) -> DropRow {
+    fn drop_row(&self, variant: u32, kind: &str, reason: DropReason, detail: &str) -> DropRow {
         DropRow::new(NAME, reason)
             .repo(self.repo)
             .pr(Some(self.number))
@@ -52,7 +53,7 @@ impl PrUnit<'_> {
             .drop_row(
                 variant,
                 &sample.sample_kind.clone(),
-                "duplicate_variant",
+                DropReason::DuplicateVariant,
                 "the same text as an earlier variant",
             )
             .sample(&sample.sample_id);
@@ -67,7 +68,7 @@ impl PrUnit<'_> {
         renderer: Renderer,
         root: &str,
     ) -> Result<Option<(TrajectoryRow, SampleRow)>> {
-        let fail = |unit: &mut Self, reason: &str, detail: &str| {
+        let fail = |unit: &mut Self, reason: DropReason, detail: &str| {
             let d = unit.drop_row(variant, KIND, reason, detail);
             unit.drops.push(d);
             unit.agentic_failed = unit.stop_after_failure;
@@ -85,7 +86,7 @@ impl PrUnit<'_> {
         {
             fail(
                 self,
-                "special_token_in_content",
+                DropReason::SpecialTokenInContent,
                 &format!("the text holds {token}"),
             );
             return Ok(None);
@@ -95,7 +96,7 @@ impl PrUnit<'_> {
             Err(marker) => {
                 fail(
                     self,
-                    "marker_in_content",
+                    DropReason::MarkerInContent,
                     &format!("the text holds {marker}"),
                 );
                 return Ok(None);
@@ -163,7 +164,7 @@ impl PrUnit<'_> {
                 let row = self.drop_row(
                     variant,
                     REASONING_KIND,
-                    "special_token_in_content",
+                    DropReason::SpecialTokenInContent,
                     &format!("{kind}: the text holds {token}"),
                 );
                 self.drops.push(row);

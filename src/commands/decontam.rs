@@ -2,6 +2,7 @@
 //! against the benchmark registry (`check`), a benchmark file's gold lines (`gold-lines`) and
 //! a repository's root commits (`fingerprint`).
 
+use corpus_core::schema::names;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +16,7 @@ use corpus_stage::run_dir::RunDir;
 /// Print the certificate of a run's shards: what was checked, the cutoff, what was removed.
 pub fn report(run_dir: &Path, json: bool) -> Result<()> {
     let run = RunDir::new(run_dir);
-    let manifest = Manifest::read(&run.table("shards"))?.with_context(|| {
+    let manifest = Manifest::read(&run.table(names::SHARDS))?.with_context(|| {
         format!(
             "{} has no shards yet: the certificate is written with them (run through `shard`)",
             run_dir.display()

@@ -9,24 +9,45 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 /// refused rather than mixed.
 pub const SCHEMA_VERSION: u32 = 3;
 
+/// The name of every table, one constant each: code names a table through these, so a
+/// misspelt table is a compile error rather than a missing folder.
+pub mod names {
+    pub const REPOS: &str = "repos";
+    pub const PULLS: &str = "pulls";
+    pub const PATCHES: &str = "patches";
+    pub const COMMIT_PACKS: &str = "commit_packs";
+    pub const BLOBS: &str = "blobs";
+    pub const SAMPLES: &str = "samples";
+    pub const TRAJECTORIES: &str = "trajectories";
+    pub const SYNTHETIC_SAMPLES: &str = "synthetic_samples";
+    pub const EXTERNAL_SAMPLES: &str = "external_samples";
+    pub const DECONTAMINATED: &str = "decontaminated";
+    pub const DECONTAM_REPORT: &str = "decontam_report";
+    pub const CURATED: &str = "curated";
+    pub const TOKENIZED: &str = "tokenized";
+    pub const MIXTURE: &str = "mixture";
+    pub const SHARDS: &str = "shards";
+    pub const DROPS: &str = "drops";
+}
+
 /// Every table the pipeline writes, in stage order.
 pub const TABLES: &[&str] = &[
-    "repos",
-    "pulls",
-    "patches",
-    "commit_packs",
-    "blobs",
-    "samples",
-    "trajectories",
-    "synthetic_samples",
-    "external_samples",
-    "decontaminated",
-    "decontam_report",
-    "curated",
-    "tokenized",
-    "mixture",
-    "shards",
-    "drops",
+    names::REPOS,
+    names::PULLS,
+    names::PATCHES,
+    names::COMMIT_PACKS,
+    names::BLOBS,
+    names::SAMPLES,
+    names::TRAJECTORIES,
+    names::SYNTHETIC_SAMPLES,
+    names::EXTERNAL_SAMPLES,
+    names::DECONTAMINATED,
+    names::DECONTAM_REPORT,
+    names::CURATED,
+    names::TOKENIZED,
+    names::MIXTURE,
+    names::SHARDS,
+    names::DROPS,
 ];
 
 fn utf8(name: &str) -> Field {

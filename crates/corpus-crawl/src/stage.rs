@@ -9,6 +9,7 @@
 //! the cache alone.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::schema::names;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -318,7 +319,7 @@ impl Stage for CrawlStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["repos", "pulls"]
+        &[names::REPOS, names::PULLS]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -403,7 +404,7 @@ impl Stage for CrawlStage {
                     .repo(&row.repo)
                     .detail(skipped.detail)])?;
                 let row = with_aliases(row, self.aliases_of(key));
-                out.write("repos", &RepoRow::batch(&[row])?)?;
+                out.write(names::REPOS, &RepoRow::batch(&[row])?)?;
             }
             Ok(mut crawl) => {
                 // The list API has no file counts: the mirror gives them.
@@ -438,10 +439,10 @@ impl Stage for CrawlStage {
                     .collect();
                 out.write_drops(&lost)?;
                 for chunk in crawl.pulls.chunks(512) {
-                    out.write("pulls", &PullRow::batch(chunk)?)?;
+                    out.write(names::PULLS, &PullRow::batch(chunk)?)?;
                 }
                 let row = with_aliases(crawl.repo, self.aliases_of(key));
-                out.write("repos", &RepoRow::batch(&[row])?)?;
+                out.write(names::REPOS, &RepoRow::batch(&[row])?)?;
             }
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! PR duplicates, naming the survivor.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::schema::names;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,7 +25,7 @@ use corpus_stage::stage::{
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
 const NAME: &str = "curate";
-const INPUTS: &[&str] = &["repos", "patches", "decontaminated"];
+const INPUTS: &[&str] = &[names::REPOS, names::PATCHES, names::DECONTAMINATED];
 
 struct Prepared {
     /// The dedup barrier's verdicts (None when both dedups are off).
@@ -77,7 +78,7 @@ fn dedup_verdicts(ctx: &StageContext) -> Result<Option<Verdicts>> {
     let started = std::time::Instant::now();
     let mut builder = DedupBuilder::new(&scratch, settings)?;
     let wanted = ["repo", "pr_number", "merged_at", "title", "body", "diff"];
-    for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 256, |batch| {
+    for_each_table_batch_columns(&ctx.run.table(names::PATCHES), &wanted, 256, |batch| {
         let repo = column::<StringArray>(&batch, "repo")?;
         let pr_number = column::<Int64Array>(&batch, "pr_number")?;
         let merged_at = column::<TimestampSecondArray>(&batch, "merged_at")?;
@@ -124,8 +125,8 @@ impl CurateStage {
             let prepared = Prepared {
                 verdicts: dedup_verdicts(ctx)?,
                 titles,
-                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-                samples: KeyedTable::open(&ctx.run.table("decontaminated"), "repo")?,
+                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
+                samples: KeyedTable::open(&ctx.run.table(names::DECONTAMINATED), "repo")?,
                 tokens: DropTokens::new(ctx, NAME),
             };
             Ok(prepared)
@@ -208,7 +209,10 @@ fn external_unit(
             }
             Ok(())
         })?;
-    out.write("curated", &SampleRow::table_batch("curated", &kept)?)?;
+    out.write(
+        names::CURATED,
+        &SampleRow::table_batch(names::CURATED, &kept)?,
+    )?;
     out.write_drops(&drops)?;
     Ok(())
 }
@@ -241,7 +245,7 @@ impl Stage for CurateStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["curated"]
+        &[names::CURATED]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -342,7 +346,10 @@ impl Stage for CurateStage {
                 None => kept.push(sample),
             }
         }
-        out.write("curated", &SampleRow::table_batch("curated", &kept)?)?;
+        out.write(
+            names::CURATED,
+            &SampleRow::table_batch(names::CURATED, &kept)?,
+        )?;
         out.write_drops(&drops)?;
         Ok(())
     }

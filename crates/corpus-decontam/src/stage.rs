@@ -14,6 +14,7 @@ use corpus_core::drop_reason::DropReason;
 use corpus_core::hash::file_hex64;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{DecontamReportRow, DropRow, RepoRow, SampleRow};
+use corpus_core::schema::names;
 use corpus_core::table::KeyedTable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -25,7 +26,7 @@ use corpus_stage::stage::{
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
 const NAME: &str = "decontaminate";
-const INPUTS: &[&str] = &["repos", "samples"];
+const INPUTS: &[&str] = &[names::REPOS, names::SAMPLES];
 
 /// (stage, reason, matched) of a report line.
 type ReportKey = (String, String, String);
@@ -168,11 +169,13 @@ impl DecontaminateStage {
             } = build_index(ctx.recipe)?;
             let cutoff = ctx.recipe.decontam.cutoff_seconds();
             let patches = match cutoff.is_some() || !gold.is_empty() {
-                true => KeyedTable::open_if_present(&ctx.run.table("patches"), "repo")?,
+                true => KeyedTable::open_if_present(&ctx.run.table(names::PATCHES), "repo")?,
                 false => None,
             };
             let commit_packs = match cutoff {
-                Some(_) => KeyedTable::open_if_present(&ctx.run.table("commit_packs"), "repo")?,
+                Some(_) => {
+                    KeyedTable::open_if_present(&ctx.run.table(names::COMMIT_PACKS), "repo")?
+                }
                 None => None,
             };
             let prepared = Prepared {
@@ -188,9 +191,9 @@ impl DecontaminateStage {
                 cutoff,
                 patches,
                 commit_packs,
-                samples: KeyedTable::open(&ctx.run.table("samples"), "repo")?,
+                samples: KeyedTable::open(&ctx.run.table(names::SAMPLES), "repo")?,
                 synthetic: KeyedTable::open_if_present(
-                    &ctx.run.table("synthetic_samples"),
+                    &ctx.run.table(names::SYNTHETIC_SAMPLES),
                     "repo",
                 )?,
                 tokens: DropTokens::new(ctx, NAME),
@@ -206,7 +209,7 @@ impl Stage for DecontaminateStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["decontaminated", "decontam_report"]
+        &[names::DECONTAMINATED, names::DECONTAM_REPORT]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -218,16 +221,16 @@ impl Stage for DecontaminateStage {
         for table in INPUTS {
             builder.table(ctx, NAME, table, true)?;
         }
-        builder.table(ctx, NAME, "external_samples", false)?;
-        builder.table(ctx, NAME, "synthetic_samples", false)?;
+        builder.table(ctx, NAME, names::EXTERNAL_SAMPLES, false)?;
+        builder.table(ctx, NAME, names::SYNTHETIC_SAMPLES, false)?;
         // The cutoff dates samples by them, and gold patches are matched against their diffs.
         let options = &ctx.recipe.decontam;
         if options.cutoff.is_some()
             || !options.benchmark_files.is_empty()
             || registry_gold(options).next().is_some()
         {
-            builder.table(ctx, NAME, "patches", true)?;
-            builder.table(ctx, NAME, "commit_packs", false)?;
+            builder.table(ctx, NAME, names::PATCHES, true)?;
+            builder.table(ctx, NAME, names::COMMIT_PACKS, false)?;
         }
         record_identity(ctx, &mut builder);
         for path in &ctx.recipe.decontam.benchmark_files {
@@ -310,7 +313,7 @@ impl Stage for DecontaminateStage {
             })?;
         }
         write_kept(out, &kept)?;
-        out.write("decontam_report", &report_batch(report, key)?)?;
+        out.write(names::DECONTAM_REPORT, &report_batch(report, key)?)?;
         out.write_drops(&drops)?;
         Ok(())
     }
@@ -319,7 +322,7 @@ impl Stage for DecontaminateStage {
 impl DecontaminateStage {
     /// External samples have no repository: only the content check applies.
     fn external_unit(&self, ctx: &StageContext, out: &mut UnitOutput) -> Result<()> {
-        let table = ctx.run.table("external_samples");
+        let table = ctx.run.table(names::EXTERNAL_SAMPLES);
         if corpus_core::manifest::Manifest::read(&table)?.is_none() {
             return Ok(());
         }
@@ -342,7 +345,7 @@ impl DecontaminateStage {
             Ok(())
         })?;
         write_kept(out, &kept)?;
-        out.write("decontam_report", &report_batch(report, "")?)?;
+        out.write(names::DECONTAM_REPORT, &report_batch(report, "")?)?;
         out.write_drops(&drops)?;
         Ok(())
     }
@@ -532,8 +535,8 @@ fn report_batch(
 
 fn write_kept(out: &mut UnitOutput, kept: &[SampleRow]) -> Result<()> {
     out.write(
-        "decontaminated",
-        &SampleRow::table_batch("decontaminated", kept)?,
+        names::DECONTAMINATED,
+        &SampleRow::table_batch(names::DECONTAMINATED, kept)?,
     )?;
     Ok(())
 }

@@ -40,7 +40,8 @@ impl ExportOptions {
     ) -> Self {
         Self {
             format,
-            shards_dir: run_root.join("tables").join("shards"),
+            shards_dir: corpus_stage::run_dir::RunDir::new(run_root)
+                .table(corpus_core::schema::names::SHARDS),
             out: run_root
                 .join("exports")
                 .join(Self::folder(format, hf_packed)),

@@ -4,6 +4,7 @@
 //! `_manifest.json` (with every file's checksum) once all its shards are done. The files are
 //! the same for any task split: each shard's output depends on that shard alone.
 
+use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -99,7 +100,7 @@ impl Stage for ExportStage {
             "sequence_length",
             &ctx.recipe.shard.sequence_length.to_le_bytes(),
         );
-        builder.table(ctx, NAME, "shards", true)?;
+        builder.table(ctx, NAME, names::SHARDS, true)?;
         Ok(builder.finish())
     }
 
@@ -107,7 +108,8 @@ impl Stage for ExportStage {
         if ctx.recipe.export.formats.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, shards) = crate::shard_files(&ctx.run.table("shards")).map_err(export_error)?;
+        let (_, shards) =
+            crate::shard_files(&ctx.run.table(names::SHARDS)).map_err(export_error)?;
         let stems: Vec<String> = shards
             .iter()
             .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))

@@ -3,6 +3,7 @@
 //! crawl's mirrors. A PR the crawl knows (table `pulls`) takes its boundaries from there.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,7 @@ impl ExtractStage {
 /// The mirrors the crawl cloned: its `repos` rows with a path and no skip.
 fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
-    let dir = ctx.run.table("repos");
+    let dir = ctx.run.table(names::REPOS);
     if corpus_core::manifest::Manifest::read(&dir)?.is_none() {
         return Ok(out);
     }
@@ -65,7 +66,7 @@ fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
 /// The crawl's PRs of one repository.
 fn known_pulls(ctx: &StageContext, repo: &str) -> Result<KnownPulls> {
     let mut known = Vec::new();
-    if let Some(table) = KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")? {
+    if let Some(table) = KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")? {
         table.for_each_batch_of(repo, 1024, |batch| {
             for pull in PullRow::from_batch(&batch)? {
                 known.push(KnownPull {
@@ -160,7 +161,12 @@ impl Stage for ExtractStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["repos", "patches", "commit_packs", "blobs"]
+        &[
+            names::REPOS,
+            names::PATCHES,
+            names::COMMIT_PACKS,
+            names::BLOBS,
+        ]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -174,7 +180,7 @@ impl Stage for ExtractStage {
             "registry",
             corpus_core::benchmark::registry_digest().as_bytes(),
         );
-        builder.table(ctx, NAME, "pulls", false)?;
+        builder.table(ctx, NAME, names::PULLS, false)?;
         // Scratch mirrors (a mirror budget) change only with the crawl that fetches them,
         // which reruns this stage with it: their tips are not read (they may be gone).
         let scratch = recipe.mirrors_are_scratch();
@@ -252,15 +258,15 @@ impl Stage for ExtractStage {
                 }
             }
         };
-        out.write("repos", &RepoRow::batch(&[row])?)?;
+        out.write(names::REPOS, &RepoRow::batch(&[row])?)?;
         Ok(())
     }
 }
 
 fn write_chunk(out: &mut UnitOutput, chunk: ExtractChunk) -> Result<()> {
-    out.write("patches", &PatchRow::batch(&chunk.patches)?)?;
-    out.write("commit_packs", &CommitPackRow::batch(&chunk.packs)?)?;
-    out.write("blobs", &BlobRow::batch(&chunk.blobs)?)?;
+    out.write(names::PATCHES, &PatchRow::batch(&chunk.patches)?)?;
+    out.write(names::COMMIT_PACKS, &CommitPackRow::batch(&chunk.packs)?)?;
+    out.write(names::BLOBS, &BlobRow::batch(&chunk.blobs)?)?;
     out.write_drops(&chunk.drops)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_
 use arrow::array::{Int64Array, StringArray};
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
+use corpus_core::schema::names;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use std::collections::BTreeMap;
 
@@ -24,7 +25,7 @@ pub fn compute_plan(ctx: &StageContext, produced: &[&str]) -> Result<Plan> {
     let mut available: BTreeMap<String, Available> = BTreeMap::new();
     let mut validation = Available::default();
     let wanted = ["source", "split", "n_tokens"];
-    for_each_table_batch_columns(&ctx.run.table("tokenized"), &wanted, 8192, |batch| {
+    for_each_table_batch_columns(&ctx.run.table(names::TOKENIZED), &wanted, 8192, |batch| {
         let source = column::<StringArray>(&batch, "source")?;
         let split = column::<StringArray>(&batch, "split")?;
         let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
@@ -83,7 +84,7 @@ impl MixStage {
                 train_buckets: buckets_for(plan.planned, target),
                 validation_buckets: buckets_for(plan.validation.tokens, target),
                 plan,
-                tokenized: KeyedTable::open(&ctx.run.table("tokenized"), "repo")?,
+                tokenized: KeyedTable::open(&ctx.run.table(names::TOKENIZED), "repo")?,
             };
             Ok(prepared)
         })
@@ -96,7 +97,7 @@ impl Stage for MixStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["mixture"]
+        &[names::MIXTURE]
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {
@@ -120,7 +121,7 @@ impl Stage for MixStage {
             target_mib: ctx.recipe.shard.target_mib,
         };
         let mut builder = InputsBuilder::new(Recipe::section_hash(&config));
-        builder.table(ctx, NAME, "tokenized", true)?;
+        builder.table(ctx, NAME, names::TOKENIZED, true)?;
         Ok(builder.finish())
     }
 
@@ -162,9 +163,9 @@ impl Stage for MixStage {
                 }
                 for (partition, rows) in partitions {
                     out.write_partition(
-                        "mixture",
+                        names::MIXTURE,
                         partition,
-                        &TokenRow::table_batch("mixture", &rows)?,
+                        &TokenRow::table_batch(names::MIXTURE, &rows)?,
                     )?;
                 }
                 Ok(())

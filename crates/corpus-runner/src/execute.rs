@@ -1,6 +1,7 @@
 //! Running stages: which ones, which of their units in this process, and the barrier that
 //! turns finished units into tables.
 
+use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -75,7 +76,7 @@ fn layouts_of(stage: &dyn Stage) -> Vec<(&'static str, OutputLayout)> {
         .iter()
         .map(|o| (*o, stage.layout(o)))
         .collect();
-    layouts.push(("drops", OutputLayout::table("drops")));
+    layouts.push((names::DROPS, OutputLayout::table(names::DROPS)));
     layouts
 }
 
@@ -92,7 +93,7 @@ fn tables_of(stage: &dyn Stage) -> Vec<&'static str> {
 
 /// Tables several stages write, each stage its own parts (`STAGE-part-NNNNN`): everyone's
 /// `drops`, and `repos` (extract's rows of local repositories, crawl's API metadata).
-pub const SHARED_TABLES: &[&str] = &["drops", "repos"];
+pub const SHARED_TABLES: &[&str] = &[names::DROPS, names::REPOS];
 
 fn part_prefix(stage: &str, layout: &OutputLayout) -> String {
     if SHARED_TABLES.contains(&layout.table) {
@@ -376,17 +377,17 @@ pub(crate) fn write_tables(
             config_hash: inputs.config_hash.clone(),
             inputs: inputs.inputs.clone(),
             rows,
-            dropped: if *table == "drops" {
+            dropped: if *table == names::DROPS {
                 dropped.clone()
             } else {
                 BTreeMap::new()
             },
-            dropped_tokens: if *table == "drops" {
+            dropped_tokens: if *table == names::DROPS {
                 dropped_tokens.clone()
             } else {
                 BTreeMap::new()
             },
-            counters: if *table == "drops" {
+            counters: if *table == names::DROPS {
                 counters.clone()
             } else {
                 BTreeMap::new()
@@ -398,7 +399,7 @@ pub(crate) fn write_tables(
         stage.annotate(ctx, table, &mut manifest)?;
         manifest.write(&dir)?;
         fault::check(name, "manifest")?;
-        if *table != "drops" {
+        if *table != names::DROPS {
             report.rows_out.insert(table.to_string(), rows);
         }
     }
@@ -428,7 +429,7 @@ fn write_output_parts(
     clear_parts(&dir, prefix)?;
     let schema = table_schema(layout.table)
         .ok_or_else(|| StageError::stage(name, format!("no schema for table {}", layout.table)))?;
-    let options = if output == "drops" {
+    let options = if output == names::DROPS {
         ctx.recipe.tables.writer_options()
     } else {
         stage.writer_options(ctx, output)
@@ -488,7 +489,7 @@ fn write_output_parts(
 fn rows_in(ctx: &StageContext, inputs: &StageInputs) -> Result<BTreeMap<String, u64>> {
     let mut rows = BTreeMap::new();
     for name in inputs.inputs.keys() {
-        if name == "drops" || !corpus_core::schema::TABLES.contains(&name.as_str()) {
+        if name == names::DROPS || !corpus_core::schema::TABLES.contains(&name.as_str()) {
             continue;
         }
         if let Some(manifest) = Manifest::read(&ctx.run.table(name))? {
@@ -507,7 +508,7 @@ fn fill_from_manifests(
         if let Some(m) = Manifest::read(&ctx.run.table(table))?
             && let Some(entry) = m.stages.get(stage.name())
         {
-            if table == "drops" {
+            if table == names::DROPS {
                 report.dropped = entry.dropped.clone();
                 report.dropped_tokens = entry.dropped_tokens.clone();
                 report.counters = entry.counters.clone();

@@ -16,6 +16,7 @@
 //! print!("{}", report.summary_table());
 //! ```
 
+use corpus_core::schema::names;
 pub mod execute;
 pub mod mirror_budget;
 pub mod projection;
@@ -86,7 +87,7 @@ pub fn run(
         mirror_budget::finish(&ctx)?;
     }
     report.tokens =
-        corpus_core::manifest::Manifest::read(&run.table("shards"))?.and_then(|m| m.tokens);
+        corpus_core::manifest::Manifest::read(&run.table(names::SHARDS))?.and_then(|m| m.tokens);
     if options.task.is_none() {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| StageError::Usage(format!("serialize report: {e}")))?;

@@ -1,6 +1,7 @@
 //! `swe-corpus status`: per stage, complete, partly done (units done of total) or not started.
 
 use corpus_core::manifest::Manifest;
+use corpus_core::schema::names;
 
 use crate::execute::is_current;
 use crate::units::UnitStore;
@@ -56,7 +57,7 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
             .filter_map(|t| Manifest::read(&ctx.run.table(t)).ok().flatten())
             .filter_map(|m| m.stages.get(stage.name()).map(|e| e.rows))
             .sum();
-        let finished_before = Manifest::read(&ctx.run.table("drops"))?
+        let finished_before = Manifest::read(&ctx.run.table(names::DROPS))?
             .map(|m| m.stages.contains_key(stage.name()))
             .unwrap_or(false);
         let work = ctx.run.work(stage.name());

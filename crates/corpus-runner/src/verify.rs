@@ -2,6 +2,7 @@
 //! size, xxh3 checksum, row count; token counts where the manifest has them), and every
 //! export read back against the shards.
 
+use corpus_core::schema::names;
 use std::fs::File;
 
 use corpus_core::hash::file_hex64;
@@ -114,7 +115,7 @@ pub fn verify(run: &RunDir) -> Result<VerifyReport> {
             }
         }
         report.rows += rows;
-        if table == "shards" {
+        if table == names::SHARDS {
             verify_certificate(run, &manifest, &mut report);
         }
     }
@@ -185,7 +186,7 @@ fn verify_exports(run: &RunDir, report: &mut VerifyReport) -> Result<()> {
             ));
             continue;
         }
-        match corpus_export::check(&dir, &run.table("shards")) {
+        match corpus_export::check(&dir, &run.table(names::SHARDS)) {
             Ok(check) => {
                 report.exports += 1;
                 report.export_documents += check.documents;

@@ -1,3 +1,4 @@
+use corpus_core::schema::names;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, StringArray, UInt64Array};
@@ -44,8 +45,9 @@ impl SortedBucket<'_> {
 /// Mixture rows of one bucket → `shards` rows in shuffle order (by key, then sample id, then
 /// repeat).
 pub fn sort_bucket(batches: &[RecordBatch]) -> Result<SortedBucket<'_>> {
-    let mixture = table_schema("mixture").ok_or_else(|| Error::Internal("no mixture".into()))?;
-    let shards = table_schema("shards").ok_or_else(|| Error::Internal("no shards".into()))?;
+    let mixture =
+        table_schema(names::MIXTURE).ok_or_else(|| Error::Internal("no mixture".into()))?;
+    let shards = table_schema(names::SHARDS).ok_or_else(|| Error::Internal("no shards".into()))?;
     let projection = shards
         .fields()
         .iter()

@@ -5,6 +5,7 @@
 //! in `_work/STAGE/` until the barrier concatenates them in key order into the tables' parts,
 //! which is why the parts are byte-identical for any N.
 
+use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -241,7 +242,7 @@ impl UnitOutput {
                 *self.dropped_tokens.entry(drop.reason.clone()).or_default() += n as u64;
             }
         }
-        self.write("drops", &corpus_core::rows::DropRow::batch(drops)?)
+        self.write(names::DROPS, &corpus_core::rows::DropRow::batch(drops)?)
     }
 
     /// Close every writer; returns rows per table and drops per reason.
@@ -362,7 +363,7 @@ pub fn repo_units(ctx: &StageContext) -> Result<Vec<String>> {
 /// Every row of the run's `repos` table, by repository.
 pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::rows::RepoRow>> {
     let mut repos = BTreeMap::new();
-    corpus_core::table::for_each_table_batch(&ctx.run.table("repos"), 4096, |batch| {
+    corpus_core::table::for_each_table_batch(&ctx.run.table(names::REPOS), 4096, |batch| {
         for row in corpus_core::rows::RepoRow::from_batch(&batch)? {
             // `crawl` and `extract` each write a row of a repository they both saw.
             match repos.entry(row.repo.clone()) {

@@ -9,6 +9,7 @@ use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::rows::{DropRow, SampleRow};
+use corpus_core::schema::names;
 use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 use std::collections::HashMap;
 
@@ -49,7 +50,7 @@ impl TokenizeStage {
             let mut licenses = HashMap::new();
             // Only the three columns it needs: `patches` also holds every diff.
             let wanted = ["repo", "base_sha", "license"];
-            for_each_table_batch_columns(&ctx.run.table("patches"), &wanted, 8192, |batch| {
+            for_each_table_batch_columns(&ctx.run.table(names::PATCHES), &wanted, 8192, |batch| {
                 let repo = column::<StringArray>(&batch, "repo")?;
                 let base = column::<StringArray>(&batch, "base_sha")?;
                 let license = column::<StringArray>(&batch, "license")?;
@@ -63,7 +64,7 @@ impl TokenizeStage {
             })?;
             let mut owner: HashMap<u128, u32> = HashMap::new();
             let mut repos: Vec<String> = Vec::new();
-            let curated = ctx.run.table("curated");
+            let curated = ctx.run.table(names::CURATED);
             for_each_table_batch_columns(&curated, &["sample_id", "repo"], 8192, |batch| {
                 let ids = column::<StringArray>(&batch, "sample_id")?;
                 let repo = column::<StringArray>(&batch, "repo")?;
@@ -81,7 +82,7 @@ impl TokenizeStage {
                 licenses,
                 owner,
                 repos,
-                curated: KeyedTable::open(&ctx.run.table("curated"), "repo")?,
+                curated: KeyedTable::open(&ctx.run.table(names::CURATED), "repo")?,
             };
             Ok(prepared)
         })
@@ -100,13 +101,13 @@ impl Stage for TokenizeStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["tokenized"]
+        &[names::TOKENIZED]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let identity = tokenizer_identity(ctx)?;
         // Ids of two tokenizers must never mix in one run.
-        if let Some(manifest) = Manifest::read(&ctx.run.table("tokenized"))?
+        if let Some(manifest) = Manifest::read(&ctx.run.table(names::TOKENIZED))?
             && let Some(entry) = manifest.stages.get(NAME)
             && let Some(earlier) = entry.inputs.get(TOKENIZER_INPUT)
             && *earlier != identity
@@ -117,14 +118,14 @@ impl Stage for TokenizeStage {
                     "{} was tokenized with {earlier}, but the recipe's tokenizer is {identity}; \
                      token ids of two tokenizers must not mix: use a new --run, or delete \
                      that table and the ones after it to re-tokenize",
-                    ctx.run.table("tokenized").display()
+                    ctx.run.table(names::TOKENIZED).display()
                 ),
             ));
         }
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.tokenize));
         builder.input(TOKENIZER_INPUT, &identity);
-        builder.table(ctx, NAME, "curated", true)?;
-        builder.table(ctx, NAME, "patches", true)?;
+        builder.table(ctx, NAME, names::CURATED, true)?;
+        builder.table(ctx, NAME, names::PATCHES, true)?;
         Ok(builder.finish())
     }
 
@@ -212,7 +213,10 @@ impl Stage for TokenizeStage {
                     shuffle_key: 0,
                 });
             }
-            out.write("tokenized", &TokenRow::table_batch("tokenized", &rows)?)?;
+            out.write(
+                names::TOKENIZED,
+                &TokenRow::table_batch(names::TOKENIZED, &rows)?,
+            )?;
             rows.clear();
             Ok(())
         })?;

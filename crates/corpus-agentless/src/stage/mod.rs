@@ -8,6 +8,7 @@ use crate::templates::Templates;
 use corpus_core::drop_reason::DropReason;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, SampleRow};
+use corpus_core::schema::names;
 use corpus_core::table::KeyedTable;
 
 mod blobs;
@@ -21,7 +22,12 @@ use corpus_stage::stage::{
 };
 
 const NAME: &str = "format";
-const INPUTS: &[&str] = &["repos", "patches", "commit_packs", "blobs"];
+const INPUTS: &[&str] = &[
+    names::REPOS,
+    names::PATCHES,
+    names::COMMIT_PACKS,
+    names::BLOBS,
+];
 
 /// The input tables, opened once per run.
 struct Inputs {
@@ -44,10 +50,10 @@ impl FormatStage {
     fn opened(&self, ctx: &StageContext) -> Result<&Inputs> {
         self.inputs.get_or_prepare(NAME, || {
             let opened = Inputs {
-                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-                packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
-                blobs: KeyedTable::open(&ctx.run.table("blobs"), "repo")?,
-                pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
+                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
+                packs: KeyedTable::open(&ctx.run.table(names::COMMIT_PACKS), "repo")?,
+                blobs: KeyedTable::open(&ctx.run.table(names::BLOBS), "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
                 added_tokens: added_tokens(ctx.recipe)?,
             };
@@ -62,7 +68,7 @@ impl Stage for FormatStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["samples"]
+        &[names::SAMPLES]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -72,7 +78,7 @@ impl Stage for FormatStage {
             builder.table(ctx, NAME, table, true)?;
         }
         // `pulls` is optional (history alone has no issue text), but an input when there.
-        builder.table(ctx, NAME, "pulls", false)?;
+        builder.table(ctx, NAME, names::PULLS, false)?;
         prompt_inputs(&mut builder, ctx, NAME)?;
         Ok(builder.finish())
     }
@@ -153,7 +159,7 @@ impl Stage for FormatStage {
                     );
                 }
             }
-            out.write("samples", &SampleRow::batch(&samples)?)?;
+            out.write(names::SAMPLES, &SampleRow::batch(&samples)?)?;
             out.write_drops(&drops)?;
             Ok(())
         })?;
@@ -193,7 +199,7 @@ impl Stage for FormatStage {
                         }
                     }
                 }
-                out.write("samples", &SampleRow::batch(&samples)?)?;
+                out.write(names::SAMPLES, &SampleRow::batch(&samples)?)?;
                 out.write_drops(&drops)?;
                 Ok(())
             })?;

@@ -349,7 +349,7 @@ macro_rules! table_rows {
 
         $crate::table_rows!(@kind $name $($kind)+);
     };
-    (@kind $name:ident table $table:literal) => {
+    (@kind $name:ident table $table:expr) => {
         impl $name {
             /// The table this row struct is written to by default.
             pub const TABLE: &'static str = $table;

@@ -3,13 +3,15 @@
 //! columns; the table's schema ([`crate::schema`]) gives their order and Arrow types, and
 //! building a batch against it checks that the two agree.
 
+use crate::schema::names;
+
 pub mod codec;
 
 // ---- `repos`: one row per repository, written by `crawl` and `extract`. --------------------
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct RepoRow (table "repos") {
+    pub struct RepoRow (table names::REPOS) {
         pub repo: String,
         pub path: Option<String>,
         pub default_branch: Option<String>,
@@ -74,7 +76,7 @@ crate::table_rows! {
 crate::table_rows! {
     /// A merged pull request as the GitHub API describes it.
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct PullRow (table "pulls") {
+    pub struct PullRow (table names::PULLS) {
         pub repo: String,
         pub pr_number: i64,
         pub title: String,
@@ -114,7 +116,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct PatchRow (table "patches") {
+    pub struct PatchRow (table names::PATCHES) {
         pub repo: String,
         pub pr_number: Option<i64>,
         /// `merge_pr`, `squash_pr` or `commit`.
@@ -157,7 +159,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct CommitPackRow (table "commit_packs") {
+    pub struct CommitPackRow (table names::COMMIT_PACKS) {
         pub repo: String,
         pub pr_number: i64,
         pub kind: String,
@@ -171,7 +173,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct BlobRow (table "blobs") {
+    pub struct BlobRow (table names::BLOBS) {
         pub repo: String,
         pub blob_id: String,
         pub size: i64,
@@ -184,7 +186,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct SampleRow (table "samples") {
+    pub struct SampleRow (table names::SAMPLES) {
         pub sample_id: String,
         pub sample_kind: String,
         pub source: String,
@@ -226,7 +228,7 @@ impl SampleRow {
 crate::table_rows! {
     /// A row of `trajectories`: key columns plus the whole record as JSON.
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct TrajectoryRow (table "trajectories") {
+    pub struct TrajectoryRow (table names::TRAJECTORIES) {
         pub trajectory_id: String,
         pub repo: String,
         pub pr_number: i64,
@@ -244,7 +246,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct DropRow (table "drops") {
+    pub struct DropRow (table names::DROPS) {
         pub stage: String,
         pub reason: String,
         pub repo: Option<String>,
@@ -290,7 +292,7 @@ crate::table_rows! {
     /// One line of the decontamination report: what one reason removed for one match in one
     /// repository.
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct DecontamReportRow (table "decontam_report") {
+    pub struct DecontamReportRow (table names::DECONTAM_REPORT) {
         /// The stage that removed it (`extract` skips by name before any work).
         pub stage: String,
         pub reason: String,
@@ -313,7 +315,7 @@ crate::table_rows! {
 
 crate::table_rows! {
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct TokenRow (table "tokenized") optional [repeat_index, shuffle_key] {
+    pub struct TokenRow (table names::TOKENIZED) optional [repeat_index, shuffle_key] {
         pub sample_id: String,
         pub sample_kind: String,
         pub source: String,

@@ -3,6 +3,7 @@
 //! holding an added-token string of the tokenizer is dropped (`special_token_in_content`);
 //! so are records that cannot be read, with their line.
 
+use corpus_core::schema::names;
 mod read;
 mod render;
 
@@ -41,7 +42,7 @@ impl Stage for IngestStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["external_samples"]
+        &[names::EXTERNAL_SAMPLES]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -93,8 +94,8 @@ impl Stage for IngestStage {
                     ));
                     if samples.len() >= BATCH_ROWS {
                         out.write(
-                            "external_samples",
-                            &SampleRow::table_batch("external_samples", &samples)?,
+                            names::EXTERNAL_SAMPLES,
+                            &SampleRow::table_batch(names::EXTERNAL_SAMPLES, &samples)?,
                         )?;
                         samples.clear();
                     }
@@ -106,8 +107,8 @@ impl Stage for IngestStage {
             Ok(())
         })?;
         out.write(
-            "external_samples",
-            &SampleRow::table_batch("external_samples", &samples)?,
+            names::EXTERNAL_SAMPLES,
+            &SampleRow::table_batch(names::EXTERNAL_SAMPLES, &samples)?,
         )?;
         out.write_drops(&drops)?;
         Ok(())

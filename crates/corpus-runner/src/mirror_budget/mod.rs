@@ -14,6 +14,7 @@
 //! mirror goes; a killed run leaves its other repositories' units and mirrors, and the next
 //! run goes on from them (a mirror that went missing is fetched again).
 
+use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -455,7 +456,7 @@ impl Group<'_> {
     /// The mirror path the crawl's unit of `key` recorded.
     fn crawled_path(&self, key: &str) -> Result<Option<String>> {
         let mut path = None;
-        for part in self.stores.crawl.unit_parts(key, "repos")? {
+        for part in self.stores.crawl.unit_parts(key, names::REPOS)? {
             corpus_core::table::for_each_batch(&part, 64, |batch| {
                 for row in RepoRow::from_batch(&batch)? {
                     path = path.take().or(row.path);

@@ -1,6 +1,7 @@
 //! Reading a finished run for the projection: its report, its tables' sizes and rows, its
 //! mirrors' sizes.
 
+use corpus_core::schema::names;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -70,7 +71,7 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
     // Tokens per source, and the repositories that gave any (a benchmark's own repository
     // is removed whole by decontamination: its PRs give no tokens and are not counted).
     let wanted = ["repo", "source", "split", "n_tokens"];
-    let tokenized = run.table("tokenized");
+    let tokenized = run.table(names::TOKENIZED);
     let mut giving: BTreeSet<String> = BTreeSet::new();
     if tokenized.exists() {
         for_each_table_batch_columns(&tokenized, &wanted, 8192, |batch| {
@@ -93,21 +94,26 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
         })?;
     }
     let mut left_out: BTreeSet<String> = BTreeSet::new();
-    for_each_table_batch_columns(&run.table("patches"), &["repo", "kind"], 8192, |batch| {
-        let repo = column::<StringArray>(&batch, "repo")?;
-        let kind = column::<StringArray>(&batch, "kind")?;
-        for row in 0..batch.num_rows() {
-            if kind.value(row) == "commit" {
-                continue;
+    for_each_table_batch_columns(
+        &run.table(names::PATCHES),
+        &["repo", "kind"],
+        8192,
+        |batch| {
+            let repo = column::<StringArray>(&batch, "repo")?;
+            let kind = column::<StringArray>(&batch, "kind")?;
+            for row in 0..batch.num_rows() {
+                if kind.value(row) == "commit" {
+                    continue;
+                }
+                if giving.contains(repo.value(row)) || !tokenized.exists() {
+                    measured.prs += 1;
+                } else if !left_out.contains(repo.value(row)) {
+                    left_out.insert(repo.value(row).to_string());
+                }
             }
-            if giving.contains(repo.value(row)) || !tokenized.exists() {
-                measured.prs += 1;
-            } else if !left_out.contains(repo.value(row)) {
-                left_out.insert(repo.value(row).to_string());
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     measured.repos = measured.repos.saturating_sub(left_out.len() as u64);
     measured.repos_without_tokens = left_out.into_iter().collect();
     measured.table_bytes = table_bytes(run);
@@ -130,7 +136,7 @@ fn table_bytes(run: &RunDir) -> BTreeMap<String, u64> {
 /// crawled (a list page per 100 PRs, each linked issue and its comments, the repository's
 /// metadata and last page), else the crawl bench's measured rate.
 fn request_rate(run: &RunDir, prs: u64) -> Result<RequestRate> {
-    let pulls = run.table("pulls");
+    let pulls = run.table(names::PULLS);
     let mut listed = 0u64;
     let mut linked = 0u64;
     if pulls.exists() {

@@ -3,6 +3,7 @@
 //! budget asks. Every figure is a measurement of the run times a ratio; nothing is assumed
 //! but what the output says it assumed.
 
+use corpus_core::schema::names;
 mod measure;
 mod render;
 
@@ -19,7 +20,7 @@ pub const REQUESTS_PER_TOKEN_HOUR: f64 = 5_000.0;
 /// Stages whose work follows the tokens the mix writes rather than the PRs read.
 const TOKEN_SCALED_STAGES: &[&str] = &["mix", "shard", "export"];
 /// Tables (and the exports) that hold the mixed tokens, repeats included.
-const TOKEN_SCALED_TABLES: &[&str] = &["mixture", "shards"];
+const TOKEN_SCALED_TABLES: &[&str] = &[names::MIXTURE, names::SHARDS];
 
 /// What one stage cost in the measured run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

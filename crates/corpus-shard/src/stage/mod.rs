@@ -5,6 +5,7 @@
 //! what one unit holds in memory: the bucket once, its rows gathered in shuffle order a row
 //! group at a time.
 
+use corpus_core::schema::names;
 mod certificate;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ pub struct ShardStage;
 
 /// Mixture parts of each partition, from the mixture's manifest.
 fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
-    let manifest = Manifest::read(&ctx.run.table("mixture"))?
+    let manifest = Manifest::read(&ctx.run.table(names::MIXTURE))?
         .ok_or_else(|| StageError::stage(NAME, "table mixture is missing: run mix first"))?;
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for part in manifest.parts {
@@ -55,13 +56,13 @@ impl Stage for ShardStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["shards", "validation_shards"]
+        &[names::SHARDS, "validation_shards"]
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {
         OutputLayout {
-            table: "shards",
-            prefix: if output == "shards" {
+            table: names::SHARDS,
+            prefix: if output == names::SHARDS {
                 "shard"
             } else {
                 "validation"
@@ -82,7 +83,7 @@ impl Stage for ShardStage {
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.shard));
-        builder.table(ctx, NAME, "mixture", true)?;
+        builder.table(ctx, NAME, names::MIXTURE, true)?;
         // The manifest's decontamination certificate reads these.
         builder.hidden(
             "decontam",
@@ -93,10 +94,10 @@ impl Stage for ShardStage {
             corpus_core::benchmark::registry_digest().as_bytes(),
         );
         for table in [
-            "decontam_report",
-            "decontaminated",
-            "patches",
-            "commit_packs",
+            names::DECONTAM_REPORT,
+            names::DECONTAMINATED,
+            names::PATCHES,
+            names::COMMIT_PACKS,
         ] {
             builder.table(ctx, NAME, table, false)?;
         }
@@ -115,7 +116,7 @@ impl Stage for ShardStage {
             .parse()
             .map_err(|_| StageError::stage(NAME, format!("unit {key} is not a bucket")))?;
         let files = partitions(ctx)?.remove(&partition).unwrap_or_default();
-        let dir = ctx.run.table("mixture");
+        let dir = ctx.run.table(names::MIXTURE);
         let mut batches = Vec::new();
         for file in files {
             for_each_batch(&dir.join(file), 8192, |batch| {
@@ -132,7 +133,7 @@ impl Stage for ShardStage {
         let output = if split == "validation" {
             "validation_shards"
         } else {
-            "shards"
+            names::SHARDS
         };
         // Row by row groups, so the writer cuts row groups where the recipe says.
         let step = ctx.recipe.shard.row_group_rows.max(1) as usize;
@@ -147,10 +148,10 @@ impl Stage for ShardStage {
     }
 
     fn annotate(&self, ctx: &StageContext, table: &str, manifest: &mut Manifest) -> Result<()> {
-        if table != "shards" {
+        if table != names::SHARDS {
             return Ok(());
         }
-        let tokenized = Manifest::read(&ctx.run.table("tokenized"))?
+        let tokenized = Manifest::read(&ctx.run.table(names::TOKENIZED))?
             .ok_or_else(|| StageError::stage(NAME, "table tokenized is missing"))?;
         let identity = tokenized
             .stages

@@ -4,6 +4,7 @@
 //! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve
 //! is one `drops` row with the engine's reason.
 
+use corpus_core::schema::names;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -60,9 +61,9 @@ impl SynthesizeStage {
         self.prepared.get_or_prepare(NAME, || {
             let prepared = Prepared {
                 repos: read_repos(ctx)?,
-                patches: KeyedTable::open(&ctx.run.table("patches"), "repo")?,
-                packs: KeyedTable::open(&ctx.run.table("commit_packs"), "repo")?,
-                pulls: KeyedTable::open_if_present(&ctx.run.table("pulls"), "repo")?,
+                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
+                packs: KeyedTable::open(&ctx.run.table(names::COMMIT_PACKS), "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
                 added_tokens: added_tokens(ctx.recipe)?,
                 client: (ctx.recipe.synthesize.engine == "model")
@@ -79,7 +80,7 @@ impl Stage for SynthesizeStage {
     }
 
     fn outputs(&self) -> &'static [&'static str] {
-        &["trajectories", "synthetic_samples"]
+        &[names::TRAJECTORIES, names::SYNTHETIC_SAMPLES]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -93,10 +94,10 @@ impl Stage for SynthesizeStage {
         ));
         let mut builder = InputsBuilder::new(config);
         if ctx.recipe.synthesize.enabled {
-            for table in ["repos", "patches", "commit_packs"] {
+            for table in [names::REPOS, names::PATCHES, names::COMMIT_PACKS] {
                 builder.table(ctx, NAME, table, true)?;
             }
-            builder.table(ctx, NAME, "pulls", false)?;
+            builder.table(ctx, NAME, names::PULLS, false)?;
             prompt_inputs(&mut builder, ctx, NAME)?;
         }
         Ok(builder.finish())
@@ -262,10 +263,10 @@ impl Stage for SynthesizeStage {
                 }
                 tally.add_to(out);
             }
-            out.write("trajectories", &TrajectoryRow::batch(&rows)?)?;
+            out.write(names::TRAJECTORIES, &TrajectoryRow::batch(&rows)?)?;
             out.write(
-                "synthetic_samples",
-                &SampleRow::table_batch("synthetic_samples", &samples)?,
+                names::SYNTHETIC_SAMPLES,
+                &SampleRow::table_batch(names::SYNTHETIC_SAMPLES, &samples)?,
             )?;
             out.write_drops(&drops)?;
             Ok(())

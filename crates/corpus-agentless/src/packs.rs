@@ -2,6 +2,7 @@
 //! and main-line commit documents, under the profile's rules (docs/formats.md).
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::SampleKind;
 use corpus_core::paths::language;
 use corpus_core::recipe::FormatRules;
 use corpus_core::rows::{CommitPackRow, PatchRow};
@@ -49,7 +50,7 @@ fn is_doc(rules: &FormatRules, path: &str) -> bool {
 pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered, Skipped> {
     let skip = |reason: DropReason, path: Option<&str>, detail: String| Skipped {
         reason,
-        kind: Some("commit_pack"),
+        kind: Some(SampleKind::CommitPack),
         path: path.map(str::to_string),
         detail,
     };
@@ -110,7 +111,7 @@ pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered
         ));
     }
     Ok(Rendered {
-        kind: "commit_pack",
+        kind: SampleKind::CommitPack,
         prompt: String::new(),
         response: doc,
     })
@@ -124,7 +125,7 @@ pub fn render_commit(patch: &PatchRow) -> Rendered {
         format!("{}\n\n{}", patch.title, patch.body)
     };
     Rendered {
-        kind: "commit",
+        kind: SampleKind::Commit,
         prompt: String::new(),
         response: format!(
             "{}\n\n{}",

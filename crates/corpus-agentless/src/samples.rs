@@ -2,6 +2,8 @@
 //! localization, BugFixer and TestWriter SEARCH/REPLACE edits, under the recipe's profile.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Change;
+use corpus_core::identity::SampleKind;
 use std::collections::HashMap;
 
 use corpus_core::paths::{is_test, language, skip_by_path};
@@ -18,7 +20,7 @@ use crate::templates::{PromptFile, TemplateError, Templates};
 /// A rendered sample before ids and checks are added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    pub kind: &'static str,
+    pub kind: SampleKind,
     pub prompt: String,
     pub response: String,
 }
@@ -28,12 +30,12 @@ pub struct Rendered {
 pub struct Skipped {
     pub reason: DropReason,
     /// The sample kind, or None when the whole PR is out.
-    pub kind: Option<&'static str>,
+    pub kind: Option<SampleKind>,
     pub path: Option<String>,
     pub detail: String,
 }
 
-fn skip(reason: DropReason, kind: Option<&'static str>, detail: impl Into<String>) -> Skipped {
+fn skip(reason: DropReason, kind: Option<SampleKind>, detail: impl Into<String>) -> Skipped {
     Skipped {
         reason,
         kind,
@@ -112,13 +114,20 @@ pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
         s.path = Some(f.path.clone());
         return Err(s);
     }
-    if let Some(f) = patch.files.iter().find(|f| f.change == "deleted") {
+    if let Some(f) = patch
+        .files
+        .iter()
+        .find(|f| f.change == Change::Deleted.code())
+    {
         let mut s = skip(DropReason::DeletedFile, None, "the PR deletes a file");
         s.path = Some(f.path.clone());
         return Err(s);
     }
     if !rules.allow_added_files
-        && let Some(f) = patch.files.iter().find(|f| f.change == "added")
+        && let Some(f) = patch
+            .files
+            .iter()
+            .find(|f| f.change == Change::Added.code())
     {
         let mut s = skip(DropReason::AddedFile, None, "the PR adds a file");
         s.path = Some(f.path.clone());
@@ -172,7 +181,7 @@ fn content<'a>(
 fn edit_blocks(
     files: &[&FileChange],
     blobs: &BlobContents,
-    kind: &'static str,
+    kind: SampleKind,
     diff: &str,
 ) -> Result<Vec<Block>, Skipped> {
     let sections = split_diff(diff);
@@ -180,7 +189,7 @@ fn edit_blocks(
     for f in files {
         let before = content(blobs, &f.before_blob, &f.path)?;
         let after = content(blobs, &f.after_blob, &f.path)?;
-        if f.change == "added" {
+        if f.change == Change::Added.code() {
             if after.is_empty() {
                 continue;
             }
@@ -243,11 +252,11 @@ fn localization_of(
     rules: &FormatRules,
     templates: &Templates,
     base_files: &mut dyn Iterator<Item = &str>,
-    (kind, template): (&'static str, &str),
+    (kind, template): (SampleKind, &str),
 ) -> Result<Localization, TemplateError> {
     let existing: Vec<String> = files
         .iter()
-        .filter(|f| f.change != "added")
+        .filter(|f| f.change != Change::Added.code())
         .map(|f| f.path.clone())
         .collect();
     if existing.len() > 5 {
@@ -279,17 +288,17 @@ pub fn localizations(
     templates: &Templates,
     skip_rules: &ExtractOptions,
     problem: &str,
-) -> Result<Vec<(&'static str, Localization)>, TemplateError> {
+) -> Result<Vec<(SampleKind, Localization)>, TemplateError> {
     let mut out = Vec::new();
     for (role, kind, template) in [
         (
             "bugfixer",
-            "bugfixer_localization",
+            SampleKind::BugfixerLocalization,
             "bugfixer_localization.jinja",
         ),
         (
             "testwriter",
-            "testwriter_localization",
+            SampleKind::TestwriterLocalization,
             "testwriter_localization.jinja",
         ),
     ] {
@@ -357,15 +366,15 @@ pub fn render_pr(
         }
         let (loc_kind, edit_kind, loc_template, edit_template) = if role == "bugfixer" {
             (
-                "bugfixer_localization",
-                "bugfixer_edit",
+                SampleKind::BugfixerLocalization,
+                SampleKind::BugfixerEdit,
                 "bugfixer_localization.jinja",
                 "bugfixer_edit.jinja",
             )
         } else {
             (
-                "testwriter_localization",
-                "testwriter_edit",
+                SampleKind::TestwriterLocalization,
+                SampleKind::TestwriterEdit,
                 "testwriter_localization.jinja",
                 "testwriter_edit.jinja",
             )
@@ -411,7 +420,7 @@ pub fn render_pr(
         }
         let prompt_files: Result<Vec<PromptFile>, Skipped> = files
             .iter()
-            .filter(|f| f.change != "added")
+            .filter(|f| f.change != Change::Added.code())
             .map(|f| {
                 content(blobs, &f.before_blob, &f.path).map(|text| PromptFile::new(&f.path, text))
             })

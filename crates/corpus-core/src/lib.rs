@@ -28,6 +28,7 @@ pub mod drop_reason;
 pub mod error;
 pub mod fault;
 pub mod hash;
+pub mod identity;
 pub mod manifest;
 pub mod memory;
 pub mod paths;

@@ -3,6 +3,7 @@
 //! list, and the issues each PR closes, with their comments.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Origin;
 use std::collections::{BTreeMap, BTreeSet};
 
 use corpus_core::benchmark::BenchmarkRepos;
@@ -138,7 +139,7 @@ pub fn crawl_repo_with(
 ) -> Result<std::result::Result<RepoCrawl, (RepoRow, Skipped)>> {
     let mut row = RepoRow {
         repo: name.to_string(),
-        origin: "crawl".into(),
+        origin: Origin::Crawl.code().into(),
         ..Default::default()
     };
     if let Some(matched) = benchmark.matches(name, []) {

@@ -2,6 +2,7 @@
 //! recipe's skip rules applied: a skipped file is left out of the patch and reported.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Change;
 use git2::{Delta, Diff, DiffOptions, Oid, Patch, Repository, Tree};
 
 use corpus_core::recipe::ExtractOptions;
@@ -49,12 +50,12 @@ impl TreeDiff {
     }
 }
 
-fn change_kind(delta: Delta) -> &'static str {
+fn change_kind(delta: Delta) -> Change {
     match delta {
-        Delta::Added => "added",
-        Delta::Deleted => "deleted",
-        Delta::Typechange => "type_changed",
-        _ => "modified",
+        Delta::Added => Change::Added,
+        Delta::Deleted => Change::Deleted,
+        Delta::Typechange => Change::TypeChanged,
+        _ => Change::Modified,
     }
 }
 

@@ -3,6 +3,8 @@
 //! the repository (rayon) and streamed in chunks, so memory does not grow with its size.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Origin;
+use corpus_core::identity::PatchKind;
 use std::collections::HashSet;
 
 use git2::{Commit, Oid, Repository};
@@ -113,7 +115,7 @@ pub fn extract_repo(
         default_branch: Some(opened.branch.clone()),
         head_sha: Some(opened.head.to_string()),
         root_commits: roots,
-        origin: "local".into(),
+        origin: Origin::Local.code().into(),
         ..Default::default()
     };
     if let Some(matched) = benchmark.matches(name, []) {
@@ -267,17 +269,17 @@ fn git_err(name: &str) -> impl Fn(git2::Error) -> GitError + '_ {
 }
 
 /// Title and body of a commit message for a patch of `kind`.
-pub fn title_and_body(kind: &str, message: &str) -> (String, String) {
+pub fn title_and_body(kind: PatchKind, message: &str) -> (String, String) {
     let message = message.trim_end();
     let (subject, rest) = message.split_once('\n').unwrap_or((message, ""));
     let rest = rest.trim_start_matches(['\n', '\r']);
     match kind {
-        "merge_pr" => {
+        PatchKind::MergePr => {
             // GitHub writes the PR title as the first line after the subject.
             let (title, body) = rest.split_once('\n').unwrap_or((rest, ""));
             (title.trim().to_string(), body.trim().to_string())
         }
-        "squash_pr" | "titled_merge_pr" => {
+        PatchKind::SquashPr | PatchKind::TitledMergePr => {
             let title = match subject.rfind("(#") {
                 Some(i) => subject[..i].trim_end(),
                 None => subject,
@@ -300,7 +302,7 @@ fn is_bot(options: &ExtractOptions, texts: &[&str]) -> Option<String> {
 }
 
 struct Boundaries {
-    kind: &'static str,
+    kind: PatchKind,
     number: Option<i64>,
     main: Oid,
     base: Oid,
@@ -316,7 +318,7 @@ fn known_boundaries(
     repo: &Repository,
     known: &KnownPulls,
     number: i64,
-    kind: &'static str,
+    kind: PatchKind,
     main: Oid,
     name: &str,
 ) -> Result<Option<Boundaries>> {
@@ -506,12 +508,12 @@ fn extract_entry(
     let message = String::from_utf8_lossy(main.message_bytes()).into_owned();
     let (title, body) = title_and_body(b.kind, &message);
     let merged_at = main.committer().when().seconds();
-    let (pack_commits, merges_inside) = if b.kind == "commit" {
+    let (pack_commits, merges_inside) = if b.kind == PatchKind::Commit {
         (Vec::new(), false)
     } else {
         pack_commits(repo, &b.commits, b.base, &diff, options, name)?
     };
-    let n_commits = if b.kind == "commit" {
+    let n_commits = if b.kind == PatchKind::Commit {
         1
     } else {
         pack_commits.len() as i64
@@ -530,7 +532,7 @@ fn extract_entry(
     out.patches.push(PatchRow {
         repo: name.to_string(),
         pr_number: b.number,
-        kind: b.kind.to_string(),
+        kind: b.kind.code().to_string(),
         base_sha: b.base.to_string(),
         head_sha: b.head.to_string(),
         merge_sha: sha,
@@ -554,7 +556,7 @@ fn extract_entry(
         out.packs.push(CommitPackRow {
             repo: name.to_string(),
             pr_number: number,
-            kind: b.kind.to_string(),
+            kind: b.kind.code().to_string(),
             base_sha: b.base.to_string(),
             head_sha: b.head.to_string(),
             merged_at,
@@ -648,17 +650,17 @@ mod tests {
     fn titles() {
         assert_eq!(
             title_and_body(
-                "merge_pr",
+                PatchKind::MergePr,
                 "Merge pull request #1 from a/b\n\nFix it\n\nMore words\n"
             ),
             ("Fix it".into(), "More words".into())
         );
         assert_eq!(
-            title_and_body("squash_pr", "Add clamp (#2)\n\n* one\n* two\n"),
+            title_and_body(PatchKind::SquashPr, "Add clamp (#2)\n\n* one\n* two\n"),
             ("Add clamp".into(), "* one\n* two".into())
         );
         assert_eq!(
-            title_and_body("commit", "Just this"),
+            title_and_body(PatchKind::Commit, "Just this"),
             ("Just this".into(), String::new())
         );
     }

@@ -16,6 +16,7 @@
 //! other merges and root commits are reported. A PR number found twice (a cherry-pick onto a
 //! maintenance branch keeps the subject) keeps its earliest merge.
 
+use corpus_core::identity::PatchKind;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::OnceLock;
 
@@ -86,18 +87,18 @@ impl MainLineEntry {
     }
 
     /// The `patches.kind` of a PR or commit entry.
-    pub fn kind(&self) -> Option<&'static str> {
+    pub fn kind(&self) -> Option<PatchKind> {
         match self {
             MainLineEntry::MergePr {
                 form: MergeForm::Classic,
                 ..
-            } => Some("merge_pr"),
+            } => Some(PatchKind::MergePr),
             MainLineEntry::MergePr {
                 form: MergeForm::Titled,
                 ..
-            } => Some("titled_merge_pr"),
-            MainLineEntry::SquashPr { .. } => Some("squash_pr"),
-            MainLineEntry::Commit { .. } => Some("commit"),
+            } => Some(PatchKind::TitledMergePr),
+            MainLineEntry::SquashPr { .. } => Some(PatchKind::SquashPr),
+            MainLineEntry::Commit { .. } => Some(PatchKind::Commit),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 //! crawl's mirrors. A PR the crawl knows (table `pulls`) takes its boundaries from there.
 
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Origin;
 use corpus_core::schema::names;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
     }
     corpus_core::table::for_each_table_batch(&dir, 4096, |batch| {
         for row in RepoRow::from_batch(&batch)? {
-            if row.origin == "crawl"
+            if row.origin == Origin::Crawl.code()
                 && row.skipped_reason.is_none()
                 && let Some(path) = row.path
             {
@@ -252,7 +253,7 @@ impl Stage for ExtractStage {
                 RepoRow {
                     repo: key.to_string(),
                     path: Some(spec.path.display().to_string()),
-                    origin: "local".into(),
+                    origin: Origin::Local.code().into(),
                     skipped_reason: Some(e.reason().to_string()),
                     ..Default::default()
                 }

@@ -5,6 +5,7 @@
 
 use crate::{Available, Plan, bucket_of, buckets_for, copies, make_plan, shuffle_key};
 use arrow::array::{Int64Array, StringArray};
+use corpus_core::identity::Split;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
 use corpus_core::schema::names;
@@ -30,7 +31,7 @@ pub fn compute_plan(ctx: &StageContext, produced: &[&str]) -> Result<Plan> {
         let split = column::<StringArray>(&batch, "split")?;
         let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
         for row in 0..batch.num_rows() {
-            let entry = if split.value(row) == "validation" {
+            let entry = if split.value(row) == Split::Validation.code() {
                 &mut validation
             } else {
                 available.entry(source.value(row).to_string()).or_default()
@@ -142,7 +143,7 @@ impl Stage for MixStage {
             .for_each_batch_of(repo_of_unit(key), 256, |batch| {
                 let mut partitions: BTreeMap<u32, Vec<TokenRow>> = BTreeMap::new();
                 for row in TokenRow::from_batch(&batch)? {
-                    let validation = row.split == "validation";
+                    let validation = row.split == Split::Validation.code();
                     let n = if validation {
                         1
                     } else {

@@ -5,6 +5,7 @@
 use crate::{Encoder, TOKENIZER_INPUT};
 use arrow::array::{Array, StringArray};
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Split;
 use corpus_core::manifest::Manifest;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::TokenRow;
@@ -209,7 +210,7 @@ impl Stage for TokenizeStage {
                     input_ids: ids,
                     prompt_tokens: prompt_tokens as i64,
                     repeat_index: 0,
-                    split: split.to_string(),
+                    split: split.code().to_string(),
                     shuffle_key: 0,
                 });
             }
@@ -227,15 +228,15 @@ impl Stage for TokenizeStage {
 
 /// `validation` for the held-out share of repositories (by a hash of the name, so a
 /// repository is wholly in one split), else `train`; rows without a repository train.
-pub fn split_of(repo: &str, validation_fraction: f64) -> &'static str {
+pub fn split_of(repo: &str, validation_fraction: f64) -> Split {
     if repo.is_empty() {
-        return "train";
+        return Split::Train;
     }
     let draw = xxhash_rust::xxh3::xxh3_64(repo.as_bytes()) as f64 / (u64::MAX as f64 + 1.0);
     if draw < validation_fraction {
-        "validation"
+        Split::Validation
     } else {
-        "train"
+        Split::Train
     }
 }
 
@@ -246,10 +247,10 @@ mod split_tests {
     #[test]
     fn splits_by_repository() {
         let held: usize = (0..10_000)
-            .filter(|i| split_of(&format!("o/r{i}"), 0.05) == "validation")
+            .filter(|i| split_of(&format!("o/r{i}"), 0.05) == Split::Validation)
             .count();
         assert!((400..600).contains(&held), "{held}");
-        assert_eq!(split_of("", 0.99), "train");
-        assert_eq!(split_of("o/r1", 0.0), "train");
+        assert_eq!(split_of("", 0.99), Split::Train);
+        assert_eq!(split_of("o/r1", 0.0), Split::Train);
     }
 }

@@ -6,6 +6,7 @@ use crate::packs::{render_commit, render_pack};
 use crate::samples::{Rendered, Skipped, check_pr, render_pr};
 use crate::templates::Templates;
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::PatchKind;
 use corpus_core::recipe::Recipe;
 use corpus_core::rows::{CommitPackRow, DropRow, PatchRow, SampleRow};
 use corpus_core::schema::names;
@@ -112,13 +113,13 @@ impl Stage for FormatStage {
                     if let Some(p) = &s.path {
                         d = d.path(p);
                     }
-                    let what = s.kind.unwrap_or("pr");
+                    let what = s.kind.map_or("pr", |k| k.code());
                     d.detail(format!(
                         "{what} of {} {}: {}",
                         patch.kind, patch.merge_sha, s.detail
                     ))
                 };
-                if patch.kind == "commit" {
+                if patch.kind == PatchKind::Commit.code() {
                     if options.commits {
                         let sample = render_commit(&patch);
                         push_checked(

@@ -3,6 +3,7 @@
 //! columns; the table's schema ([`crate::schema`]) gives their order and Arrow types, and
 //! building a batch against it checks that the two agree.
 
+use crate::identity::Origin;
 use crate::schema::names;
 
 pub mod codec;
@@ -34,11 +35,12 @@ impl RepoRow {
     /// the local row's git facts (path, branch, head, roots) win, the API's metadata fills
     /// what the local row lacks, aliases are united, and a skip from either side stays.
     pub fn merge(&mut self, other: RepoRow) {
-        let (mut local, api) = if other.origin == "local" && self.origin != "local" {
-            (other, std::mem::take(self))
-        } else {
-            (std::mem::take(self), other)
-        };
+        let (mut local, api) =
+            if other.origin == Origin::Local.code() && self.origin != Origin::Local.code() {
+                (other, std::mem::take(self))
+            } else {
+                (std::mem::take(self), other)
+            };
         local.path = local.path.or(api.path);
         local.default_branch = local.default_branch.or(api.default_branch);
         local.head_sha = local.head_sha.or(api.head_sha);
@@ -202,7 +204,7 @@ crate::table_rows! {
 impl SampleRow {
     /// A sample from its parts; `text` is their concatenation and `sample_id` its xxh3-128.
     pub fn new(
-        kind: &str,
+        kind: crate::identity::SampleKind,
         source: &str,
         repo: &str,
         pr_number: Option<i64>,
@@ -213,7 +215,7 @@ impl SampleRow {
         let text = format!("{prompt}{response}");
         Self {
             sample_id: crate::hash::id128(text.as_bytes()),
-            sample_kind: kind.to_string(),
+            sample_kind: kind.code().to_string(),
             source: source.to_string(),
             repo: repo.to_string(),
             pr_number,
@@ -451,7 +453,7 @@ mod tests {
         assert!(DecontamReportRow::batch(&[]).is_ok());
         for table in ["samples", "decontaminated", "curated"] {
             let rows = [SampleRow::new(
-                "bugfixer",
+                crate::identity::SampleKind::BugfixerEdit,
                 "s",
                 "a/b",
                 Some(1),

@@ -3,6 +3,7 @@
 //! holding an added-token string of the tokenizer is dropped (`special_token_in_content`);
 //! so are records that cannot be read, with their line.
 
+use corpus_core::identity::SampleKind;
 use corpus_core::schema::names;
 mod read;
 mod render;
@@ -90,7 +91,13 @@ impl Stage for IngestStage {
             match rendered {
                 Ok((prompt, response)) => {
                     samples.push(SampleRow::new(
-                        "external", key, "", None, "", prompt, response,
+                        SampleKind::External,
+                        key,
+                        "",
+                        None,
+                        "",
+                        prompt,
+                        response,
                     ));
                     if samples.len() >= BATCH_ROWS {
                         out.write(

@@ -1,6 +1,8 @@
 //! Reading a finished run for the projection: its report, its tables' sizes and rows, its
 //! mirrors' sizes.
 
+use corpus_core::identity::PatchKind;
+use corpus_core::identity::Split;
 use corpus_core::schema::names;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -83,7 +85,7 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
                 if !giving.contains(repo.value(row)) {
                     giving.insert(repo.value(row).to_string());
                 }
-                if split.value(row) != "validation" {
+                if split.value(row) != Split::Validation.code() {
                     *measured
                         .train_tokens
                         .entry(source.value(row).to_string())
@@ -102,7 +104,7 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
             let repo = column::<StringArray>(&batch, "repo")?;
             let kind = column::<StringArray>(&batch, "kind")?;
             for row in 0..batch.num_rows() {
-                if kind.value(row) == "commit" {
+                if kind.value(row) == PatchKind::Commit.code() {
                     continue;
                 }
                 if giving.contains(repo.value(row)) || !tokenized.exists() {

@@ -5,6 +5,7 @@
 //! what one unit holds in memory: the bucket once, its rows gathered in shuffle order a row
 //! group at a time.
 
+use corpus_core::identity::Split;
 use corpus_core::schema::names;
 mod certificate;
 
@@ -130,7 +131,7 @@ impl Stage for ShardStage {
         }
         let first = sorted.slice(0, 1)?;
         let split = column::<StringArray>(&first, "split")?.value(0).to_string();
-        let output = if split == "validation" {
+        let output = if split == Split::Validation.code() {
             "validation_shards"
         } else {
             names::SHARDS

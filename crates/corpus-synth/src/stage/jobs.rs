@@ -27,7 +27,7 @@ pub struct PrData {
     pub commits: Vec<(String, String, String)>,
     pub has_merge_in_branch: bool,
     /// `format`'s localization tasks the reasoning answers.
-    pub tasks: Vec<(&'static str, Localization)>,
+    pub tasks: Vec<(corpus_core::identity::SampleKind, Localization)>,
 }
 
 impl PrData {
@@ -47,7 +47,7 @@ impl PrData {
 
     fn prompts(&self) -> impl Iterator<Item = (&'static str, &String, &Vec<String>)> {
         self.tasks.iter().filter_map(|(kind, l)| match l {
-            Localization::Prompt { prompt, files } => Some((*kind, prompt, files)),
+            Localization::Prompt { prompt, files } => Some((kind.code(), prompt, files)),
             _ => None,
         })
     }

@@ -4,6 +4,7 @@
 //! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve
 //! is one `drops` row with the engine's reason.
 
+use corpus_core::identity::SampleKind;
 use corpus_core::schema::names;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -37,8 +38,8 @@ use rows::PrUnit;
 use usage::{Tally, UnitUsage};
 
 pub(crate) const NAME: &str = "synthesize";
-pub const KIND: &str = "synthetic_agentic";
-pub const REASONING_KIND: &str = "synthetic_reasoning";
+pub const KIND: SampleKind = SampleKind::SyntheticAgentic;
+pub const REASONING_KIND: SampleKind = SampleKind::SyntheticReasoning;
 
 struct Prepared {
     repos: std::collections::BTreeMap<String, RepoRow>,

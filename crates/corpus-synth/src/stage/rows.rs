@@ -69,7 +69,7 @@ impl PrUnit<'_> {
         root: &str,
     ) -> Result<Option<(TrajectoryRow, SampleRow)>> {
         let fail = |unit: &mut Self, reason: DropReason, detail: &str| {
-            let d = unit.drop_row(variant, KIND, reason, detail);
+            let d = unit.drop_row(variant, KIND.code(), reason, detail);
             unit.drops.push(d);
             unit.agentic_failed = unit.stop_after_failure;
         };
@@ -104,7 +104,7 @@ impl PrUnit<'_> {
         };
         let sample = SampleRow::new(
             KIND,
-            KIND,
+            KIND.code(),
             self.repo,
             Some(self.number),
             self.base_sha,
@@ -138,7 +138,7 @@ impl PrUnit<'_> {
         let answers = match reasoning {
             Ok(a) => a,
             Err(d) => {
-                let row = self.drop_row(variant, REASONING_KIND, d.reason, &d.detail);
+                let row = self.drop_row(variant, REASONING_KIND.code(), d.reason, &d.detail);
                 self.drops.push(row);
                 self.reasoning_failed = self.stop_after_failure;
                 return Vec::new();
@@ -151,7 +151,7 @@ impl PrUnit<'_> {
                 Err(d) => {
                     let row = self.drop_row(
                         variant,
-                        REASONING_KIND,
+                        REASONING_KIND.code(),
                         d.reason,
                         &format!("{kind}: {}", d.detail),
                     );
@@ -163,7 +163,7 @@ impl PrUnit<'_> {
             if let Some(token) = self.added_tokens.iter().find(|a| text.contains(a.as_str())) {
                 let row = self.drop_row(
                     variant,
-                    REASONING_KIND,
+                    REASONING_KIND.code(),
                     DropReason::SpecialTokenInContent,
                     &format!("{kind}: the text holds {token}"),
                 );
@@ -172,7 +172,7 @@ impl PrUnit<'_> {
             }
             let sample = SampleRow::new(
                 REASONING_KIND,
-                REASONING_KIND,
+                REASONING_KIND.code(),
                 self.repo,
                 Some(self.number),
                 self.base_sha,

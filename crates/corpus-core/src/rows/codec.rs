@@ -33,7 +33,8 @@ pub trait Cell: Sized {
 
 /// The Rust type of the items of a list column.
 pub trait ListItem: Sized {
-    fn items(values: &[&Self], item_field: &Field) -> Result<ArrayRef>;
+    /// The flattened items of every row's list.
+    fn items(lists: &[&Vec<Self>], item_field: &Field) -> Result<ArrayRef>;
     fn read_items(items: &ArrayRef) -> Result<Vec<Self>>;
 }
 
@@ -173,17 +174,23 @@ fn integers(
     field: &Field,
     nullable: bool,
 ) -> Result<ArrayRef> {
+    // Built from exact-size vectors: a part rolls over by the batches' memory size, so the
+    // buffers' capacity decides where parts end and must not depend on how they grew.
     let values: Vec<Option<i64>> = values.collect();
+    let present = || {
+        let mut exact = Vec::with_capacity(values.len());
+        exact.extend(values.iter().flatten());
+        exact
+    };
     Ok(match field.data_type() {
         DataType::Timestamp(_, zone) if nullable => {
             Arc::new(TimestampSecondArray::from_iter(values).with_timezone_opt(zone.clone()))
         }
         DataType::Timestamp(_, zone) => Arc::new(
-            TimestampSecondArray::from_iter_values(values.into_iter().flatten())
-                .with_timezone_opt(zone.clone()),
+            TimestampSecondArray::from_iter_values(present()).with_timezone_opt(zone.clone()),
         ),
         _ if nullable => Arc::new(Int64Array::from_iter(values)),
-        _ => Arc::new(Int64Array::from_iter_values(values.into_iter().flatten())),
+        _ => Arc::new(Int64Array::from_iter_values(present())),
     })
 }
 
@@ -235,11 +242,10 @@ impl<T: ListItem> Cell for Vec<T> {
         let DataType::List(item_field) = field.data_type() else {
             return Err(Error::Internal(format!("{} is not a list", field.name())));
         };
-        let items: Vec<&T> = values.iter().flat_map(|v| v.iter()).collect();
         let list = ListArray::try_new(
             item_field.clone(),
             OffsetBuffer::from_lengths(values.iter().map(|v| v.len())),
-            T::items(&items, item_field)?,
+            T::items(values, item_field)?,
             None,
         )
         .map_err(|e| Error::arrow(format!("build list column {}", field.name()), e))?;
@@ -251,7 +257,11 @@ impl<T: ListItem> Cell for Vec<T> {
 }
 
 impl ListItem for String {
-    fn items(values: &[&Self], _item_field: &Field) -> Result<ArrayRef> {
+    fn items(lists: &[&Vec<Self>], _item_field: &Field) -> Result<ArrayRef> {
+        let values: Vec<&str> = lists
+            .iter()
+            .flat_map(|l| l.iter().map(String::as_str))
+            .collect();
         Ok(Arc::new(StringArray::from_iter_values(values)))
     }
     fn read_items(items: &ArrayRef) -> Result<Vec<Self>> {
@@ -264,9 +274,11 @@ impl ListItem for String {
 }
 
 impl ListItem for u32 {
-    fn items(values: &[&Self], _item_field: &Field) -> Result<ArrayRef> {
+    fn items(lists: &[&Vec<Self>], _item_field: &Field) -> Result<ArrayRef> {
+        // Streamed, not collected first: the buffer grows as the token tables always
+        // built it, so parts end where they did (see `integers`).
         Ok(Arc::new(UInt32Array::from_iter_values(
-            values.iter().map(|v| **v),
+            lists.iter().flat_map(|l| l.iter().copied()),
         )))
     }
     fn read_items(items: &ArrayRef) -> Result<Vec<Self>> {
@@ -277,7 +289,8 @@ impl ListItem for u32 {
 }
 
 /// The items of a list-of-struct column: one child column per field of the struct.
-pub fn struct_items<T: Columnar>(values: &[&T], item_field: &Field) -> Result<ArrayRef> {
+pub fn struct_items<T: Columnar>(lists: &[&Vec<T>], item_field: &Field) -> Result<ArrayRef> {
+    let values: Vec<&T> = lists.iter().flat_map(|l| l.iter()).collect();
     let DataType::Struct(fields) = item_field.data_type() else {
         return Err(Error::Internal(format!(
             "{} is not a struct",
@@ -286,7 +299,7 @@ pub fn struct_items<T: Columnar>(values: &[&T], item_field: &Field) -> Result<Ar
     };
     let columns = fields
         .iter()
-        .map(|field| required_column(values, field, item_field.name()))
+        .map(|field| required_column(&values, field, item_field.name()))
         .collect::<Result<Vec<_>>>()?;
     let array = StructArray::try_new(Fields::clone(fields), columns, None)
         .map_err(|e| Error::arrow("build struct column", e))?;
@@ -378,10 +391,10 @@ macro_rules! table_rows {
     (@kind $name:ident item) => {
         impl $crate::rows::codec::ListItem for $name {
             fn items(
-                values: &[&Self],
+                lists: &[&Vec<Self>],
                 item_field: &::arrow::datatypes::Field,
             ) -> $crate::error::Result<::arrow::array::ArrayRef> {
-                $crate::rows::codec::struct_items(values, item_field)
+                $crate::rows::codec::struct_items(lists, item_field)
             }
             fn read_items(
                 items: &::arrow::array::ArrayRef,
@@ -390,4 +403,32 @@ macro_rules! table_rows {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts roll over by the batches' memory size, so a column's capacity decides where a
+    /// part ends: integer columns are built as from a collected vector (the capacity the
+    /// tables have always had), not grown through an iterator of unknown length.
+    #[test]
+    fn integer_columns_have_the_capacity_of_a_collected_vector() {
+        let values: Vec<i64> = (0..1000).collect();
+        let refs: Vec<&i64> = values.iter().collect();
+        let field = Field::new("n", DataType::Int64, false);
+        let column = <i64 as Cell>::column(&refs, &field).expect("column");
+        let ints = column.as_any().downcast_ref::<Int64Array>().expect("int64");
+        let collected = Int64Array::from_iter_values(values.clone());
+        let grown = Int64Array::from_iter_values(values.iter().copied().filter(|_| true));
+        assert_eq!(
+            ints.values().inner().capacity(),
+            collected.values().inner().capacity()
+        );
+        assert_ne!(
+            collected.values().inner().capacity(),
+            grown.values().inner().capacity(),
+            "the two ways differ, which is why the way matters"
+        );
+    }
 }

@@ -23,12 +23,20 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn sources() -> Vec<PathBuf> {
+/// Every Rust source file with its path relative to the repository and its text.
+fn sources() -> Vec<(String, String)> {
     let mut files = Vec::new();
     for dir in ["crates", "src", "tests", "bench"] {
         rust_files(&root().join(dir), &mut files);
     }
     files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).expect("read");
+            let relative = file.strip_prefix(root()).unwrap_or(&file);
+            (relative.to_string_lossy().into_owned(), text)
+        })
+        .collect()
 }
 
 /// The stage crates and the one stage each holds.
@@ -97,13 +105,7 @@ fn stage_crates_depend_on_the_foundation_and_shared_libraries_only() {
 #[test]
 fn no_stage_imports_another_stage_and_the_runner_only_registers_them() {
     let mut wrong = Vec::new();
-    for file in sources() {
-        let text = std::fs::read_to_string(&file).expect("read");
-        let relative = file
-            .strip_prefix(root())
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .into_owned();
+    for (relative, text) in sources() {
         let registry = relative == "crates/corpus-runner/src/stages/mod.rs";
         for (krate, _) in STAGE_CRATES {
             let module = format!("{}::stage::", krate.replace('-', "_"));
@@ -171,13 +173,7 @@ fn named_paths(comment: &str) -> Vec<String> {
 fn every_path_a_doc_comment_names_is_in_the_repository() {
     let mut missing = BTreeSet::new();
     let mut outside = BTreeSet::new();
-    for file in sources() {
-        let text = std::fs::read_to_string(&file).expect("read");
-        let relative = file
-            .strip_prefix(root())
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .into_owned();
+    for (relative, text) in sources() {
         for line in text.lines() {
             let line = line.trim_start();
             if !(line.starts_with("//!") || line.starts_with("///")) {

@@ -209,11 +209,16 @@ fn external_unit(
             }
             Ok(())
         })?;
+    write_unit(out, &kept, &drops)
+}
+
+/// A unit's kept samples and its drops.
+fn write_unit(out: &mut UnitOutput, kept: &[SampleRow], drops: &[DropRow]) -> Result<()> {
     out.write(
         names::CURATED,
-        &SampleRow::table_batch(names::CURATED, &kept)?,
+        &SampleRow::table_batch(names::CURATED, kept)?,
     )?;
-    out.write_drops(&drops)?;
+    out.write_drops(drops)?;
     Ok(())
 }
 
@@ -346,11 +351,6 @@ impl Stage for CurateStage {
                 None => kept.push(sample),
             }
         }
-        out.write(
-            names::CURATED,
-            &SampleRow::table_batch(names::CURATED, &kept)?,
-        )?;
-        out.write_drops(&drops)?;
-        Ok(())
+        write_unit(out, &kept, &drops)
     }
 }

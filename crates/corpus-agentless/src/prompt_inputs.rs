@@ -12,12 +12,6 @@ use corpus_stage::stage::{InputsBuilder, StageContext};
 
 use crate::templates::Templates;
 
-/// The added-token strings of the recipe's tokenizer (content holding one is dropped).
-pub fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
-    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
-        .map_err(corpus_core::Error::from)?)
-}
-
 /// A repository's `pulls` rows by PR number (none when the run has no `pulls` table).
 pub fn pulls_of(table: Option<&KeyedTable>, key: &str) -> Result<HashMap<i64, PullRow>> {
     let mut pulls = HashMap::new();
@@ -50,7 +44,9 @@ pub fn prompt_inputs(
     }
     builder.hidden(
         "added_tokens",
-        added_tokens(ctx.recipe)?.join("\n").as_bytes(),
+        corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?
+            .join("\n")
+            .as_bytes(),
     );
     Ok(())
 }

@@ -5,35 +5,19 @@
 
 macro_rules! drop_reasons {
     ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal by [$($stage:literal),+] ),* $(,)?) => {
-        /// Why a row, file, PR or repository was left out.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum DropReason {
-            $( $(#[doc = $doc])* $variant ),*
+        crate::identity::code_enum! {
+            /// Why a row, file, PR or repository was left out; [`DropReason::ALL`] lists them
+            /// in the order of the pipeline.
+            DropReason {
+                $( $(#[doc = $doc])* $variant = $code ),*
+            }
         }
 
         impl DropReason {
-            /// Every reason, in the order of the pipeline.
-            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant),*];
-
-            /// The stable code written to the tables.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $(DropReason::$variant => $code),*
-                }
-            }
-
             /// The stages that give this reason.
             pub fn stages(self) -> &'static [&'static str] {
                 match self {
                     $(DropReason::$variant => &[$($stage),+]),*
-                }
-            }
-
-            /// The reason of a code, if it is one.
-            pub fn from_code(code: &str) -> Option<DropReason> {
-                match code {
-                    $($code => Some(DropReason::$variant),)*
-                    _ => None,
                 }
             }
         }
@@ -141,12 +125,6 @@ drop_reasons! {
     // ---- tokens (tokenize) -----------------------------------------------------------------
     TooLong = "too_long" by ["tokenize"],
     DuplicateSample = "duplicate_sample" by ["tokenize"],
-}
-
-impl std::fmt::Display for DropReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
 }
 
 #[cfg(test)]

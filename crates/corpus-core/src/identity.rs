@@ -39,6 +39,9 @@ macro_rules! code_enum {
     };
 }
 
+/// Also the shape of [`crate::drop_reason::DropReason`].
+pub(crate) use code_enum;
+
 code_enum! {
     /// What a sample is (`sample_kind`).
     SampleKind {

@@ -5,9 +5,6 @@
 pub enum StageError {
     #[error(transparent)]
     Core(#[from] corpus_core::Error),
-    /// A domain crate's error (git, crawl, ...), shown as it is.
-    #[error(transparent)]
-    Domain(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The command line or the selection asks for something that cannot be done: exit 2.
     #[error("{0}")]
     Usage(String),
@@ -21,11 +18,6 @@ impl StageError {
             stage: stage.to_string(),
             message: message.into(),
         }
-    }
-
-    /// A domain crate's error.
-    pub fn domain(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        StageError::Domain(Box::new(error))
     }
 }
 

@@ -33,3 +33,11 @@ impl From<TokenizeError> for corpus_core::Error {
         }
     }
 }
+
+/// A stage that reads the tokenizer reports its errors as the core error would (a missing or
+/// damaged tokenizer is the user's configuration).
+impl From<TokenizeError> for corpus_stage::StageError {
+    fn from(e: TokenizeError) -> Self {
+        corpus_stage::StageError::Core(e.into())
+    }
+}

@@ -14,7 +14,7 @@ use corpus_core::table::KeyedTable;
 
 mod blobs;
 
-use crate::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of};
+use crate::prompt_inputs::{load_templates, prompt_inputs, pulls_of};
 use blobs::SpilledBlobs;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
@@ -56,7 +56,7 @@ impl FormatStage {
                 blobs: KeyedTable::open(&ctx.run.table(names::BLOBS), "repo")?,
                 pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
-                added_tokens: added_tokens(ctx.recipe)?,
+                added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
             };
             Ok(opened)
         })

@@ -58,7 +58,7 @@ impl Stage for IngestStage {
             builder.input(&format!("external:{}", source.name), &sum);
             builder.hidden("template", template_of(source)?.as_bytes());
         }
-        let added = added_tokens(ctx.recipe)?;
+        let added = corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?;
         builder.hidden("added_tokens", added.join("\n").as_bytes());
         Ok(builder.finish())
     }
@@ -79,7 +79,7 @@ impl Stage for IngestStage {
         };
         let renderer = Renderer::new(&template_of(source)?)
             .map_err(|e| StageError::stage(NAME, format!("source `{key}`: {e}")))?;
-        let added = added_tokens(ctx.recipe)?;
+        let added = corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?;
         let mut samples: Vec<SampleRow> = Vec::new();
         let mut drops: Vec<DropRow> = Vec::new();
         let file = source.path.display().to_string();
@@ -120,10 +120,4 @@ impl Stage for IngestStage {
         out.write_drops(&drops)?;
         Ok(())
     }
-}
-
-/// The added-token strings of the recipe's tokenizer (content holding one is dropped).
-fn added_tokens(recipe: &Recipe) -> Result<Vec<String>> {
-    Ok(corpus_tokenize::added_tokens_of_recipe(&recipe.tokenize)
-        .map_err(corpus_core::Error::from)?)
 }

@@ -20,7 +20,7 @@ use corpus_core::recipe::Recipe;
 use corpus_core::rows::{PatchRow, RepoRow, SampleRow, TrajectoryRow};
 use corpus_core::table::KeyedTable;
 
-use corpus_agentless::prompt_inputs::{added_tokens, load_templates, prompt_inputs, pulls_of};
+use corpus_agentless::prompt_inputs::{load_templates, prompt_inputs, pulls_of};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
     InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
@@ -66,7 +66,7 @@ impl SynthesizeStage {
                 packs: KeyedTable::open(&ctx.run.table(names::COMMIT_PACKS), "repo")?,
                 pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
-                added_tokens: added_tokens(ctx.recipe)?,
+                added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
                 client: (ctx.recipe.synthesize.engine == "model")
                     .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
             };

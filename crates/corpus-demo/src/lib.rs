@@ -21,7 +21,7 @@
 //!   a duplicate, a chat marker in content and a conversation without an assistant turn.
 //!
 //! ```no_run
-//! let summary = corpus_demo::generate(std::path::Path::new("data/demo")).unwrap();
+//! let summary = corpus_demo::generate(&std::env::temp_dir().join("demo")).unwrap();
 //! assert!(summary.repos.len() >= 5);
 //! ```
 

@@ -25,10 +25,7 @@ pub fn discover(args: &DiscoverArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| RunDir::default_for(&recipe).root),
         );
-        let ctx = corpus_stage::stage::StageContext {
-            recipe: &recipe,
-            run: &run,
-        };
+        let ctx = corpus_stage::stage::StageContext::new(&recipe, &run);
         let (found, stats) = corpus_runner::stages::discover_search(&ctx)?;
         eprintln!(
             "discover: {} repositories from {} slices ({} search pages{})",

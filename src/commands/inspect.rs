@@ -35,10 +35,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     let recipe = Recipe::load(&recipe_path)
         .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;
     let run = RunDir::new(&dir);
-    let ctx = corpus_stage::stage::StageContext {
-        recipe: &recipe,
-        run: &run,
-    };
+    let ctx = corpus_stage::stage::StageContext::new(&recipe, &run);
     println!(
         "{:<14} {:<12} {:>12} {:>10}  tasks (done/failed/pending)",
         "stage", "state", "units done", "rows"

@@ -1,7 +1,7 @@
 //! The repository's shape, checked: where a stage lives and what it may depend on, and that
 //! the design the code points at is in the repository.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -288,4 +288,66 @@ fn the_readme_layout_names_every_top_level_folder() {
             "README's layout names crates/{name}"
         );
     }
+}
+
+/// The cells of the docs' table of what each stage reads and writes, by stage.
+fn documented_tables() -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).expect("docs");
+    let names = |cell: &str| -> Vec<String> {
+        cell.split(',')
+            .map(|name| name.trim().trim_matches('`').to_string())
+            .filter(|name| !name.is_empty() && name != "—")
+            .collect()
+    };
+    doc.lines()
+        .skip_while(|line| !line.starts_with("| stage | reads | writes |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_string(),
+                (names(cells[2]), names(cells[3])),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_docs_table_of_reads_and_writes_is_the_stages_declarations() {
+    let documented = documented_tables();
+    let mut declared = BTreeMap::new();
+    for stage in corpus_runner::stages::available() {
+        let mut writes: Vec<String> = Vec::new();
+        for output in stage.outputs() {
+            let table = stage.layout(output).table.to_string();
+            if !writes.contains(&table) {
+                writes.push(table);
+            }
+        }
+        let reads = stage.reads().iter().map(|t| t.to_string()).collect();
+        declared.insert(stage.name().to_string(), (reads, writes));
+    }
+    assert_eq!(
+        documented, declared,
+        "docs/architecture.md's table of reads and writes"
+    );
+}
+
+#[test]
+fn stage_modules_open_tables_only_through_their_declarations() {
+    let mut direct = Vec::new();
+    for (relative, text) in sources() {
+        // corpus-stage is the contract itself: its `StageContext::table` is the check.
+        let in_stage = relative.starts_with("crates/")
+            && !relative.starts_with("crates/corpus-stage/")
+            && (relative.contains("/src/stage.rs") || relative.contains("/src/stage/"));
+        if in_stage && text.contains("run.table(") {
+            direct.push(relative);
+        }
+    }
+    assert!(
+        direct.is_empty(),
+        "stage modules name a table's folder without StageContext::table: {direct:?}"
+    );
 }

@@ -322,6 +322,11 @@ impl Stage for CrawlStage {
         &[names::REPOS, names::PULLS]
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        // Its inputs are the recipe and GitHub, not tables.
+        &[]
+    }
+
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let c = &ctx.recipe.crawl;
         let mut builder = InputsBuilder::new(Recipe::section_hash(&(c, &ctx.recipe.decontam)));

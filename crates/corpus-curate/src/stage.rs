@@ -78,7 +78,7 @@ fn dedup_verdicts(ctx: &StageContext) -> Result<Option<Verdicts>> {
     let started = std::time::Instant::now();
     let mut builder = DedupBuilder::new(&scratch, settings)?;
     let wanted = ["repo", "pr_number", "merged_at", "title", "body", "diff"];
-    for_each_table_batch_columns(&ctx.run.table(names::PATCHES), &wanted, 256, |batch| {
+    for_each_table_batch_columns(&ctx.table(names::PATCHES)?, &wanted, 256, |batch| {
         let repo = column::<StringArray>(&batch, "repo")?;
         let pr_number = column::<Int64Array>(&batch, "pr_number")?;
         let merged_at = column::<TimestampSecondArray>(&batch, "merged_at")?;
@@ -125,8 +125,8 @@ impl CurateStage {
             let prepared = Prepared {
                 verdicts: dedup_verdicts(ctx)?,
                 titles,
-                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
-                samples: KeyedTable::open(&ctx.run.table(names::DECONTAMINATED), "repo")?,
+                patches: KeyedTable::open(&ctx.table(names::PATCHES)?, "repo")?,
+                samples: KeyedTable::open(&ctx.table(names::DECONTAMINATED)?, "repo")?,
                 tokens: DropTokens::new(ctx, NAME),
             };
             Ok(prepared)
@@ -251,6 +251,10 @@ impl Stage for CurateStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::CURATED]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        INPUTS
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

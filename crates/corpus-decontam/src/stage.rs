@@ -169,13 +169,11 @@ impl DecontaminateStage {
             } = build_index(ctx.recipe)?;
             let cutoff = ctx.recipe.decontam.cutoff_seconds();
             let patches = match cutoff.is_some() || !gold.is_empty() {
-                true => KeyedTable::open_if_present(&ctx.run.table(names::PATCHES), "repo")?,
+                true => KeyedTable::open_if_present(&ctx.table(names::PATCHES)?, "repo")?,
                 false => None,
             };
             let commit_packs = match cutoff {
-                Some(_) => {
-                    KeyedTable::open_if_present(&ctx.run.table(names::COMMIT_PACKS), "repo")?
-                }
+                Some(_) => KeyedTable::open_if_present(&ctx.table(names::COMMIT_PACKS)?, "repo")?,
                 None => None,
             };
             let prepared = Prepared {
@@ -191,9 +189,9 @@ impl DecontaminateStage {
                 cutoff,
                 patches,
                 commit_packs,
-                samples: KeyedTable::open(&ctx.run.table(names::SAMPLES), "repo")?,
+                samples: KeyedTable::open(&ctx.table(names::SAMPLES)?, "repo")?,
                 synthetic: KeyedTable::open_if_present(
-                    &ctx.run.table(names::SYNTHETIC_SAMPLES),
+                    &ctx.table(names::SYNTHETIC_SAMPLES)?,
                     "repo",
                 )?,
                 tokens: DropTokens::new(ctx, NAME),
@@ -210,6 +208,17 @@ impl Stage for DecontaminateStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::DECONTAMINATED, names::DECONTAM_REPORT]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            names::REPOS,
+            names::SAMPLES,
+            names::SYNTHETIC_SAMPLES,
+            names::EXTERNAL_SAMPLES,
+            names::PATCHES,
+            names::COMMIT_PACKS,
+        ]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -322,7 +331,7 @@ impl Stage for DecontaminateStage {
 impl DecontaminateStage {
     /// External samples have no repository: only the content check applies.
     fn external_unit(&self, ctx: &StageContext, out: &mut UnitOutput) -> Result<()> {
-        let table = ctx.run.table(names::EXTERNAL_SAMPLES);
+        let table = ctx.table(names::EXTERNAL_SAMPLES)?;
         if corpus_core::manifest::Manifest::read(&table)?.is_none() {
             return Ok(());
         }

@@ -91,6 +91,10 @@ impl Stage for ExportStage {
         &[]
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[names::SHARDS]
+    }
+
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.export));
         if ctx.recipe.export.formats.is_empty() {
@@ -108,8 +112,7 @@ impl Stage for ExportStage {
         if ctx.recipe.export.formats.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, shards) =
-            crate::shard_files(&ctx.run.table(names::SHARDS)).map_err(export_error)?;
+        let (_, shards) = crate::shard_files(&ctx.table(names::SHARDS)?).map_err(export_error)?;
         let stems: Vec<String> = shards
             .iter()
             .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))

@@ -46,7 +46,7 @@ impl ExtractStage {
 /// The mirrors the crawl cloned: its `repos` rows with a path and no skip.
 fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
-    let dir = ctx.run.table(names::REPOS);
+    let dir = ctx.table(names::REPOS)?;
     if corpus_core::manifest::Manifest::read(&dir)?.is_none() {
         return Ok(out);
     }
@@ -67,7 +67,7 @@ fn crawled_mirrors(ctx: &StageContext) -> Result<Vec<(String, PathBuf)>> {
 /// The crawl's PRs of one repository.
 fn known_pulls(ctx: &StageContext, repo: &str) -> Result<KnownPulls> {
     let mut known = Vec::new();
-    if let Some(table) = KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")? {
+    if let Some(table) = KeyedTable::open_if_present(&ctx.table(names::PULLS)?, "repo")? {
         table.for_each_batch_of(repo, 1024, |batch| {
             for pull in PullRow::from_batch(&batch)? {
                 known.push(KnownPull {
@@ -168,6 +168,10 @@ impl Stage for ExtractStage {
             names::COMMIT_PACKS,
             names::BLOBS,
         ]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[names::REPOS, names::PULLS]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

@@ -26,7 +26,7 @@ pub fn compute_plan(ctx: &StageContext, produced: &[&str]) -> Result<Plan> {
     let mut available: BTreeMap<String, Available> = BTreeMap::new();
     let mut validation = Available::default();
     let wanted = ["source", "split", "n_tokens"];
-    for_each_table_batch_columns(&ctx.run.table(names::TOKENIZED), &wanted, 8192, |batch| {
+    for_each_table_batch_columns(&ctx.table(names::TOKENIZED)?, &wanted, 8192, |batch| {
         let source = column::<StringArray>(&batch, "source")?;
         let split = column::<StringArray>(&batch, "split")?;
         let n_tokens = column::<Int64Array>(&batch, "n_tokens")?;
@@ -85,7 +85,7 @@ impl MixStage {
                 train_buckets: buckets_for(plan.planned, target),
                 validation_buckets: buckets_for(plan.validation.tokens, target),
                 plan,
-                tokenized: KeyedTable::open(&ctx.run.table(names::TOKENIZED), "repo")?,
+                tokenized: KeyedTable::open(&ctx.table(names::TOKENIZED)?, "repo")?,
             };
             Ok(prepared)
         })
@@ -99,6 +99,10 @@ impl Stage for MixStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::MIXTURE]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[names::REPOS, names::TOKENIZED]
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {

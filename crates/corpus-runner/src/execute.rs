@@ -117,7 +117,7 @@ pub fn is_current(ctx: &StageContext, stage: &dyn Stage, fingerprint: &str) -> R
             return Ok(false);
         }
     }
-    stage.outputs_exist(ctx)
+    stage.outputs_exist(&ctx.for_stage(stage))
 }
 
 /// Run one stage (its units for this process, then the barrier when this process owns it).
@@ -127,6 +127,7 @@ pub fn run_stage(
     forced: bool,
     options: &ExecOptions,
 ) -> Result<StageReport> {
+    let ctx = &ctx.for_stage(stage);
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
     reset_peak_rss();
@@ -254,6 +255,7 @@ pub(crate) fn run_unit_once(
     if store.done(key)?.is_some() {
         return Ok(false);
     }
+    let ctx = &ctx.for_stage(stage);
     // Before the first unit that runs (later calls find it prepared).
     stage.prepare(ctx)?;
     let dir = store.begin(key)?;
@@ -293,6 +295,7 @@ pub(crate) fn write_tables(
     keys: &[String],
     report: &mut StageReport,
 ) -> Result<()> {
+    let ctx = &ctx.for_stage(stage);
     let name = stage.name();
     let mut done: Vec<UnitDone> = Vec::with_capacity(keys.len());
     let mut missing = Vec::new();

@@ -46,7 +46,7 @@ pub fn run(
         run.clear_temporaries()?;
         run.mark_latest();
     }
-    let ctx = StageContext { recipe, run };
+    let ctx = StageContext::new(recipe, run);
     let stages = stages::available();
     let picked = selection.pick(&stages)?;
     if (options.task.is_some() || options.finalize_only) && picked.len() != 1 {
@@ -98,7 +98,7 @@ pub fn run(
 
 /// The mix plan of `recipe` over the run's `tokenized` table.
 pub fn plan(recipe: &corpus_core::recipe::Recipe, run: &RunDir) -> Result<corpus_mix::Plan> {
-    let ctx = StageContext { recipe, run };
+    let ctx = StageContext::new(recipe, run);
     stages::compute_plan(&ctx, stages::STAGE_ORDER)
 }
 
@@ -108,7 +108,7 @@ pub fn project(
     run: &RunDir,
     options: &projection::ProjectOptions,
 ) -> Result<projection::Projection> {
-    let ctx = StageContext { recipe, run };
+    let ctx = StageContext::new(recipe, run);
     let measured = projection::measure(&ctx)?;
     Ok(projection::project(measured, &recipe.mix, options))
 }
@@ -123,6 +123,6 @@ pub fn submit_slurm(
 ) -> Result<slurm::Submission> {
     run.prepare(recipe)?;
     run.mark_latest();
-    let ctx = StageContext { recipe, run };
+    let ctx = StageContext::new(recipe, run);
     slurm::submit(&ctx, selection, tasks, &recipe.slurm, binary)
 }

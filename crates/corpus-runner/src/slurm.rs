@@ -82,6 +82,7 @@ fn pending_tasks(
     tasks: usize,
 ) -> Vec<usize> {
     let all: Vec<usize> = (0..tasks).collect();
+    let ctx = &ctx.for_stage(stage);
     let Ok(inputs) = stage.inputs(ctx) else {
         return all;
     };
@@ -123,7 +124,7 @@ pub fn submit(
         // submitted, every later one must run after it.
         if previous.is_none()
             && !forced
-            && let Ok(inputs) = stage.inputs(ctx)
+            && let Ok(inputs) = stage.inputs(&ctx.for_stage(stage))
             && is_current(ctx, stage, &inputs.fingerprint)?
         {
             submission.skipped_current.push(name.to_string());

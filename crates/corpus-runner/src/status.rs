@@ -33,6 +33,7 @@ pub struct TaskCounts {
 pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
     let mut out = Vec::new();
     for stage in crate::stages::available() {
+        let ctx = &ctx.for_stage(stage.as_ref());
         // A stage whose inputs do not exist yet has nothing to report but that.
         let (inputs, mut keys) = match stage.inputs(ctx).and_then(|i| Ok((i, stage.units(ctx)?))) {
             Ok(found) => found,

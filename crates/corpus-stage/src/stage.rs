@@ -20,6 +20,64 @@ use crate::run_dir::RunDir;
 pub struct StageContext<'a> {
     pub recipe: &'a Recipe,
     pub run: &'a RunDir,
+    /// The stage this context was made for, whose declared tables [`StageContext::table`]
+    /// allows; `None` outside a stage run (a command that calls a stage's helpers).
+    declared: Option<Declared>,
+}
+
+/// The tables a stage declares: what it reads and the tables its outputs go to.
+#[derive(Debug, Clone)]
+struct Declared {
+    stage: &'static str,
+    reads: &'static [&'static str],
+    writes: Vec<&'static str>,
+}
+
+impl<'a> StageContext<'a> {
+    /// A context outside any stage: every table may be named.
+    pub fn new(recipe: &'a Recipe, run: &'a RunDir) -> Self {
+        Self {
+            recipe,
+            run,
+            declared: None,
+        }
+    }
+
+    /// The same run and recipe for `stage`, which may then name only the tables it declares.
+    pub fn for_stage(&self, stage: &dyn Stage) -> StageContext<'a> {
+        StageContext {
+            recipe: self.recipe,
+            run: self.run,
+            declared: Some(Declared {
+                stage: stage.name(),
+                reads: stage.reads(),
+                writes: stage
+                    .outputs()
+                    .iter()
+                    .map(|output| stage.layout(output).table)
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The folder of table `name`. A stage reads only the tables it declares
+    /// ([`Stage::reads`]) or writes ([`Stage::outputs`]), so the declaration the docs and
+    /// the fingerprint rely on cannot fall behind the code.
+    pub fn table(&self, name: &str) -> Result<PathBuf> {
+        if let Some(declared) = &self.declared
+            && !declared.reads.contains(&name)
+            && !declared.writes.contains(&name)
+        {
+            return Err(crate::error::StageError::stage(
+                declared.stage,
+                format!(
+                    "reads table {name}, which it does not declare (Stage::reads lists {})",
+                    declared.reads.join(", ")
+                ),
+            ));
+        }
+        Ok(self.run.table(name))
+    }
 }
 
 /// A stage's inputs, summarised: the fingerprint decides whether the stage is current.
@@ -36,6 +94,10 @@ pub trait Stage: Sync {
 
     /// Tables this stage writes besides `drops`.
     fn outputs(&self) -> &'static [&'static str];
+
+    /// Tables this stage reads: the only ones [`StageContext::table`] opens for it. Its
+    /// fingerprint covers each, directly or through the upstream table that was made from it.
+    fn reads(&self) -> &'static [&'static str];
 
     /// Fingerprint of config and inputs.
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs>;
@@ -318,7 +380,7 @@ impl InputsBuilder {
         table: &str,
         required: bool,
     ) -> Result<&mut Self> {
-        match corpus_core::manifest::Manifest::read(&ctx.run.table(table))? {
+        match corpus_core::manifest::Manifest::read(&ctx.table(table)?)? {
             Some(manifest) => {
                 let version: Vec<String> = manifest
                     .stages
@@ -363,7 +425,7 @@ pub fn repo_units(ctx: &StageContext) -> Result<Vec<String>> {
 /// Every row of the run's `repos` table, by repository.
 pub fn read_repos(ctx: &StageContext) -> Result<BTreeMap<String, corpus_core::rows::RepoRow>> {
     let mut repos = BTreeMap::new();
-    corpus_core::table::for_each_table_batch(&ctx.run.table(names::REPOS), 4096, |batch| {
+    corpus_core::table::for_each_table_batch(&ctx.table(names::REPOS)?, 4096, |batch| {
         for row in corpus_core::rows::RepoRow::from_batch(&batch)? {
             // `crawl` and `extract` each write a row of a repository they both saw.
             match repos.entry(row.repo.clone()) {
@@ -436,5 +498,57 @@ mod tests {
             *once.get_or_prepare("test", || Ok(7)).expect("second try"),
             7
         );
+    }
+
+    /// A stage that reads `patches` and writes `samples` (through an output of another name).
+    struct Reader;
+
+    impl Stage for Reader {
+        fn name(&self) -> &'static str {
+            "reader"
+        }
+        fn outputs(&self) -> &'static [&'static str] {
+            &["sample_rows"]
+        }
+        fn reads(&self) -> &'static [&'static str] {
+            &[names::PATCHES]
+        }
+        fn layout(&self, _output: &'static str) -> OutputLayout {
+            OutputLayout::table(names::SAMPLES)
+        }
+        fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
+            let mut builder = InputsBuilder::new(String::new());
+            builder.table(ctx, "reader", names::BLOBS, false)?;
+            Ok(builder.finish())
+        }
+        fn units(&self, _ctx: &StageContext) -> Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+        fn run_unit(&self, _: &StageContext, _: &str, _: &mut UnitOutput) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stage_opens_only_the_tables_it_declares() {
+        let recipe = Recipe::demo().expect("demo recipe");
+        let run = RunDir::new(Path::new("/nonexistent-run"));
+        let anywhere = StageContext::new(&recipe, &run);
+        assert!(anywhere.table(names::BLOBS).is_ok(), "outside a stage");
+
+        let ctx = anywhere.for_stage(&Reader);
+        assert_eq!(
+            ctx.table(names::PATCHES).expect("declared read"),
+            run.table(names::PATCHES)
+        );
+        assert!(ctx.table(names::SAMPLES).is_ok(), "the output's table");
+        let undeclared = ctx.table(names::BLOBS).expect_err("undeclared");
+        assert_eq!(
+            undeclared.to_string(),
+            "stage reader: reads table blobs, which it does not declare (Stage::reads lists patches)"
+        );
+        // A fingerprint over an undeclared table fails the same way, before any file is read.
+        let inputs = Reader.inputs(&ctx).expect_err("undeclared input");
+        assert!(inputs.to_string().contains("reads table blobs"), "{inputs}");
     }
 }

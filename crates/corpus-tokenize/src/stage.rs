@@ -51,7 +51,7 @@ impl TokenizeStage {
             let mut licenses = HashMap::new();
             // Only the three columns it needs: `patches` also holds every diff.
             let wanted = ["repo", "base_sha", "license"];
-            for_each_table_batch_columns(&ctx.run.table(names::PATCHES), &wanted, 8192, |batch| {
+            for_each_table_batch_columns(&ctx.table(names::PATCHES)?, &wanted, 8192, |batch| {
                 let repo = column::<StringArray>(&batch, "repo")?;
                 let base = column::<StringArray>(&batch, "base_sha")?;
                 let license = column::<StringArray>(&batch, "license")?;
@@ -65,7 +65,7 @@ impl TokenizeStage {
             })?;
             let mut owner: HashMap<u128, u32> = HashMap::new();
             let mut repos: Vec<String> = Vec::new();
-            let curated = ctx.run.table(names::CURATED);
+            let curated = ctx.table(names::CURATED)?;
             for_each_table_batch_columns(&curated, &["sample_id", "repo"], 8192, |batch| {
                 let ids = column::<StringArray>(&batch, "sample_id")?;
                 let repo = column::<StringArray>(&batch, "repo")?;
@@ -83,7 +83,7 @@ impl TokenizeStage {
                 licenses,
                 owner,
                 repos,
-                curated: KeyedTable::open(&ctx.run.table(names::CURATED), "repo")?,
+                curated: KeyedTable::open(&ctx.table(names::CURATED)?, "repo")?,
             };
             Ok(prepared)
         })
@@ -105,10 +105,14 @@ impl Stage for TokenizeStage {
         &[names::TOKENIZED]
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        &[names::REPOS, names::CURATED, names::PATCHES]
+    }
+
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let identity = tokenizer_identity(ctx)?;
         // Ids of two tokenizers must never mix in one run.
-        if let Some(manifest) = Manifest::read(&ctx.run.table(names::TOKENIZED))?
+        if let Some(manifest) = Manifest::read(&ctx.table(names::TOKENIZED)?)?
             && let Some(entry) = manifest.stages.get(NAME)
             && let Some(earlier) = entry.inputs.get(TOKENIZER_INPUT)
             && *earlier != identity
@@ -119,7 +123,7 @@ impl Stage for TokenizeStage {
                     "{} was tokenized with {earlier}, but the recipe's tokenizer is {identity}; \
                      token ids of two tokenizers must not mix: use a new --run, or delete \
                      that table and the ones after it to re-tokenize",
-                    ctx.run.table(names::TOKENIZED).display()
+                    ctx.table(names::TOKENIZED)?.display()
                 ),
             ));
         }

@@ -51,10 +51,10 @@ impl FormatStage {
     fn opened(&self, ctx: &StageContext) -> Result<&Inputs> {
         self.inputs.get_or_prepare(NAME, || {
             let opened = Inputs {
-                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
-                packs: KeyedTable::open(&ctx.run.table(names::COMMIT_PACKS), "repo")?,
-                blobs: KeyedTable::open(&ctx.run.table(names::BLOBS), "repo")?,
-                pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
+                patches: KeyedTable::open(&ctx.table(names::PATCHES)?, "repo")?,
+                packs: KeyedTable::open(&ctx.table(names::COMMIT_PACKS)?, "repo")?,
+                blobs: KeyedTable::open(&ctx.table(names::BLOBS)?, "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.table(names::PULLS)?, "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
                 added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
             };
@@ -70,6 +70,16 @@ impl Stage for FormatStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::SAMPLES]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            names::REPOS,
+            names::PATCHES,
+            names::COMMIT_PACKS,
+            names::BLOBS,
+            names::PULLS,
+        ]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

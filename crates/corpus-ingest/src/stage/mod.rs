@@ -46,6 +46,11 @@ impl Stage for IngestStage {
         &[names::EXTERNAL_SAMPLES]
     }
 
+    fn reads(&self) -> &'static [&'static str] {
+        // Its inputs are files the recipe names, not tables.
+        &[]
+    }
+
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
         let mut builder = InputsBuilder::new(Recipe::section_hash(&ctx.recipe.ingest));
         for source in &ctx.recipe.ingest.sources {

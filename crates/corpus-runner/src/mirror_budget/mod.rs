@@ -95,7 +95,7 @@ pub fn group_needed(ctx: &StageContext, picked: &[(&dyn Stage, bool)]) -> Result
         if !GROUP.contains(&stage.name()) {
             continue;
         }
-        match stage.inputs(ctx) {
+        match stage.inputs(&ctx.for_stage(stage.as_ref())) {
             Ok(inputs) if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? => {}
             _ => return Ok(true),
         }
@@ -165,7 +165,7 @@ pub fn run_group(ctx: &StageContext, limit: u64, tasks: usize) -> Result<GroupRu
             ),
         )?,
     };
-    let mut keys = crawl.units(ctx)?;
+    let mut keys = crawl.units(&ctx.for_stage(&crawl))?;
     keys.sort();
     keys.dedup();
     let mirrors = mirrors_dir(ctx);
@@ -259,12 +259,9 @@ fn gib(bytes: u64) -> String {
 /// The three fingerprints, read off an empty scratch run: the crawl's from the recipe, the
 /// others from the table versions the crawl's (and extract's) barrier will write.
 fn group_inputs(ctx: &StageContext, crawl: &CrawlStage) -> Result<GroupInputs> {
-    let crawl_inputs = crawl.inputs(ctx)?;
+    let crawl_inputs = crawl.inputs(&ctx.for_stage(crawl))?;
     let probe = scratch_run(ctx, "_probe")?;
-    let pctx = StageContext {
-        recipe: ctx.recipe,
-        run: &probe,
-    };
+    let pctx = StageContext::new(ctx.recipe, &probe);
     let none = UnitStore {
         dir: probe.work("none"),
     };
@@ -277,7 +274,7 @@ fn group_inputs(ctx: &StageContext, crawl: &CrawlStage) -> Result<GroupInputs> {
         &mut StageReport::default(),
     )?;
     let extract = ExtractStage::default();
-    let extract_inputs = extract.inputs(&pctx)?;
+    let extract_inputs = extract.inputs(&pctx.for_stage(&extract))?;
     write_tables(
         &pctx,
         &extract,
@@ -286,7 +283,10 @@ fn group_inputs(ctx: &StageContext, crawl: &CrawlStage) -> Result<GroupInputs> {
         &[],
         &mut StageReport::default(),
     )?;
-    let synthesize_inputs = SynthesizeStage::default().inputs(&pctx)?;
+    let synthesize_inputs = {
+        let synthesize = SynthesizeStage::default();
+        synthesize.inputs(&pctx.for_stage(&synthesize))?
+    };
     remove_dir(&probe.root)?;
     Ok(GroupInputs {
         crawl: crawl_inputs,
@@ -470,10 +470,7 @@ impl Group<'_> {
     /// Extract and synthesize `key` from its scratch tables, then evict its mirror.
     fn process(&self, key: &str) -> Result<()> {
         let scratch = scratch_run(self.ctx, key)?;
-        let sctx = StageContext {
-            recipe: self.ctx.recipe,
-            run: &scratch,
-        };
+        let sctx = StageContext::new(self.ctx.recipe, &scratch);
         let one = [key.to_string()];
         let sink = &mut StageReport::default();
         write_tables(
@@ -485,8 +482,16 @@ impl Group<'_> {
             sink,
         )?;
         let extract = ExtractStage::default();
-        same_inputs(&extract, &extract.inputs(&sctx)?, &self.inputs.extract)?;
-        let extracted: &[String] = if extract.units(&sctx)?.iter().any(|k| k == key) {
+        same_inputs(
+            &extract,
+            &extract.inputs(&sctx.for_stage(&extract))?,
+            &self.inputs.extract,
+        )?;
+        let extracted: &[String] = if extract
+            .units(&sctx.for_stage(&extract))?
+            .iter()
+            .any(|k| k == key)
+        {
             self.unit(&sctx, &extract, &self.stores.extract, key)?;
             &one
         } else {
@@ -503,10 +508,14 @@ impl Group<'_> {
         let synthesize = SynthesizeStage::default();
         same_inputs(
             &synthesize,
-            &synthesize.inputs(&sctx)?,
+            &synthesize.inputs(&sctx.for_stage(&synthesize))?,
             &self.inputs.synthesize,
         )?;
-        if synthesize.units(&sctx)?.iter().any(|k| k == key) {
+        if synthesize
+            .units(&sctx.for_stage(&synthesize))?
+            .iter()
+            .any(|k| k == key)
+        {
             self.unit(&sctx, &synthesize, &self.stores.synthesize, key)?;
         }
         remove_dir(&scratch.root)?;

@@ -26,7 +26,7 @@ pub fn stamp(ctx: &StageContext, manifest: &mut Manifest) -> Result<()> {
 }
 
 fn report_lines(ctx: &StageContext) -> Result<Vec<ReportLine>> {
-    let table = ctx.run.table(names::DECONTAM_REPORT);
+    let table = ctx.table(names::DECONTAM_REPORT)?;
     let mut lines = Vec::new();
     if Manifest::read(&table)?.is_none() {
         return Ok(lines);
@@ -67,7 +67,7 @@ fn pair_key(repo: &str, pr: Option<i64>, base_sha: &str) -> u64 {
 /// `commit_packs`. Shards carry no base commit, so a commit sample without a PR is dated
 /// through its `decontaminated` row.
 fn latest_merge(ctx: &StageContext, manifest: &Manifest) -> Result<Option<i64>> {
-    let dir = ctx.run.table(names::SHARDS);
+    let dir = ctx.table(names::SHARDS)?;
     let mut held: HashSet<u64> = HashSet::new();
     let mut commits: HashSet<String> = HashSet::new();
     for part in &manifest.parts {
@@ -86,7 +86,7 @@ fn latest_merge(ctx: &StageContext, manifest: &Manifest) -> Result<Option<i64>> 
             Ok(())
         })?;
     }
-    let decontaminated = ctx.run.table(names::DECONTAMINATED);
+    let decontaminated = ctx.table(names::DECONTAMINATED)?;
     if !commits.is_empty() && Manifest::read(&decontaminated)?.is_some() {
         let columns = ["sample_id", "repo", "pr_number", "base_sha"];
         for_each_table_batch_columns(&decontaminated, &columns, 8192, |batch| {
@@ -104,7 +104,7 @@ fn latest_merge(ctx: &StageContext, manifest: &Manifest) -> Result<Option<i64>> 
     }
     let mut latest: Option<i64> = None;
     for table in [names::PATCHES, names::COMMIT_PACKS] {
-        let table = ctx.run.table(table);
+        let table = ctx.table(table)?;
         if Manifest::read(&table)?.is_none() {
             continue;
         }

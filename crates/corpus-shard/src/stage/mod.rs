@@ -32,7 +32,7 @@ pub struct ShardStage;
 
 /// Mixture parts of each partition, from the mixture's manifest.
 fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
-    let manifest = Manifest::read(&ctx.run.table(names::MIXTURE))?
+    let manifest = Manifest::read(&ctx.table(names::MIXTURE)?)?
         .ok_or_else(|| StageError::stage(NAME, "table mixture is missing: run mix first"))?;
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for part in manifest.parts {
@@ -58,6 +58,17 @@ impl Stage for ShardStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::SHARDS, "validation_shards"]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            names::MIXTURE,
+            names::TOKENIZED,
+            names::DECONTAM_REPORT,
+            names::DECONTAMINATED,
+            names::PATCHES,
+            names::COMMIT_PACKS,
+        ]
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {
@@ -117,7 +128,7 @@ impl Stage for ShardStage {
             .parse()
             .map_err(|_| StageError::stage(NAME, format!("unit {key} is not a bucket")))?;
         let files = partitions(ctx)?.remove(&partition).unwrap_or_default();
-        let dir = ctx.run.table(names::MIXTURE);
+        let dir = ctx.table(names::MIXTURE)?;
         let mut batches = Vec::new();
         for file in files {
             for_each_batch(&dir.join(file), 8192, |batch| {
@@ -152,7 +163,7 @@ impl Stage for ShardStage {
         if table != names::SHARDS {
             return Ok(());
         }
-        let tokenized = Manifest::read(&ctx.run.table(names::TOKENIZED))?
+        let tokenized = Manifest::read(&ctx.table(names::TOKENIZED)?)?
             .ok_or_else(|| StageError::stage(NAME, "table tokenized is missing"))?;
         let identity = tokenized
             .stages
@@ -168,7 +179,7 @@ impl Stage for ShardStage {
             total: 0,
             per_source: BTreeMap::new(),
         };
-        let dir = ctx.run.table(table);
+        let dir = ctx.table(table)?;
         for part in &mut manifest.parts {
             let counted = part_tokens(&dir.join(&part.file))?;
             part.tokens = Some(counted.total);

@@ -62,9 +62,9 @@ impl SynthesizeStage {
         self.prepared.get_or_prepare(NAME, || {
             let prepared = Prepared {
                 repos: read_repos(ctx)?,
-                patches: KeyedTable::open(&ctx.run.table(names::PATCHES), "repo")?,
-                packs: KeyedTable::open(&ctx.run.table(names::COMMIT_PACKS), "repo")?,
-                pulls: KeyedTable::open_if_present(&ctx.run.table(names::PULLS), "repo")?,
+                patches: KeyedTable::open(&ctx.table(names::PATCHES)?, "repo")?,
+                packs: KeyedTable::open(&ctx.table(names::COMMIT_PACKS)?, "repo")?,
+                pulls: KeyedTable::open_if_present(&ctx.table(names::PULLS)?, "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
                 added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
                 client: (ctx.recipe.synthesize.engine == "model")
@@ -82,6 +82,15 @@ impl Stage for SynthesizeStage {
 
     fn outputs(&self) -> &'static [&'static str] {
         &[names::TRAJECTORIES, names::SYNTHETIC_SAMPLES]
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        &[
+            names::REPOS,
+            names::PATCHES,
+            names::COMMIT_PACKS,
+            names::PULLS,
+        ]
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

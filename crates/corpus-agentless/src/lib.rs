@@ -18,6 +18,7 @@
 pub mod packs;
 pub mod prompt_inputs;
 pub mod prose;
+pub mod rules;
 pub mod samples;
 pub mod search_replace;
 pub mod stage;

@@ -1,10 +1,10 @@
 //! Commit-pack documents (a PR's commits in order, each its cleaned message then its diff)
 //! and main-line commit documents, under the profile's rules (docs/formats.md).
 
+use crate::rules::FormatRules;
 use corpus_core::drop_reason::DropReason;
 use corpus_core::identity::SampleKind;
 use corpus_core::paths::language;
-use corpus_core::recipe::FormatRules;
 use corpus_core::rows::{CommitPackRow, PatchRow};
 
 use crate::prose::clean_commit_message;
@@ -35,17 +35,6 @@ pub fn split_diff(diff: &str) -> Vec<(String, String)> {
     out
 }
 
-fn is_source(rules: &FormatRules, path: &str) -> bool {
-    rules.languages.is_empty() || rules.languages.iter().any(|l| l == language(path))
-}
-
-fn is_doc(rules: &FormatRules, path: &str) -> bool {
-    match &rules.doc_languages {
-        Some(docs) => docs.iter().any(|l| l == language(path)),
-        None => false,
-    }
-}
-
 /// Render a PR's commit pack, or say why the profile leaves it out.
 pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered, Skipped> {
     let skip = |reason: DropReason, path: Option<&str>, detail: String| Skipped {
@@ -59,7 +48,7 @@ pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered
     for commit in &pack.commits {
         let mut diff = String::new();
         for (path, section) in split_diff(&commit.diff) {
-            if is_source(rules, &path) {
+            if rules.is_pack_source(&path) {
                 diff.push_str(&section);
                 if !source_paths.contains(&path.as_str()) {
                     source_paths.push(
@@ -71,7 +60,7 @@ pub fn render_pack(pack: &CommitPackRow, rules: &FormatRules) -> Result<Rendered
                             .unwrap_or(""),
                     );
                 }
-            } else if is_doc(rules, &path) {
+            } else if rules.is_pack_doc(&path) {
                 // Documentation keeps only its header line: what changed, not how.
                 if let Some(header) = section.lines().next() {
                     diff.push_str(header);
@@ -162,7 +151,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let rules = FormatOptions::default().rules();
+        let rules = FormatRules::of(&FormatOptions::default());
         let doc = render_pack(&pack, &rules).expect("pack");
         assert!(doc.response.starts_with(
             "Fix x\n\ndiff --git a/README.md b/README.md\ndiff --git a/x.py b/x.py\n"

@@ -2,13 +2,12 @@
 //! localization, BugFixer and TestWriter SEARCH/REPLACE edits, under the recipe's profile.
 
 use corpus_core::drop_reason::DropReason;
-use corpus_core::identity::Change;
-use corpus_core::identity::SampleKind;
+use corpus_core::identity::{Change, Role, SampleKind};
 use std::collections::HashMap;
 
-use corpus_core::paths::{is_test, language, skip_by_path};
+use crate::rules::FormatRules;
+use corpus_core::paths::{is_test, skip_by_path};
 use corpus_core::recipe::ExtractOptions;
-use corpus_core::recipe::FormatRules;
 use corpus_core::rows::{FileChange, PatchRow, PullRow};
 
 use crate::packs::split_diff;
@@ -80,31 +79,12 @@ pub fn problem_and_discussion(patch: &PatchRow, pull: Option<&PullRow>) -> (Stri
     )
 }
 
-fn is_source(rules: &FormatRules, path: &str) -> bool {
-    let lang = language(path);
-    if rules.languages.is_empty() {
-        !matches!(
-            lang,
-            "other" | "markdown" | "restructuredtext" | "text" | "json" | "yaml" | "toml" | "ini"
-        )
-    } else {
-        rules.languages.iter().any(|l| l == lang)
-    }
-}
-
-fn is_doc(rules: &FormatRules, path: &str) -> bool {
-    match &rules.doc_languages {
-        Some(docs) => docs.iter().any(|l| l == language(path)),
-        None => true,
-    }
-}
-
 /// The PR-level rules of the profile: file types, added and deleted files, file count.
 pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
     if let Some(f) = patch
         .files
         .iter()
-        .find(|f| !is_source(rules, &f.path) && !is_doc(rules, &f.path))
+        .find(|f| !rules.is_sample_source(&f.path) && !rules.is_sample_doc(&f.path))
     {
         let mut s = skip(
             DropReason::OtherFileType,
@@ -136,7 +116,7 @@ pub fn check_pr(patch: &PatchRow, rules: &FormatRules) -> Result<(), Skipped> {
     let sources = patch
         .files
         .iter()
-        .filter(|f| is_source(rules, &f.path))
+        .filter(|f| rules.is_sample_source(&f.path))
         .count();
     if sources == 0 {
         return Err(skip(
@@ -243,17 +223,36 @@ pub enum Localization {
     },
 }
 
+/// The files of a PR a role changes: the source files that are tests for the TestWriter,
+/// the others for the BugFixer.
+fn files_of<'a>(patch: &'a PatchRow, rules: &FormatRules, role: Role) -> Vec<&'a FileChange> {
+    patch
+        .files
+        .iter()
+        .filter(|f| rules.is_sample_source(&f.path) && f.is_test == role.changes_tests())
+        .collect()
+}
+
+/// A role's localization and edit templates.
+fn templates_of(role: Role) -> (&'static str, &'static str) {
+    match role {
+        Role::BugFixer => ("bugfixer_localization.jinja", "bugfixer_edit.jinja"),
+        Role::TestWriter => ("testwriter_localization.jinja", "testwriter_edit.jinja"),
+    }
+}
+
 /// The localization of one role's files: the answer names the files that exist at base
 /// (at most 5); the prompt shows the base tree a model may read.
 fn localization_of(
     files: &[&FileChange],
-    role: &str,
+    role: Role,
     problem: &str,
     rules: &FormatRules,
     templates: &Templates,
     base_files: &mut dyn Iterator<Item = &str>,
-    (kind, template): (SampleKind, &str),
 ) -> Result<Localization, TemplateError> {
+    let kind = role.localization();
+    let template = templates_of(role).0;
     let existing: Vec<String> = files
         .iter()
         .filter(|f| f.change != Change::Added.code())
@@ -269,10 +268,10 @@ fn localization_of(
     if existing.is_empty() {
         return Ok(Localization::None);
     }
-    let structure = if role == "bugfixer" {
-        render_structure(base_files, |p| is_source(rules, p) && !is_test(p))
+    let structure = if !role.changes_tests() {
+        render_structure(base_files, |p| rules.is_sample_source(p) && !is_test(p))
     } else {
-        render_structure(base_files, |p| is_source(rules, p))
+        render_structure(base_files, |p| rules.is_sample_source(p))
     };
     Ok(Localization::Prompt {
         prompt: templates.localization(template, problem, structure.trim_end())?,
@@ -290,23 +289,8 @@ pub fn localizations(
     problem: &str,
 ) -> Result<Vec<(SampleKind, Localization)>, TemplateError> {
     let mut out = Vec::new();
-    for (role, kind, template) in [
-        (
-            "bugfixer",
-            SampleKind::BugfixerLocalization,
-            "bugfixer_localization.jinja",
-        ),
-        (
-            "testwriter",
-            SampleKind::TestwriterLocalization,
-            "testwriter_localization.jinja",
-        ),
-    ] {
-        let files: Vec<&FileChange> = patch
-            .files
-            .iter()
-            .filter(|f| is_source(rules, &f.path) && f.is_test == (role == "testwriter"))
-            .collect();
+    for role in Role::ALL.iter().copied() {
+        let files = files_of(patch, rules, role);
         if files.is_empty() {
             continue;
         }
@@ -315,16 +299,8 @@ pub fn localizations(
             .iter()
             .map(String::as_str)
             .filter(|p| skip_by_path(p, skip_rules).is_none());
-        let found = localization_of(
-            &files,
-            role,
-            problem,
-            rules,
-            templates,
-            &mut base,
-            (kind, template),
-        )?;
-        out.push((kind, found));
+        let found = localization_of(&files, role, problem, rules, templates, &mut base)?;
+        out.push((role.localization(), found));
     }
     Ok(out)
 }
@@ -341,16 +317,6 @@ pub fn render_pr(
     let (problem, discussion) = problem_and_discussion(patch, pull);
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    let code: Vec<&FileChange> = patch
-        .files
-        .iter()
-        .filter(|f| is_source(rules, &f.path) && !f.is_test)
-        .collect();
-    let tests: Vec<&FileChange> = patch
-        .files
-        .iter()
-        .filter(|f| is_source(rules, &f.path) && f.is_test)
-        .collect();
     // The tree shows what a model may read: no lockfiles, vendored or generated files.
     let base_files = || {
         patch
@@ -360,34 +326,14 @@ pub fn render_pr(
             .filter(|p| skip_by_path(p, skip_rules).is_none())
     };
 
-    for (role, files) in [("bugfixer", &code), ("testwriter", &tests)] {
+    for role in Role::ALL.iter().copied() {
+        let files = &files_of(patch, rules, role);
         if files.is_empty() {
             continue;
         }
-        let (loc_kind, edit_kind, loc_template, edit_template) = if role == "bugfixer" {
-            (
-                SampleKind::BugfixerLocalization,
-                SampleKind::BugfixerEdit,
-                "bugfixer_localization.jinja",
-                "bugfixer_edit.jinja",
-            )
-        } else {
-            (
-                SampleKind::TestwriterLocalization,
-                SampleKind::TestwriterEdit,
-                "testwriter_localization.jinja",
-                "testwriter_edit.jinja",
-            )
-        };
-        match localization_of(
-            files,
-            role,
-            &problem,
-            rules,
-            templates,
-            &mut base_files(),
-            (loc_kind, loc_template),
-        )? {
+        let (loc_kind, edit_kind) = (role.localization(), role.edit());
+        let edit_template = templates_of(role).1;
+        match localization_of(files, role, &problem, rules, templates, &mut base_files())? {
             Localization::None => {}
             Localization::Skipped(s) => skipped.push(s),
             Localization::Prompt { prompt, files } => {

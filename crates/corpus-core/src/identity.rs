@@ -3,6 +3,9 @@
 //! stable code the tables hold. Code builds and compares the enums; only the tables keep
 //! the codes.
 
+/// An enum whose values are stable string codes: `code()`, `from_code()`, `ALL`, `Display`,
+/// and serde as the code. For identities a table, a report or a recipe holds as a string.
+#[macro_export]
 macro_rules! code_enum {
     ($(#[doc = $doc:literal])* $name:ident { $( $(#[doc = $vdoc:literal])* $variant:ident = $code:literal ),* $(,)? }) => {
         $(#[doc = $doc])*
@@ -36,11 +39,30 @@ macro_rules! code_enum {
                 f.write_str(self.code())
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::from_code(&code).ok_or_else(|| {
+                    let codes: Vec<&str> = $name::ALL.iter().map(|v| v.code()).collect();
+                    serde::de::Error::custom(format!(
+                        "`{code}` is not one of: {}",
+                        codes.join(", ")
+                    ))
+                })
+            }
+        }
     };
 }
 
 /// Also the shape of [`crate::drop_reason::DropReason`].
-pub(crate) use code_enum;
+pub use code_enum;
 
 code_enum! {
     /// What a sample is (`sample_kind`).
@@ -54,6 +76,60 @@ code_enum! {
         SyntheticAgentic = "synthetic_agentic",
         SyntheticReasoning = "synthetic_reasoning",
         External = "external",
+    }
+}
+
+impl SampleKind {
+    /// The Agentless role a sample belongs to, if it is an Agentless sample.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            SampleKind::BugfixerLocalization | SampleKind::BugfixerEdit => Some(Role::BugFixer),
+            SampleKind::TestwriterLocalization | SampleKind::TestwriterEdit => {
+                Some(Role::TestWriter)
+            }
+            _ => None,
+        }
+    }
+}
+
+code_enum! {
+    /// Whose task an Agentless sample is: the BugFixer changes the code, the TestWriter the
+    /// tests.
+    Role {
+        BugFixer = "bugfixer",
+        TestWriter = "testwriter",
+    }
+}
+
+impl Role {
+    /// The kind of its localization samples.
+    pub fn localization(self) -> SampleKind {
+        match self {
+            Role::BugFixer => SampleKind::BugfixerLocalization,
+            Role::TestWriter => SampleKind::TestwriterLocalization,
+        }
+    }
+
+    /// The kind of its edit samples.
+    pub fn edit(self) -> SampleKind {
+        match self {
+            Role::BugFixer => SampleKind::BugfixerEdit,
+            Role::TestWriter => SampleKind::TestwriterEdit,
+        }
+    }
+
+    /// Whether the files it changes are tests.
+    pub fn changes_tests(self) -> bool {
+        self == Role::TestWriter
+    }
+}
+
+code_enum! {
+    /// What a chat model is asked for in `synthesize`: agentic trajectories (the explorer) or
+    /// localization reasoning (the reasoner).
+    ModelRole {
+        Explorer = "explorer",
+        Reasoner = "reasoner",
     }
 }
 
@@ -122,5 +198,38 @@ mod tests {
         check(Change::ALL, Change::code, Change::from_code);
         check(Origin::ALL, Origin::code, Origin::from_code);
         check(Split::ALL, Split::code, Split::from_code);
+        check(Role::ALL, Role::code, Role::from_code);
+        check(ModelRole::ALL, ModelRole::code, ModelRole::from_code);
+    }
+
+    #[test]
+    fn a_role_owns_its_two_sample_kinds() {
+        for role in Role::ALL {
+            assert_eq!(role.localization().role(), Some(*role));
+            assert_eq!(role.edit().role(), Some(*role));
+            assert!(role.localization().code().starts_with(role.code()));
+        }
+        assert_eq!(SampleKind::CommitPack.role(), None);
+    }
+
+    #[test]
+    fn a_code_enum_reads_and_writes_its_code_and_names_the_codes_when_wrong() {
+        #[derive(serde::Deserialize, serde::Serialize, Debug)]
+        struct Holder {
+            roles: Vec<ModelRole>,
+        }
+        let read: Holder = toml::from_str("roles = [\"reasoner\"]").expect("known");
+        assert_eq!(read.roles, vec![ModelRole::Reasoner]);
+        assert_eq!(
+            toml::to_string(&read).expect("write").trim(),
+            "roles = [\"reasoner\"]"
+        );
+        let wrong = toml::from_str::<Holder>("roles = [\"critic\"]").expect_err("unknown");
+        assert!(
+            wrong
+                .to_string()
+                .contains("`critic` is not one of: explorer, reasoner"),
+            "{wrong}"
+        );
     }
 }

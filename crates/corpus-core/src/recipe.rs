@@ -275,44 +275,6 @@ impl Default for FormatOptions {
     }
 }
 
-/// The profile's rules with the recipe's overrides applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatRules {
-    /// Source languages; empty means every language.
-    pub languages: Vec<String>,
-    /// Documentation languages; `None` means any other file is allowed too.
-    pub doc_languages: Option<Vec<String>>,
-    pub allow_added_files: bool,
-    pub max_source_files: usize,
-    pub max_blocks: usize,
-    pub pack_min_files: usize,
-    pub pack_max_files: usize,
-}
-
-impl FormatOptions {
-    pub fn rules(&self) -> FormatRules {
-        let kimi = self.profile == Profile::KimiDev;
-        FormatRules {
-            languages: self.languages.clone().unwrap_or_else(|| {
-                if kimi {
-                    vec!["python".into()]
-                } else {
-                    Vec::new()
-                }
-            }),
-            doc_languages: self
-                .doc_languages
-                .clone()
-                .or_else(|| kimi.then(|| vec!["markdown".into(), "restructuredtext".into()])),
-            allow_added_files: self.allow_added_files.unwrap_or(!kimi),
-            max_source_files: self.max_source_files.unwrap_or(if kimi { 3 } else { 10 }),
-            max_blocks: self.max_blocks.unwrap_or(if kimi { 5 } else { 20 }),
-            pack_min_files: self.pack_min_files.unwrap_or(1),
-            pack_max_files: self.pack_max_files.unwrap_or(if kimi { 5 } else { 20 }),
-        }
-    }
-}
-
 /// Keeping benchmarks out: which benchmark families, which cutoff date, which content checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

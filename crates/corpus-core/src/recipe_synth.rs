@@ -42,7 +42,7 @@ pub struct ModelOptions {
     pub concurrency: usize,
     /// `explorer` (agent trajectories: model exploration, then the templated edits) and
     /// `reasoner` (localization reasoning), each kept only under the rules of docs/synthetic.md.
-    pub roles: Vec<String>,
+    pub roles: Vec<crate::identity::ModelRole>,
     /// Replies an exploration may take before it is dropped (`model_no_answer`).
     pub max_turns: u32,
     /// Badly formed replies an exploration may take (`model_format_errors`).
@@ -68,7 +68,7 @@ impl Default for ModelOptions {
             top_p: 0.95,
             max_tokens: 2048,
             concurrency: 8,
-            roles: vec!["explorer".into(), "reasoner".into()],
+            roles: crate::identity::ModelRole::ALL.to_vec(),
             max_turns: 12,
             max_format_errors: 3,
             max_files: 3,
@@ -143,13 +143,6 @@ pub fn semantic_errors(s: &SynthesizeOptions) -> Vec<String> {
         if m.roles.is_empty() {
             errors.push("[synthesize.model] roles must name explorer, reasoner or both".into());
         }
-        for role in &m.roles {
-            if role != "explorer" && role != "reasoner" {
-                errors.push(format!(
-                    "[synthesize.model] role `{role}` is unknown (explorer, reasoner)"
-                ));
-            }
-        }
     }
     if !s.root.starts_with('/') || s.root.len() < 2 {
         errors.push("[synthesize] root must be an absolute path such as /testbed".into());
@@ -184,11 +177,24 @@ mod tests {
         let mut bad = recipe.synthesize.clone();
         bad.model.url = "127.0.0.1:8000".into();
         bad.model.model = String::new();
-        bad.model.roles = vec!["critic".into()];
+        bad.model.roles = Vec::new();
         bad.model.top_p = 2.0;
         let errors = super::semantic_errors(&bad).join("\n");
-        for expected in ["url must be", "model must name", "role `critic`", "top_p"] {
+        for expected in ["url must be", "model must name", "roles must name", "top_p"] {
             assert!(errors.contains(expected), "{expected}: {errors}");
         }
+        // A role that is not one is refused where the recipe is read, naming the roles.
+        let unknown = Recipe::parse(
+            "name = \"x\"\n[inputs]\ndemo = true\n[synthesize.model]\nroles = [\"critic\"]\n",
+            "README",
+            std::path::Path::new("."),
+        )
+        .expect_err("critic is no role");
+        assert!(
+            unknown
+                .to_string()
+                .contains("`critic` is not one of: explorer, reasoner"),
+            "{unknown}"
+        );
     }
 }

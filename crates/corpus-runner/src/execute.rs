@@ -11,7 +11,7 @@ use corpus_core::manifest::{Manifest, PartInfo, StageEntry};
 use corpus_core::schema::table_schema;
 use corpus_core::table::{PartWriter, clear_parts, for_each_batch};
 
-use crate::report::{StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
+use crate::report::{StageOutcome, StageReport, cpu_seconds, peak_rss_mib, reset_peak_rss};
 use crate::units::UnitStore;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::fault;
@@ -140,7 +140,7 @@ pub fn run_stage(
     };
     if !forced && is_current(ctx, stage, &inputs.fingerprint)? {
         tracing::info!("{name}: current (inputs and config unchanged), skipped");
-        report.status = "current".into();
+        report.status = StageOutcome::Current;
         fill_from_manifests(ctx, stage, &mut report)?;
         report.wall_seconds = started.elapsed().as_secs_f64();
         report.cpu_seconds = cpu_seconds() - cpu_at_start;
@@ -161,7 +161,7 @@ pub fn run_stage(
         report.units_run = ran?;
     }
     if options.task.is_some() {
-        report.status = "tasks".into();
+        report.status = StageOutcome::Tasks;
     } else {
         let barrier = Instant::now();
         write_tables(ctx, stage, &inputs, &store, &keys, &mut report)?;
@@ -171,7 +171,7 @@ pub fn run_stage(
             barrier.duration_since(started).as_secs_f64(),
             barrier.elapsed().as_secs_f64()
         );
-        report.status = "ran".into();
+        report.status = StageOutcome::Ran;
     }
     report.wall_seconds = started.elapsed().as_secs_f64();
     report.cpu_seconds = cpu_seconds() - cpu_at_start;

@@ -6,12 +6,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+corpus_core::code_enum! {
+    /// What a run did with a stage.
+    StageOutcome {
+        /// Its units ran (those not done before) and its barrier wrote the tables.
+        Ran = "ran",
+        /// Skipped: its inputs and configuration are unchanged.
+        Current = "current",
+        /// This process ran some tasks; the barrier is still to come.
+        Tasks = "tasks",
+    }
+}
+
+// The enum comes from a macro, which has no `#[default]` to derive with.
+#[allow(clippy::derivable_impls)]
+impl Default for StageOutcome {
+    fn default() -> Self {
+        StageOutcome::Ran
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageReport {
     pub stage: String,
-    /// `ran`, `current` (skipped: inputs unchanged), or `tasks` (this process ran some
-    /// tasks; the barrier is still to come).
-    pub status: String,
+    pub status: StageOutcome,
     pub units: u64,
     pub units_run: u64,
     /// Rows of the input tables when the stage started.

@@ -1,4 +1,5 @@
-//! `swe-corpus status`: per stage, complete, partly done (units done of total) or not started.
+//! `swe-corpus status`: per stage, complete, stale, partly done (units done of total), not
+//! started or waiting for its inputs.
 
 use corpus_core::manifest::Manifest;
 use corpus_core::schema::names;
@@ -8,11 +9,25 @@ use crate::units::UnitStore;
 use corpus_stage::error::Result;
 use corpus_stage::stage::StageContext;
 
+corpus_core::code_enum! {
+    /// Where a stage of a run stands.
+    StageState {
+        /// Its tables are current for its inputs and configuration.
+        Complete = "complete",
+        /// It completed once, but its inputs or configuration changed since.
+        Stale = "stale",
+        /// Some of its units are done.
+        Partial = "partial",
+        NotStarted = "not started",
+        /// Its inputs do not exist yet.
+        Waiting = "waiting",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageStatus {
     pub stage: String,
-    /// `complete`, `stale` (complete, but inputs or config changed), `partial`, `not started`.
-    pub state: String,
+    pub state: StageState,
     pub units_done: u64,
     pub units: u64,
     pub rows: u64,
@@ -40,7 +55,7 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
             Err(_) => {
                 out.push(StageStatus {
                     stage: stage.name().to_string(),
-                    state: "waiting".into(),
+                    state: StageState::Waiting,
                     units_done: 0,
                     units: 0,
                     rows: 0,
@@ -86,7 +101,7 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
         let (state, done) = if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? {
             tasks = None;
             failures.clear();
-            ("complete", keys.len() as u64)
+            (StageState::Complete, keys.len() as u64)
         } else {
             let done = if work.exists() {
                 let store = UnitStore { dir: work };
@@ -101,16 +116,16 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
                 0
             };
             if done > 0 {
-                ("partial", done)
+                (StageState::Partial, done)
             } else if finished_before {
-                ("stale", 0)
+                (StageState::Stale, 0)
             } else {
-                ("not started", 0)
+                (StageState::NotStarted, 0)
             }
         };
         out.push(StageStatus {
             stage: stage.name().to_string(),
-            state: state.to_string(),
+            state,
             units_done: done,
             units: keys.len() as u64,
             rows,

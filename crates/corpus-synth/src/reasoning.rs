@@ -10,6 +10,7 @@ use crate::engine::Search;
 use crate::engine::{Drop, Evidence};
 use crate::leak::LeakGuard;
 use corpus_core::drop_reason::DropReason;
+use corpus_core::identity::Role;
 
 /// The reasoning and answer naming exactly `files`, or why the evidence does not support it.
 /// Quoted lines are base content the searches point at; the search words themselves must
@@ -17,7 +18,7 @@ use corpus_core::drop_reason::DropReason;
 pub fn localization_reasoning(
     evidence: &Evidence,
     files: &[String],
-    role: &str,
+    role: Role,
 ) -> Result<String, Drop> {
     let found: Vec<&str> = evidence
         .searches
@@ -74,7 +75,7 @@ pub fn localization_reasoning(
             noted.push(path);
             notes.push(if files.contains(path) {
                 format!("In `{path}`, {fact}: this is the right place.")
-            } else if role == "bugfixer" {
+            } else if !role.changes_tests() {
                 format!("`{path}` is a test file, not where this change goes.")
             } else {
                 format!("`{path}` is not a test file.")
@@ -126,7 +127,7 @@ mod tests {
 
     #[test]
     fn golden_reasoning_names_exactly_the_right_files() {
-        let text = localization_reasoning(&evidence(), &["src/p.py".into()], "bugfixer")
+        let text = localization_reasoning(&evidence(), &["src/p.py".into()], Role::BugFixer)
             .expect("complete");
         assert_eq!(
             text,
@@ -139,12 +140,13 @@ In `src/p.py`, `parse` appears there on line 1 (`def parse(text):`): this is the
 
     #[test]
     fn a_file_the_searches_missed_or_an_added_search_word_is_refused() {
-        let err = localization_reasoning(&evidence(), &["src/other.py".into()], "bugfixer")
+        let err = localization_reasoning(&evidence(), &["src/other.py".into()], Role::BugFixer)
             .expect_err("incomplete");
         assert_eq!(err.reason, DropReason::ReasoningIncomplete);
         let mut e = evidence();
         e.searches[0].term = "guard_empty".into();
-        let err = localization_reasoning(&e, &["src/p.py".into()], "bugfixer").expect_err("leak");
+        let err =
+            localization_reasoning(&e, &["src/p.py".into()], Role::BugFixer).expect_err("leak");
         assert_eq!(err.reason, DropReason::Leak);
     }
 
@@ -161,8 +163,9 @@ In `src/p.py`, `parse` appears there on line 1 (`def parse(text):`): this is the
                 "`render` appears there on line 3 (`def render(x):`)".into(),
             )],
         });
-        let text = localization_reasoning(&e, &["src/p.py".into(), "src/r.py".into()], "bugfixer")
-            .expect("complete");
+        let text =
+            localization_reasoning(&e, &["src/p.py".into(), "src/r.py".into()], Role::BugFixer)
+                .expect("complete");
         assert!(text.contains("\nThe issue also mentions `render`. Searching for it:\n\n$ grep -rn render .\n./src/r.py:3:def render(x):\n\nIn `src/r.py`, `render` appears there on line 3 (`def render(x):`): this is the right place.\n"), "{text}");
         assert!(text.ends_with("The files to change are:\n```\nsrc/p.py\nsrc/r.py\n```"));
     }

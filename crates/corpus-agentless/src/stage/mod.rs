@@ -109,7 +109,7 @@ impl Stage for FormatStage {
     fn run_unit(&self, ctx: &StageContext, key: &str, out: &mut UnitOutput) -> Result<()> {
         let inputs = self.opened(ctx)?;
         let options = &ctx.recipe.format;
-        let rules = options.rules();
+        let rules = crate::rules::FormatRules::of(options);
         // Streamed: blobs wait on disk, PRs and packs come a batch at a time and their rows
         // leave after each batch, so memory does not grow with the history.
         let blobs = SpilledBlobs::collect(&inputs.blobs, key, &ctx.run.work(NAME))?;

@@ -1,6 +1,7 @@
 //! Reading a finished run for the projection: its report, its tables' sizes and rows, its
 //! mirrors' sizes.
 
+use crate::report::StageOutcome;
 use corpus_core::identity::PatchKind;
 use corpus_core::identity::Split;
 use corpus_core::schema::names;
@@ -38,7 +39,7 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
         stages: report
             .stages
             .iter()
-            .filter(|s| s.status == "ran")
+            .filter(|s| s.status == StageOutcome::Ran)
             .map(|s| StageCost {
                 stage: s.stage.clone(),
                 cpu_seconds: s.cpu_seconds,
@@ -49,7 +50,7 @@ pub fn measure(ctx: &StageContext) -> Result<Measured> {
         unmeasured_stages: report
             .stages
             .iter()
-            .filter(|s| s.status != "ran")
+            .filter(|s| s.status != StageOutcome::Ran)
             .map(|s| s.stage.clone())
             .collect(),
         shard_tokens: report.tokens.as_ref().map(|t| t.total).unwrap_or(0),

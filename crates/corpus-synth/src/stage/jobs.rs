@@ -14,6 +14,7 @@ use crate::reasoning::localization_reasoning;
 use crate::tools::ToolFamily;
 use crate::trajectory::Trajectory;
 use corpus_agentless::samples::Localization;
+use corpus_core::identity::{Role, SampleKind};
 
 use super::rows::Reasoning;
 
@@ -27,7 +28,7 @@ pub struct PrData {
     pub commits: Vec<(String, String, String)>,
     pub has_merge_in_branch: bool,
     /// `format`'s localization tasks the reasoning answers.
-    pub tasks: Vec<(corpus_core::identity::SampleKind, Localization)>,
+    pub tasks: Vec<(SampleKind, Localization)>,
 }
 
 impl PrData {
@@ -45,9 +46,9 @@ impl PrData {
         }
     }
 
-    fn prompts(&self) -> impl Iterator<Item = (&'static str, &String, &Vec<String>)> {
+    fn prompts(&self) -> impl Iterator<Item = (SampleKind, &String, &Vec<String>)> {
         self.tasks.iter().filter_map(|(kind, l)| match l {
-            Localization::Prompt { prompt, files } => Some((kind.code(), prompt, files)),
+            Localization::Prompt { prompt, files } => Some((*kind, prompt, files)),
             _ => None,
         })
     }
@@ -91,9 +92,10 @@ pub fn deterministic(ctx: &Context, repo: &crate::Repository, pr: &PrData) -> Ve
             outcome.evidence.map(|evidence| {
                 pr.prompts()
                     .map(|(kind, prompt, files)| {
-                        let role = kind.split('_').next().unwrap_or(kind);
+                        // Every localization kind has a role.
+                        let role = kind.role().unwrap_or(Role::BugFixer);
                         (
-                            kind,
+                            kind.code(),
                             prompt.clone(),
                             localization_reasoning(&evidence, files, role),
                         )
@@ -212,8 +214,8 @@ fn one_model_job(
     let reasoning = if reasoner && pr.has_prompts() {
         let mut answers = Vec::new();
         for (kind, prompt, files) in pr.prompts() {
-            let answer = engine.reasoning(prompt, files, ctx.seed, variant, kind)?;
-            answers.push((kind, prompt.clone(), answer));
+            let answer = engine.reasoning(prompt, files, ctx.seed, variant, kind.code())?;
+            answers.push((kind.code(), prompt.clone(), answer));
         }
         Some(Ok(answers))
     } else {

@@ -4,7 +4,7 @@
 //! `synthetic_samples` (kind and source `synthetic_agentic`). A PR the engine cannot serve
 //! is one `drops` row with the engine's reason.
 
-use corpus_core::identity::SampleKind;
+use corpus_core::identity::{ModelRole, SampleKind};
 use corpus_core::schema::names;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -151,7 +151,7 @@ impl Stage for SynthesizeStage {
         let packs = SpilledPacks::collect(&prepared.packs, key, &ctx.run.work(NAME))?;
         let pulls = pulls_of(prepared.pulls.as_ref(), key)?;
         let cache = Arc::new(ResultCache::default());
-        let rules = ctx.recipe.format.rules();
+        let rules = corpus_agentless::rules::FormatRules::of(&ctx.recipe.format);
         let job_ctx = jobs::Context {
             repo_name: key,
             path: &path,
@@ -222,8 +222,8 @@ impl Stage for SynthesizeStage {
                         &job_ctx,
                         engine,
                         &prs,
-                        roles.iter().any(|r| r == "explorer"),
-                        roles.iter().any(|r| r == "reasoner"),
+                        roles.contains(&ModelRole::Explorer),
+                        roles.contains(&ModelRole::Reasoner),
                         options.model.concurrency,
                     )
                     .map_err(|e| StageError::stage(NAME, format!("{key}: {e}")))?

@@ -6,7 +6,7 @@
 //! - [`table`]: the Parquet part writer ([`table::PartWriter`]) and readers.
 //! - [`manifest`]: `_manifest.json` ([`manifest::Manifest`]) and [`certificate`], the
 //!   decontamination certificate the shards carry.
-//! - [`recipe`] and `recipe_*`: the TOML recipe ([`recipe::Recipe`]).
+//! - [`recipe`]: the TOML recipe ([`recipe::Recipe`]), a file per section in `recipe/`.
 //! - [`benchmark`]: the benchmark registry (`data/decontam/benchmarks/`).
 //! - [`crawl_cache`]: the crawl's response cache (written by the crawl and by the demo).
 //! - [`repo_name`], [`paths`], [`secrets`], [`days`], [`hash`], [`memory`], [`error`],
@@ -33,11 +33,6 @@ pub mod manifest;
 pub mod memory;
 pub mod paths;
 pub mod recipe;
-pub mod recipe_crawl;
-pub mod recipe_export;
-pub mod recipe_ingest;
-pub mod recipe_synth;
-pub mod recipe_tokens;
 pub mod repo_name;
 pub mod rows;
 pub mod schema;

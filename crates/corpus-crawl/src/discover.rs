@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use corpus_core::recipe_crawl::CrawlSearch;
+use corpus_core::recipe::CrawlSearch;
 use serde_json::Value;
 
 use crate::client::Client;

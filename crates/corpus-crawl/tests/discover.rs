@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use corpus_core::crawl_cache::ResponseCache;
-use corpus_core::recipe_crawl::CrawlSearch;
+use corpus_core::recipe::CrawlSearch;
 use corpus_crawl::client::now_secs;
 use corpus_crawl::{Client, ClientOptions, CrawlError, Tokens, days, discover};
 use corpus_testkit::github::{MockFaults, MockGitHub, MockRepo};

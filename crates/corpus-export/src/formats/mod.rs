@@ -213,12 +213,12 @@ mod tests {
 
     #[test]
     fn every_recipe_folder_is_a_format() {
-        for folder in corpus_core::recipe_export::EXPORT_FOLDERS {
+        for folder in corpus_core::recipe::EXPORT_FOLDERS {
             let name = folder.strip_suffix("-packed").unwrap_or(folder);
             assert!(Format::parse(name).is_some(), "{folder}");
         }
         assert_eq!(
-            corpus_core::recipe_export::EXPORT_FOLDERS.len(),
+            corpus_core::recipe::EXPORT_FOLDERS.len(),
             Format::ALL.len() + 1,
             "every format, plus hf-packed"
         );

@@ -157,7 +157,7 @@ mod tests {
     /// The README's model-engine example is a valid recipe; bad model settings are named.
     #[test]
     fn the_readme_model_example_parses_and_bad_settings_are_named() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../../README.md");
         let block = readme
             .split("```toml\n")
             .skip(1)

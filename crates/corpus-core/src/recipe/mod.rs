@@ -7,14 +7,33 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-pub use crate::recipe_crawl::CrawlOptions;
-pub use crate::recipe_export::ExportRecipe;
-pub use crate::recipe_ingest::{ExternalSource, IngestOptions};
-pub use crate::recipe_synth::{ModelOptions, SynthesizeOptions};
-pub use crate::recipe_tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
+
+mod crawl;
+mod curate;
+mod decontam;
+mod export;
+mod extract;
+mod format;
+mod ingest;
+mod inputs;
+mod runner;
+mod synthesize;
+mod tokens;
+
+pub use crawl::{CrawlOptions, CrawlSearch};
+pub use curate::CurateOptions;
+pub use decontam::*;
+pub use export::{EXPORT_FOLDERS, ExportRecipe};
+pub use extract::ExtractOptions;
+pub use format::{FormatOptions, Profile};
+pub use ingest::{ExternalSource, IngestOptions};
+pub use inputs::{Inputs, RepoEntry};
+pub use runner::{RunnerOptions, SlurmOptions, TableOptions};
+pub use synthesize::{ModelOptions, SynthesizeOptions};
+pub use tokens::{MixOptions, MixSource, ShardOptions, TokenizeOptions};
 
 /// The embedded default recipe (`pipelines/demo.toml`).
-pub const DEMO_RECIPE: &str = include_str!("../../../pipelines/demo.toml");
+pub const DEMO_RECIPE: &str = include_str!("../../../../pipelines/demo.toml");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,489 +79,13 @@ pub struct Recipe {
     pub base_dir: PathBuf,
 }
 
-fn default_seed() -> u64 {
-    20_250_923
-}
-
-/// Where the git repositories come from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Inputs {
-    /// Use the generated demo set (`swe-corpus demo` makes it; `run` makes it when missing).
-    #[serde(default)]
-    pub demo: bool,
-    /// Folder of the demo set.
-    #[serde(default = "default_demo_dir")]
-    pub demo_dir: PathBuf,
-    /// Repositories listed one by one.
-    #[serde(default)]
-    pub repos: Vec<RepoEntry>,
-    /// Folders whose direct children are git repositories (bare mirrors or clones).
-    #[serde(default)]
-    pub repo_dirs: Vec<PathBuf>,
-    /// At most this many GiB of the crawl's mirrors on disk at a time (0: no bound). A budget
-    /// makes the mirrors scratch: each repository is fetched, crawled, extracted and
-    /// synthesized, then its mirror is removed.
-    #[serde(default)]
-    pub mirror_budget_gib: f64,
-}
-
-impl Inputs {
-    /// The mirror budget in bytes, when there is one.
-    pub fn mirror_budget_bytes(&self) -> Option<u64> {
-        (self.mirror_budget_gib > 0.0)
-            .then_some((self.mirror_budget_gib * (1u64 << 30) as f64) as u64)
-    }
-}
-
-fn default_demo_dir() -> PathBuf {
-    PathBuf::from("data/demo")
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RepoEntry {
-    pub path: PathBuf,
-    /// `owner/name`; else taken from the origin URL or an `owner+name` / `owner__name` folder.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The default branch; else HEAD's branch.
-    #[serde(default)]
-    pub branch: Option<String>,
-}
-
-/// What `extract` keeps and skips.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ExtractOptions {
-    /// A file whose before or after version is larger is left out of the patch (`file_too_large`).
-    pub max_file_bytes: u64,
-    /// A patch whose kept diff is larger is dropped (`diff_too_large`).
-    pub max_diff_bytes: u64,
-    /// File names of lockfiles (`lockfile`).
-    pub lockfiles: Vec<String>,
-    /// Path components that mark vendored code (`vendored`).
-    pub vendored_dirs: Vec<String>,
-    /// File-name suffixes of generated files (`generated`).
-    pub generated_suffixes: Vec<String>,
-    /// Author names or e-mails containing one of these mark a bot (`bot_author`).
-    pub bot_authors: Vec<String>,
-    /// Also extract plain main-line commits (kind `commit`).
-    pub main_line_commits: bool,
-    /// Stop walking the history after this many commits (0: all).
-    pub max_history: u64,
-    /// Walk only the default branch's first-parent chain, not the branches merged into it.
-    pub first_parent_only: bool,
-}
-
+/// A list of owned strings, for the defaults that are lists.
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
-fn default_lockfiles() -> Vec<String> {
-    strings(&[
-        "poetry.lock",
-        "Pipfile.lock",
-        "uv.lock",
-        "pdm.lock",
-        "package-lock.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "Cargo.lock",
-        "Gemfile.lock",
-        "composer.lock",
-        "go.sum",
-        "mix.lock",
-        "pubspec.lock",
-        "packages.lock.json",
-        "flake.lock",
-    ])
-}
-fn default_vendored() -> Vec<String> {
-    strings(&[
-        "vendor",
-        "vendored",
-        "_vendor",
-        "third_party",
-        "thirdparty",
-        "3rdparty",
-        "node_modules",
-        "site-packages",
-        "bower_components",
-    ])
-}
-fn default_generated() -> Vec<String> {
-    strings(&[
-        "_pb2.py",
-        "_pb2_grpc.py",
-        ".pb.go",
-        ".min.js",
-        ".min.css",
-        ".map",
-        ".generated.cs",
-        "_generated.py",
-    ])
-}
-fn default_bots() -> Vec<String> {
-    strings(&[
-        "[bot]",
-        "dependabot",
-        "renovate",
-        "pre-commit-ci",
-        "github-actions",
-        "greenkeeper",
-        "snyk-bot",
-        "pyup-bot",
-        "allcontributors",
-    ])
-}
 
-impl Default for ExtractOptions {
-    fn default() -> Self {
-        Self {
-            max_file_bytes: 1 << 20,
-            max_diff_bytes: 1 << 20,
-            lockfiles: default_lockfiles(),
-            vendored_dirs: default_vendored(),
-            generated_suffixes: default_generated(),
-            bot_authors: default_bots(),
-            main_line_commits: true,
-            max_history: 0,
-            first_parent_only: false,
-        }
-    }
-}
-
-/// Which sample profile `format` applies (docs/formats.md): `kimi_dev` is the paper's filter,
-/// `broad` keeps every language and larger PRs. Any knob below overrides the profile's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    #[default]
-    KimiDev,
-    Broad,
-}
-
-/// What `format` renders and which PRs qualify.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FormatOptions {
-    pub profile: Profile,
-    /// Folder of the prompt templates (`*.jinja`); missing files fall back to the built-in
-    /// copies of `pipelines/templates/`.
-    pub templates_dir: PathBuf,
-    /// Render PR commit packs (`commit_pack`).
-    pub commit_packs: bool,
-    /// Render plain main-line commits as documents (`commit`).
-    pub commits: bool,
-    /// Languages whose files are source code (profile: python; broad: every language).
-    pub languages: Option<Vec<String>>,
-    /// Other languages a PR may touch; their content is left out (profile: markdown,
-    /// restructuredtext; broad: any).
-    pub doc_languages: Option<Vec<String>>,
-    /// Keep PRs that add files (an added file is a block with an empty SEARCH).
-    pub allow_added_files: Option<bool>,
-    /// Most source files a PR may change (profile: 3; broad: 10).
-    pub max_source_files: Option<usize>,
-    /// Most SEARCH/REPLACE blocks in an edit sample (profile: 5; broad: 20).
-    pub max_blocks: Option<usize>,
-    /// Source files a commit pack must change, at least and at most (profile: 1 and 5).
-    pub pack_min_files: Option<usize>,
-    pub pack_max_files: Option<usize>,
-    /// The `source` the rows count toward in the mix.
-    pub source_agentless: String,
-    pub source_commit_packs: String,
-    pub source_commits: String,
-}
-
-impl Default for FormatOptions {
-    fn default() -> Self {
-        Self {
-            profile: Profile::KimiDev,
-            templates_dir: PathBuf::from("pipelines/templates"),
-            commit_packs: true,
-            commits: false,
-            languages: None,
-            doc_languages: None,
-            allow_added_files: None,
-            max_source_files: None,
-            max_blocks: None,
-            pack_min_files: None,
-            pack_max_files: None,
-            source_agentless: "agentless".into(),
-            source_commit_packs: "commit_packs".into(),
-            source_commits: "commits".into(),
-        }
-    }
-}
-
-/// Keeping benchmarks out: which benchmark families, which cutoff date, which content checks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DecontamOptions {
-    /// The benchmark families of the shipped registry (`data/decontam/benchmarks/`) to keep
-    /// out; unset means all of them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub benchmarks: Option<Vec<String>>,
-    /// The older switch: `true` is a synonym for including the `swe-bench` family; `false`
-    /// without `benchmarks` keeps no shipped family out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub swe_bench_verified: Option<bool>,
-    /// PRs merged on or after this date (`YYYY-MM-DD`, UTC) are dropped (`after_cutoff`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cutoff: Option<String>,
-    /// More benchmark repositories (`owner/name`) to exclude.
-    pub extra_repos: Vec<String>,
-    /// Repositories released from a match (known false matches).
-    pub allow: Vec<String>,
-    /// Benchmark files (JSONL or Parquet with SWE-bench's columns) for content matching.
-    pub benchmark_files: Vec<PathBuf>,
-    /// Words per n-gram of content matching.
-    pub ngram: usize,
-    /// A sample holding this share (0 to 1) of a benchmark instance's problem statement or
-    /// patch n-grams is contaminated.
-    pub threshold: f64,
-    /// A PR whose changed lines hold this share (0 to 1) of a benchmark gold patch's is that
-    /// instance's fix (`benchmark_patch`); equal line sets always are.
-    pub patch_containment: f64,
-    /// Gold patches with fewer countable changed lines match only when equal.
-    pub patch_min_lines: usize,
-}
-
-impl DecontamOptions {
-    /// The chosen benchmark families, in the registry's order.
-    pub fn families(&self) -> Vec<&'static str> {
-        let all = crate::benchmark::family_names();
-        match (&self.benchmarks, self.swe_bench_verified) {
-            (None, Some(false)) => Vec::new(),
-            (None, _) => all,
-            (Some(list), verified) => all
-                .into_iter()
-                .filter(|name| {
-                    list.iter().any(|l| l == name)
-                        || (verified == Some(true) && *name == "swe-bench")
-                })
-                .collect(),
-        }
-    }
-
-    /// The cutoff as seconds since 1970-01-01 UTC, when set and well-formed.
-    pub fn cutoff_seconds(&self) -> Option<i64> {
-        let text = self.cutoff.as_deref()?;
-        (text.len() == 10)
-            .then(|| crate::days::parse(text))
-            .flatten()
-            .map(|days| days * 86_400)
-    }
-
-    /// What a user should decide and has not: `plan` and the run report say it.
-    pub fn warnings(&self) -> Vec<String> {
-        match self.cutoff {
-            Some(_) => Vec::new(),
-            None => vec![
-                "no [decontam] cutoff set: PRs merged after a live benchmark's start \
-                 (SWE-bench-Live: 2024-01-01) stay in the corpus; set cutoff = \"YYYY-MM-DD\""
-                    .to_string(),
-            ],
-        }
-    }
-
-    fn check(&self, errors: &mut Vec<String>) {
-        let known = crate::benchmark::family_names();
-        for name in self.benchmarks.iter().flatten() {
-            if !known.contains(&name.as_str()) {
-                errors.push(format!(
-                    "[decontam] benchmarks: unknown family `{name}` (known: {})",
-                    known.join(", ")
-                ));
-            }
-        }
-        if self.swe_bench_verified == Some(false)
-            && self.benchmarks.iter().flatten().any(|n| n == "swe-bench")
-        {
-            errors.push(
-                "[decontam] swe_bench_verified = false contradicts benchmarks naming `swe-bench`"
-                    .into(),
-            );
-        }
-        if let Some(cutoff) = &self.cutoff
-            && self.cutoff_seconds().is_none()
-        {
-            errors.push(format!(
-                "[decontam] cutoff `{cutoff}` is not a date: write YYYY-MM-DD"
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.threshold) || self.ngram == 0 {
-            errors.push("[decontam] threshold must be within 0..=1 and ngram at least 1".into());
-        }
-        if !(0.0..=1.0).contains(&self.patch_containment) || self.patch_min_lines == 0 {
-            errors.push(
-                "[decontam] patch_containment must be within 0..=1 and patch_min_lines at least 1"
-                    .into(),
-            );
-        }
-    }
-}
-
-impl Default for DecontamOptions {
-    fn default() -> Self {
-        Self {
-            benchmarks: None,
-            swe_bench_verified: None,
-            cutoff: None,
-            extra_repos: Vec::new(),
-            allow: Vec::new(),
-            benchmark_files: Vec::new(),
-            ngram: 13,
-            threshold: 0.5,
-            patch_containment: 0.8,
-            patch_min_lines: 5,
-        }
-    }
-}
-
-/// What `curate` keeps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CurateOptions {
-    /// PR title and body shorter than this (characters) is `short_problem_text`.
-    pub min_problem_chars: usize,
-    /// A sample larger than this is `sample_too_large`.
-    pub max_sample_bytes: u64,
-    /// A response line longer than this is `minified_line`.
-    pub max_line_chars: usize,
-    /// Text in a response that marks generated code (`generated_code`).
-    pub generated_markers: Vec<String>,
-    /// Regular expressions of auto-generated PR titles (`auto_generated_title`).
-    pub auto_title_patterns: Vec<String>,
-    /// Drop every sample of a PR whose text holds a detected secret (`secret_in_patch`).
-    pub secrets: bool,
-    /// Drop exact duplicate PRs across repositories and forks (`duplicate_pr`).
-    pub dedup: bool,
-    /// SPDX ids allowed (licence file at the PR's base); empty: no licence filter. A snapshot
-    /// with another licence is `license_not_allowed`, one without a licence file `no_license`.
-    pub licenses: Vec<String>,
-    /// Also drop near duplicates found by MinHash LSH (`near_duplicate_pr`).
-    pub near_dedup: bool,
-    /// MinHash permutations (a multiple of `minhash_bands`).
-    pub minhash_permutations: usize,
-    /// LSH bands; rows per band = permutations / bands.
-    pub minhash_bands: usize,
-    /// Words per shingle.
-    pub shingle_words: usize,
-    /// Estimated Jaccard similarity at or above which two PRs are near duplicates.
-    pub near_threshold: f64,
-    /// MiB the dedup barrier's sorters may hold before they spill to disk (the result does
-    /// not depend on it).
-    pub dedup_memory_mib: f64,
-}
-
-fn default_generated_markers() -> Vec<String> {
-    strings(&[
-        "DO NOT EDIT",
-        "Generated by the protocol buffer compiler",
-        "This file was automatically generated",
-        "Autogenerated by Thrift",
-    ])
-}
-fn default_title_patterns() -> Vec<String> {
-    strings(&[
-        r"(?i)^bump \S+ from \S+ to \S+",
-        r"(?i)^(chore\(deps[^)]*\): )?update dependency ",
-        r"(?i)^\[snyk\]",
-        r"(?i)^\[pre-commit\.ci\]",
-        r"(?i)^(chore\(deps[^)]*\): )?(lock file maintenance|pin dependencies)",
-    ])
-}
-
-impl Default for CurateOptions {
-    fn default() -> Self {
-        Self {
-            min_problem_chars: 10,
-            max_sample_bytes: 4 << 20,
-            max_line_chars: 1000,
-            generated_markers: default_generated_markers(),
-            auto_title_patterns: default_title_patterns(),
-            secrets: true,
-            dedup: true,
-            licenses: Vec::new(),
-            near_dedup: true,
-            minhash_permutations: 128,
-            minhash_bands: 16,
-            shingle_words: 5,
-            near_threshold: 0.8,
-            dedup_memory_mib: 1024.0,
-        }
-    }
-}
-
-/// Sizes of table parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TableOptions {
-    /// A part closes once it holds this many MiB of (uncompressed) data.
-    pub max_part_mib: u64,
-    /// Row groups flush at this many MiB of encoded data.
-    pub row_group_mib: u64,
-    /// Or at this many rows.
-    pub row_group_rows: u64,
-}
-
-impl Default for TableOptions {
-    fn default() -> Self {
-        Self {
-            max_part_mib: 256,
-            row_group_mib: 32,
-            row_group_rows: 8192,
-        }
-    }
-}
-
-impl TableOptions {
-    pub fn writer_options(&self) -> crate::table::WriterOptions {
-        crate::table::WriterOptions {
-            max_part_bytes: self.max_part_mib.max(1) << 20,
-            max_row_group_bytes: (self.row_group_mib.max(1) << 20) as usize,
-            max_row_group_rows: self.row_group_rows.max(1) as usize,
-            ..Default::default()
-        }
-    }
-}
-
-/// How the runner executes the stages.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunnerOptions {
-    /// Tasks per stage (0: one per core). Output bytes do not depend on it.
-    #[serde(default)]
-    pub tasks: usize,
-}
-
-/// Resources of the Slurm jobs (`swe-corpus run --executor slurm`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SlurmOptions {
-    /// Partition to submit to (default: the cluster's default partition).
-    pub partition: Option<String>,
-    /// CPUs per task (`--cpus-per-task`).
-    pub cpus_per_task: u32,
-    /// Memory per task (`--mem`, e.g. "8G").
-    pub mem: Option<String>,
-    /// Time limit per task (`--time`, e.g. "04:00:00").
-    pub time: Option<String>,
-    /// Further `sbatch` arguments, e.g. ["--account=research"].
-    pub extra_args: Vec<String>,
-}
-
-impl Default for SlurmOptions {
-    fn default() -> Self {
-        Self {
-            partition: None,
-            cpus_per_task: 1,
-            mem: None,
-            time: None,
-            extra_args: Vec::new(),
-        }
-    }
+fn default_seed() -> u64 {
+    20_250_923
 }
 
 impl Recipe {
@@ -751,15 +294,15 @@ impl Recipe {
         if self.extract.max_file_bytes == 0 || self.extract.max_diff_bytes == 0 {
             errors.push("[extract] max_file_bytes and max_diff_bytes must be positive".into());
         }
-        errors.extend(crate::recipe_ingest::semantic_errors(&self.ingest));
-        errors.extend(crate::recipe_tokens::semantic_errors(
+        errors.extend(ingest::semantic_errors(&self.ingest));
+        errors.extend(tokens::semantic_errors(
             &self.tokenize,
             &self.mix,
             &self.shard,
         ));
-        errors.extend(crate::recipe_export::semantic_errors(&self.export));
-        errors.extend(crate::recipe_synth::semantic_errors(&self.synthesize));
-        errors.extend(crate::recipe_crawl::semantic_errors(&self.crawl));
+        errors.extend(export::semantic_errors(&self.export));
+        errors.extend(synthesize::semantic_errors(&self.synthesize));
+        errors.extend(crawl::semantic_errors(&self.crawl));
         errors
     }
 
@@ -903,12 +446,12 @@ mod tests {
         empty::<CurateOptions>();
         empty::<TableOptions>();
         empty::<SlurmOptions>();
-        empty::<crate::recipe_crawl::CrawlOptions>();
-        empty::<crate::recipe_synth::ModelOptions>();
-        empty::<crate::recipe_synth::SynthesizeOptions>();
-        empty::<crate::recipe_tokens::TokenizeOptions>();
-        empty::<crate::recipe_tokens::MixOptions>();
-        empty::<crate::recipe_tokens::ShardOptions>();
+        empty::<crawl::CrawlOptions>();
+        empty::<synthesize::ModelOptions>();
+        empty::<synthesize::SynthesizeOptions>();
+        empty::<tokens::TokenizeOptions>();
+        empty::<tokens::MixOptions>();
+        empty::<tokens::ShardOptions>();
         let curate: CurateOptions = toml::from_str("max_line_chars = 7").expect("parses");
         assert_eq!(curate.max_line_chars, 7);
         assert_eq!(curate.minhash_bands, CurateOptions::default().minhash_bands);

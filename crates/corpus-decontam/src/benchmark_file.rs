@@ -198,43 +198,25 @@ mod tests {
         assert_eq!(instances[0].instance_id, "a__b-1");
         assert_eq!(instances[0].test_patch, "");
 
-        let missing = write(
-            dir.path(),
-            "m.jsonl",
-            "{\"instance_id\": \"x\", \"patch\": \"d\"}\n",
-        );
-        let err = read_instances(&missing).expect_err("missing").to_string();
-        assert!(
-            err.contains("line 1: missing column `problem_statement`"),
-            "{err}"
-        );
-
-        let wrong = write(
-            dir.path(),
-            "w.jsonl",
-            "{\"instance_id\": 3, \"problem_statement\": \"p\", \"patch\": \"d\"}\n",
-        );
-        let err = read_instances(&wrong).expect_err("wrong type").to_string();
-        assert!(
-            err.contains("`instance_id` must be a string, found a number"),
-            "{err}"
-        );
-
-        let empty = write(dir.path(), "e.jsonl", "\n");
-        assert!(
-            read_instances(&empty)
-                .expect_err("empty")
-                .to_string()
-                .contains("holds no instances")
-        );
-
-        let csv = write(dir.path(), "b.csv", "x");
-        assert!(
-            read_instances(&csv)
-                .expect_err("csv")
-                .to_string()
-                .contains("unknown format")
-        );
+        // Each bad file and the words of its error.
+        for (name, text, expected) in [
+            (
+                "m.jsonl",
+                "{\"instance_id\": \"x\", \"patch\": \"d\"}\n",
+                "line 1: missing column `problem_statement`",
+            ),
+            (
+                "w.jsonl",
+                "{\"instance_id\": 3, \"problem_statement\": \"p\", \"patch\": \"d\"}\n",
+                "`instance_id` must be a string, found a number",
+            ),
+            ("e.jsonl", "\n", "holds no instances"),
+            ("b.csv", "x", "unknown format"),
+        ] {
+            let path = write(dir.path(), name, text);
+            let err = read_instances(&path).expect_err(name).to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
     }
 
     fn write_parquet(path: &Path, columns: Vec<(&str, arrow::array::ArrayRef)>) {

@@ -234,18 +234,22 @@ impl Builder<'_> {
         }
     }
 
+    /// The output of a Kimi-Dev windowed command; one the emulator cannot run drops the
+    /// trajectory (`unsupported_command`, with `detail`).
+    fn windowed(&mut self, command: &str, detail: String) -> Result<String, Drop> {
+        self.emulator
+            .windowed(&mut self.window, command)
+            .ok_or_else(|| drop(DropReason::UnsupportedCommand, detail))
+    }
+
     /// Search the repository for `term` with the family's tool (`command` is the `grep`
     /// line the `swe_agent` family runs); returns the files it lists.
     fn search(&mut self, thought: String, term: &str, command: &str) -> Result<Vec<String>, Drop> {
         match self.family {
             ToolFamily::SweAgent => Ok(hit_paths(&self.shell(thought, command)?)),
             ToolFamily::KimiDev => {
-                let output = self
-                    .emulator
-                    .windowed(&mut self.window, &format!("search_dir {term}"))
-                    .ok_or_else(|| {
-                        drop(DropReason::UnsupportedCommand, format!("search_dir {term}"))
-                    })?;
+                let command = format!("search_dir {term}");
+                let output = self.windowed(&command, command.clone())?;
                 self.explore(
                     thought,
                     Action::new("search_dir", &[("search_term", term)]),
@@ -273,12 +277,8 @@ impl Builder<'_> {
                 )
             }
             ToolFamily::KimiDev => {
-                let output = self
-                    .emulator
-                    .windowed(&mut self.window, &format!("open \"{absolute}\""))
-                    .ok_or_else(|| {
-                        drop(DropReason::UnsupportedCommand, format!("open {absolute}"))
-                    })?;
+                let output =
+                    self.windowed(&format!("open \"{absolute}\""), format!("open {absolute}"))?;
                 (Action::new("open", &[("path", &absolute)]), output)
             }
         };

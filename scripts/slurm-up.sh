@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
 # Starts a single-node Slurm on this machine for the executor tests (no systemd needed):
-# munge, slurmctld and slurmd from Debian's packages, node on 127.0.0.1, no accounting.
-# Idempotent: does nothing when the node already answers. Needs root (CI runs as root).
+# munge, slurmctld and slurmd from Debian's packages, node on 127.0.0.1, no accounting, and
+# MaxArraySize lowered to 5 so that stages with more tasks are split into several array jobs
+# for real. Idempotent: does nothing when the node already answers with this configuration.
+# Needs root (CI runs as root).
 set -euo pipefail
 
-if command -v sinfo >/dev/null 2>&1 && timeout 5 sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+MAX_ARRAY_SIZE=5
+
+# Read the whole output before matching: `grep -q` would stop reading at the first match, and
+# the writer's SIGPIPE would fail the pipeline under pipefail.
+node_up() {
+    local states
+    states=$(timeout 5 sinfo -h -o %T 2>/dev/null) || return 1
+    grep -qE '^(idle|mixed|allocated)' <<<"$states"
+}
+
+configured() {
+    local config
+    config=$(timeout 5 scontrol show config 2>/dev/null) || return 1
+    grep -qE "^MaxArraySize +=? *${MAX_ARRAY_SIZE}\$" <<<"$config"
+}
+
+if command -v sinfo >/dev/null 2>&1 && node_up && configured; then
     exit 0
 fi
 
@@ -64,14 +82,20 @@ JobCompType=jobcomp/none
 MpiDefault=none
 KillWait=5
 MinJobAge=3600
+MaxArraySize=${MAX_ARRAY_SIZE}
 ${node_line} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=${node_name} Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 
-pgrep -x slurmctld >/dev/null || slurmctld
+if pgrep -x slurmctld >/dev/null; then
+    # Running with an older slurm.conf: read the new one.
+    scontrol reconfigure
+else
+    slurmctld
+fi
 pgrep -x slurmd >/dev/null || slurmd
 for _ in $(seq 1 50); do
-    if timeout 5 sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+    if node_up && configured; then
         exit 0
     fi
     sleep 0.2

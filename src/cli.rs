@@ -57,6 +57,11 @@ pub enum Command {
     /// `[crawl.search]` matches (split into slices of at most 1,000 results), or the
     /// repositories of GH Archive event files and CSV exports, most pull requests first.
     Discover(DiscoverArgs),
+    /// What a Slurm step job runs after a stage's array jobs (`run --executor slurm` submits
+    /// it): submit again the tasks with units left, or run the barrier and submit the next
+    /// stage.
+    #[command(hide = true)]
+    SlurmStep(SlurmStepArgs),
     /// Generate the demo repositories (the embedded recipe does this when they are missing).
     Demo {
         /// Where to write them.
@@ -157,10 +162,35 @@ pub struct RunArgs {
     /// Run only this stage, even if current.
     #[arg(long, value_name = "STAGE", conflicts_with_all = ["until", "from"])]
     pub only: Option<String>,
-    /// Where the tasks run: here on a thread pool, or as Slurm array jobs (`sbatch`), one
-    /// per stage plus a barrier job, chained with afterok.
+    /// Where the tasks run: here on a thread pool, or as Slurm array jobs (`sbatch`): per
+    /// stage its tasks, then a step job that retries failed tasks (`[slurm] max_retries`),
+    /// runs the barrier and submits the next stage.
     #[arg(long, value_enum, default_value = "local")]
     pub executor: Executor,
+}
+
+#[derive(Args)]
+pub struct SlurmStepArgs {
+    /// The run's effective recipe.
+    #[arg(long)]
+    pub recipe: PathBuf,
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The stage whose tasks ran.
+    #[arg(long)]
+    pub stage: String,
+    /// Its task count.
+    #[arg(long)]
+    pub tasks: usize,
+    /// `--tasks` of the submission, for later stages.
+    #[arg(long)]
+    pub base_tasks: usize,
+    /// 1 for the first submission of the stage's tasks.
+    #[arg(long)]
+    pub attempt: u32,
+    /// The stages after it, comma-separated.
+    #[arg(long, default_value = "")]
+    pub then: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -37,8 +37,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     let run = RunDir::new(&dir);
     let ctx = corpus_stage::stage::StageContext::new(&recipe, &run);
     println!(
-        "{:<14} {:<12} {:>12} {:>10}  tasks (done/failed/pending)",
-        "stage", "state", "units done", "rows"
+        "{:<14} {:<12} {:>27} {:>10}  tasks with units (done/failed/pending)",
+        "stage", "state", "units (done/running/failed)", "rows"
     );
     for s in corpus_runner::status::status(&ctx)? {
         let tasks = s
@@ -47,10 +47,13 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             .map(|t| format!("{}/{}/{} of {}", t.done, t.failed, t.pending, t.total))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{:<14} {:<12} {:>12} {:>10}  {tasks}",
+            "{:<14} {:<12} {:>27} {:>10}  {tasks}",
             s.stage,
             s.state,
-            format!("{}/{}", s.units_done, s.units),
+            format!(
+                "{}/{}/{} of {}",
+                s.units_done, s.units_running, s.units_failed, s.units
+            ),
             s.rows
         );
         for failure in &s.failures {

@@ -42,6 +42,7 @@ pub fn dispatch(command: &Command) -> Result<()> {
         Command::Decontam(DecontamCommand::Check { file, recipe }) => {
             decontam::check(file, recipe.as_ref())
         }
+        Command::SlurmStep(args) => run::slurm_step(args),
         Command::Demo { out } => recipe::demo(out),
     }
 }

@@ -7,7 +7,7 @@ use corpus_runner::execute::{ExecOptions, Selection};
 use corpus_stage::run_dir::RunDir;
 
 use super::{load_recipe, threads_or_cores};
-use crate::cli::{Executor, RunArgs};
+use crate::cli::{Executor, RunArgs, SlurmStepArgs};
 use crate::logging;
 
 pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
@@ -51,7 +51,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             let what = if job.role == "tasks" {
                 format!("tasks {:?}", job.tasks)
             } else {
-                "barrier".to_string()
+                "step (retries, barrier, next stage)".to_string()
             };
             println!("{:<14} job {:<10} {what}", job.stage, job.job_id);
         }
@@ -78,6 +78,41 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
     eprint!("{}", report.warning_lines());
     if args.task.is_none() {
         eprintln!("run directory: {}", run.root.display());
+    }
+    Ok(())
+}
+
+/// A Slurm step job (see `corpus_runner::slurm`).
+pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
+    let recipe = Recipe::load(&args.recipe)?.absolutized()?;
+    let run = RunDir::new(&args.run);
+    let step = corpus_runner::slurm::Step {
+        stage: args.stage.clone(),
+        tasks: args.tasks,
+        base_tasks: args.base_tasks,
+        attempt: args.attempt,
+        then: args
+            .then
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
+    match corpus_runner::slurm_step(&recipe, &run, &step, &binary)? {
+        corpus_runner::slurm::StepOutcome::Retried { tasks, attempt } => {
+            println!(
+                "{}: tasks {tasks:?} submitted again (attempt {attempt})",
+                step.stage
+            );
+        }
+        corpus_runner::slurm::StepOutcome::Finished { report, next } => {
+            print!("{}", report.summary_table());
+            match next {
+                Some(next) => println!("{}: complete; {next} submitted", step.stage),
+                None => println!("{}: complete; the run is done", step.stage),
+            }
+        }
     }
     Ok(())
 }

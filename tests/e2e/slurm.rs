@@ -32,25 +32,27 @@ fn require_slurm() -> bool {
     false
 }
 
-/// Job ids a submission recorded in RUN/logs/slurm-jobs.json.
+/// Job ids recorded in RUN/logs/slurm-jobs.json (a step job adds the jobs it submits).
 fn job_ids(s: &Scratch, run: &str) -> Vec<String> {
+    jobs(s, run)
+        .iter()
+        .filter_map(|j| j["job_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn jobs(s: &Scratch, run: &str) -> Vec<serde_json::Value> {
     let path = s.path().join(run).join("logs/slurm-jobs.json");
     let text = std::fs::read_to_string(path).expect("slurm-jobs.json");
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    value["jobs"]
-        .as_array()
-        .map(|jobs| {
-            jobs.iter()
-                .filter_map(|j| j["job_id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    value["jobs"].as_array().cloned().unwrap_or_default()
 }
 
-/// Wait until none of the jobs is pending or running.
-fn wait_for(ids: &[String]) {
-    let deadline = Instant::now() + Duration::from_secs(240);
+/// Wait until none of the run's jobs is pending or running, including those that step jobs
+/// submitted meanwhile.
+fn wait_for_run(s: &Scratch, run: &str) {
+    let deadline = Instant::now() + Duration::from_secs(600);
     loop {
+        let ids = job_ids(s, run);
         let out = Command::new("squeue")
             .args(["-h", "-o", "%i %T", "-j", &ids.join(",")])
             .output()
@@ -62,11 +64,46 @@ fn wait_for(ids: &[String]) {
                 || l.contains("CONFIGURING")
                 || l.contains("COMPLETING")
         });
-        if !active {
+        // A step job records what it submitted before it ends: no new ids, nothing active.
+        if !active && job_ids(s, run) == ids {
             return;
         }
         assert!(Instant::now() < deadline, "Slurm jobs still active: {text}");
         std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The demo recipe with a `[slurm]` section.
+fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String {
+    let path = s.path().join(name);
+    std::fs::write(
+        &path,
+        format!("{}\n[slurm]\n{slurm}\n", corpus_core::recipe::DEMO_RECIPE),
+    )
+    .expect("write recipe");
+    path.to_string_lossy().into_owned()
+}
+
+const STAGES_RUN: [&str; 10] = [
+    "crawl",
+    "extract",
+    "format",
+    "synthesize",
+    "ingest",
+    "decontaminate",
+    "curate",
+    "tokenize",
+    "mix",
+    "shard",
+];
+
+fn assert_all_complete(status: &str, context: &str) {
+    for stage in STAGES_RUN {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_default();
+        assert!(line.contains("complete"), "{status}\n{context}");
     }
 }
 
@@ -76,12 +113,25 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
         return;
     }
     let s = Scratch::new();
-    s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
+    // No retries: a failed stage stops the run until it is submitted again by hand.
+    let recipe = recipe_with_slurm(&s, "no-retries.toml", "max_retries = 0");
+    // The recipe's hash is in the shards' manifest and the export cards: the same recipe.
+    s.ok(&[
+        "run",
+        "--recipe",
+        &recipe,
+        "--tasks",
+        "1",
+        "--run",
+        "runs/local",
+    ]);
 
-    // Every task fails after its first unit: the barrier is cancelled with them.
+    // Every task fails after its first unit: the step stops the run at extract.
     let out = s
         .cmd(&[
             "run",
+            "--recipe",
+            &recipe,
             "--executor",
             "slurm",
             "--tasks",
@@ -98,24 +148,30 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
         String::from_utf8_lossy(&out.stderr)
     );
     let submitted = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(submitted.contains("tasks [0, 1, 2]"), "{submitted}");
-    wait_for(&job_ids(&s, "runs/slurm"));
+    // The first stage is submitted now; each step job submits the next.
+    assert!(submitted.contains("crawl"), "{submitted}");
+    assert!(submitted.contains("step"), "{submitted}");
+    wait_for_run(&s, "runs/slurm");
     let status = s.ok(&["status", "--run", "runs/slurm"]);
     assert!(status.contains("FAILED task"), "{status}");
     // The crawl (before extract) completed; extract and everything after it did not.
     for line in status.lines().filter(|l| !l.starts_with("crawl")) {
         assert!(!line.contains("complete"), "{status}");
     }
-
     assert!(
         status.contains("slurm jobs of the last submission"),
         "{status}"
     );
     assert!(status.contains("FAILED"), "{status}");
+    let step_log = std::fs::read_to_string(s.path().join("runs/slurm/logs/extract-step-1.out"))
+        .expect("the step's log");
+    assert!(step_log.contains("max_retries = 0"), "{step_log}");
 
     // Resubmitting sends only the tasks with units left (3 of the 5 units are done).
     let again = s.ok(&[
         "run",
+        "--recipe",
+        &recipe,
         "--executor",
         "slurm",
         "--tasks",
@@ -129,35 +185,16 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
         .map(|l| l.matches(',').count() + 1)
         .unwrap_or(0);
     assert!((1..3).contains(&resubmitted), "{again}");
-    wait_for(&job_ids(&s, "runs/slurm"));
+    wait_for_run(&s, "runs/slurm");
     let status = s.ok(&["status", "--run", "runs/slurm"]);
-    for stage in [
-        "crawl",
-        "extract",
-        "format",
-        "ingest",
-        "decontaminate",
-        "curate",
-        "tokenize",
-        "mix",
-        "shard",
-    ] {
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(stage))
-            .unwrap_or_default();
-        assert!(line.contains("complete"), "{status}\nsubmitted:\n{again}");
-    }
+    assert_all_complete(&status, &again);
     assert_same_tables(&s.path().join("runs/local"), &s.path().join("runs/slurm"));
-    assert!(
-        s.path()
-            .join("runs/slurm/logs/extract-finalize.out")
-            .is_file()
-    );
 
     // A current stage is not submitted again.
     let current = s.ok(&[
         "run",
+        "--recipe",
+        &recipe,
         "--executor",
         "slurm",
         "--tasks",
@@ -166,4 +203,74 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
         "runs/slurm",
     ]);
     assert!(current.contains("current, not submitted"), "{current}");
+}
+
+/// More tasks than the cluster's `MaxArraySize` (5, set by scripts/slurm-up.sh) and a task
+/// that fails once: the stages go in several array jobs, the step submits the failed task
+/// again by itself, and the tables are those of a local run.
+#[test]
+fn slurm_splits_arrays_over_the_limit_and_retries_a_failed_task() {
+    if !require_slurm() {
+        return;
+    }
+    let s = Scratch::new();
+    s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
+    let recipe = recipe_with_slurm(&s, "retries.toml", "max_retries = 2");
+    let marker = s.path().join("fault-fired");
+    let out = s
+        .cmd(&[
+            "run",
+            "--recipe",
+            &recipe,
+            "--executor",
+            "slurm",
+            "--tasks",
+            "12",
+            "--run",
+            "runs/slurm",
+        ])
+        .env("SWE_CORPUS_FAULT", "extract:start:1:error")
+        .env("SWE_CORPUS_FAULT_ONCE", &marker)
+        .output()
+        .expect("submit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_run(&s, "runs/slurm");
+    assert!(marker.is_file(), "the fault fired");
+    let status = s.ok(&["status", "--run", "runs/slurm"]);
+    let jobs = jobs(&s, "runs/slurm");
+    let listing = serde_json::to_string_pretty(&jobs).unwrap_or_default();
+    assert_all_complete(&status, &listing);
+    assert_same_tables(&s.path().join("runs/local"), &s.path().join("runs/slurm"));
+
+    // The failed extract task ran again in a second attempt, alone.
+    let retried: Vec<&serde_json::Value> = jobs
+        .iter()
+        .filter(|j| j["stage"] == "extract" && j["role"] == "tasks" && j["attempt"] == 2)
+        .collect();
+    assert_eq!(retried.len(), 1, "{listing}");
+    assert_eq!(
+        retried[0]["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "{listing}"
+    );
+    // Tasks numbered 5 and above went in array jobs of their own, under the limit.
+    assert!(
+        jobs.iter()
+            .any(|j| j["role"] == "tasks" && j["offset"].as_u64().is_some_and(|o| o >= 5)),
+        "{listing}"
+    );
+    for job in &jobs {
+        let offset = job["offset"].as_u64().unwrap_or(0);
+        for task in job["tasks"].as_array().into_iter().flatten() {
+            let index = task.as_u64().unwrap_or(0) - offset;
+            assert!(
+                index < 5,
+                "array index {index} over MaxArraySize: {listing}"
+            );
+        }
+    }
 }

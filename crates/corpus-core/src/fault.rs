@@ -1,10 +1,14 @@
 //! Fault injection for crash-safety tests: `SWE_CORPUS_FAULT=STAGE:POINT:N[:MODE]` makes the
 //! N-th pass of `STAGE` through `POINT` fail. MODE: none aborts the process (no cleanup, like
-//! `kill -9`), `error` fails as a task would, `enospc` fails as a full disk does.
+//! `kill -9`), `error` fails as a task would, `enospc` fails as a full disk does. With
+//! `SWE_CORPUS_FAULT_ONCE=FILE` the fault fires in one process only, the first to get there
+//! (it creates FILE; where FILE exists nothing fires): a task that fails once, then succeeds
+//! when it is run again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const FAULT_ENV: &str = "SWE_CORPUS_FAULT";
+pub const FAULT_ONCE_ENV: &str = "SWE_CORPUS_FAULT_ONCE";
 
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 
@@ -28,6 +32,16 @@ pub fn hit(stage: &str, point: &str) -> Option<Fault> {
     let n = n.parse::<usize>().ok()?;
     if PASSED.fetch_add(1, Ordering::SeqCst) + 1 != n {
         return None;
+    }
+    if let Some(marker) = std::env::var_os(FAULT_ONCE_ENV) {
+        // Creating the file is the claim: of several processes, one fires.
+        let claimed = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker);
+        if claimed.is_err() {
+            return None;
+        }
     }
     Some(match mode.first() {
         Some(&"error") => Fault::Error,

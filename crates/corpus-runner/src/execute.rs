@@ -256,6 +256,7 @@ pub(crate) fn run_unit_once(
         return Ok(false);
     }
     let ctx = &ctx.for_stage(stage);
+    fault::check(stage.name(), "start")?;
     // Before the first unit that runs (later calls find it prepared).
     stage.prepare(ctx)?;
     let dir = store.begin(key)?;

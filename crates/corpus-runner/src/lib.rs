@@ -126,3 +126,14 @@ pub fn submit_slurm(
     let ctx = StageContext::new(recipe, run);
     slurm::submit(&ctx, selection, tasks, &recipe.slurm, binary)
 }
+
+/// A Slurm step job: retry the stage's tasks with units left, or run its barrier and submit
+/// the next stage.
+pub fn slurm_step(
+    recipe: &corpus_core::recipe::Recipe,
+    run: &RunDir,
+    step: &slurm::Step,
+    binary: &std::path::Path,
+) -> Result<slurm::StepOutcome> {
+    slurm::run_step(recipe, run, step, binary)
+}

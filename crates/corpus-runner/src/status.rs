@@ -4,6 +4,10 @@
 use corpus_core::manifest::Manifest;
 use corpus_core::schema::names;
 
+use std::collections::BTreeSet;
+
+use corpus_core::hash::task_of;
+
 use crate::execute::is_current;
 use crate::units::UnitStore;
 use corpus_stage::error::Result;
@@ -29,9 +33,14 @@ pub struct StageStatus {
     pub stage: String,
     pub state: StageState,
     pub units_done: u64,
+    /// Units not done whose task Slurm is running now.
+    pub units_running: u64,
+    /// Units not done whose task failed (and is not running again).
+    pub units_failed: u64,
     pub units: u64,
     pub rows: u64,
-    /// Cluster tasks of the latest split (done, failed, pending), when tasks ran apart.
+    /// Cluster tasks of the latest split that have units (done, failed, pending), when tasks
+    /// ran apart.
     pub tasks: Option<TaskCounts>,
     /// Messages of failed tasks.
     pub failures: Vec<String>,
@@ -47,6 +56,7 @@ pub struct TaskCounts {
 
 pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
     let mut out = Vec::new();
+    let slurm = crate::slurm::job_states(ctx.run);
     for stage in crate::stages::available() {
         let ctx = &ctx.for_stage(stage.as_ref());
         // A stage whose inputs do not exist yet has nothing to report but that.
@@ -57,6 +67,8 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
                     stage: stage.name().to_string(),
                     state: StageState::Waiting,
                     units_done: 0,
+                    units_running: 0,
+                    units_failed: 0,
                     units: 0,
                     rows: 0,
                     tasks: None,
@@ -77,44 +89,73 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
             .map(|m| m.stages.contains_key(stage.name()))
             .unwrap_or(false);
         let work = ctx.run.work(stage.name());
+        let store = UnitStore { dir: work.clone() };
+        let done_keys: BTreeSet<&String> = if work.exists() {
+            let mut done = BTreeSet::new();
+            for key in &keys {
+                if store.done(key)?.is_some() {
+                    done.insert(key);
+                }
+            }
+            done
+        } else {
+            BTreeSet::new()
+        };
+        let outcomes = if work.exists() {
+            store.task_outcomes()
+        } else {
+            Vec::new()
+        };
+        // The latest split: its tasks' outcomes, and which of them Slurm runs now.
+        let split = outcomes.iter().map(|o| o.tasks).max();
         let mut tasks = None;
         let mut failures = Vec::new();
-        if work.exists() {
-            let outcomes = UnitStore { dir: work.clone() }.task_outcomes();
-            if let Some(total) = outcomes.iter().map(|o| o.tasks).max() {
-                let latest: Vec<_> = outcomes.iter().filter(|o| o.tasks == total).collect();
-                let failed = latest.iter().filter(|o| o.failed).count();
-                let done = latest.len() - failed;
-                failures = latest
-                    .iter()
-                    .filter(|o| o.failed)
-                    .map(|o| format!("task {} of {}: {}", o.task, o.tasks, o.message))
-                    .collect();
-                tasks = Some(TaskCounts {
-                    total,
-                    done,
-                    failed,
-                    pending: total.saturating_sub(done + failed),
-                });
+        let (mut units_running, mut units_failed) = (0, 0);
+        if let Some(total) = split {
+            let latest: Vec<_> = outcomes.iter().filter(|o| o.tasks == total).collect();
+            let running: BTreeSet<usize> = slurm
+                .iter()
+                .filter(|j| j.stage == stage.name() && j.state == "RUNNING")
+                .filter_map(|j| j.task)
+                .collect();
+            let failed: BTreeSet<usize> = latest
+                .iter()
+                .filter(|o| o.failed && !running.contains(&o.task))
+                .map(|o| o.task)
+                .collect();
+            failures = latest
+                .iter()
+                .filter(|o| failed.contains(&o.task))
+                .map(|o| format!("task {} of {}: {}", o.task, o.tasks, o.message))
+                .collect();
+            let with_units: BTreeSet<usize> = keys.iter().map(|k| task_of(k, total)).collect();
+            for key in keys.iter().filter(|k| !done_keys.contains(k)) {
+                let task = task_of(key, total);
+                if running.contains(&task) {
+                    units_running += 1;
+                } else if failed.contains(&task) {
+                    units_failed += 1;
+                }
             }
+            let done = latest
+                .iter()
+                .filter(|o| !o.failed && with_units.contains(&o.task))
+                .count();
+            let failed_with_units = failed.intersection(&with_units).count();
+            tasks = Some(TaskCounts {
+                total: with_units.len(),
+                done,
+                failed: failed_with_units,
+                pending: with_units.len().saturating_sub(done + failed_with_units),
+            });
         }
         let (state, done) = if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? {
             tasks = None;
             failures.clear();
+            (units_running, units_failed) = (0, 0);
             (StageState::Complete, keys.len() as u64)
         } else {
-            let done = if work.exists() {
-                let store = UnitStore { dir: work };
-                let mut n = 0;
-                for key in &keys {
-                    if store.done(key)?.is_some() {
-                        n += 1;
-                    }
-                }
-                n
-            } else {
-                0
-            };
+            let done = done_keys.len() as u64;
             if done > 0 {
                 (StageState::Partial, done)
             } else if finished_before {
@@ -127,6 +168,8 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
             stage: stage.name().to_string(),
             state,
             units_done: done,
+            units_running,
+            units_failed,
             units: keys.len() as u64,
             rows,
             tasks,

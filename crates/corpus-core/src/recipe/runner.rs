@@ -59,6 +59,14 @@ pub struct SlurmOptions {
     pub time: Option<String>,
     /// Further `sbatch` arguments, e.g. ["--account=research"].
     pub extra_args: Vec<String>,
+    /// The cluster's `MaxArraySize` (0: ask `scontrol show config`). A stage with more tasks
+    /// is submitted as several array jobs.
+    pub max_array_size: usize,
+    /// Units per array element (0: `--tasks` as given). A stage whose units are known when
+    /// it is submitted gets ceil(units / units_per_task) tasks.
+    pub units_per_task: usize,
+    /// How many times a stage's failed tasks are submitted again before the run stops.
+    pub max_retries: u32,
 }
 
 impl Default for SlurmOptions {
@@ -69,6 +77,9 @@ impl Default for SlurmOptions {
             mem: None,
             time: None,
             extra_args: Vec::new(),
+            max_array_size: 0,
+            units_per_task: 0,
+            max_retries: 2,
         }
     }
 }

@@ -1,0 +1,482 @@
+//! The Slurm executor. A stage becomes array jobs of its tasks (`swe-corpus run --only STAGE
+//! --task T`), as many as the cluster's `MaxArraySize` needs, and one step job
+//! (`swe-corpus slurm-step`) that runs after all of them, whatever their outcome. The step
+//! submits again the tasks that still have units left, up to `[slurm] max_retries` times
+//! (only those tasks; their finished units are kept), else runs the barrier and submits the
+//! next stage. So each stage is sized when its units are known (`[slurm] units_per_task`),
+//! and no job waits in the queue for a stage that failed. Logs go to `RUN/logs/STAGE-TASK.out`
+//! and `RUN/logs/STAGE-step-ATTEMPT.out`; `RUN/logs/slurm-jobs.json` lists every job.
+
+mod sbatch;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use corpus_core::error::IoContext;
+use corpus_core::hash::task_of;
+use corpus_core::recipe::SlurmOptions;
+
+use crate::execute::{Selection, is_current};
+use crate::report::RunReport;
+use crate::units::UnitStore;
+use corpus_stage::error::{Result, StageError};
+use corpus_stage::stage::{Stage, StageContext};
+use sbatch::{
+    array_chunks, array_spec, max_array_size, resource_args, sbatch, shell_quote, write_script,
+};
+
+/// One submitted job, as `RUN/logs/slurm-jobs.json` records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SubmittedJob {
+    pub stage: String,
+    /// `tasks` (an array job) or `step` (what runs after a stage's tasks: retries, the
+    /// barrier, the next stage's submission).
+    pub role: String,
+    pub job_id: String,
+    /// The stage's tasks this job runs (empty for a step).
+    pub tasks: Vec<usize>,
+    /// Task number of array index 0 (a stage with more tasks than `MaxArraySize` has several
+    /// array jobs).
+    #[serde(default)]
+    pub offset: usize,
+    /// 1 for the first submission of the stage's tasks, then one more per retry.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+/// What `submit` did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Submission {
+    pub jobs: Vec<SubmittedJob>,
+    pub skipped_current: Vec<String>,
+}
+
+/// One stage's turn on the cluster: its tasks, then a step job that checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub stage: String,
+    /// The stage's task count.
+    pub tasks: usize,
+    /// `--tasks` of the submission: the task count of a later stage whose units are not
+    /// counted (`[slurm] units_per_task` unset).
+    pub base_tasks: usize,
+    pub attempt: u32,
+    /// The stages to submit after this one, in order.
+    pub then: Vec<String>,
+}
+
+/// What a step job did.
+#[derive(Debug, Clone)]
+pub enum StepOutcome {
+    /// Tasks with units left were submitted again (attempt `attempt`).
+    Retried { tasks: Vec<usize>, attempt: u32 },
+    /// The barrier ran (its report); the next stage was submitted when there is one.
+    Finished {
+        report: Box<RunReport>,
+        next: Option<String>,
+    },
+}
+
+/// Tasks of a stage that still have units to do; `None` when its units cannot be listed yet
+/// because its inputs do not exist.
+fn tasks_with_units_left(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    tasks: usize,
+) -> Option<Vec<usize>> {
+    let ctx = &ctx.for_stage(stage);
+    let inputs = stage.inputs(ctx).ok()?;
+    let keys = stage.units(ctx).ok()?;
+    let store = UnitStore::open(&ctx.run.work(stage.name()), &inputs.fingerprint).ok()?;
+    let mut pending: Vec<usize> = keys
+        .iter()
+        .filter(|k| !matches!(store.done(k), Ok(Some(_))))
+        .map(|k| task_of(k, tasks))
+        .collect();
+    pending.sort();
+    pending.dedup();
+    Some(pending)
+}
+
+/// A stage's task count: `base`, or with `[slurm] units_per_task` its units divided by it
+/// (when they can be counted).
+fn tasks_for(ctx: &StageContext, stage: &dyn Stage, base: usize, options: &SlurmOptions) -> usize {
+    if options.units_per_task == 0 {
+        return base;
+    }
+    let sctx = &ctx.for_stage(stage);
+    match stage.units(sctx) {
+        Ok(units) => units.len().div_ceil(options.units_per_task).max(1),
+        Err(_) => base,
+    }
+}
+
+fn find_stage<'a>(stages: &'a [Box<dyn Stage>], name: &str) -> Result<&'a dyn Stage> {
+    stages
+        .iter()
+        .find(|s| s.name() == name)
+        .map(|s| s.as_ref())
+        .ok_or_else(|| StageError::Usage(format!("unknown stage `{name}`")))
+}
+
+/// Submit the selected stages of the run to Slurm: the first that is not current now; each
+/// step job submits the next once its stage is complete.
+pub fn submit(
+    ctx: &StageContext,
+    selection: &Selection,
+    tasks: usize,
+    options: &SlurmOptions,
+    binary: &Path,
+) -> Result<Submission> {
+    let stages = crate::stages::available();
+    let picked = selection.pick(&stages)?;
+    std::fs::create_dir_all(ctx.run.logs()).at("create directory", &ctx.run.logs())?;
+    let mut submission = Submission::default();
+    let mut chain: Vec<String> = Vec::new();
+    for (stage, forced) in picked {
+        // Only a stage whose inputs exist can be judged current; once one stage is
+        // submitted, every later one must run after it.
+        if chain.is_empty()
+            && !forced
+            && let Ok(inputs) = stage.inputs(&ctx.for_stage(stage))
+            && is_current(ctx, stage, &inputs.fingerprint)?
+        {
+            submission.skipped_current.push(stage.name().to_string());
+            continue;
+        }
+        chain.push(stage.name().to_string());
+    }
+    if let Some((first, then)) = chain.split_first() {
+        let stage = find_stage(&stages, first)?;
+        let stage_tasks = tasks_for(ctx, stage, tasks, options);
+        let step = Step {
+            stage: first.clone(),
+            tasks: stage_tasks,
+            base_tasks: tasks,
+            attempt: 1,
+            then: then.to_vec(),
+        };
+        let pending = tasks_with_units_left(ctx, stage, stage_tasks)
+            .unwrap_or_else(|| (0..stage_tasks).collect());
+        submission.jobs = submit_step(ctx, &step, &pending, options, binary)?;
+    }
+    write_jobs(ctx, &submission)?;
+    Ok(submission)
+}
+
+/// The step job of `step`: once the stage's tasks have ended, submit again the tasks with
+/// units left (up to `[slurm] max_retries` times), else run the barrier and submit the next
+/// stage.
+pub fn run_step(
+    recipe: &corpus_core::recipe::Recipe,
+    run: &corpus_stage::run_dir::RunDir,
+    step: &Step,
+    binary: &Path,
+) -> Result<StepOutcome> {
+    let ctx = &StageContext::new(recipe, run);
+    let options = &recipe.slurm;
+    let stages = crate::stages::available();
+    let stage = find_stage(&stages, &step.stage)?;
+    let pending = tasks_with_units_left(ctx, stage, step.tasks).ok_or_else(|| {
+        StageError::stage(
+            &step.stage,
+            "its inputs are missing: the stage before it did not complete",
+        )
+    })?;
+    if !pending.is_empty() {
+        let retries = step.attempt - 1;
+        if retries >= options.max_retries {
+            return Err(StageError::stage(
+                &step.stage,
+                format!(
+                    "tasks {pending:?} of {} still have units left after {} attempt(s) \
+                     ([slurm] max_retries = {}); their logs are {}/{}-TASK.out, and \
+                     `swe-corpus run --executor slurm` submits them again",
+                    step.tasks,
+                    step.attempt,
+                    options.max_retries,
+                    run.logs().display(),
+                    step.stage
+                ),
+            ));
+        }
+        let again = Step {
+            attempt: step.attempt + 1,
+            ..step.clone()
+        };
+        let jobs = submit_step(ctx, &again, &pending, options, binary)?;
+        append_jobs(ctx, jobs)?;
+        return Ok(StepOutcome::Retried {
+            tasks: pending,
+            attempt: again.attempt,
+        });
+    }
+    let selection = Selection {
+        only: Some(step.stage.clone()),
+        ..Selection::default()
+    };
+    let exec = crate::execute::ExecOptions {
+        tasks: step.tasks,
+        task: None,
+        finalize_only: true,
+    };
+    let report = Box::new(crate::run(recipe, run, &selection, &exec)?);
+    let Some((next, then)) = step.then.split_first() else {
+        return Ok(StepOutcome::Finished { report, next: None });
+    };
+    let stage = find_stage(&stages, next)?;
+    let stage_tasks = tasks_for(ctx, stage, step.base_tasks, options);
+    let next_step = Step {
+        stage: next.clone(),
+        tasks: stage_tasks,
+        base_tasks: step.base_tasks,
+        attempt: 1,
+        then: then.to_vec(),
+    };
+    let pending = tasks_with_units_left(ctx, stage, stage_tasks)
+        .unwrap_or_else(|| (0..stage_tasks).collect());
+    let jobs = submit_step(ctx, &next_step, &pending, options, binary)?;
+    append_jobs(ctx, jobs)?;
+    Ok(StepOutcome::Finished {
+        report,
+        next: Some(next.clone()),
+    })
+}
+
+/// Submit a stage's tasks (`pending`, in array jobs under the cluster's limit) and the step
+/// job that runs after all of them, whatever their outcome.
+fn submit_step(
+    ctx: &StageContext,
+    step: &Step,
+    pending: &[usize],
+    options: &SlurmOptions,
+    binary: &Path,
+) -> Result<Vec<SubmittedJob>> {
+    let logs = absolute(&ctx.run.logs())?;
+    let run_root = absolute(&ctx.run.root)?;
+    let recipe_path = run_root.join("recipe.toml");
+    let name = &step.stage;
+    let binary = shell_quote(&binary.to_string_lossy());
+    let recipe_arg = shell_quote(&recipe_path.to_string_lossy());
+    let run_arg = shell_quote(&run_root.to_string_lossy());
+    let mut jobs = Vec::new();
+    if !pending.is_empty() {
+        let script = logs.join(format!("{name}-tasks.sbatch"));
+        // The array index plus the chunk's offset (the script's argument) is the task; each
+        // task appends to its own log, whichever array job and attempt ran it.
+        write_script(
+            &script,
+            &format!(
+                "#!/bin/bash\nset -euo pipefail\ntask=$(( $1 + SLURM_ARRAY_TASK_ID ))\n\
+                 exec >>{logs}/{name}-\"$task\".out 2>&1\n\
+                 exec {binary} run --recipe {recipe_arg} --run {run_arg} --only {name} \
+                 --tasks {tasks} --task \"$task\"\n",
+                logs = shell_quote(&logs.to_string_lossy()),
+                tasks = step.tasks,
+            ),
+        )?;
+        for chunk in array_chunks(pending, max_array_size(options)) {
+            let mut args = resource_args(options, &format!("swe-corpus-{name}"));
+            args.push(format!("--array={}", array_spec(&chunk.indices)));
+            args.push("--output=/dev/null".to_string());
+            let id = sbatch(&args, &script, &[chunk.offset.to_string()])?;
+            jobs.push(SubmittedJob {
+                stage: name.clone(),
+                role: "tasks".into(),
+                job_id: id,
+                tasks: chunk.indices.iter().map(|i| i + chunk.offset).collect(),
+                offset: chunk.offset,
+                attempt: step.attempt,
+            });
+        }
+    }
+    let script = logs.join(format!("{name}-step.sbatch"));
+    write_script(
+        &script,
+        &format!(
+            "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step --recipe {recipe_arg} \
+             --run {run_arg} --stage {name} --tasks {} --base-tasks {} --attempt {} --then '{}'\n",
+            step.tasks,
+            step.base_tasks,
+            step.attempt,
+            step.then.join(",")
+        ),
+    )?;
+    let mut args = resource_args(options, &format!("swe-corpus-{name}-step"));
+    args.push(format!(
+        "--output={}",
+        logs.join(format!("{name}-step-{}.out", step.attempt))
+            .display()
+    ));
+    if !jobs.is_empty() {
+        let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+        // After every task, failed or not: the step decides what comes next.
+        args.push(format!("--dependency=afterany:{}", ids.join(":")));
+    }
+    let id = sbatch(&args, &script, &[])?;
+    jobs.push(SubmittedJob {
+        stage: name.clone(),
+        role: "step".into(),
+        job_id: id,
+        tasks: Vec::new(),
+        offset: 0,
+        attempt: step.attempt,
+    });
+    Ok(jobs)
+}
+
+fn jobs_file(ctx: &StageContext) -> std::path::PathBuf {
+    ctx.run.logs().join("slurm-jobs.json")
+}
+
+fn write_jobs(ctx: &StageContext, submission: &Submission) -> Result<()> {
+    let text = serde_json::to_string_pretty(submission)
+        .map_err(|e| StageError::Usage(format!("serialize jobs: {e}")))?;
+    corpus_core::manifest::write_atomically(&jobs_file(ctx), text.as_bytes())?;
+    Ok(())
+}
+
+/// Add jobs a step submitted to the submission's record (steps run one after another).
+fn append_jobs(ctx: &StageContext, jobs: Vec<SubmittedJob>) -> Result<()> {
+    let mut submission = std::fs::read_to_string(jobs_file(ctx))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Submission>(&text).ok())
+        .unwrap_or_default();
+    submission.jobs.extend(jobs);
+    write_jobs(ctx, &submission)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| corpus_core::Error::io("read the current directory", e))?;
+    Ok(cwd.join(path))
+}
+
+/// One job or array task of the run as Slurm sees it (`scontrol show job`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    pub stage: String,
+    pub role: String,
+    /// The stage's task (array index plus offset), for an array element.
+    pub task: Option<usize>,
+    pub attempt: u32,
+    pub job_id: String,
+    /// `PENDING`, `RUNNING`, `COMPLETED`, `FAILED`, ...
+    pub state: String,
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.task {
+            Some(task) => write!(f, "{} {}[{task}]", self.stage, self.role)?,
+            None => write!(f, "{} {}", self.stage, self.role)?,
+        }
+        write!(
+            f,
+            " attempt {} job {} {}",
+            self.attempt.max(1),
+            self.job_id,
+            self.state
+        )
+    }
+}
+
+/// Slurm's view of the jobs of the run's last submission (`scontrol show job`, no accounting
+/// needed): one entry per job or array task, e.g. "extract tasks[7] attempt 2 job 41 FAILED"
+/// (the task number, not the array index). Empty when the run was not submitted to Slurm or
+/// `scontrol` is not there. Pending elements Slurm still holds as one range are left out.
+pub fn job_states(run: &corpus_stage::run_dir::RunDir) -> Vec<JobState> {
+    let Ok(text) = std::fs::read_to_string(run.logs().join("slurm-jobs.json")) else {
+        return Vec::new();
+    };
+    let Ok(submission) = serde_json::from_str::<Submission>(&text) else {
+        return Vec::new();
+    };
+    // One call for every job the controller holds, matched to ours by id: a run of 10^5
+    // tasks has thousands of jobs, and one `scontrol` call each would take minutes.
+    let Ok(result) = Command::new("scontrol")
+        .args(["show", "job", "-o"])
+        .output()
+    else {
+        return Vec::new();
+    };
+    job_lines(&String::from_utf8_lossy(&result.stdout), &submission.jobs)
+}
+
+/// The states of `jobs` in `scontrol show job -o` output (one line per job or array element).
+fn job_lines(text: &str, jobs: &[SubmittedJob]) -> Vec<JobState> {
+    let ours: std::collections::HashMap<&str, &SubmittedJob> =
+        jobs.iter().map(|job| (job.job_id.as_str(), job)).collect();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(key))
+                .map(str::to_string)
+        };
+        let Some(id) = field("ArrayJobId=").or_else(|| field("JobId=")) else {
+            continue;
+        };
+        let Some(job) = ours.get(id.as_str()) else {
+            continue;
+        };
+        let task = match field("ArrayTaskId=") {
+            Some(index) => match index.parse::<usize>() {
+                Ok(i) => Some(i + job.offset),
+                Err(_) => continue,
+            },
+            None => None,
+        };
+        out.push(JobState {
+            stage: job.stage.clone(),
+            role: job.role.clone(),
+            task,
+            attempt: job.attempt,
+            job_id: job.job_id.clone(),
+            state: field("JobState=").unwrap_or_else(|| "?".into()),
+        });
+    }
+    out.sort_by(|a, b| {
+        (a.job_id.parse::<u64>().unwrap_or(0), a.task)
+            .cmp(&(b.job_id.parse::<u64>().unwrap_or(0), b.task))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, role: &str, offset: usize, attempt: u32) -> SubmittedJob {
+        SubmittedJob {
+            stage: "extract".into(),
+            role: role.into(),
+            job_id: id.into(),
+            tasks: Vec::new(),
+            offset,
+            attempt,
+        }
+    }
+
+    #[test]
+    fn array_elements_are_named_by_their_task_and_foreign_jobs_left_out() {
+        let text = "JobId=51 ArrayJobId=50 ArrayTaskId=2 JobName=swe-corpus-extract JobState=RUNNING Reason=None\n\
+                    JobId=50 ArrayJobId=50 ArrayTaskId=3-4 JobName=swe-corpus-extract JobState=PENDING Reason=None\n\
+                    JobId=60 JobName=swe-corpus-extract-step JobState=PENDING Reason=Dependency\n\
+                    JobId=70 JobName=someone-else JobState=RUNNING\n";
+        let states = job_lines(text, &[job("50", "tasks", 5, 2), job("60", "step", 0, 2)]);
+        let shown: Vec<String> = states.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "extract tasks[7] attempt 2 job 50 RUNNING",
+                "extract step attempt 2 job 60 PENDING"
+            ]
+        );
+    }
+}

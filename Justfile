@@ -4,7 +4,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # The optimized binary used for corpora and benchmarks (profile `fast`: release tuned for
 # build time, see Cargo.toml).
-bin := "target/fast/swe-corpus"
+# Cargo's target folder, wherever CARGO_TARGET_DIR puts it.
+target := env_var_or_default("CARGO_TARGET_DIR", "target")
+bin := target / "fast/swe-corpus"
 
 default:
     @just --list
@@ -38,7 +40,7 @@ test: setup python-env
 bench repo=env_var_or_default("BENCH_REPO", ""): setup python-env
     cargo build --profile fast --bin swe-corpus
     cargo build --profile fast -p tokenizer-bench -p dedup-bench -p synth-bench -p crawl-bench
-    bash scripts/bench.sh {{bin}} target/fast/tokenizer-bench "{{repo}}"
+    bash scripts/bench.sh {{bin}} {{target}}/fast/tokenizer-bench "{{repo}}"
 
 # The 150B projection from a measured run on real repositories (the demo when none):
 # BENCH_REPO="/path/a /path/b" just bench-scale. PRS_PER_REPO=N for the repositories to crawl.
@@ -53,7 +55,7 @@ bench-scale repo=env_var_or_default("BENCH_REPO", ""): setup
 test-loaders: setup python-env
     bash scripts/loaders-env.sh
     cargo build --bin swe-corpus
-    bash scripts/test-loaders.sh target/debug/swe-corpus
+    bash scripts/test-loaders.sh {{target}}/debug/swe-corpus
 
 # Query the latest run: just sql "select count(*) from patches"
 sql query:

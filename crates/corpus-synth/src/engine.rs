@@ -358,18 +358,23 @@ pub struct Outcome {
     pub trajectory: Result<Trajectory, Drop>,
 }
 
-/// The trajectory of `pr`, variant `variant` (distinct variants differ in search term,
-/// distractors and phrasing), with the evidence its exploration gathered.
-pub fn synthesize(
-    repo: &Repository,
-    pr: &PrInput,
-    seed: u64,
-    variant: u32,
-    family: ToolFamily,
-    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
-) -> Outcome {
+/// One replay to make: a PR of a repository, which variant, in which tool family.
+#[derive(Clone)]
+pub struct Replay<'a> {
+    pub repo: &'a Repository,
+    pub pr: &'a PrInput<'a>,
+    pub seed: u64,
+    /// Distinct variants differ in search term, distractors and phrasing.
+    pub variant: u32,
+    pub family: ToolFamily,
+    /// Tool results shared across variants and PRs of one base tree.
+    pub cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
+}
+
+/// The trajectory of a replay, with the evidence its exploration gathered.
+pub fn synthesize(replay: &Replay) -> Outcome {
     let mut evidence = None;
-    let trajectory = run(repo, pr, seed, variant, family, cache, &mut evidence);
+    let trajectory = run(replay, &mut evidence);
     let evidence = match (evidence, &trajectory) {
         (Some(e), _) => Ok(e),
         (None, Err(d)) => Err(d.clone()),
@@ -384,16 +389,11 @@ pub fn synthesize(
     }
 }
 
-fn run(
-    repo: &Repository,
-    pr: &PrInput,
-    seed: u64,
-    variant: u32,
-    family: ToolFamily,
-    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
-    evidence: &mut Option<Evidence>,
-) -> Result<Trajectory, Drop> {
-    let mut p = prepare(repo, pr, seed, variant, family, cache)?;
+fn run(replay: &Replay, evidence: &mut Option<Evidence>) -> Result<Trajectory, Drop> {
+    let &Replay {
+        repo, pr, variant, ..
+    } = replay;
+    let mut p = prepare(replay)?;
     let (named, distractors) = explore_deterministic(&mut p, pr, evidence)?;
     finish(repo, pr, p, variant, "deterministic", named, distractors)
 }
@@ -560,14 +560,15 @@ pub(crate) struct Prepared<'r> {
     pub(crate) variant: u32,
 }
 
-pub(crate) fn prepare<'r>(
-    repo: &'r Repository,
-    pr: &PrInput,
-    seed: u64,
-    variant: u32,
-    family: ToolFamily,
-    cache: Option<std::sync::Arc<crate::emulator::ResultCache>>,
-) -> Result<Prepared<'r>, Drop> {
+pub(crate) fn prepare<'r>(replay: &Replay<'r>) -> Result<Prepared<'r>, Drop> {
+    let &Replay {
+        repo,
+        pr,
+        seed,
+        variant,
+        family,
+        ref cache,
+    } = replay;
     if pr.has_merge_in_branch {
         return Err(drop(
             DropReason::MergeInBranch,
@@ -588,7 +589,7 @@ pub(crate) fn prepare<'r>(
         .map_err(|e| drop(DropReason::MissingObjects, e.to_string()))?;
     let mut emulator = Emulator::new(snapshot, ROOT);
     if let Some(cache) = cache {
-        emulator = emulator.with_cache(cache);
+        emulator = emulator.with_cache(cache.clone());
     }
     // Each commit's tree and changed paths (sorted), computed once for the gold files and the
     // replay. The gold files are every path the commits change, so files extraction left out

@@ -11,7 +11,7 @@
 //!   `search_replace_mismatch`.
 
 use corpus_demo::{Person, RepoBuilder};
-use corpus_synth::engine::{PrInput, synthesize};
+use corpus_synth::engine::{PrInput, Replay, synthesize};
 use corpus_synth::tools::ToolFamily;
 use corpus_synth::trajectory::Trajectory;
 
@@ -85,7 +85,14 @@ fn run(pr: &Pr, problem: &str, family: ToolFamily) -> Result<Trajectory, String>
         has_merge_in_branch: false,
         max_file_bytes: 1 << 20,
     };
-    let outcome = synthesize(&pr.repo, &input, 7, 0, family, None);
+    let outcome = synthesize(&Replay {
+        repo: &pr.repo,
+        pr: &input,
+        seed: 7,
+        variant: 0,
+        family,
+        cache: None,
+    });
     outcome
         .trajectory
         .map_err(|d| format!("{}: {}", d.reason, d.detail))

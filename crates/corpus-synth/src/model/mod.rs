@@ -18,15 +18,13 @@ pub mod parse;
 use corpus_agentless::templates::{ExplorerContext, TemplateError, Templates};
 use corpus_core::drop_reason::DropReason;
 use corpus_core::recipe::ModelOptions;
-use git2::Repository;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::model::chat::{Chat, ChatError, Message};
 use parse::{Reply, parse_reply};
 
-use crate::emulator::ResultCache;
 use crate::emulator::editor::EditorCall;
-use crate::engine::{Drop, PrInput, ROOT, finish, prepare};
+use crate::engine::{Drop, ROOT, Replay, finish, prepare};
 use crate::render::swe_agent_xml::function_blocks;
 use crate::snapshot::Kind;
 use crate::tools::{Tool, ToolFamily};
@@ -120,16 +118,16 @@ impl ModelEngine<'_> {
     }
 
     /// An agent trajectory of `pr`, variant `variant`.
-    pub fn trajectory(
-        &self,
-        repo: &Repository,
-        pr: &PrInput,
-        seed: u64,
-        variant: u32,
-        family: ToolFamily,
-        cache: Option<std::sync::Arc<ResultCache>>,
-    ) -> Rollout<Trajectory> {
-        let mut p = match prepare(repo, pr, seed, variant, family, cache) {
+    pub fn trajectory(&self, replay: &Replay) -> Rollout<Trajectory> {
+        let &Replay {
+            repo,
+            pr,
+            seed,
+            variant,
+            family,
+            ..
+        } = replay;
+        let mut p = match prepare(replay) {
             Ok(p) => p,
             Err(d) => return Ok(Err(d)),
         };

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::emulator::ResultCache;
-use crate::engine::{Drop, PrInput, synthesize};
+use crate::engine::{Drop, PrInput, Replay, synthesize};
 use crate::model::ModelEngine;
 use crate::model::chat::ChatError;
 use crate::reasoning::localization_reasoning;
@@ -75,19 +75,31 @@ pub struct Context<'a> {
     pub cache: Arc<ResultCache>,
 }
 
+impl Context<'_> {
+    /// Variant `variant` of a PR, in this run's family, sharing its tool-result cache.
+    fn replay<'a>(
+        &self,
+        repo: &'a crate::Repository,
+        input: &'a PrInput<'a>,
+        variant: u32,
+    ) -> Replay<'a> {
+        Replay {
+            repo,
+            pr: input,
+            seed: self.seed,
+            variant,
+            family: self.family,
+            cache: Some(self.cache.clone()),
+        }
+    }
+}
+
 /// The deterministic engine: reasoning from the exploration's evidence.
 pub fn deterministic(ctx: &Context, repo: &crate::Repository, pr: &PrData) -> Vec<VariantResult> {
     let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
     let mut out = Vec::new();
     for variant in 0..ctx.variants {
-        let outcome = synthesize(
-            repo,
-            &input,
-            ctx.seed,
-            variant,
-            ctx.family,
-            Some(ctx.cache.clone()),
-        );
+        let outcome = synthesize(&ctx.replay(repo, &input, variant));
         let reasoning = pr.has_prompts().then(|| {
             outcome.evidence.map(|evidence| {
                 pr.prompts()
@@ -200,14 +212,7 @@ fn one_model_job(
 ) -> Result<VariantResult, ChatError> {
     let trajectory = if explorer {
         let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
-        Some(engine.trajectory(
-            repo,
-            &input,
-            ctx.seed,
-            variant,
-            ctx.family,
-            Some(ctx.cache.clone()),
-        )?)
+        Some(engine.trajectory(&ctx.replay(repo, &input, variant))?)
     } else {
         None
     };

@@ -80,21 +80,16 @@ mod tests {
     use super::*;
     use corpus_core::rows::TokenRow;
 
+    /// A row of a bucket: the sort reads its key, id and repeat; the text shows where it went.
     fn row(id: &str, key: u64, repeat: i64) -> TokenRow {
         TokenRow {
             sample_id: id.into(),
-            sample_kind: "commit".into(),
-            source: "commits".into(),
-            repo: "a/b".into(),
-            pr_number: None,
-            license: None,
             text: id.into(),
             input_ids: vec![1, 151643],
             n_tokens: 2,
-            prompt_tokens: 0,
             repeat_index: repeat,
-            split: "train".into(),
             shuffle_key: key,
+            ..TokenRow::default()
         }
     }
 

@@ -316,7 +316,7 @@ crate::table_rows! {
 // `repeat_index` or `shuffle_key`, `shards` no `shuffle_key`: absent, they read as 0.
 
 crate::table_rows! {
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
     pub struct TokenRow (table names::TOKENIZED) optional [repeat_index, shuffle_key] {
         pub sample_id: String,
         pub sample_kind: String,

@@ -73,6 +73,32 @@ fn wait_for_run(s: &Scratch, run: &str) {
     }
 }
 
+/// `swe-corpus run --executor slurm` of `recipe` into runs/slurm.
+fn submit(s: &Scratch, recipe: &str, tasks: &str) -> Command {
+    s.cmd(&[
+        "run",
+        "--recipe",
+        recipe,
+        "--executor",
+        "slurm",
+        "--tasks",
+        tasks,
+        "--run",
+        "runs/slurm",
+    ])
+}
+
+/// The standard output of a command that must succeed.
+fn stdout_of(mut command: Command) -> String {
+    let out = command.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The demo recipe with a `[slurm]` section.
 fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String {
     let path = s.path().join(name);
@@ -84,21 +110,13 @@ fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-const STAGES_RUN: [&str; 10] = [
-    "crawl",
-    "extract",
-    "format",
-    "synthesize",
-    "ingest",
-    "decontaminate",
-    "curate",
-    "tokenize",
-    "mix",
-    "shard",
-];
-
+/// Every stage but `export` (the demo recipe's run writes exports; status lists the stage as
+/// current only through its exports) is complete.
 fn assert_all_complete(status: &str, context: &str) {
-    for stage in STAGES_RUN {
+    for stage in corpus_runner::stages::STAGE_ORDER
+        .iter()
+        .filter(|s| **s != "export")
+    {
         let line = status
             .lines()
             .find(|l| l.starts_with(stage))
@@ -127,27 +145,9 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     ]);
 
     // Every task fails after its first unit: the step stops the run at extract.
-    let out = s
-        .cmd(&[
-            "run",
-            "--recipe",
-            &recipe,
-            "--executor",
-            "slurm",
-            "--tasks",
-            "3",
-            "--run",
-            "runs/slurm",
-        ])
-        .env("SWE_CORPUS_FAULT", "extract:unit:1:error")
-        .output()
-        .expect("submit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let submitted = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut failing = submit(&s, &recipe, "3");
+    failing.env("SWE_CORPUS_FAULT", "extract:unit:1:error");
+    let submitted = stdout_of(failing);
     // The first stage is submitted now; each step job submits the next.
     assert!(submitted.contains("crawl"), "{submitted}");
     assert!(submitted.contains("step"), "{submitted}");
@@ -168,17 +168,7 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     assert!(step_log.contains("max_retries = 0"), "{step_log}");
 
     // Resubmitting sends only the tasks with units left (3 of the 5 units are done).
-    let again = s.ok(&[
-        "run",
-        "--recipe",
-        &recipe,
-        "--executor",
-        "slurm",
-        "--tasks",
-        "3",
-        "--run",
-        "runs/slurm",
-    ]);
+    let again = stdout_of(submit(&s, &recipe, "3"));
     let resubmitted = again
         .lines()
         .find(|l| l.contains("tasks ["))
@@ -191,17 +181,7 @@ fn slurm_run_matches_a_local_run_and_resubmits_failed_tasks() {
     assert_same_tables(&s.path().join("runs/local"), &s.path().join("runs/slurm"));
 
     // A current stage is not submitted again.
-    let current = s.ok(&[
-        "run",
-        "--recipe",
-        &recipe,
-        "--executor",
-        "slurm",
-        "--tasks",
-        "3",
-        "--run",
-        "runs/slurm",
-    ]);
+    let current = stdout_of(submit(&s, &recipe, "3"));
     assert!(current.contains("current, not submitted"), "{current}");
 }
 
@@ -217,27 +197,11 @@ fn slurm_splits_arrays_over_the_limit_and_retries_a_failed_task() {
     s.ok(&["run", "--tasks", "1", "--run", "runs/local"]);
     let recipe = recipe_with_slurm(&s, "retries.toml", "max_retries = 2");
     let marker = s.path().join("fault-fired");
-    let out = s
-        .cmd(&[
-            "run",
-            "--recipe",
-            &recipe,
-            "--executor",
-            "slurm",
-            "--tasks",
-            "12",
-            "--run",
-            "runs/slurm",
-        ])
+    let mut failing_once = submit(&s, &recipe, "12");
+    failing_once
         .env("SWE_CORPUS_FAULT", "extract:start:1:error")
-        .env("SWE_CORPUS_FAULT_ONCE", &marker)
-        .output()
-        .expect("submit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("SWE_CORPUS_FAULT_ONCE", &marker);
+    stdout_of(failing_once);
     wait_for_run(&s, "runs/slurm");
     assert!(marker.is_file(), "the fault fired");
     let status = s.ok(&["status", "--run", "runs/slurm"]);

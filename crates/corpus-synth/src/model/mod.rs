@@ -119,14 +119,13 @@ impl ModelEngine<'_> {
 
     /// An agent trajectory of `pr`, variant `variant`.
     pub fn trajectory(&self, replay: &Replay) -> Rollout<Trajectory> {
-        let &Replay {
-            repo,
+        let Replay {
             pr,
             seed,
             variant,
             family,
             ..
-        } = replay;
+        } = *replay;
         let mut p = match prepare(replay) {
             Ok(p) => p,
             Err(d) => return Ok(Err(d)),
@@ -294,7 +293,7 @@ impl ModelEngine<'_> {
             return Ok(Err(d));
         }
         // The edits: the PR's commits, replayed exactly.
-        Ok(finish(repo, pr, p, variant, "model", named, wrong))
+        Ok(finish(replay.repo, pr, p, variant, "model", named, wrong))
     }
 
     /// Run one reading call through the emulator, or say why it cannot run now.

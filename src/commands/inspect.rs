@@ -37,7 +37,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     let run = RunDir::new(&dir);
     let ctx = corpus_stage::stage::StageContext::new(&recipe, &run);
     println!(
-        "{:<14} {:<12} {:>27} {:>10}  tasks with units (done/failed/pending)",
+        "{:<14} {:<12} {:>27} {:>10}  tasks (done/failed/pending)",
         "stage", "state", "units (done/running/failed)", "rows"
     );
     for s in corpus_runner::status::status(&ctx)? {

@@ -39,8 +39,8 @@ pub struct StageStatus {
     pub units_failed: u64,
     pub units: u64,
     pub rows: u64,
-    /// Cluster tasks of the latest split that have units (done, failed, pending), when tasks
-    /// ran apart.
+    /// Cluster tasks of the latest split that have units or ran (done, failed, pending), when
+    /// tasks ran apart.
     pub tasks: Option<TaskCounts>,
     /// Messages of failed tasks.
     pub failures: Vec<String>,
@@ -137,16 +137,16 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
                     units_failed += 1;
                 }
             }
-            let done = latest
-                .iter()
-                .filter(|o| !o.failed && with_units.contains(&o.task))
-                .count();
-            let failed_with_units = failed.intersection(&with_units).count();
+            // The tasks that have units or ran: on Slurm a task without units is never
+            // submitted, so it is not pending.
+            let mut counted = with_units;
+            counted.extend(latest.iter().map(|o| o.task));
+            let done = latest.iter().filter(|o| !o.failed).count();
             tasks = Some(TaskCounts {
-                total: with_units.len(),
+                total: counted.len(),
                 done,
-                failed: failed_with_units,
-                pending: with_units.len().saturating_sub(done + failed_with_units),
+                failed: failed.len(),
+                pending: counted.len().saturating_sub(done + failed.len()),
             });
         }
         let (state, done) = if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? {

@@ -82,11 +82,9 @@ fn layouts_of(stage: &dyn Stage) -> Vec<(&'static str, OutputLayout)> {
 
 /// Table directories a stage writes, each once, `drops` last.
 fn tables_of(stage: &dyn Stage) -> Vec<&'static str> {
-    let mut tables: Vec<&'static str> = Vec::new();
-    for (_, layout) in layouts_of(stage) {
-        if !tables.contains(&layout.table) {
-            tables.push(layout.table);
-        }
+    let mut tables = stage.writes();
+    if !tables.contains(&names::DROPS) {
+        tables.push(names::DROPS);
     }
     tables
 }

@@ -51,11 +51,7 @@ impl<'a> StageContext<'a> {
             declared: Some(Declared {
                 stage: stage.name(),
                 reads: stage.reads(),
-                writes: stage
-                    .outputs()
-                    .iter()
-                    .map(|output| stage.layout(output).table)
-                    .collect(),
+                writes: stage.writes(),
             }),
         }
     }
@@ -94,6 +90,19 @@ pub trait Stage: Sync {
 
     /// Tables this stage writes besides `drops`.
     fn outputs(&self) -> &'static [&'static str];
+
+    /// The tables its outputs go to ([`Stage::layout`]), each once, in the order of
+    /// [`Stage::outputs`] (besides `drops`).
+    fn writes(&self) -> Vec<&'static str> {
+        let mut tables: Vec<&'static str> = Vec::new();
+        for output in self.outputs() {
+            let table = self.layout(output).table;
+            if !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
+        tables
+    }
 
     /// Tables this stage reads: the only ones [`StageContext::table`] opens for it. Its
     /// fingerprint covers each, directly or through the upstream table that was made from it.

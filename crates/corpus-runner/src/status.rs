@@ -85,9 +85,21 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
             .filter_map(|t| Manifest::read(&ctx.run.table(t)).ok().flatten())
             .filter_map(|m| m.stages.get(stage.name()).map(|e| e.rows))
             .sum();
-        let finished_before = Manifest::read(&ctx.run.table(names::DROPS))?
-            .map(|m| m.stages.contains_key(stage.name()))
-            .unwrap_or(false);
+        if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? {
+            // Complete: every unit is done, none to look at.
+            out.push(StageStatus {
+                stage: stage.name().to_string(),
+                state: StageState::Complete,
+                units_done: keys.len() as u64,
+                units_running: 0,
+                units_failed: 0,
+                units: keys.len() as u64,
+                rows,
+                tasks: None,
+                failures: Vec::new(),
+            });
+            continue;
+        }
         let work = ctx.run.work(stage.name());
         let store = UnitStore { dir: work.clone() };
         let done_keys: BTreeSet<&String> = if work.exists() {
@@ -149,20 +161,16 @@ pub fn status(ctx: &StageContext) -> Result<Vec<StageStatus>> {
                 pending: counted.len().saturating_sub(done + failed.len()),
             });
         }
-        let (state, done) = if is_current(ctx, stage.as_ref(), &inputs.fingerprint)? {
-            tasks = None;
-            failures.clear();
-            (units_running, units_failed) = (0, 0);
-            (StageState::Complete, keys.len() as u64)
+        let finished_before = Manifest::read(&ctx.run.table(names::DROPS))?
+            .map(|m| m.stages.contains_key(stage.name()))
+            .unwrap_or(false);
+        let done = done_keys.len() as u64;
+        let state = if done > 0 {
+            StageState::Partial
+        } else if finished_before {
+            StageState::Stale
         } else {
-            let done = done_keys.len() as u64;
-            if done > 0 {
-                (StageState::Partial, done)
-            } else if finished_before {
-                (StageState::Stale, 0)
-            } else {
-                (StageState::NotStarted, 0)
-            }
+            StageState::NotStarted
         };
         out.push(StageStatus {
             stage: stage.name().to_string(),

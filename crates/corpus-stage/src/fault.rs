@@ -1,6 +1,7 @@
 //! Fault injection in the runner (`corpus_core::fault`): points `start` (before a unit runs),
-//! `unit` (after a unit is recorded done), `part` (after a table's parts are renamed into place), `manifest` (after a
-//! table's manifest is written) and `write` (while a shard is written).
+//! `unit` (after a unit is recorded done), `part` (after a table's parts are renamed into
+//! place), `manifest` (after a table's manifest is written) and `write` (while a shard is
+//! written).
 
 use corpus_core::fault::{FAULT_ENV, Fault, abort, hit, no_space};
 

@@ -482,16 +482,9 @@ impl Group<'_> {
             sink,
         )?;
         let extract = ExtractStage::default();
-        same_inputs(
-            &extract,
-            &extract.inputs(&sctx.for_stage(&extract))?,
-            &self.inputs.extract,
-        )?;
-        let extracted: &[String] = if extract
-            .units(&sctx.for_stage(&extract))?
-            .iter()
-            .any(|k| k == key)
-        {
+        let ectx = sctx.for_stage(&extract);
+        same_inputs(&extract, &extract.inputs(&ectx)?, &self.inputs.extract)?;
+        let extracted: &[String] = if extract.units(&ectx)?.iter().any(|k| k == key) {
             self.unit(&sctx, &extract, &self.stores.extract, key)?;
             &one
         } else {
@@ -506,16 +499,13 @@ impl Group<'_> {
             sink,
         )?;
         let synthesize = SynthesizeStage::default();
+        let syctx = sctx.for_stage(&synthesize);
         same_inputs(
             &synthesize,
-            &synthesize.inputs(&sctx.for_stage(&synthesize))?,
+            &synthesize.inputs(&syctx)?,
             &self.inputs.synthesize,
         )?;
-        if synthesize
-            .units(&sctx.for_stage(&synthesize))?
-            .iter()
-            .any(|k| k == key)
-        {
+        if synthesize.units(&syctx)?.iter().any(|k| k == key) {
             self.unit(&sctx, &synthesize, &self.stores.synthesize, key)?;
         }
         remove_dir(&scratch.root)?;

@@ -22,6 +22,7 @@ use crate::execute::{Selection, is_current};
 use crate::report::RunReport;
 use crate::units::UnitStore;
 use corpus_stage::error::{Result, StageError};
+use corpus_stage::run_dir::RunDir;
 use corpus_stage::stage::{Stage, StageContext};
 use sbatch::{
     array_chunks, array_spec, max_array_size, resource_args, sbatch, shell_quote, write_script,
@@ -79,37 +80,34 @@ pub enum StepOutcome {
     },
 }
 
-/// Tasks of a stage that still have units to do; `None` when its units cannot be listed yet
-/// because its inputs do not exist.
-fn tasks_with_units_left(
-    ctx: &StageContext,
-    stage: &dyn Stage,
-    tasks: usize,
-) -> Option<Vec<usize>> {
-    let ctx = &ctx.for_stage(stage);
-    let inputs = stage.inputs(ctx).ok()?;
-    let keys = stage.units(ctx).ok()?;
-    let store = UnitStore::open(&ctx.run.work(stage.name()), &inputs.fingerprint).ok()?;
-    let mut pending: Vec<usize> = keys
-        .iter()
-        .filter(|k| !matches!(store.done(k), Ok(Some(_))))
-        .map(|k| task_of(k, tasks))
-        .collect();
-    pending.sort();
-    pending.dedup();
-    Some(pending)
+/// A stage's units, and those not done yet.
+struct Units {
+    keys: Vec<String>,
+    left: Vec<String>,
 }
 
-/// A stage's task count: `base`, or with `[slurm] units_per_task` its units divided by it
-/// (when they can be counted).
-fn tasks_for(ctx: &StageContext, stage: &dyn Stage, base: usize, options: &SlurmOptions) -> usize {
-    if options.units_per_task == 0 {
-        return base;
+impl Units {
+    /// `None` when the stage's units cannot be listed yet because its inputs do not exist.
+    fn of(ctx: &StageContext, stage: &dyn Stage) -> Option<Units> {
+        let ctx = &ctx.for_stage(stage);
+        let inputs = stage.inputs(ctx).ok()?;
+        let keys = stage.units(ctx).ok()?;
+        let store = UnitStore::open(&ctx.run.work(stage.name()), &inputs.fingerprint).ok()?;
+        // An unreadable marker counts as a unit left: its task runs it again.
+        let left = keys
+            .iter()
+            .filter(|k| !matches!(store.done(k), Ok(Some(_))))
+            .cloned()
+            .collect();
+        Some(Units { keys, left })
     }
-    let sctx = &ctx.for_stage(stage);
-    match stage.units(sctx) {
-        Ok(units) => units.len().div_ceil(options.units_per_task).max(1),
-        Err(_) => base,
+
+    /// The tasks of a split into `tasks` that have units left, in order.
+    fn tasks_left(&self, tasks: usize) -> Vec<usize> {
+        let mut pending: Vec<usize> = self.left.iter().map(|k| task_of(k, tasks)).collect();
+        pending.sort();
+        pending.dedup();
+        pending
     }
 }
 
@@ -150,17 +148,7 @@ pub fn submit(
     }
     if let Some((first, then)) = chain.split_first() {
         let stage = find_stage(&stages, first)?;
-        let stage_tasks = tasks_for(ctx, stage, tasks, options);
-        let step = Step {
-            stage: first.clone(),
-            tasks: stage_tasks,
-            base_tasks: tasks,
-            attempt: 1,
-            then: then.to_vec(),
-        };
-        let pending = tasks_with_units_left(ctx, stage, stage_tasks)
-            .unwrap_or_else(|| (0..stage_tasks).collect());
-        submission.jobs = submit_step(ctx, &step, &pending, options, binary)?;
+        submission.jobs = submit_stage(ctx, stage, tasks, then, options, binary)?;
     }
     write_jobs(ctx, &submission)?;
     Ok(submission)
@@ -171,7 +159,7 @@ pub fn submit(
 /// stage.
 pub fn run_step(
     recipe: &corpus_core::recipe::Recipe,
-    run: &corpus_stage::run_dir::RunDir,
+    run: &RunDir,
     step: &Step,
     binary: &Path,
 ) -> Result<StepOutcome> {
@@ -179,12 +167,14 @@ pub fn run_step(
     let options = &recipe.slurm;
     let stages = crate::stages::available();
     let stage = find_stage(&stages, &step.stage)?;
-    let pending = tasks_with_units_left(ctx, stage, step.tasks).ok_or_else(|| {
-        StageError::stage(
-            &step.stage,
-            "its inputs are missing: the stage before it did not complete",
-        )
-    })?;
+    let pending = Units::of(ctx, stage)
+        .ok_or_else(|| {
+            StageError::stage(
+                &step.stage,
+                "its inputs are missing: the stage before it did not complete",
+            )
+        })?
+        .tasks_left(step.tasks);
     if !pending.is_empty() {
         let retries = step.attempt - 1;
         if retries >= options.max_retries {
@@ -227,22 +217,44 @@ pub fn run_step(
         return Ok(StepOutcome::Finished { report, next: None });
     };
     let stage = find_stage(&stages, next)?;
-    let stage_tasks = tasks_for(ctx, stage, step.base_tasks, options);
-    let next_step = Step {
-        stage: next.clone(),
-        tasks: stage_tasks,
-        base_tasks: step.base_tasks,
-        attempt: 1,
-        then: then.to_vec(),
-    };
-    let pending = tasks_with_units_left(ctx, stage, stage_tasks)
-        .unwrap_or_else(|| (0..stage_tasks).collect());
-    let jobs = submit_step(ctx, &next_step, &pending, options, binary)?;
+    let jobs = submit_stage(ctx, stage, step.base_tasks, then, options, binary)?;
     append_jobs(ctx, jobs)?;
     Ok(StepOutcome::Finished {
         report,
         next: Some(next.clone()),
     })
+}
+
+/// Submit a stage's first attempt: its tasks (`base_tasks`, or with `[slurm] units_per_task`
+/// its units divided by that) that have units left, all of them when its units cannot be
+/// listed yet, then its step.
+fn submit_stage(
+    ctx: &StageContext,
+    stage: &dyn Stage,
+    base_tasks: usize,
+    then: &[String],
+    options: &SlurmOptions,
+    binary: &Path,
+) -> Result<Vec<SubmittedJob>> {
+    let units = Units::of(ctx, stage);
+    let tasks = match &units {
+        Some(units) if options.units_per_task > 0 => {
+            units.keys.len().div_ceil(options.units_per_task).max(1)
+        }
+        _ => base_tasks,
+    };
+    let pending = match &units {
+        Some(units) => units.tasks_left(tasks),
+        None => (0..tasks).collect(),
+    };
+    let step = Step {
+        stage: stage.name().to_string(),
+        tasks,
+        base_tasks,
+        attempt: 1,
+        then: then.to_vec(),
+    };
+    submit_step(ctx, &step, &pending, options, binary)
 }
 
 /// Submit a stage's tasks (`pending`, in array jobs under the cluster's limit) and the step
@@ -327,23 +339,26 @@ fn submit_step(
     Ok(jobs)
 }
 
-fn jobs_file(ctx: &StageContext) -> std::path::PathBuf {
-    ctx.run.logs().join("slurm-jobs.json")
+fn jobs_file(run: &RunDir) -> PathBuf {
+    run.logs().join("slurm-jobs.json")
+}
+
+/// The run's record of its last submission, if there is a readable one.
+fn read_jobs(run: &RunDir) -> Option<Submission> {
+    let text = std::fs::read_to_string(jobs_file(run)).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 fn write_jobs(ctx: &StageContext, submission: &Submission) -> Result<()> {
     let text = serde_json::to_string_pretty(submission)
         .map_err(|e| StageError::Usage(format!("serialize jobs: {e}")))?;
-    corpus_core::manifest::write_atomically(&jobs_file(ctx), text.as_bytes())?;
+    corpus_core::manifest::write_atomically(&jobs_file(ctx.run), text.as_bytes())?;
     Ok(())
 }
 
 /// Add jobs a step submitted to the submission's record (steps run one after another).
 fn append_jobs(ctx: &StageContext, jobs: Vec<SubmittedJob>) -> Result<()> {
-    let mut submission = std::fs::read_to_string(jobs_file(ctx))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Submission>(&text).ok())
-        .unwrap_or_default();
+    let mut submission = read_jobs(ctx.run).unwrap_or_default();
     submission.jobs.extend(jobs);
     write_jobs(ctx, &submission)
 }
@@ -390,11 +405,8 @@ impl std::fmt::Display for JobState {
 /// needed): one entry per job or array task, e.g. "extract tasks[7] attempt 2 job 41 FAILED"
 /// (the task number, not the array index). Empty when the run was not submitted to Slurm or
 /// `scontrol` is not there. Pending elements Slurm still holds as one range are left out.
-pub fn job_states(run: &corpus_stage::run_dir::RunDir) -> Vec<JobState> {
-    let Ok(text) = std::fs::read_to_string(run.logs().join("slurm-jobs.json")) else {
-        return Vec::new();
-    };
-    let Ok(submission) = serde_json::from_str::<Submission>(&text) else {
+pub fn job_states(run: &RunDir) -> Vec<JobState> {
+    let Some(submission) = read_jobs(run) else {
         return Vec::new();
     };
     // One call for every job the controller holds, matched to ours by id: a run of 10^5

@@ -28,12 +28,13 @@ build-corpus: setup
     {{bin}} sql "select source, split, count(*) as documents, sum(n_tokens) as tokens from shards group by source, split order by source, split"
     {{bin}} verify
 
-# Everything CI runs: format, lints, unit and end-to-end tests (with a real one-node Slurm and
-# the pinned Python tokenizers). Default members only: `just bench` builds the benchmark crate.
+# Everything CI runs: format, lints, unit and end-to-end tests (with a real one-node Slurm, a
+# real S3 server (SeaweedFS) and the pinned Python tokenizers). Default members only: `just bench` builds the benchmark crate.
 test: setup python-env
     cargo fmt --all --check
     cargo clippy --all-targets -- -D warnings
     bash scripts/slurm-up.sh || echo "Slurm not started: its test skips outside CI and fails in CI"
+    bash scripts/s3-setup.sh
     cargo test --no-fail-fast
 
 # Benchmarks; BENCH_REPO="/path/a /path/b" adds real repositories (space-separated).

@@ -25,6 +25,9 @@ fn is_configuration_error(e: &anyhow::Error) -> bool {
         if let Some(corpus_crawl::CrawlError::Usage(_)) = cause.downcast_ref() {
             return true;
         }
+        if let Some(corpus_store::StoreError::Config(_)) = cause.downcast_ref() {
+            return true;
+        }
         match cause.downcast_ref::<corpus_stage::StageError>() {
             Some(corpus_stage::StageError::Usage(_)) => true,
             Some(corpus_stage::StageError::Core(e)) => core(e),

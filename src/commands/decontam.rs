@@ -11,22 +11,19 @@ use corpus_core::recipe::Recipe;
 use corpus_decontam::benchmark_file::read_instances;
 use corpus_decontam::check::{Checker, check_file};
 use corpus_decontam::patch_lines::GoldSketch;
-use corpus_stage::run_dir::RunDir;
 
 /// Print the certificate of a run's shards: what was checked, the cutoff, what was removed.
-pub fn report(run_dir: &Path, json: bool) -> Result<()> {
-    let run = RunDir::new(run_dir);
+pub fn report(run_arg: &Option<PathBuf>, json: bool) -> Result<()> {
+    let opened = super::location::open_existing(run_arg, super::location::Pull::Markers)?;
+    let run = &opened.run;
+    let run_dir = opened.shown();
     let manifest = Manifest::read(&run.table(names::SHARDS))?.with_context(|| {
-        format!(
-            "{} has no shards yet: the certificate is written with them (run through `shard`)",
-            run_dir.display()
-        )
+        format!("{run_dir} has no shards yet: the certificate is written with them (run through `shard`)")
     })?;
     let Some(certificate) = manifest.decontam else {
         bail!(
-            "the shards of {} carry no decontamination certificate: they were made by an older \
-             swe-corpus; rerun the shard stage",
-            run_dir.display()
+            "the shards of {run_dir} carry no decontamination certificate: they were made by an older \
+             swe-corpus; rerun the shard stage"
         );
     };
     if json {

@@ -1,16 +1,16 @@
 //! `export` (the shards for a training loader) and `tokens` (samples encoded as `tokenize`
 //! does).
 
+use super::location::{Pull, open_existing};
+use super::{recipe_or_demo, threads_or_cores};
+use crate::cli::{ExportArgs, TokensArgs};
 use anyhow::{Context, Result, bail};
 use corpus_core::recipe::Recipe;
-use corpus_stage::run_dir::RunDir;
-
-use super::{latest_or, recipe_or_demo, threads_or_cores};
-use crate::cli::{ExportArgs, TokensArgs};
 
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let dir = latest_or(&args.run)?;
-    let run = RunDir::new(&dir);
+    let opened = open_existing(&args.run, Pull::Working)?;
+    let run = &opened.run;
+    let dir = run.root.clone();
     let format = corpus_export::Format::parse(&args.format).with_context(|| {
         format!(
             "unknown format `{}`; formats are: megatron, megatron-bridge, olmo, datatrove, hf",
@@ -35,12 +35,13 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     }
     options.threads = threads_or_cores(args.threads);
     let manifest = corpus_export::export(&options)?;
-    println!(
-        "{}: {} -> {}",
-        format.name(),
-        manifest.summary(),
-        options.out.display()
-    );
+    let shown = if args.out.is_none() && opened.remote.is_some() {
+        opened.finish()?;
+        format!("{}/exports/{}", opened.shown(), format.name())
+    } else {
+        options.out.display().to_string()
+    };
+    println!("{}: {} -> {shown}", format.name(), manifest.summary());
     Ok(())
 }
 

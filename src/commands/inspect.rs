@@ -5,6 +5,7 @@ use corpus_core::recipe::Recipe;
 use corpus_stage::run_dir::RunDir;
 
 use super::latest_or;
+use super::location::{Pull, open_existing};
 use crate::cli::{Format, RunOnly, SqlArgs, StatusArgs};
 
 /// A SQL query over the run's tables, on a runtime of its own (DataFusion is async).
@@ -17,8 +18,17 @@ pub fn sql(args: &SqlArgs) -> Result<()> {
 }
 
 async fn query(args: &SqlArgs) -> Result<()> {
-    let dir = latest_or(&args.run)?;
-    let session = corpus_sql::RunSession::open(&dir).await?;
+    let arg = args.run.clone().unwrap_or_else(RunDir::latest);
+    let session = match corpus_store::RunLocation::parse(&arg)? {
+        corpus_store::RunLocation::Local(_) => {
+            corpus_sql::RunSession::open(&latest_or(&args.run)?).await?
+        }
+        corpus_store::RunLocation::Remote(remote) => {
+            let store = corpus_store::open::open_store(&remote)?;
+            corpus_sql::RunSession::open_in_store(store, &remote.store_base(), &remote.prefix())
+                .await?
+        }
+    };
     let batches = session.query(&args.query).await?;
     let format = match args.format {
         Format::Table => corpus_sql::OutputFormat::Table,
@@ -30,12 +40,12 @@ async fn query(args: &SqlArgs) -> Result<()> {
 }
 
 pub fn status(args: &StatusArgs) -> Result<()> {
-    let dir = latest_or(&args.run)?;
-    let recipe_path = dir.join("recipe.toml");
+    let opened = open_existing(&args.run, Pull::Markers)?;
+    let run = &opened.run;
+    let recipe_path = run.recipe_file();
     let recipe = Recipe::load(&recipe_path)
         .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;
-    let run = RunDir::new(&dir);
-    let ctx = corpus_stage::stage::StageContext::new(&recipe, &run);
+    let ctx = corpus_stage::stage::StageContext::new(&recipe, run);
     println!(
         "{:<14} {:<12} {:>27} {:>10}  tasks (done/failed/pending)",
         "stage", "state", "units (done/running/failed)", "rows"
@@ -60,7 +70,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             println!("    FAILED {failure}");
         }
     }
-    let jobs = corpus_runner::slurm::job_states(&run);
+    let jobs = corpus_runner::slurm::job_states(run);
     if !jobs.is_empty() {
         println!("slurm jobs of the last submission:");
         for job in jobs {
@@ -71,8 +81,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
 }
 
 pub fn verify(args: &RunOnly) -> Result<()> {
-    let dir = latest_or(&args.run)?;
-    let report = corpus_runner::verify::verify(&RunDir::new(&dir))?;
+    let opened = open_existing(&args.run, Pull::Everything)?;
+    let report = corpus_runner::verify::verify(&opened.run)?;
     for problem in &report.problems {
         println!("PROBLEM {problem}");
     }
@@ -90,7 +100,7 @@ pub fn verify(args: &RunOnly) -> Result<()> {
         report.problems.len()
     );
     if !report.problems.is_empty() {
-        bail!("verification failed for {}", dir.display());
+        bail!("verification failed for {}", opened.shown());
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod decontam;
 pub mod discover;
 pub mod export;
 pub mod inspect;
+pub mod location;
 pub mod plan;
 pub mod recipe;
 pub mod run;
@@ -35,9 +36,7 @@ pub fn dispatch(command: &Command) -> Result<()> {
         Command::Decontam(DecontamCommand::Fingerprint { repo, name, branch }) => {
             decontam::fingerprint(repo, name.clone(), branch.clone())
         }
-        Command::Decontam(DecontamCommand::Report { run, json }) => {
-            decontam::report(&latest_or(run)?, *json)
-        }
+        Command::Decontam(DecontamCommand::Report { run, json }) => decontam::report(run, *json),
         Command::Decontam(DecontamCommand::GoldLines { file }) => decontam::gold_lines(file),
         Command::Decontam(DecontamCommand::Check { file, recipe }) => {
             decontam::check(file, recipe.as_ref())

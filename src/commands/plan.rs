@@ -1,15 +1,13 @@
 //! `plan`: the mix plan of a run's tokenized table, or with `--project` the 150B projection.
 
+use super::location::{Pull, open_existing};
+use crate::cli::PlanArgs;
 use anyhow::Result;
 use corpus_core::recipe::Recipe;
-use corpus_stage::run_dir::RunDir;
-
-use super::latest_or;
-use crate::cli::PlanArgs;
 
 pub fn plan(args: &PlanArgs) -> Result<()> {
-    let dir = latest_or(&args.run)?;
-    let run = RunDir::new(&dir);
+    let opened = open_existing(&args.run, Pull::Working)?;
+    let run = &opened.run;
     let recipe = match &args.recipe {
         Some(path) => Recipe::load(path)?,
         None => Recipe::load(&run.recipe_file())?,
@@ -27,7 +25,7 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
             prs_per_repo: args.prs_per_repo,
             mirror_budget_bytes: recipe.inputs.mirror_budget_bytes(),
         };
-        let projection = corpus_runner::project(&recipe, &run, &options)?;
+        let projection = corpus_runner::project(&recipe, run, &options)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&projection)?);
         } else {
@@ -35,7 +33,7 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let plan = corpus_runner::plan(&recipe, &run)?;
+    let plan = corpus_runner::plan(&recipe, run)?;
     for warning in recipe.decontam.warnings() {
         eprintln!("warning: {warning}");
     }

@@ -6,19 +6,22 @@ use corpus_core::recipe::Recipe;
 use corpus_runner::execute::{ExecOptions, Selection};
 use corpus_stage::run_dir::RunDir;
 
+use super::location::{Pull, open_run};
 use super::{load_recipe, threads_or_cores};
 use crate::cli::{Executor, RunArgs, SlurmStepArgs};
 use crate::logging;
 
 pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
     let recipe = load_recipe(&args.source)?.absolutized()?;
-    ensure_demo_inputs(&recipe)?;
-    let run = RunDir::new(
+    let opened = open_run(
         &args
             .run
             .clone()
             .unwrap_or_else(|| RunDir::default_for(&recipe).root),
-    );
+        Pull::Working,
+    )?;
+    let run = &opened.run;
+    ensure_demo_inputs(&recipe)?;
     let tasks = threads_or_cores(
         args.tasks
             .or((recipe.runner.tasks > 0).then_some(recipe.runner.tasks)),
@@ -43,7 +46,8 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             );
         }
         let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
-        let submission = corpus_runner::submit_slurm(&recipe, &run, &selection, tasks, &binary)?;
+        let submission = corpus_runner::submit_slurm(&recipe, run, &selection, tasks, &binary)?;
+        opened.finish()?;
         for stage in &submission.skipped_current {
             println!("{stage:<14} current, not submitted");
         }
@@ -57,7 +61,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
         }
         eprintln!(
             "submitted; follow with `swe-corpus status --run {}` (logs in {})",
-            run.root.display(),
+            opened.shown(),
             run.logs().display()
         );
         return Ok(());
@@ -72,12 +76,13 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             tracing::warn!("cannot write the log file {}: {e}", log.display());
         }
     }
-    let report = corpus_runner::run(&recipe, &run, &selection, &options)?;
+    let report = corpus_runner::run(&recipe, run, &selection, &options)?;
+    opened.finish()?;
     print!("{}", report.summary_table());
     logging::append(&report.summary_table());
     eprint!("{}", report.warning_lines());
     if args.task.is_none() {
-        eprintln!("run directory: {}", run.root.display());
+        eprintln!("run directory: {}", opened.shown());
     }
     Ok(())
 }
@@ -85,7 +90,8 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
 /// A Slurm step job (see `corpus_runner::slurm`).
 pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
     let recipe = Recipe::load(&args.recipe)?.absolutized()?;
-    let run = RunDir::new(&args.run);
+    let opened = open_run(&args.run, Pull::Working)?;
+    let run = &opened.run;
     let step = corpus_runner::slurm::Step {
         stage: args.stage.clone(),
         tasks: args.tasks,
@@ -99,7 +105,9 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
             .collect(),
     };
     let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
-    match corpus_runner::slurm_step(&recipe, &run, &step, &binary)? {
+    let outcome = corpus_runner::slurm_step(&recipe, run, &step, &binary)?;
+    opened.finish()?;
+    match outcome {
         corpus_runner::slurm::StepOutcome::Retried { tasks, attempt } => {
             println!(
                 "{}: tasks {tasks:?} submitted again (attempt {attempt})",

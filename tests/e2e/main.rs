@@ -14,6 +14,7 @@ mod format;
 mod house;
 mod ingest;
 mod mirror_budget;
+mod object_store;
 mod slurm;
 mod synthesize;
 mod synthesize_model;

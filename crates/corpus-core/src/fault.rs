@@ -1,6 +1,8 @@
 //! Fault injection for crash-safety tests: `SWE_CORPUS_FAULT=STAGE:POINT:N[:MODE]` makes the
 //! N-th pass of `STAGE` through `POINT` fail. MODE: none aborts the process (no cleanup, like
-//! `kill -9`), `error` fails as a task would, `enospc` fails as a full disk does. With
+//! `kill -9`), `error` fails as a task would, `enospc` fails as a full disk does, `pause`
+//! waits (up to ten minutes) until the file `SWE_CORPUS_FAULT_RESUME` names exists, so a test
+//! can change the world (stop a server) at a known point of a run. With
 //! `SWE_CORPUS_FAULT_ONCE=FILE` the fault fires in one process only, the first to get there
 //! (it creates FILE; where FILE exists nothing fires): a task that fails once, then succeeds
 //! when it is run again.
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const FAULT_ENV: &str = "SWE_CORPUS_FAULT";
 pub const FAULT_ONCE_ENV: &str = "SWE_CORPUS_FAULT_ONCE";
+pub const FAULT_RESUME_ENV: &str = "SWE_CORPUS_FAULT_RESUME";
 
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 
@@ -17,6 +20,7 @@ pub enum Fault {
     Abort,
     Error,
     NoSpace,
+    Pause,
 }
 
 /// Count a pass of `stage` through `point`; the fault to raise when this is the chosen one.
@@ -46,6 +50,7 @@ pub fn hit(stage: &str, point: &str) -> Option<Fault> {
     Some(match mode.first() {
         Some(&"error") => Fault::Error,
         Some(&"enospc") => Fault::NoSpace,
+        Some(&"pause") => Fault::Pause,
         _ => Fault::Abort,
     })
 }
@@ -54,6 +59,20 @@ pub fn hit(stage: &str, point: &str) -> Option<Fault> {
 pub fn abort(stage: &str, point: &str) -> ! {
     eprintln!("{FAULT_ENV}: aborting at {stage}:{point}");
     std::process::abort();
+}
+
+/// Wait at `stage:point` until the resume file exists (`SWE_CORPUS_FAULT_RESUME`).
+pub fn pause(stage: &str, point: &str) {
+    eprintln!("{FAULT_ENV}: paused at {stage}:{point}");
+    let Some(resume) = std::env::var_os(FAULT_RESUME_ENV) else {
+        return;
+    };
+    let resume = std::path::PathBuf::from(resume);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !resume.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("{FAULT_ENV}: resumed at {stage}:{point}");
 }
 
 /// The error a full disk gives a writer.

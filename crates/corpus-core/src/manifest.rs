@@ -145,24 +145,26 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io_path("read", &path, e)),
         };
+        Self::parse(&text, &path.display().to_string()).map(Some)
+    }
+
+    /// A manifest's text, read from `origin` (a path or URL, for messages).
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
         #[derive(Deserialize)]
         struct VersionOnly {
             schema_version: u32,
         }
-        let version: VersionOnly = serde_json::from_str(&text)
-            .map_err(|e| Error::Input(format!("{}: not a manifest: {e}", path.display())))?;
+        let version: VersionOnly = serde_json::from_str(text)
+            .map_err(|e| Error::Input(format!("{origin}: not a manifest: {e}")))?;
         if version.schema_version != SCHEMA_VERSION {
             return Err(Error::Config(format!(
-                "{} was written with schema version {}, this swe-corpus writes version {}: \
+                "{origin} was written with schema version {}, this swe-corpus writes version {}: \
                  use a new run directory (--run) or delete this one",
-                path.display(),
-                version.schema_version,
-                SCHEMA_VERSION
+                version.schema_version, SCHEMA_VERSION
             )));
         }
-        let manifest = serde_json::from_str(&text)
-            .map_err(|e| Error::Input(format!("{}: malformed manifest: {e}", path.display())))?;
-        Ok(Some(manifest))
+        serde_json::from_str(text)
+            .map_err(|e| Error::Input(format!("{origin}: malformed manifest: {e}")))
     }
 
     /// Write atomically (temporary file, sync, rename).

@@ -146,6 +146,7 @@ pub fn run_stage(
         return Ok(report);
     }
     let store = UnitStore::open(&ctx.run.work(name), &inputs.fingerprint)?;
+    ctx.run.publish(&store.dir)?;
     let mut keys = stage.units(ctx)?;
     keys.sort();
     keys.dedup();
@@ -155,6 +156,7 @@ pub fn run_stage(
         if let Some(task) = options.task {
             let error = ran.as_ref().err().map(|e| e.to_string());
             store.mark_task(task, options.tasks.max(1), error.as_deref())?;
+            ctx.run.publish(&store.dir)?;
         }
         report.units_run = ran?;
     }
@@ -164,6 +166,8 @@ pub fn run_stage(
         let barrier = Instant::now();
         write_tables(ctx, stage, &inputs, &store, &keys, &mut report)?;
         store.remove()?;
+        // The tables (manifests last), then the units they came from are gone there too.
+        ctx.run.publish(&ctx.run.root)?;
         tracing::info!(
             "{name}: units {:.2}s, barrier {:.2}s",
             barrier.duration_since(started).as_secs_f64(),
@@ -265,6 +269,7 @@ pub(crate) fn run_unit_once(
     stage.run_unit(ctx, key, &mut out)?;
     let done = out.finish()?;
     store.mark_done(key, &done)?;
+    ctx.run.publish(&store.unit_dir(key))?;
     fault::check(stage.name(), "unit")?;
     Ok(true)
 }

@@ -42,6 +42,7 @@ pub fn run(
     options: &ExecOptions,
 ) -> Result<RunReport> {
     run.prepare(recipe)?;
+    run.publish(&run.recipe_file())?;
     if options.task.is_none() && !options.finalize_only {
         run.clear_temporaries()?;
         run.mark_latest();
@@ -92,6 +93,7 @@ pub fn run(
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| StageError::Usage(format!("serialize report: {e}")))?;
         corpus_core::manifest::write_atomically(&run.report(), format!("{text}\n").as_bytes())?;
+        run.publish(&run.report())?;
     }
     Ok(report)
 }

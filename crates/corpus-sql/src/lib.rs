@@ -56,34 +56,110 @@ impl RunSession {
         let ctx = SessionContext::new();
         let mut tables = Vec::new();
         for (name, dir) in complete_tables(&tables_dir)? {
-            let parts = corpus_core::table::table_parts(&dir)?;
-            let schema = corpus_core::schema::table_schema(&name);
-            if parts.is_empty() {
-                // A complete table without parts (a mixture with no rows): empty, same columns.
-                if let Some(schema) = schema {
-                    let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
-                    ctx.register_table(name.as_str(), std::sync::Arc::new(empty))?;
-                    tables.push(name);
-                }
-                continue;
-            }
-            let urls = parts
+            let parts: Vec<String> = corpus_core::table::table_parts(&dir)?
                 .iter()
-                .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet");
-            let config =
-                ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
-            let config = match schema {
-                Some(schema) => config.with_schema(schema),
-                None => config.infer_schema(&ctx.state()).await?,
-            };
-            let table = ListingTable::try_new(config)?;
-            ctx.register_table(name.as_str(), std::sync::Arc::new(table))?;
-            tables.push(name);
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if let Some(name) = Self::register(&ctx, &name, &parts).await? {
+                tables.push(name);
+            }
         }
         Ok(Self { ctx, tables })
+    }
+
+    /// Register every complete table of the run at `prefix` in `store` (reachable as
+    /// `base`, e.g. `s3://bucket/`), reading the parts in place: only the parts a table's
+    /// manifest lists, so a stage still writing is invisible.
+    pub async fn open_in_store(
+        store: std::sync::Arc<dyn object_store::ObjectStore>,
+        base: &str,
+        prefix: &str,
+    ) -> Result<Self, SqlError> {
+        use object_store::ObjectStoreExt;
+        let run = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let tables_path = object_store::path::Path::from(format!("{run}tables"));
+        let listing = store
+            .list_with_delimiter(Some(&tables_path))
+            .await
+            .map_err(|e| SqlError::NoRun(format!("{base}{run}: cannot list tables/: {e}")))?;
+        if listing.common_prefixes.is_empty() {
+            return Err(SqlError::NoRun(format!(
+                "{base}{run} holds no tables: run `swe-corpus run --run {base}{prefix}` first"
+            )));
+        }
+        let ctx = SessionContext::new();
+        let base_url = url::Url::parse(base)
+            .map_err(|e| SqlError::NoRun(format!("{base}: not a URL: {e}")))?;
+        ctx.register_object_store(&base_url, store.clone());
+        let mut tables = Vec::new();
+        let mut folders = listing.common_prefixes;
+        folders.sort();
+        for folder in folders {
+            let Some(name) = folder.filename().map(str::to_string) else {
+                continue;
+            };
+            let manifest_path = folder.clone().join(corpus_core::manifest::MANIFEST_FILE);
+            let text = match store.get(&manifest_path).await {
+                Ok(result) => result.bytes().await.map_err(|e| {
+                    SqlError::NoRun(format!("{base}{manifest_path}: cannot read: {e}"))
+                })?,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => {
+                    return Err(SqlError::NoRun(format!(
+                        "{base}{manifest_path}: cannot read: {e}"
+                    )));
+                }
+            };
+            let manifest = corpus_core::manifest::Manifest::parse(
+                &String::from_utf8_lossy(&text),
+                &format!("{base}{manifest_path}"),
+            )?;
+            let urls: Vec<String> = manifest
+                .parts
+                .iter()
+                .map(|part| format!("{base}{folder}/{}", part.file))
+                .collect();
+            if let Some(name) = Self::register(&ctx, &name, &urls).await? {
+                tables.push(name);
+            }
+        }
+        Ok(Self { ctx, tables })
+    }
+
+    /// Register table `name` over `parts` (paths or URLs); `None` when it cannot be typed.
+    async fn register(
+        ctx: &SessionContext,
+        name: &str,
+        parts: &[String],
+    ) -> Result<Option<String>, SqlError> {
+        let schema = corpus_core::schema::table_schema(name);
+        if parts.is_empty() {
+            // A complete table without parts (a mixture with no rows): empty, same columns.
+            let Some(schema) = schema else {
+                return Ok(None);
+            };
+            let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+            ctx.register_table(name, std::sync::Arc::new(empty))?;
+            return Ok(Some(name.to_string()));
+        }
+        let urls = parts
+            .iter()
+            .map(ListingTableUrl::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = ListingOptions::new(std::sync::Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
+        let config = match schema {
+            Some(schema) => config.with_schema(schema),
+            None => config.infer_schema(&ctx.state()).await?,
+        };
+        let table = ListingTable::try_new(config)?;
+        ctx.register_table(name, std::sync::Arc::new(table))?;
+        Ok(Some(name.to_string()))
     }
 
     pub fn tables(&self) -> &[String] {

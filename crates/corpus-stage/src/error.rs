@@ -10,6 +10,9 @@ pub enum StageError {
     Usage(String),
     #[error("stage {stage}: {message}")]
     Stage { stage: String, message: String },
+    /// The object store holding the run directory failed a request after its retries.
+    #[error("run directory on object storage: {0}")]
+    Store(String),
 }
 
 impl StageError {

@@ -3,7 +3,7 @@
 //! place), `manifest` (after a table's manifest is written) and `write` (while a shard is
 //! written).
 
-use corpus_core::fault::{FAULT_ENV, Fault, abort, hit, no_space};
+use corpus_core::fault::{FAULT_ENV, Fault, abort, hit, no_space, pause};
 
 use crate::error::{Result, StageError};
 
@@ -11,6 +11,10 @@ pub fn check(stage: &str, point: &str) -> Result<()> {
     match hit(stage, point) {
         None => Ok(()),
         Some(Fault::Abort) => abort(stage, point),
+        Some(Fault::Pause) => {
+            pause(stage, point);
+            Ok(())
+        }
         Some(Fault::Error) => Err(StageError::stage(
             stage,
             format!("injected failure at {point} ({FAULT_ENV})"),

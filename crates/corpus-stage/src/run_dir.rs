@@ -2,22 +2,63 @@
 //! `report.json`, plus `_work/` where units of unfinished stages wait for their barrier.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use corpus_core::error::IoContext;
 use corpus_core::recipe::Recipe;
 
 use crate::error::Result;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunDir {
     pub root: PathBuf,
+    /// Where committed files go besides `root`, for a run on object storage (`root` is then
+    /// the node's scratch copy).
+    publisher: Option<Arc<dyn Publisher>>,
+}
+
+/// Makes a run's files durable somewhere else at each commit point the runner names: a
+/// unit's folder once its marker is written, the tables after a barrier, the report.
+pub trait Publisher: Send + Sync {
+    /// Publish the files under `relative` (a path under the run's root, `/`-separated; ""
+    /// for the whole run), commit markers last.
+    fn publish(&self, relative: &str) -> Result<()>;
+}
+
+impl std::fmt::Debug for RunDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunDir")
+            .field("root", &self.root)
+            .field("published", &self.publisher.is_some())
+            .finish()
+    }
 }
 
 impl RunDir {
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
+            publisher: None,
         }
+    }
+
+    /// A run whose committed files `publisher` also makes durable.
+    pub fn with_publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Publish `path` (under the root) if this run has a publisher; nothing otherwise.
+    pub fn publish(&self, path: &Path) -> Result<()> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let relative: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        publisher.publish(&relative.join("/"))
     }
 
     /// `runs/<recipe name>` under the current directory.

@@ -85,9 +85,13 @@ impl AtomicFile {
 
 /// `SWE_CORPUS_FAULT=export:write:N[:enospc]` (tests): the N-th write fails like a full disk.
 fn injected_fault() -> std::io::Result<()> {
-    use corpus_core::fault::{Fault, abort, hit, no_space};
+    use corpus_core::fault::{Fault, abort, hit, no_space, pause};
     match hit("export", "write") {
         Some(Fault::Abort) => abort("export", "write"),
+        Some(Fault::Pause) => {
+            pause("export", "write");
+            Ok(())
+        }
         Some(_) => Err(no_space()),
         None => Ok(()),
     }

@@ -511,6 +511,7 @@ impl Group<'_> {
         remove_dir(&scratch.root)?;
         self.stores.done.begin(key)?;
         self.stores.done.mark_done(key, &UnitDone::default())?;
+        self.ctx.run.publish(&self.stores.done.unit_dir(key))?;
         self.evict_mirror(key)?;
         fault::check(DONE_STORE, "evict")?;
         Ok(())

@@ -1,0 +1,126 @@
+//! The run a command works on: a local folder, or a run on object storage
+//! (`--run s3://bucket/prefix`) worked on through a scratch copy on this node's disk. The
+//! copy lives under `SWE_CORPUS_SCRATCH` (default: the system's temporary folder), one per
+//! run URL and, inside a Slurm job, one per job: cluster tasks share nothing but the store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use corpus_stage::run_dir::RunDir;
+use corpus_store::{RemoteRun, RunLocation};
+
+/// What a command needs of a run on a store before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    /// Tables, units and markers; of the exports only their manifests; no logs (`run`,
+    /// `plan`, `export`).
+    Working,
+    /// Every file (`verify` reads every byte).
+    Everything,
+    /// Manifests, markers and the job list: what `status` reads, no data.
+    Markers,
+}
+
+pub struct OpenedRun {
+    pub run: RunDir,
+    pub remote: Option<Arc<RemoteRun>>,
+}
+
+impl OpenedRun {
+    /// The run's name for messages: its folder, or its redacted URL.
+    pub fn shown(&self) -> String {
+        match &self.remote {
+            Some(remote) => remote.remote().to_string(),
+            None => self.run.root.display().to_string(),
+        }
+    }
+
+    /// Publish everything the command left (logs, exports, the report) to the store.
+    pub fn finish(&self) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            remote
+                .publish("")
+                .with_context(|| format!("publish the run to {}", remote.remote()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Open the run `arg` names (else `default`), pulling what `pull` says from a store.
+pub fn open_run(arg: &Path, pull: Pull) -> Result<OpenedRun> {
+    let remote = match RunLocation::parse(arg)? {
+        RunLocation::Local(path) => {
+            return Ok(OpenedRun {
+                run: RunDir::new(&path),
+                remote: None,
+            });
+        }
+        RunLocation::Remote(remote) => remote,
+    };
+    let scratch = scratch_for(&remote.scratch_name());
+    let remote = Arc::new(RemoteRun::open(remote, &scratch)?);
+    let wanted: &dyn Fn(&str) -> bool = match pull {
+        // Of the exports, their manifests: whether the export stage is current.
+        Pull::Working => &|r: &str| {
+            (!r.starts_with("exports/") || r.ends_with("/_manifest.json"))
+                && !r.starts_with("logs/")
+        },
+        Pull::Everything => &|_: &str| true,
+        Pull::Markers => &|r: &str| {
+            !r.ends_with(".parquet") && (!r.starts_with("logs/") || r == "logs/slurm-jobs.json")
+        },
+    };
+    let pulled = remote
+        .pull(wanted)
+        .with_context(|| format!("read the run {}", remote.remote()))?;
+    tracing::info!(
+        "{}: {} file(s) brought to the scratch copy {} ({} bytes)",
+        remote.remote(),
+        pulled.downloaded,
+        scratch.display(),
+        pulled.bytes
+    );
+    if pull == Pull::Working {
+        // What an earlier command on this node committed here but could not publish (killed,
+        // or the store was down) goes up first.
+        remote
+            .publish("")
+            .with_context(|| format!("publish earlier work to {}", remote.remote()))?;
+    }
+    let publisher: Arc<dyn corpus_stage::run_dir::Publisher> = remote.clone();
+    Ok(OpenedRun {
+        run: RunDir::new(&scratch).with_publisher(publisher),
+        remote: Some(remote),
+    })
+}
+
+/// The run a command reads (`--run`, else `runs/latest`): it must exist.
+pub fn open_existing(arg: &Option<PathBuf>, pull: Pull) -> Result<OpenedRun> {
+    let arg = arg.clone().unwrap_or_else(RunDir::latest);
+    if let RunLocation::Local(_) = RunLocation::parse(&arg)? {
+        return Ok(OpenedRun {
+            run: RunDir::new(&super::latest_or(&Some(arg))?),
+            remote: None,
+        });
+    }
+    let opened = open_run(&arg, pull)?;
+    if !opened.run.recipe_file().is_file() {
+        bail!(
+            "no run at {}: run `swe-corpus run` first, or pass --run DIR",
+            opened.shown()
+        );
+    }
+    Ok(opened)
+}
+
+fn scratch_for(name: &str) -> PathBuf {
+    let root = std::env::var_os("SWE_CORPUS_SCRATCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("swe-corpus"));
+    let copy = root.join(name);
+    match std::env::var("SLURM_JOB_ID") {
+        Ok(job) if !job.is_empty() => copy.join(format!("job-{job}")),
+        _ => copy,
+    }
+}

@@ -42,6 +42,23 @@ async fn query(args: &SqlArgs) -> Result<()> {
 pub fn status(args: &StatusArgs) -> Result<()> {
     let opened = open_existing(&args.run, Pull::Markers)?;
     let run = &opened.run;
+    if let Some(remote) = &opened.remote {
+        // A stage that is not complete lists its units from the tables it reads: those
+        // tables' rows come too (a complete stage needs only its manifests).
+        let mut wanted = std::collections::BTreeSet::new();
+        for stage in corpus_runner::stages::available() {
+            let complete = stage
+                .writes()
+                .iter()
+                .all(|table| run.table(table).join("_manifest.json").is_file());
+            if !complete {
+                wanted.extend(stage.reads().iter().map(|t| format!("tables/{t}/")));
+            }
+        }
+        if !wanted.is_empty() {
+            remote.pull(&|r: &str| wanted.iter().any(|t| r.starts_with(t.as_str())))?;
+        }
+    }
     let recipe_path = run.recipe_file();
     let recipe = Recipe::load(&recipe_path)
         .with_context(|| format!("reading the run's recipe {}", recipe_path.display()))?;

@@ -13,12 +13,13 @@ use corpus_store::{RemoteRun, RunLocation};
 /// What a command needs of a run on a store before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
-    /// Tables, units and markers; of the exports only their manifests; no logs (`run`,
-    /// `plan`, `export`).
+    /// Tables, units and markers; of a complete export only its manifest; of the logs only
+    /// the Slurm job list (`run`, `plan`, `export`, a Slurm step).
     Working,
     /// Every file (`verify` reads every byte).
     Everything,
-    /// Manifests, markers and the job list: what `status` reads, no data.
+    /// Manifests, markers, the job list and the `repos` table: what `status` reads, no
+    /// other data.
     Markers,
 }
 
@@ -60,15 +61,33 @@ pub fn open_run(arg: &Path, pull: Pull) -> Result<OpenedRun> {
     };
     let scratch = scratch_for(&remote.scratch_name());
     let remote = Arc::new(RemoteRun::open(remote, &scratch)?);
+    // Exports are as large as the shards: a complete one (with its manifest) comes as its
+    // manifest alone, an unfinished one whole (its barrier needs the units' files).
+    let complete_exports: std::collections::BTreeSet<String> = if pull == Pull::Working {
+        remote
+            .list()
+            .with_context(|| format!("read the run {}", remote.remote()))?
+            .into_iter()
+            .filter_map(|(path, _, _)| {
+                let folder = path.strip_suffix("/_manifest.json")?;
+                folder.starts_with("exports/").then(|| format!("{folder}/"))
+            })
+            .collect()
+    } else {
+        Default::default()
+    };
+    let working = |r: &str| {
+        let complete_export = complete_exports.iter().any(|f| r.starts_with(f.as_str()));
+        (!complete_export || r.ends_with("/_manifest.json"))
+            && (!r.starts_with("logs/") || r == "logs/slurm-jobs.json")
+    };
     let wanted: &dyn Fn(&str) -> bool = match pull {
-        // Of the exports, their manifests: whether the export stage is current.
-        Pull::Working => &|r: &str| {
-            (!r.starts_with("exports/") || r.ends_with("/_manifest.json"))
-                && !r.starts_with("logs/")
-        },
+        Pull::Working => &working,
         Pull::Everything => &|_: &str| true,
+        // The git stages list their units from `repos`: its rows too (one row per repository).
         Pull::Markers => &|r: &str| {
-            !r.ends_with(".parquet") && (!r.starts_with("logs/") || r == "logs/slurm-jobs.json")
+            (!r.ends_with(".parquet") || r.starts_with("tables/repos/"))
+                && (!r.starts_with("logs/") || r == "logs/slurm-jobs.json")
         },
     };
     let pulled = remote

@@ -394,12 +394,76 @@ fn a_run_survives_the_store_stopping_and_restarting_mid_stage() {
     server.stop();
 }
 
+/// Cluster nodes that share nothing but the bucket: each task of each stage runs with a
+/// scratch copy of its own, the barrier on yet another node, and the result is the local run.
+#[test]
+fn tasks_on_nodes_sharing_only_the_bucket_equal_a_local_run() {
+    let Some(binary) = weed_binary() else {
+        return;
+    };
+    let s = Scratch::new();
+    let mut server = Seaweed::start(binary, s.path());
+    let url = server.url("runs/split");
+    s.ok(&["run", "--run", "local", "--tasks", "1"]);
+    let on_node = |node: &str, args: &[&str]| {
+        let out = server
+            .cmd_builder(&s, args)
+            .env("SWE_CORPUS_SCRATCH", s.path().join(node))
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{node} {args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for stage in [
+        "crawl",
+        "extract",
+        "format",
+        "synthesize",
+        "ingest",
+        "decontaminate",
+        "curate",
+        "tokenize",
+        "mix",
+        "shard",
+        "export",
+    ] {
+        for task in ["0", "1"] {
+            let node = format!("node-{task}");
+            on_node(
+                &node,
+                &[
+                    "run", "--only", stage, "--task", task, "--tasks", "2", "--run", &url,
+                ],
+            );
+        }
+        let status = on_node("node-status", &["status", "--run", &url]);
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_default();
+        assert!(
+            line.contains("partial") && line.contains("2/0/0 of 2"),
+            "{status}"
+        );
+        on_node(
+            "node-barrier",
+            &["run", "--only", stage, "--finalize", "--run", &url],
+        );
+    }
+    let (_node, copy, _) = pulled_copy(&server, &url);
+    assert_same_tables(&s.path().join("local"), &copy);
+    server.stop();
+}
+
 #[test]
 fn a_run_url_with_credentials_or_an_unknown_scheme_is_a_usage_error_that_echoes_nothing() {
     let s = Scratch::new();
     for (url, expected) in [
         ("s3://AKIAEXAMPLE:sekr1t-value@corpus/runs", "environment"),
-        ("s3://corpus/runs?X-Amz-Signature=sekr1t-value", "without a query"),
+        (
+            "s3://corpus/runs?X-Amz-Signature=sekr1t-value",
+            "without a query",
+        ),
         ("ftp://corpus/runs", "not a store"),
     ] {
         for command in [&["run", "--run", url][..], &["status", "--run", url][..]] {
@@ -407,7 +471,10 @@ fn a_run_url_with_credentials_or_an_unknown_scheme_is_a_usage_error_that_echoes_
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
             assert!(err.contains(expected), "{command:?}: {err}");
-            assert!(!err.contains("sekr1t-value") && !err.contains("AKIAEXAMPLE"), "{err}");
+            assert!(
+                !err.contains("sekr1t-value") && !err.contains("AKIAEXAMPLE"),
+                "{err}"
+            );
         }
     }
     assert!(!s.path().join("runs").exists(), "nothing was written");

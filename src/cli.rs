@@ -73,8 +73,12 @@ pub enum Command {
 #[derive(Args)]
 pub struct RecipeSource {
     /// Recipe file (TOML). Default: the embedded demo recipe.
-    #[arg(long, short = 'r', conflicts_with = "repo")]
+    #[arg(long, short = 'r', conflicts_with_all = ["repo", "recipe_of_run"])]
     pub recipe: Option<PathBuf>,
+    /// Use the effective recipe the run holds (its `recipe.toml`): how cluster jobs of a run
+    /// on object storage read it. Needs --run.
+    #[arg(long, conflicts_with = "repo")]
+    pub recipe_of_run: bool,
     /// Quick try without a recipe: extract these repositories (repeatable).
     #[arg(long, value_name = "PATH")]
     pub repo: Vec<PathBuf>,
@@ -171,9 +175,9 @@ pub struct RunArgs {
 
 #[derive(Args)]
 pub struct SlurmStepArgs {
-    /// The run's effective recipe.
+    /// The run's effective recipe. Default: the `recipe.toml` the run holds.
     #[arg(long)]
-    pub recipe: PathBuf,
+    pub recipe: Option<PathBuf>,
     #[arg(long)]
     pub run: PathBuf,
     /// The stage whose tasks ran.

@@ -26,6 +26,8 @@ pub enum Pull {
 pub struct OpenedRun {
     pub run: RunDir,
     pub remote: Option<Arc<RemoteRun>>,
+    /// A Slurm job's own copy, removed once published.
+    per_job: bool,
 }
 
 impl OpenedRun {
@@ -37,14 +39,31 @@ impl OpenedRun {
         }
     }
 
-    /// Publish everything the command left (logs, exports, the report) to the store.
+    /// Publish everything the command left (logs, exports, the report) to the store; a
+    /// Slurm job's copy is then removed (the node's disk is not the run's home).
     pub fn finish(&self) -> Result<()> {
         if let Some(remote) = &self.remote {
             remote
                 .publish("")
                 .with_context(|| format!("publish the run to {}", remote.remote()))?;
+            if self.per_job {
+                let _ = std::fs::remove_dir_all(remote.local());
+            }
         }
         Ok(())
+    }
+
+    /// After a failure: send the logs if the store takes them (the error is what matters),
+    /// and drop a Slurm job's copy (what it committed is published; a retry starts afresh).
+    pub fn after_failure(&self) {
+        if let Some(remote) = &self.remote {
+            if let Err(e) = remote.publish("logs") {
+                tracing::warn!("could not publish the logs to {}: {e}", remote.remote());
+            }
+            if self.per_job {
+                let _ = std::fs::remove_dir_all(remote.local());
+            }
+        }
     }
 }
 
@@ -55,11 +74,12 @@ pub fn open_run(arg: &Path, pull: Pull) -> Result<OpenedRun> {
             return Ok(OpenedRun {
                 run: RunDir::new(&path),
                 remote: None,
+                per_job: false,
             });
         }
         RunLocation::Remote(remote) => remote,
     };
-    let scratch = scratch_for(&remote.scratch_name());
+    let (scratch, per_job) = scratch_for(&remote.scratch_name());
     let remote = Arc::new(RemoteRun::open(remote, &scratch)?);
     // Exports are as large as the shards: a complete one (with its manifest) comes as its
     // manifest alone, an unfinished one whole (its barrier needs the units' files).
@@ -109,8 +129,11 @@ pub fn open_run(arg: &Path, pull: Pull) -> Result<OpenedRun> {
     }
     let publisher: Arc<dyn corpus_stage::run_dir::Publisher> = remote.clone();
     Ok(OpenedRun {
-        run: RunDir::new(&scratch).with_publisher(publisher),
+        run: RunDir::new(&scratch)
+            .with_publisher(publisher)
+            .with_location(remote.remote().to_string()),
         remote: Some(remote),
+        per_job,
     })
 }
 
@@ -121,6 +144,7 @@ pub fn open_existing(arg: &Option<PathBuf>, pull: Pull) -> Result<OpenedRun> {
         return Ok(OpenedRun {
             run: RunDir::new(&super::latest_or(&Some(arg))?),
             remote: None,
+            per_job: false,
         });
     }
     let opened = open_run(&arg, pull)?;
@@ -133,13 +157,14 @@ pub fn open_existing(arg: &Option<PathBuf>, pull: Pull) -> Result<OpenedRun> {
     Ok(opened)
 }
 
-fn scratch_for(name: &str) -> PathBuf {
+/// The scratch copy's folder, and whether it belongs to this Slurm job alone.
+fn scratch_for(name: &str) -> (PathBuf, bool) {
     let root = std::env::var_os("SWE_CORPUS_SCRATCH")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("swe-corpus"));
     let copy = root.join(name);
     match std::env::var("SLURM_JOB_ID") {
-        Ok(job) if !job.is_empty() => copy.join(format!("job-{job}")),
-        _ => copy,
+        Ok(job) if !job.is_empty() => (copy.join(format!("job-{job}")), true),
+        _ => (copy, false),
     }
 }

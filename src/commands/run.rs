@@ -12,14 +12,24 @@ use crate::cli::{Executor, RunArgs, SlurmStepArgs};
 use crate::logging;
 
 pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
-    let recipe = load_recipe(&args.source)?.absolutized()?;
-    let opened = open_run(
-        &args
+    let (recipe, opened) = if args.source.recipe_of_run {
+        let Some(arg) = &args.run else {
+            bail!("--recipe-of-run reads the recipe a run holds: name the run with --run");
+        };
+        let opened = open_run(arg, Pull::Working)?;
+        let path = opened.run.recipe_file();
+        let recipe = Recipe::load(&path)
+            .with_context(|| format!("reading the recipe of {}", opened.shown()))?
+            .absolutized()?;
+        (recipe, opened)
+    } else {
+        let recipe = load_recipe(&args.source)?.absolutized()?;
+        let arg = args
             .run
             .clone()
-            .unwrap_or_else(|| RunDir::default_for(&recipe).root),
-        Pull::Working,
-    )?;
+            .unwrap_or_else(|| RunDir::default_for(&recipe).root);
+        (recipe, open_run(&arg, Pull::Working)?)
+    };
     let run = &opened.run;
     ensure_demo_inputs(&recipe)?;
     let tasks = threads_or_cores(
@@ -66,6 +76,16 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
         );
         return Ok(());
     }
+    if opened.remote.is_some()
+        && let (Some(task), Some(stage)) = (args.task, selection.only.as_deref())
+    {
+        // No shared file system: the task's own log goes up with its copy.
+        let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
+        let log = run.logs().join(format!("{stage}-{task}.{job}.out"));
+        if let Err(e) = logging::also_to(&log) {
+            tracing::warn!("cannot write the log file {}: {e}", log.display());
+        }
+    }
     if args.task.is_none() && !args.finalize {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -76,7 +96,13 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             tracing::warn!("cannot write the log file {}: {e}", log.display());
         }
     }
-    let report = corpus_runner::run(&recipe, run, &selection, &options)?;
+    let report = match corpus_runner::run(&recipe, run, &selection, &options) {
+        Ok(report) => report,
+        Err(e) => {
+            opened.after_failure();
+            return Err(e.into());
+        }
+    };
     opened.finish()?;
     print!("{}", report.summary_table());
     logging::append(&report.summary_table());
@@ -89,9 +115,18 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
 
 /// A Slurm step job (see `corpus_runner::slurm`).
 pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
-    let recipe = Recipe::load(&args.recipe)?.absolutized()?;
     let opened = open_run(&args.run, Pull::Working)?;
     let run = &opened.run;
+    let recipe_path = args.recipe.clone().unwrap_or_else(|| run.recipe_file());
+    let recipe = Recipe::load(&recipe_path)?.absolutized()?;
+    if opened.remote.is_some() {
+        let log = run
+            .logs()
+            .join(format!("{}-step-{}.out", args.stage, args.attempt));
+        if let Err(e) = logging::also_to(&log) {
+            tracing::warn!("cannot write the log file {}: {e}", log.display());
+        }
+    }
     let step = corpus_runner::slurm::Step {
         stage: args.stage.clone(),
         tasks: args.tasks,
@@ -105,7 +140,13 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
             .collect(),
     };
     let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
-    let outcome = corpus_runner::slurm_step(&recipe, run, &step, &binary)?;
+    let outcome = match corpus_runner::slurm_step(&recipe, run, &step, &binary) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            opened.after_failure();
+            return Err(e.into());
+        }
+    };
     opened.finish()?;
     match outcome {
         corpus_runner::slurm::StepOutcome::Retried { tasks, attempt } => {

@@ -414,19 +414,7 @@ fn tasks_on_nodes_sharing_only_the_bucket_equal_a_local_run() {
         assert!(out.status.success(), "{node} {args:?}: {}", stderr(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    for stage in [
-        "crawl",
-        "extract",
-        "format",
-        "synthesize",
-        "ingest",
-        "decontaminate",
-        "curate",
-        "tokenize",
-        "mix",
-        "shard",
-        "export",
-    ] {
+    for stage in corpus_runner::stages::STAGE_ORDER.iter().copied() {
         for task in ["0", "1"] {
             let node = format!("node-{task}");
             on_node(
@@ -452,6 +440,125 @@ fn tasks_on_nodes_sharing_only_the_bucket_equal_a_local_run() {
     }
     let (_node, copy, _) = pulled_copy(&server, &url);
     assert_same_tables(&s.path().join("local"), &copy);
+    server.stop();
+}
+
+/// Slurm jobs whose run directory is the bucket: every job works in a copy of its own (its
+/// job id's), reads the recipe from the store and publishes its units, logs and barrier
+/// there; a task fails once and is retried. The result is the local run's.
+#[test]
+fn slurm_jobs_with_the_run_in_a_bucket_equal_a_local_run() {
+    if !crate::slurm::require_slurm() {
+        return;
+    }
+    let Some(binary) = weed_binary() else {
+        return;
+    };
+    let s = Scratch::new();
+    let mut server = Seaweed::start(binary, s.path());
+    let url = server.url("runs/slurm");
+    let recipe = crate::slurm::recipe_with_slurm(&s, "slurm.toml", "max_retries = 2");
+    s.ok(&["run", "--recipe", &recipe, "--tasks", "1", "--run", "local"]);
+
+    let submitted = server
+        .cmd_builder(
+            &s,
+            &[
+                "run",
+                "--recipe",
+                &recipe,
+                "--executor",
+                "slurm",
+                "--tasks",
+                "3",
+                "--run",
+                &url,
+            ],
+        )
+        .env("SWE_CORPUS_FAULT", "extract:start:1:error")
+        .env("SWE_CORPUS_FAULT_ONCE", s.path().join("fault-fired"))
+        .output()
+        .expect("submit");
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+
+    // Wait on the jobs the bucket's job list names (a step adds the jobs it submits before
+    // it ends): done when none is active and the list, read again after, has not grown.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let watcher = Scratch::new();
+    let listed = || {
+        let status = server.ok(&watcher, &["status", "--run", &url]);
+        let copy = std::fs::read_dir(watcher.path().join("node-scratch"))
+            .expect("copy")
+            .flatten()
+            .next()
+            .expect("one run")
+            .path();
+        let text = std::fs::read_to_string(copy.join("logs/slurm-jobs.json")).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let ids: Vec<String> = value["jobs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|j| j["job_id"].as_str().map(str::to_string))
+            .collect();
+        (ids, String::from_utf8_lossy(&status.stdout).into_owned())
+    };
+    loop {
+        let (ids, _) = listed();
+        let queue = Command::new("squeue")
+            .args(["-h", "-o", "%i %T", "-j", &ids.join(",")])
+            .output()
+            .expect("squeue");
+        let active = !String::from_utf8_lossy(&queue.stdout).trim().is_empty();
+        let (again, text) = listed();
+        if !ids.is_empty() && !active && ids == again {
+            // Export is current through its exports, which `status` does not read here.
+            for stage in corpus_runner::stages::STAGE_ORDER
+                .iter()
+                .filter(|s| **s != "export")
+            {
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with(stage))
+                    .unwrap_or_default();
+                assert!(line.contains("complete"), "{text}\njobs {ids:?}");
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "Slurm jobs still active");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert!(
+        s.path().join("fault-fired").exists(),
+        "the fault never fired"
+    );
+
+    let (_node, copy, _) = pulled_copy(&server, &url);
+    assert_same_tables(&s.path().join("local"), &copy);
+    // The tasks' and steps' logs reached the bucket; the failed attempt's among them.
+    let logs: Vec<String> = files_under(&copy.join("logs")).into_keys().collect();
+    assert!(
+        logs.iter().any(|l| l.starts_with("extract-step-")),
+        "{logs:?}"
+    );
+    let extract_logs = logs.iter().filter(|l| l.starts_with("extract-")).count();
+    assert!(extract_logs >= 5, "3 tasks, a retry and a step: {logs:?}");
+    // Each job's copy was removed after it published.
+    let left: Vec<_> = std::fs::read_dir(s.path().join("node-scratch"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|run| {
+            std::fs::read_dir(run.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|e| e.file_name().to_string_lossy().starts_with("job-"))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "job copies left behind: {left:?}");
     server.stop();
 }
 

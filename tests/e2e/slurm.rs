@@ -20,7 +20,7 @@ fn slurm_ready() -> bool {
     }
 }
 
-fn require_slurm() -> bool {
+pub(crate) fn require_slurm() -> bool {
     if slurm_ready() {
         return true;
     }
@@ -100,7 +100,7 @@ fn stdout_of(mut command: Command) -> String {
 }
 
 /// The demo recipe with a `[slurm]` section.
-fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String {
+pub(crate) fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String {
     let path = s.path().join(name);
     std::fs::write(
         &path,

@@ -125,6 +125,8 @@ pub fn submit_slurm(
 ) -> Result<slurm::Submission> {
     run.prepare(recipe)?;
     run.mark_latest();
+    // Jobs of a run on object storage read the recipe from the store: it must be there first.
+    run.publish(&run.recipe_file())?;
     let ctx = StageContext::new(recipe, run);
     slurm::submit(&ctx, selection, tasks, &recipe.slurm, binary)
 }

@@ -15,6 +15,8 @@ pub struct RunDir {
     /// Where committed files go besides `root`, for a run on object storage (`root` is then
     /// the node's scratch copy).
     publisher: Option<Arc<dyn Publisher>>,
+    /// The run's URL when it lives in an object store: what cluster jobs are given.
+    location: Option<String>,
 }
 
 /// Makes a run's files durable somewhere else at each commit point the runner names: a
@@ -39,7 +41,19 @@ impl RunDir {
         Self {
             root: root.to_path_buf(),
             publisher: None,
+            location: None,
         }
+    }
+
+    /// A run whose home is `url` (an object store); `root` is this node's copy of it.
+    pub fn with_location(mut self, url: String) -> Self {
+        self.location = Some(url);
+        self
+    }
+
+    /// The run's URL when it lives in an object store; `None` for a local run.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
     }
 
     /// A run whose committed files `publisher` also makes durable.

@@ -223,7 +223,7 @@ impl RemoteRun {
                 downloads.push((relative.clone(), path, e_tag.clone()));
             }
         }
-        let results: Vec<(String, Known)> = futures::stream::iter(downloads)
+        let results: Vec<(String, Option<Known>)> = futures::stream::iter(downloads)
             .map(|(relative, path, e_tag)| async move {
                 let known = self.download(&relative, &path, e_tag).await?;
                 Ok::<_, StoreError>((relative, known))
@@ -231,7 +231,11 @@ impl RemoteRun {
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;
-        for (relative, known) in results {
+        // A file another node removed between the listing and the download is gone.
+        for (relative, known) in results
+            .into_iter()
+            .filter_map(|(relative, known)| Some((relative, known?)))
+        {
             transfer.downloaded += 1;
             transfer.bytes += known.size;
             state.files.insert(relative, known);
@@ -239,13 +243,18 @@ impl RemoteRun {
         Ok(transfer)
     }
 
-    async fn download(&self, relative: &str, path: &Path, e_tag: Option<String>) -> Result<Known> {
+    async fn download(
+        &self,
+        relative: &str,
+        path: &Path,
+        e_tag: Option<String>,
+    ) -> Result<Option<Known>> {
         let what = self.remote.join(relative);
-        let result = self
-            .store
-            .get(&self.location(relative))
-            .await
-            .map_err(|e| StoreError::request("download", &what, e))?;
+        let result = match self.store.get(&self.location(relative)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(StoreError::request("download", &what, e)),
+        };
         let e_tag = result.meta.e_tag.clone().or(e_tag);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -270,12 +279,12 @@ impl RemoteRun {
             .map_err(|e| corpus_core::Error::io_path("rename into place", path, e))?;
         let meta =
             std::fs::metadata(path).map_err(|e| corpus_core::Error::io_path("read", path, e))?;
-        Ok(Known {
+        Ok(Some(Known {
             size,
             modified: modified_nanos(&meta),
             xxh3: format!("{:016x}", hasher.digest()),
             e_tag,
-        })
+        }))
     }
 
     async fn publish_async(&self, state: &mut SyncState, relative: &str) -> Result<Transfer> {
@@ -582,6 +591,18 @@ mod tests {
         }
     }
 
+    /// Two nodes' scratch copies of one run in one in-memory store.
+    fn two_nodes() -> (tempfile::TempDir, tempfile::TempDir, RemoteRun, RemoteRun) {
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let (a, b) = (
+            tempfile::tempdir().expect("a"),
+            tempfile::tempdir().expect("b"),
+        );
+        let node_a = RemoteRun::with_store(remote_url(), store.clone(), a.path()).expect("a");
+        let node_b = RemoteRun::with_store(remote_url(), store, b.path()).expect("b");
+        (a, b, node_a, node_b)
+    }
+
     fn write(root: &Path, relative: &str, text: &str) {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -601,12 +622,7 @@ mod tests {
 
     #[test]
     fn a_published_run_pulls_into_another_scratch_copy_unchanged() {
-        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-        let (a, b) = (
-            tempfile::tempdir().expect("a"),
-            tempfile::tempdir().expect("b"),
-        );
-        let writer = RemoteRun::with_store(remote_url(), store.clone(), a.path()).expect("open");
+        let (a, b, writer, reader) = two_nodes();
         write(a.path(), "recipe.toml", "name = 'demo'");
         write(a.path(), "tables/patches/part-00000.parquet", "rows");
         write(a.path(), "tables/patches/_manifest.json", "{1}");
@@ -616,7 +632,6 @@ mod tests {
         assert_eq!(sent.uploaded, 3);
         assert_eq!(writer.publish("").expect("again"), Transfer::default());
 
-        let reader = RemoteRun::with_store(remote_url(), store.clone(), b.path()).expect("open");
         reader.pull(&|_| true).expect("pull");
         let pulled = files(b.path());
         assert_eq!(
@@ -655,13 +670,7 @@ mod tests {
 
     #[test]
     fn two_nodes_publish_their_own_units_without_removing_each_others() {
-        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-        let (a, b) = (
-            tempfile::tempdir().expect("a"),
-            tempfile::tempdir().expect("b"),
-        );
-        let node_a = RemoteRun::with_store(remote_url(), store.clone(), a.path()).expect("a");
-        let node_b = RemoteRun::with_store(remote_url(), store.clone(), b.path()).expect("b");
+        let (a, b, node_a, node_b) = two_nodes();
         write(a.path(), "_work/extract/u1/patches-0.parquet", "a");
         write(a.path(), "_work/extract/u1/_done.json", "{}");
         write(b.path(), "_work/extract/u2/patches-0.parquet", "b");
@@ -684,13 +693,7 @@ mod tests {
 
     #[test]
     fn a_commit_file_someone_else_wrote_differently_is_a_conflict_and_the_same_is_not() {
-        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-        let (a, b) = (
-            tempfile::tempdir().expect("a"),
-            tempfile::tempdir().expect("b"),
-        );
-        let node_a = RemoteRun::with_store(remote_url(), store.clone(), a.path()).expect("a");
-        let node_b = RemoteRun::with_store(remote_url(), store.clone(), b.path()).expect("b");
+        let (a, b, node_a, node_b) = two_nodes();
         write(a.path(), "tables/t/_manifest.json", "{same}");
         write(b.path(), "tables/t/_manifest.json", "{same}");
         node_a.publish("").expect("a");

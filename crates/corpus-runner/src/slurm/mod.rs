@@ -268,11 +268,31 @@ fn submit_step(
 ) -> Result<Vec<SubmittedJob>> {
     let logs = absolute(&ctx.run.logs())?;
     let run_root = absolute(&ctx.run.root)?;
-    let recipe_path = run_root.join("recipe.toml");
     let name = &step.stage;
     let binary = shell_quote(&binary.to_string_lossy());
-    let recipe_arg = shell_quote(&recipe_path.to_string_lossy());
-    let run_arg = shell_quote(&run_root.to_string_lossy());
+    // A run on object storage: jobs get its URL and read its recipe from it; each job logs
+    // into its own copy, published with it (nodes share no file system). Slurm's own output
+    // of a job stays on its node, in /tmp.
+    let (run_arg, recipe_arg, task_log, node_output) = match ctx.run.location() {
+        Some(url) => (
+            shell_quote(url),
+            "--recipe-of-run".to_string(),
+            String::new(),
+            Some(format!("/tmp/swe-corpus-{name}-%A_%a.out")),
+        ),
+        None => (
+            shell_quote(&run_root.to_string_lossy()),
+            format!(
+                "--recipe {}",
+                shell_quote(&run_root.join("recipe.toml").to_string_lossy())
+            ),
+            format!(
+                "exec >>{}/{name}-\"$task\".out 2>&1\n",
+                shell_quote(&logs.to_string_lossy())
+            ),
+            None,
+        ),
+    };
     let mut jobs = Vec::new();
     if !pending.is_empty() {
         let script = logs.join(format!("{name}-tasks.sbatch"));
@@ -282,17 +302,19 @@ fn submit_step(
             &script,
             &format!(
                 "#!/bin/bash\nset -euo pipefail\ntask=$(( $1 + SLURM_ARRAY_TASK_ID ))\n\
-                 exec >>{logs}/{name}-\"$task\".out 2>&1\n\
-                 exec {binary} run --recipe {recipe_arg} --run {run_arg} --only {name} \
+                 {task_log}\
+                 exec {binary} run {recipe_arg} --run {run_arg} --only {name} \
                  --tasks {tasks} --task \"$task\"\n",
-                logs = shell_quote(&logs.to_string_lossy()),
                 tasks = step.tasks,
             ),
         )?;
         for chunk in array_chunks(pending, max_array_size(options)) {
             let mut args = resource_args(options, &format!("swe-corpus-{name}"));
             args.push(format!("--array={}", array_spec(&chunk.indices)));
-            args.push("--output=/dev/null".to_string());
+            args.push(format!(
+                "--output={}",
+                node_output.as_deref().unwrap_or("/dev/null")
+            ));
             let id = sbatch(&args, &script, &[chunk.offset.to_string()])?;
             jobs.push(SubmittedJob {
                 stage: name.clone(),
@@ -304,11 +326,15 @@ fn submit_step(
             });
         }
     }
+    let step_recipe = match ctx.run.location() {
+        Some(_) => String::new(),
+        None => recipe_arg.clone(),
+    };
     let script = logs.join(format!("{name}-step.sbatch"));
     write_script(
         &script,
         &format!(
-            "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step --recipe {recipe_arg} \
+            "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step {step_recipe} \
              --run {run_arg} --stage {name} --tasks {} --base-tasks {} --attempt {} --then '{}'\n",
             step.tasks,
             step.base_tasks,
@@ -317,11 +343,14 @@ fn submit_step(
         ),
     )?;
     let mut args = resource_args(options, &format!("swe-corpus-{name}-step"));
-    args.push(format!(
-        "--output={}",
-        logs.join(format!("{name}-step-{}.out", step.attempt))
-            .display()
-    ));
+    args.push(match ctx.run.location() {
+        Some(_) => format!("--output=/tmp/swe-corpus-{name}-step-%j.out"),
+        None => format!(
+            "--output={}",
+            logs.join(format!("{name}-step-{}.out", step.attempt))
+                .display()
+        ),
+    });
     if !jobs.is_empty() {
         let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
         // After every task, failed or not: the step decides what comes next.

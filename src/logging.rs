@@ -7,17 +7,24 @@ use std::sync::{Mutex, OnceLock};
 
 static FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
 
-/// From now on, log lines also go to `path` (appended).
-pub fn also_to(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// From now on, log lines also go to `path` (appended). A file that cannot be opened is a
+/// warning, not a failure: the lines still reach stderr.
+pub fn also_to(path: &Path) {
+    let opened = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+        });
+    match opened {
+        Ok(file) => {
+            let _ = FILE.set(Mutex::new(file));
+        }
+        Err(e) => tracing::warn!("cannot write the log file {}: {e}", path.display()),
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    let _ = FILE.set(Mutex::new(file));
-    Ok(())
 }
 
 /// Append text (the run's summary) to the log file, if there is one.

@@ -4,6 +4,8 @@ use anyhow::{Context, Result, bail};
 use corpus_core::recipe::Recipe;
 use corpus_stage::run_dir::RunDir;
 
+use corpus_core::manifest::MANIFEST_FILE;
+
 use super::latest_or;
 use super::location::{Pull, open_existing};
 use crate::cli::{Format, RunOnly, SqlArgs, StatusArgs};
@@ -50,7 +52,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             let complete = stage
                 .writes()
                 .iter()
-                .all(|table| run.table(table).join("_manifest.json").is_file());
+                .all(|table| run.table(table).join(MANIFEST_FILE).is_file());
             if !complete {
                 wanted.extend(stage.reads().iter().map(|t| format!("tables/{t}/")));
             }

@@ -82,9 +82,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
         // No shared file system: the task's own log goes up with its copy.
         let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
         let log = run.logs().join(format!("{stage}-{task}.{job}.out"));
-        if let Err(e) = logging::also_to(&log) {
-            tracing::warn!("cannot write the log file {}: {e}", log.display());
-        }
+        logging::also_to(&log);
     }
     if args.task.is_none() && !args.finalize {
         let since_epoch = std::time::SystemTime::now()
@@ -92,9 +90,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let log = run.logs().join(format!("local-{since_epoch}.log"));
-        if let Err(e) = logging::also_to(&log) {
-            tracing::warn!("cannot write the log file {}: {e}", log.display());
-        }
+        logging::also_to(&log);
     }
     let report = match corpus_runner::run(&recipe, run, &selection, &options) {
         Ok(report) => report,
@@ -123,9 +119,7 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
         let log = run
             .logs()
             .join(format!("{}-step-{}.out", args.stage, args.attempt));
-        if let Err(e) = logging::also_to(&log) {
-            tracing::warn!("cannot write the log file {}: {e}", log.display());
-        }
+        logging::also_to(&log);
     }
     let step = corpus_runner::slurm::Step {
         stage: args.stage.clone(),

@@ -231,13 +231,18 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 fn pulled_copy(server: &Seaweed, url: &str) -> (Scratch, PathBuf, Output) {
     let node = Scratch::new();
     let out = server.ok(&node, &["verify", "--run", url]);
-    let root = std::fs::read_dir(node.path().join("node-scratch"))
+    let root = copy_in(&node);
+    (node, root, out)
+}
+
+/// The scratch copy of the one run a scratch folder's commands worked on.
+fn copy_in(scratch: &Scratch) -> PathBuf {
+    std::fs::read_dir(scratch.path().join("node-scratch"))
         .expect("scratch copy")
+        .flatten()
         .next()
         .expect("one run")
-        .expect("entry")
-        .path();
-    (node, root, out)
+        .path()
 }
 
 #[test]
@@ -426,12 +431,7 @@ fn slurm_jobs_with_the_run_in_a_bucket_equal_a_local_run() {
     let watcher = Scratch::new();
     let listed = || {
         let status = server.ok(&watcher, &["status", "--run", &url]);
-        let copy = std::fs::read_dir(watcher.path().join("node-scratch"))
-            .expect("copy")
-            .flatten()
-            .next()
-            .expect("one run")
-            .path();
+        let copy = copy_in(&watcher);
         let text = std::fs::read_to_string(copy.join("logs/slurm-jobs.json")).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let ids: Vec<String> = value["jobs"]
@@ -452,17 +452,7 @@ fn slurm_jobs_with_the_run_in_a_bucket_equal_a_local_run() {
         let active = !String::from_utf8_lossy(&queue.stdout).trim().is_empty();
         let (again, text) = listed();
         if !ids.is_empty() && !active && ids == again {
-            // Export is current through its exports, which `status` does not read here.
-            for stage in corpus_runner::stages::STAGE_ORDER
-                .iter()
-                .filter(|s| **s != "export")
-            {
-                let line = text
-                    .lines()
-                    .find(|l| l.starts_with(stage))
-                    .unwrap_or_default();
-                assert!(line.contains("complete"), "{text}\njobs {ids:?}");
-            }
+            crate::slurm::assert_all_complete(&text, &format!("jobs {ids:?}"));
             break;
         }
         assert!(Instant::now() < deadline, "Slurm jobs still active");

@@ -112,7 +112,7 @@ pub(crate) fn recipe_with_slurm(s: &Scratch, name: &str, slurm: &str) -> String 
 
 /// Every stage but `export` (the demo recipe's run writes exports; status lists the stage as
 /// current only through its exports) is complete.
-fn assert_all_complete(status: &str, context: &str) {
+pub(crate) fn assert_all_complete(status: &str, context: &str) {
     for stage in corpus_runner::stages::STAGE_ORDER
         .iter()
         .filter(|s| **s != "export")

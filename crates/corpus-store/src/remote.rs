@@ -122,24 +122,6 @@ impl RemoteRun {
         result
     }
 
-    /// Read one file of the run from the store; `None` when there is none.
-    pub fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        let location = self.location(relative);
-        self.runtime.block_on(async {
-            match self.store.get(&location).await {
-                Ok(result) => Ok(Some(
-                    result
-                        .bytes()
-                        .await
-                        .map_err(|e| StoreError::request("read", &self.remote.join(relative), e))?
-                        .to_vec(),
-                )),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(StoreError::request("read", &self.remote.join(relative), e)),
-            }
-        })
-    }
-
     /// Every file of the run in the store: run-relative path, size and entity tag.
     pub fn list(&self) -> Result<Vec<(String, u64, Option<String>)>> {
         self.runtime.block_on(self.list_async())
@@ -367,7 +349,7 @@ impl RemoteRun {
             .collect();
         let uploaded: Vec<(String, Known)> = futures::stream::iter(data)
             .map(|(file, sum)| async move {
-                let e_tag = self.upload(&file, PutMode::Overwrite).await?;
+                let e_tag = self.upload(&file).await?;
                 Ok::<_, StoreError>((file.relative.clone(), known_of(&file, sum, e_tag)))
             })
             .buffer_unordered(CONCURRENCY)
@@ -386,9 +368,7 @@ impl RemoteRun {
 
         // 3. Commit files last, created only if absent.
         for file in recommit {
-            let sum = corpus_core::hash::file_hex64(&file.path)
-                .map_err(|e| corpus_core::Error::io_path("read", &file.path, e))?;
-            let e_tag = self.commit(&file).await?;
+            let (e_tag, sum) = self.commit(&file).await?;
             transfer.uploaded += 1;
             transfer.bytes += file.size;
             state
@@ -398,26 +378,20 @@ impl RemoteRun {
         Ok(transfer)
     }
 
-    async fn upload(&self, file: &LocalFile, mode: PutMode) -> Result<Option<String>> {
+    /// Upload a data file (overwriting), in parts when it is large.
+    async fn upload(&self, file: &LocalFile) -> Result<Option<String>> {
         let what = self.remote.join(&file.relative);
         let location = self.location(&file.relative);
-        if file.size >= MULTIPART_FROM && mode == PutMode::Overwrite {
+        if file.size >= MULTIPART_FROM {
             return self.upload_in_parts(file, &location, &what).await;
         }
         let bytes = std::fs::read(&file.path)
             .map_err(|e| corpus_core::Error::io_path("read", &file.path, e))?;
-        let options = PutOptions {
-            mode,
-            ..Default::default()
-        };
-        let result = self
-            .store
-            .put_opts(&location, PutPayload::from(bytes), options)
-            .await;
-        match result {
-            Ok(put) => Ok(put.e_tag),
-            Err(e) => Err(e).map_err(|e| StoreError::request("upload", &what, e)),
-        }
+        self.store
+            .put(&location, PutPayload::from(bytes))
+            .await
+            .map(|put| put.e_tag)
+            .map_err(|e| StoreError::request("upload", &what, e))
     }
 
     async fn upload_in_parts(
@@ -458,18 +432,20 @@ impl RemoteRun {
 
     /// Write a commit file only if the store has none: a retried request, or a second
     /// writer that committed the same bytes, is success; different bytes are a conflict.
-    async fn commit(&self, file: &LocalFile) -> Result<Option<String>> {
+    /// Returns the entity tag and the checksum of the bytes committed.
+    async fn commit(&self, file: &LocalFile) -> Result<(Option<String>, String)> {
         let what = self.remote.join(&file.relative);
         let location = self.location(&file.relative);
         let ours = std::fs::read(&file.path)
             .map_err(|e| corpus_core::Error::io_path("read", &file.path, e))?;
+        let sum = corpus_core::hash::hex64(&ours);
         let create = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
         let payload = PutPayload::from(ours.clone());
-        match self.store.put_opts(&location, payload, create).await {
-            Ok(put) => Ok(put.e_tag),
+        let e_tag = match self.store.put_opts(&location, payload, create).await {
+            Ok(put) => put.e_tag,
             Err(
                 object_store::Error::AlreadyExists { .. }
                 | object_store::Error::Precondition { .. },
@@ -484,18 +460,18 @@ impl RemoteRun {
                     .bytes()
                     .await
                     .map_err(|e| StoreError::request("read", &what, e))?;
-                if theirs.as_ref() == ours.as_slice() {
-                    Ok(e_tag)
-                } else {
-                    Err(StoreError::Conflict(what))
+                if theirs.as_ref() != ours.as_slice() {
+                    return Err(StoreError::Conflict(what));
                 }
+                e_tag
             }
             Err(object_store::Error::NotImplemented { .. }) => {
                 warn_once_unconditional(&self.remote);
-                self.upload(file, PutMode::Overwrite).await
+                self.upload(file).await?
             }
-            Err(e) => Err(StoreError::request("commit", &what, e)),
-        }
+            Err(e) => return Err(StoreError::request("commit", &what, e)),
+        };
+        Ok((e_tag, sum))
     }
 
     async fn delete(&self, relative: &str) -> Result<()> {

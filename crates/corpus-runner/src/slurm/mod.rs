@@ -270,28 +270,48 @@ fn submit_step(
     let run_root = absolute(&ctx.run.root)?;
     let name = &step.stage;
     let binary = shell_quote(&binary.to_string_lossy());
-    // A run on object storage: jobs get its URL and read its recipe from it; each job logs
-    // into its own copy, published with it (nodes share no file system). Slurm's own output
-    // of a job stays on its node, in /tmp.
-    let (run_arg, recipe_arg, task_log, node_output) = match ctx.run.location() {
-        Some(url) => (
-            shell_quote(url),
-            "--recipe-of-run".to_string(),
-            String::new(),
-            Some(format!("/tmp/swe-corpus-{name}-%A_%a.out")),
-        ),
-        None => (
-            shell_quote(&run_root.to_string_lossy()),
-            format!(
+    // What the jobs are given. A run on object storage: its URL; tasks read the recipe from
+    // it, each job logs into its own copy, published with it (nodes share no file system),
+    // and Slurm's own output of a job stays on its node, in /tmp. A local run: its folder,
+    // its recipe file, and the logs in it.
+    struct JobArgs {
+        run: String,
+        task_recipe: String,
+        step_recipe: String,
+        task_log: String,
+        task_output: String,
+        step_output: String,
+    }
+    let args_of = match ctx.run.location() {
+        Some(url) => JobArgs {
+            run: shell_quote(url),
+            task_recipe: "--recipe-of-run".to_string(),
+            // The step reads the run's recipe when it is given none.
+            step_recipe: String::new(),
+            task_log: String::new(),
+            task_output: format!("/tmp/swe-corpus-{name}-%A_%a.out"),
+            step_output: format!("/tmp/swe-corpus-{name}-step-%j.out"),
+        },
+        None => {
+            let recipe = format!(
                 "--recipe {}",
                 shell_quote(&run_root.join("recipe.toml").to_string_lossy())
-            ),
-            format!(
-                "exec >>{}/{name}-\"$task\".out 2>&1\n",
-                shell_quote(&logs.to_string_lossy())
-            ),
-            None,
-        ),
+            );
+            JobArgs {
+                run: shell_quote(&run_root.to_string_lossy()),
+                task_recipe: recipe.clone(),
+                step_recipe: recipe,
+                task_log: format!(
+                    "exec >>{}/{name}-\"$task\".out 2>&1\n",
+                    shell_quote(&logs.to_string_lossy())
+                ),
+                task_output: "/dev/null".to_string(),
+                step_output: logs
+                    .join(format!("{name}-step-{}.out", step.attempt))
+                    .display()
+                    .to_string(),
+            }
+        }
     };
     let mut jobs = Vec::new();
     if !pending.is_empty() {
@@ -303,18 +323,18 @@ fn submit_step(
             &format!(
                 "#!/bin/bash\nset -euo pipefail\ntask=$(( $1 + SLURM_ARRAY_TASK_ID ))\n\
                  {task_log}\
-                 exec {binary} run {recipe_arg} --run {run_arg} --only {name} \
+                 exec {binary} run {task_recipe} --run {run} --only {name} \
                  --tasks {tasks} --task \"$task\"\n",
+                task_log = args_of.task_log,
+                task_recipe = args_of.task_recipe,
+                run = args_of.run,
                 tasks = step.tasks,
             ),
         )?;
         for chunk in array_chunks(pending, max_array_size(options)) {
             let mut args = resource_args(options, &format!("swe-corpus-{name}"));
             args.push(format!("--array={}", array_spec(&chunk.indices)));
-            args.push(format!(
-                "--output={}",
-                node_output.as_deref().unwrap_or("/dev/null")
-            ));
+            args.push(format!("--output={}", args_of.task_output));
             let id = sbatch(&args, &script, &[chunk.offset.to_string()])?;
             jobs.push(SubmittedJob {
                 stage: name.clone(),
@@ -326,16 +346,14 @@ fn submit_step(
             });
         }
     }
-    let step_recipe = match ctx.run.location() {
-        Some(_) => String::new(),
-        None => recipe_arg.clone(),
-    };
     let script = logs.join(format!("{name}-step.sbatch"));
     write_script(
         &script,
         &format!(
-            "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step {step_recipe} \
-             --run {run_arg} --stage {name} --tasks {} --base-tasks {} --attempt {} --then '{}'\n",
+            "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step {} \
+             --run {} --stage {name} --tasks {} --base-tasks {} --attempt {} --then '{}'\n",
+            args_of.step_recipe,
+            args_of.run,
             step.tasks,
             step.base_tasks,
             step.attempt,
@@ -343,14 +361,7 @@ fn submit_step(
         ),
     )?;
     let mut args = resource_args(options, &format!("swe-corpus-{name}-step"));
-    args.push(match ctx.run.location() {
-        Some(_) => format!("--output=/tmp/swe-corpus-{name}-step-%j.out"),
-        None => format!(
-            "--output={}",
-            logs.join(format!("{name}-step-{}.out", step.attempt))
-                .display()
-        ),
-    });
+    args.push(format!("--output={}", args_of.step_output));
     if !jobs.is_empty() {
         let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
         // After every task, failed or not: the step decides what comes next.

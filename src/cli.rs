@@ -189,9 +189,6 @@ pub struct SlurmStepArgs {
     /// `--tasks` of the submission, for later stages.
     #[arg(long)]
     pub base_tasks: usize,
-    /// 1 for the first submission of the stage's tasks.
-    #[arg(long)]
-    pub attempt: u32,
     /// The stages after it, comma-separated.
     #[arg(long, default_value = "")]
     pub then: String,

@@ -65,7 +65,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             let what = if job.role == "tasks" {
                 format!("tasks {:?}", job.tasks)
             } else {
-                "step (retries, barrier, next stage)".to_string()
+                "step (barrier, next stage)".to_string()
             };
             println!("{:<14} job {:<10} {what}", job.stage, job.job_id);
         }
@@ -79,9 +79,13 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
     if opened.remote.is_some()
         && let (Some(task), Some(stage)) = (args.task, selection.only.as_deref())
     {
-        // No shared file system: the task's own log goes up with its copy.
+        // No shared file system: the task's own log goes up with its copy, one per attempt
+        // (an attempt's copy starts without the logs of the one before).
         let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
-        let log = run.logs().join(format!("{stage}-{task}.{job}.out"));
+        let attempt = std::env::var("SWE_CORPUS_ATTEMPT").unwrap_or_else(|_| "1".to_string());
+        let log = run
+            .logs()
+            .join(format!("{stage}-{task}.{job}.{attempt}.out"));
         logging::also_to(&log);
     }
     if args.task.is_none() && !args.finalize {
@@ -116,16 +120,14 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
     let recipe_path = args.recipe.clone().unwrap_or_else(|| run.recipe_file());
     let recipe = Recipe::load(&recipe_path)?.absolutized()?;
     if opened.remote.is_some() {
-        let log = run
-            .logs()
-            .join(format!("{}-step-{}.out", args.stage, args.attempt));
+        let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
+        let log = run.logs().join(format!("{}-step-{job}.out", args.stage));
         logging::also_to(&log);
     }
     let step = corpus_runner::slurm::Step {
         stage: args.stage.clone(),
         tasks: args.tasks,
         base_tasks: args.base_tasks,
-        attempt: args.attempt,
         then: args
             .then
             .split(',')
@@ -142,20 +144,10 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
         }
     };
     opened.finish()?;
-    match outcome {
-        corpus_runner::slurm::StepOutcome::Retried { tasks, attempt } => {
-            println!(
-                "{}: tasks {tasks:?} submitted again (attempt {attempt})",
-                step.stage
-            );
-        }
-        corpus_runner::slurm::StepOutcome::Finished { report, next } => {
-            print!("{}", report.summary_table());
-            match next {
-                Some(next) => println!("{}: complete; {next} submitted", step.stage),
-                None => println!("{}: complete; the run is done", step.stage),
-            }
-        }
+    print!("{}", outcome.report.summary_table());
+    match outcome.next {
+        Some(next) => println!("{}: complete; {next} submitted", step.stage),
+        None => println!("{}: complete; the run is done", step.stage),
     }
     Ok(())
 }

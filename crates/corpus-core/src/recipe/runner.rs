@@ -65,7 +65,8 @@ pub struct SlurmOptions {
     /// Units per array element (0: `--tasks` as given). A stage whose units are known when
     /// it is submitted gets ceil(units / units_per_task) tasks.
     pub units_per_task: usize,
-    /// How many times a stage's failed tasks are submitted again before the run stops.
+    /// How many times a failed task is run again inside its job before the job fails (and
+    /// Slurm cancels the rest of the run).
     pub max_retries: u32,
 }
 

@@ -1,11 +1,13 @@
 //! The Slurm executor. A stage becomes array jobs of its tasks (`swe-corpus run --only STAGE
 //! --task T`), as many as the cluster's `MaxArraySize` needs, and one step job
-//! (`swe-corpus slurm-step`) that runs after all of them, whatever their outcome. The step
-//! submits again the tasks that still have units left, up to `[slurm] max_retries` times
-//! (only those tasks; their finished units are kept), else runs the barrier and submits the
-//! next stage. So each stage is sized when its units are known (`[slurm] units_per_task`),
-//! and no job waits in the queue for a stage that failed. Logs go to `RUN/logs/STAGE-TASK.out`
-//! and `RUN/logs/STAGE-step-ATTEMPT.out`; `RUN/logs/slurm-jobs.json` lists every job.
+//! (`swe-corpus slurm-step`) that depends on them with `afterok` and
+//! `--kill-on-invalid-dep=yes`: it runs the barrier and submits the next stage, so each
+//! stage is sized when its units are known (`[slurm] units_per_task`). A task that fails is
+//! run again inside its job, up to `[slurm] max_retries` times (its finished units are kept;
+//! `--requeue` lets Slurm move it off a failed node); a task that fails every attempt makes
+//! Slurm cancel the step, so nothing after it runs, and submitting the run again sends the
+//! tasks with units left and the stages after them. Logs go to `RUN/logs/STAGE-TASK.out` and
+//! `RUN/logs/STAGE-step-JOBID.out`; `RUN/logs/slurm-jobs.json` lists every job.
 
 mod sbatch;
 
@@ -42,9 +44,6 @@ pub struct SubmittedJob {
     /// array jobs).
     #[serde(default)]
     pub offset: usize,
-    /// 1 for the first submission of the stage's tasks, then one more per retry.
-    #[serde(default)]
-    pub attempt: u32,
 }
 
 /// What `submit` did.
@@ -63,21 +62,16 @@ pub struct Step {
     /// `--tasks` of the submission: the task count of a later stage whose units are not
     /// counted (`[slurm] units_per_task` unset).
     pub base_tasks: usize,
-    pub attempt: u32,
     /// The stages to submit after this one, in order.
     pub then: Vec<String>,
 }
 
-/// What a step job did.
+/// What a step job did: the barrier ran (its report); the next stage was submitted when
+/// there is one.
 #[derive(Debug, Clone)]
-pub enum StepOutcome {
-    /// Tasks with units left were submitted again (attempt `attempt`).
-    Retried { tasks: Vec<usize>, attempt: u32 },
-    /// The barrier ran (its report); the next stage was submitted when there is one.
-    Finished {
-        report: Box<RunReport>,
-        next: Option<String>,
-    },
+pub struct StepOutcome {
+    pub report: Box<RunReport>,
+    pub next: Option<String>,
 }
 
 /// A stage's units, and those not done yet.
@@ -154,9 +148,8 @@ pub fn submit(
     Ok(submission)
 }
 
-/// The step job of `step`: once the stage's tasks have ended, submit again the tasks with
-/// units left (up to `[slurm] max_retries` times), else run the barrier and submit the next
-/// stage.
+/// The step job of `step`: once every task of the stage has succeeded, run the barrier and
+/// submit the next stage.
 pub fn run_step(
     recipe: &corpus_core::recipe::Recipe,
     run: &RunDir,
@@ -175,33 +168,18 @@ pub fn run_step(
             )
         })?
         .tasks_left(step.tasks);
+    // Slurm starts a step only after every task succeeded; a task that exits 0 with units
+    // left would be a bug, and the barrier must not run on half a stage.
     if !pending.is_empty() {
-        let retries = step.attempt - 1;
-        if retries >= options.max_retries {
-            return Err(StageError::stage(
-                &step.stage,
-                format!(
-                    "tasks {pending:?} of {} still have units left after {} attempt(s) \
-                     ([slurm] max_retries = {}); their logs are {}/{}-TASK.out, and \
-                     `swe-corpus run --executor slurm` submits them again",
-                    step.tasks,
-                    step.attempt,
-                    options.max_retries,
-                    run.logs().display(),
-                    step.stage
-                ),
-            ));
-        }
-        let again = Step {
-            attempt: step.attempt + 1,
-            ..step.clone()
-        };
-        let jobs = submit_step(ctx, &again, &pending, options, binary)?;
-        append_jobs(ctx, jobs)?;
-        return Ok(StepOutcome::Retried {
-            tasks: pending,
-            attempt: again.attempt,
-        });
+        return Err(StageError::stage(
+            &step.stage,
+            format!(
+                "tasks {pending:?} of {} ended without finishing their units; their logs are \
+                 in {}, and `swe-corpus run --executor slurm` submits them again",
+                step.tasks,
+                run.logs().display(),
+            ),
+        ));
     }
     let selection = Selection {
         only: Some(step.stage.clone()),
@@ -214,18 +192,18 @@ pub fn run_step(
     };
     let report = Box::new(crate::run(recipe, run, &selection, &exec)?);
     let Some((next, then)) = step.then.split_first() else {
-        return Ok(StepOutcome::Finished { report, next: None });
+        return Ok(StepOutcome { report, next: None });
     };
     let stage = find_stage(&stages, next)?;
     let jobs = submit_stage(ctx, stage, step.base_tasks, then, options, binary)?;
     append_jobs(ctx, jobs)?;
-    Ok(StepOutcome::Finished {
+    Ok(StepOutcome {
         report,
         next: Some(next.clone()),
     })
 }
 
-/// Submit a stage's first attempt: its tasks (`base_tasks`, or with `[slurm] units_per_task`
+/// Submit a stage: its tasks (`base_tasks`, or with `[slurm] units_per_task`
 /// its units divided by that) that have units left, all of them when its units cannot be
 /// listed yet, then its step.
 fn submit_stage(
@@ -251,14 +229,13 @@ fn submit_stage(
         stage: stage.name().to_string(),
         tasks,
         base_tasks,
-        attempt: 1,
         then: then.to_vec(),
     };
     submit_step(ctx, &step, &pending, options, binary)
 }
 
 /// Submit a stage's tasks (`pending`, in array jobs under the cluster's limit) and the step
-/// job that runs after all of them, whatever their outcome.
+/// job that runs once all of them succeeded (Slurm cancels it when one fails for good).
 fn submit_step(
     ctx: &StageContext,
     step: &Step,
@@ -273,7 +250,8 @@ fn submit_step(
     // What the jobs are given. A run on object storage: its URL; tasks read the recipe from
     // it, each job logs into its own copy, published with it (nodes share no file system),
     // and Slurm's own output of a job stays on its node, in /tmp. A local run: its folder,
-    // its recipe file, and the logs in it.
+    // its recipe file, and the logs in it (a step's named by its job: a resubmitted stage
+    // has another).
     struct JobArgs {
         run: String,
         task_recipe: String,
@@ -307,7 +285,7 @@ fn submit_step(
                 ),
                 task_output: "/dev/null".to_string(),
                 step_output: logs
-                    .join(format!("{name}-step-{}.out", step.attempt))
+                    .join(format!("{name}-step-%j.out"))
                     .display()
                     .to_string(),
             }
@@ -317,15 +295,25 @@ fn submit_step(
     if !pending.is_empty() {
         let script = logs.join(format!("{name}-tasks.sbatch"));
         // The array index plus the chunk's offset (the script's argument) is the task; each
-        // task appends to its own log, whichever array job and attempt ran it.
+        // task appends to its own log, whichever array job and attempt ran it. A failed
+        // attempt is followed by another in the same job (the units it finished are kept)
+        // until `max_retries` are spent; only then does the job fail.
         write_script(
             &script,
             &format!(
-                "#!/bin/bash\nset -euo pipefail\ntask=$(( $1 + SLURM_ARRAY_TASK_ID ))\n\
+                "#!/bin/bash\nset -uo pipefail\ntask=$(( $1 + SLURM_ARRAY_TASK_ID ))\n\
                  {task_log}\
-                 exec {binary} run {task_recipe} --run {run} --only {name} \
-                 --tasks {tasks} --task \"$task\"\n",
+                 attempts={attempts}\n\
+                 for attempt in $(seq 1 \"$attempts\"); do\n\
+                 \x20   SWE_CORPUS_ATTEMPT=$attempt {binary} run {task_recipe} --run {run} \
+                 --only {name} --tasks {tasks} --task \"$task\" && exit 0\n\
+                 \x20   status=$?\n\
+                 \x20   echo \"swe-corpus: {name} task $task failed (exit $status), \
+                 attempt $attempt of $attempts\" >&2\n\
+                 done\n\
+                 exit \"$status\"\n",
                 task_log = args_of.task_log,
+                attempts = options.max_retries + 1,
                 task_recipe = args_of.task_recipe,
                 run = args_of.run,
                 tasks = step.tasks,
@@ -335,6 +323,8 @@ fn submit_step(
             let mut args = resource_args(options, &format!("swe-corpus-{name}"));
             args.push(format!("--array={}", array_spec(&chunk.indices)));
             args.push(format!("--output={}", args_of.task_output));
+            // A node that fails takes its tasks back to the queue, where the cluster allows.
+            args.push("--requeue".to_string());
             let id = sbatch(&args, &script, &[chunk.offset.to_string()])?;
             jobs.push(SubmittedJob {
                 stage: name.clone(),
@@ -342,7 +332,6 @@ fn submit_step(
                 job_id: id,
                 tasks: chunk.indices.iter().map(|i| i + chunk.offset).collect(),
                 offset: chunk.offset,
-                attempt: step.attempt,
             });
         }
     }
@@ -351,12 +340,11 @@ fn submit_step(
         &script,
         &format!(
             "#!/bin/bash\nset -euo pipefail\nexec {binary} slurm-step {} \
-             --run {} --stage {name} --tasks {} --base-tasks {} --attempt {} --then '{}'\n",
+             --run {} --stage {name} --tasks {} --base-tasks {} --then '{}'\n",
             args_of.step_recipe,
             args_of.run,
             step.tasks,
             step.base_tasks,
-            step.attempt,
             step.then.join(",")
         ),
     )?;
@@ -364,8 +352,10 @@ fn submit_step(
     args.push(format!("--output={}", args_of.step_output));
     if !jobs.is_empty() {
         let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
-        // After every task, failed or not: the step decides what comes next.
-        args.push(format!("--dependency=afterany:{}", ids.join(":")));
+        // Only after every task succeeded; a task that failed every attempt cancels the step,
+        // and with it every later stage (the step is what submits them).
+        args.push(format!("--dependency=afterok:{}", ids.join(":")));
+        args.push("--kill-on-invalid-dep=yes".to_string());
     }
     let id = sbatch(&args, &script, &[])?;
     jobs.push(SubmittedJob {
@@ -374,7 +364,6 @@ fn submit_step(
         job_id: id,
         tasks: Vec::new(),
         offset: 0,
-        attempt: step.attempt,
     });
     Ok(jobs)
 }
@@ -419,7 +408,6 @@ pub struct JobState {
     pub role: String,
     /// The stage's task (array index plus offset), for an array element.
     pub task: Option<usize>,
-    pub attempt: u32,
     pub job_id: String,
     /// `PENDING`, `RUNNING`, `COMPLETED`, `FAILED`, ...
     pub state: String,
@@ -431,18 +419,12 @@ impl std::fmt::Display for JobState {
             Some(task) => write!(f, "{} {}[{task}]", self.stage, self.role)?,
             None => write!(f, "{} {}", self.stage, self.role)?,
         }
-        write!(
-            f,
-            " attempt {} job {} {}",
-            self.attempt.max(1),
-            self.job_id,
-            self.state
-        )
+        write!(f, " job {} {}", self.job_id, self.state)
     }
 }
 
 /// Slurm's view of the jobs of the run's last submission (`scontrol show job`, no accounting
-/// needed): one entry per job or array task, e.g. "extract tasks[7] attempt 2 job 41 FAILED"
+/// needed): one entry per job or array task, e.g. "extract tasks[7] job 41 FAILED"
 /// (the task number, not the array index). Empty when the run was not submitted to Slurm or
 /// `scontrol` is not there. Pending elements Slurm still holds as one range are left out.
 pub fn job_states(run: &RunDir) -> Vec<JobState> {
@@ -488,7 +470,6 @@ fn job_lines(text: &str, jobs: &[SubmittedJob]) -> Vec<JobState> {
             stage: job.stage.clone(),
             role: job.role.clone(),
             task,
-            attempt: job.attempt,
             job_id: job.job_id.clone(),
             state: field("JobState=").unwrap_or_else(|| "?".into()),
         });
@@ -504,14 +485,13 @@ fn job_lines(text: &str, jobs: &[SubmittedJob]) -> Vec<JobState> {
 mod tests {
     use super::*;
 
-    fn job(id: &str, role: &str, offset: usize, attempt: u32) -> SubmittedJob {
+    fn job(id: &str, role: &str, offset: usize) -> SubmittedJob {
         SubmittedJob {
             stage: "extract".into(),
             role: role.into(),
             job_id: id.into(),
             tasks: Vec::new(),
             offset,
-            attempt,
         }
     }
 
@@ -521,13 +501,13 @@ mod tests {
                     JobId=50 ArrayJobId=50 ArrayTaskId=3-4 JobName=swe-corpus-extract JobState=PENDING Reason=None\n\
                     JobId=60 JobName=swe-corpus-extract-step JobState=PENDING Reason=Dependency\n\
                     JobId=70 JobName=someone-else JobState=RUNNING\n";
-        let states = job_lines(text, &[job("50", "tasks", 5, 2), job("60", "step", 0, 2)]);
+        let states = job_lines(text, &[job("50", "tasks", 5), job("60", "step", 0)]);
         let shown: Vec<String> = states.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
             vec![
-                "extract tasks[7] attempt 2 job 50 RUNNING",
-                "extract step attempt 2 job 60 PENDING"
+                "extract tasks[7] job 50 RUNNING",
+                "extract step job 60 PENDING"
             ]
         );
     }

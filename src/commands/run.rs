@@ -12,11 +12,19 @@ use crate::cli::{Executor, RunArgs, SlurmStepArgs};
 use crate::logging;
 
 pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
+    let only_stage = only.or(args.only.as_deref());
+    // One task of one stage, or its barrier, needs only that stage's inputs.
+    let pull = match only_stage {
+        Some(stage) if args.task.is_some() || args.finalize => {
+            Pull::for_stage(stage, args.finalize, None)
+        }
+        _ => Pull::Working,
+    };
     let (recipe, opened) = if args.source.recipe_of_run {
         let Some(arg) = &args.run else {
             bail!("--recipe-of-run reads the recipe a run holds: name the run with --run");
         };
-        let opened = open_run(arg, Pull::Working)?;
+        let opened = open_run(arg, pull)?;
         let path = opened.run.recipe_file();
         let recipe = Recipe::load(&path)
             .with_context(|| format!("reading the recipe of {}", opened.shown()))?
@@ -28,7 +36,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
             .run
             .clone()
             .unwrap_or_else(|| RunDir::default_for(&recipe).root);
-        (recipe, open_run(&arg, Pull::Working)?)
+        (recipe, open_run(&arg, pull)?)
     };
     let run = &opened.run;
     ensure_demo_inputs(&recipe)?;
@@ -42,7 +50,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
     let selection = Selection {
         until: args.until.clone(),
         from: args.from.clone(),
-        only: only.map(str::to_string).or_else(|| args.only.clone()),
+        only: only_stage.map(str::to_string),
     };
     let options = ExecOptions {
         tasks,
@@ -115,7 +123,14 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
 
 /// A Slurm step job (see `corpus_runner::slurm`).
 pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
-    let opened = open_run(&args.run, Pull::Working)?;
+    let then: Vec<String> = args
+        .then
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let pull = Pull::for_stage(&args.stage, true, then.first().map(String::as_str));
+    let opened = open_run(&args.run, pull)?;
     let run = &opened.run;
     let recipe_path = args.recipe.clone().unwrap_or_else(|| run.recipe_file());
     let recipe = Recipe::load(&recipe_path)?.absolutized()?;
@@ -128,12 +143,7 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
         stage: args.stage.clone(),
         tasks: args.tasks,
         base_tasks: args.base_tasks,
-        then: args
-            .then
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        then,
     };
     let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
     let outcome = match corpus_runner::slurm_step(&recipe, run, &step, &binary) {

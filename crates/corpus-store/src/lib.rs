@@ -15,4 +15,4 @@ pub mod state;
 
 pub use error::{Result, StoreError};
 pub use location::{RemoteUrl, RunLocation};
-pub use remote::{RemoteRun, Transfer};
+pub use remote::{RemoteRun, Scope, Transfer};

@@ -36,6 +36,37 @@ pub struct RemoteRun {
     state: Mutex<SyncState>,
 }
 
+/// What a pull lists in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole run.
+    Everything,
+    /// The run's top-level files, every file under `folders` and the single `files` (all
+    /// run-relative, no trailing slash).
+    Within {
+        folders: Vec<String>,
+        files: Vec<String>,
+    },
+}
+
+impl Scope {
+    /// Whether a run-relative path is one the scope lists.
+    pub fn covers(&self, relative: &str) -> bool {
+        match self {
+            Scope::Everything => true,
+            Scope::Within { folders, files } => {
+                !relative.contains('/')
+                    || files.iter().any(|f| f == relative)
+                    || folders.iter().any(|folder| {
+                        relative
+                            .strip_prefix(folder.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    })
+            }
+        }
+    }
+}
+
 /// What one `pull` or `publish` moved.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Transfer {
@@ -105,8 +136,16 @@ impl RemoteRun {
     /// path): new and changed files are downloaded, files the store no longer has and that
     /// were not changed here are removed.
     pub fn pull(&self, wanted: &dyn Fn(&str) -> bool) -> Result<Transfer> {
+        self.pull_within(&Scope::Everything, wanted)
+    }
+
+    /// `pull`, listing only what `scope` names: a job of one stage need not list the units
+    /// of every other stage (at 10^5 units, hundreds of list requests each).
+    pub fn pull_within(&self, scope: &Scope, wanted: &dyn Fn(&str) -> bool) -> Result<Transfer> {
         let mut state = self.lock();
-        let result = self.runtime.block_on(self.pull_async(&mut state, wanted));
+        let result = self
+            .runtime
+            .block_on(self.pull_async(&mut state, scope, wanted));
         state.save(&self.local)?;
         result
     }
@@ -125,6 +164,11 @@ impl RemoteRun {
     /// Every file of the run in the store: run-relative path, size and entity tag.
     pub fn list(&self) -> Result<Vec<(String, u64, Option<String>)>> {
         self.runtime.block_on(self.list_async())
+    }
+
+    /// The files of the run that `scope` names, as `list` gives them.
+    pub fn list_within(&self, scope: &Scope) -> Result<Vec<(String, u64, Option<String>)>> {
+        self.runtime.block_on(self.list_scope(scope))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
@@ -159,14 +203,67 @@ impl RemoteRun {
         Ok(out)
     }
 
+    /// What `scope` names in the store, as `list` gives it.
+    async fn list_scope(&self, scope: &Scope) -> Result<Vec<(String, u64, Option<String>)>> {
+        let Scope::Within { folders, files } = scope else {
+            return self.list_async().await;
+        };
+        let what = self.remote.to_string();
+        let prefix = self.remote.prefix();
+        let relative_of = |full: &str| -> Option<String> {
+            if prefix.is_empty() {
+                Some(full.to_string())
+            } else {
+                full.strip_prefix(&format!("{prefix}/")).map(str::to_string)
+            }
+        };
+        let mut out = Vec::new();
+        // The run's own files (recipe, report): one delimited listing of its root.
+        let root = (!prefix.is_empty()).then(|| StorePath::from(prefix.as_str()));
+        let top = self
+            .store
+            .list_with_delimiter(root.as_ref())
+            .await
+            .map_err(|e| StoreError::request("list", &what, e))?;
+        for object in top.objects {
+            if let Some(relative) = relative_of(object.location.as_ref()) {
+                out.push((relative, object.size, object.e_tag));
+            }
+        }
+        for folder in folders {
+            let objects: Vec<_> = self
+                .store
+                .list(Some(&self.location(folder)))
+                .try_collect()
+                .await
+                .map_err(|e| StoreError::request("list", &what, e))?;
+            for object in objects {
+                if let Some(relative) = relative_of(object.location.as_ref()) {
+                    out.push((relative, object.size, object.e_tag));
+                }
+            }
+        }
+        for file in files {
+            match self.store.head(&self.location(file)).await {
+                Ok(object) => out.push((file.clone(), object.size, object.e_tag)),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(StoreError::request("read", &self.remote.join(file), e)),
+            }
+        }
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        Ok(out)
+    }
+
     async fn pull_async(
         &self,
         state: &mut SyncState,
+        scope: &Scope,
         wanted: &dyn Fn(&str) -> bool,
     ) -> Result<Transfer> {
         let mut transfer = Transfer::default();
         let remote: Vec<_> = self
-            .list_async()
+            .list_scope(scope)
             .await?
             .into_iter()
             .filter(|(relative, _, _)| is_synced(relative) && wanted(relative))
@@ -178,7 +275,7 @@ impl RemoteRun {
         let vanished: Vec<String> = state
             .files
             .keys()
-            .filter(|r| wanted(r) && !present.contains(r.as_str()))
+            .filter(|r| scope.covers(r) && wanted(r) && !present.contains(r.as_str()))
             .cloned()
             .collect();
         for relative in vanished {
@@ -642,6 +739,52 @@ mod tests {
         );
         // Unchanged files are not fetched again.
         assert_eq!(reader.pull(&|_| true).expect("pull").downloaded, 0);
+    }
+
+    #[test]
+    fn a_scoped_pull_lists_and_keeps_only_what_its_scope_names() {
+        let (a, b, node_a, node_b) = two_nodes();
+        for relative in [
+            "recipe.toml",
+            "tables/patches/_manifest.json",
+            "_work/format/u1/_done.json",
+            "_work/extract/u1/_done.json",
+            "logs/slurm-jobs.json",
+            "logs/extract-0.out",
+        ] {
+            write(a.path(), relative, relative);
+        }
+        node_a.publish("").expect("publish");
+        // Node b had pulled everything before; a scoped pull lists one room.
+        node_b.pull(&|_| true).expect("pull all");
+        let scope = Scope::Within {
+            folders: vec!["tables".into(), "_work/format".into()],
+            files: vec!["logs/slurm-jobs.json".into()],
+        };
+        let listed: Vec<String> = node_b
+            .list_within(&scope)
+            .expect("list")
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "_work/format/u1/_done.json",
+                "logs/slurm-jobs.json",
+                "recipe.toml",
+                "tables/patches/_manifest.json"
+            ]
+        );
+        // A file outside the scope is not taken for one the store lost.
+        std::fs::remove_dir_all(a.path().join("_work/format")).expect("rm");
+        node_a.publish("").expect("publish");
+        node_b.pull_within(&scope, &|_| true).expect("scoped pull");
+        assert!(!b.path().join("_work/format/u1/_done.json").exists());
+        assert!(b.path().join("_work/extract/u1/_done.json").exists());
+        assert!(b.path().join("logs/extract-0.out").exists());
+        assert!(scope.covers("report.json") && !scope.covers("logs/extract-0.out"));
+        assert!(!scope.covers("_work/formatter/x") && scope.covers("_work/format/x"));
     }
 
     #[test]

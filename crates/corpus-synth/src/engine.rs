@@ -421,9 +421,8 @@ fn explore_deterministic(
         if b.guard.is_added_only(term) || term.contains('\'') {
             continue;
         }
-        let in_gold = gold_texts
-            .iter()
-            .any(|t| t.windows(term.len()).any(|w| w == term.as_bytes()));
+        let finder = memchr::memmem::Finder::new(term.as_bytes());
+        let in_gold = gold_texts.iter().any(|t| finder.find(t).is_some());
         if !in_gold {
             continue;
         }
@@ -652,8 +651,88 @@ pub(crate) fn finish(
         ..
     } = p;
     let family = b.family;
-    // 4. Replay the commits: each message is the thought of its first edit.
-    for ((_, message, commit_diff), (after_tree, paths)) in pr.commits.iter().zip(&changes) {
+    // Exploring never edits: a PR's replay is the same for every variant, made once.
+    let shared = b
+        .emulator
+        .shared()
+        .filter(|_| !b.emulator.snapshot.is_edited())
+        .cloned();
+    match shared {
+        Some(shared) => {
+            let key = replay_key(pr, family);
+            let replayed = match shared.replays.get(&key) {
+                Some(replayed) => replayed,
+                None => {
+                    let start = b.steps.len();
+                    let replayed = replay_commits(repo, pr, &mut b, &changes, &gold, head)
+                        .map(|()| b.steps.split_off(start));
+                    shared.replays.put(key, replayed.clone());
+                    replayed
+                }
+            };
+            b.steps.extend(replayed?);
+        }
+        None => replay_commits(repo, pr, &mut b, &changes, &gold, head)?,
+    }
+    b.steps.push(Step {
+        thought: "The change is complete.".into(),
+        thought_source: ThoughtSource::Template,
+        action: Action::new(family.finish_tool(), &[]),
+        observation: String::new(),
+        observation_source: "emulator".into(),
+        phase: Phase::Edit,
+    });
+    Ok(Trajectory {
+        repo: pr.repo.to_string(),
+        pr_number: pr.pr_number,
+        base_sha: pr.base_sha.to_string(),
+        variant,
+        engine: engine.into(),
+        seed,
+        tool_family: family.name().into(),
+        problem: pr.problem.to_string(),
+        steps: b.steps,
+        named_files: named,
+        gold_files: gold.into_iter().collect(),
+        distractor_files: distractors,
+        final_patch: pr.diff.to_string(),
+    })
+}
+
+/// What a replay depends on: the PR's base, head and commits, the tool family and the size
+/// limit.
+fn replay_key(pr: &PrInput, family: ToolFamily) -> String {
+    let mut commits = corpus_core::hash::Fingerprint::new();
+    for (sha, message, diff) in &pr.commits {
+        commits
+            .field("sha", sha.as_bytes())
+            .field("message", message.as_bytes())
+            .field("diff", diff.as_bytes());
+    }
+    format!(
+        "{}\0{}\0{}\0{}\0{}\0{}\0{}",
+        pr.repo,
+        pr.pr_number,
+        pr.base_sha,
+        pr.head_sha,
+        family.name(),
+        pr.max_file_bytes,
+        commits.finish()
+    )
+}
+
+/// Steps 4–5: replay the commits as edits onto `b` (each message is the thought of its first
+/// edit), then check the edited files equal the head's byte for byte.
+fn replay_commits(
+    repo: &Repository,
+    pr: &PrInput,
+    b: &mut Builder,
+    changes: &[(git2::Tree, Vec<(String, git2::Delta)>)],
+    gold: &BTreeSet<String>,
+    head: Oid,
+) -> Result<(), Drop> {
+    let family = b.family;
+    for ((_, message, commit_diff), (after_tree, paths)) in pr.commits.iter().zip(changes) {
         // Each file's section of the commit's diff gives the changed regions without a new diff.
         let sections: std::collections::HashMap<String, String> =
             corpus_agentless::packs::split_diff(commit_diff)
@@ -787,7 +866,7 @@ pub(crate) fn finish(
         .find_commit(head)
         .and_then(|c| c.tree())
         .map_err(|e| drop(DropReason::MissingObjects, e.to_string()))?;
-    for path in &gold {
+    for path in gold {
         let expected = blob_at(repo, &head_tree, path);
         if b.emulator.snapshot.read(path) != expected {
             return Err(drop(
@@ -796,29 +875,7 @@ pub(crate) fn finish(
             ));
         }
     }
-    b.steps.push(Step {
-        thought: "The change is complete.".into(),
-        thought_source: ThoughtSource::Template,
-        action: Action::new(family.finish_tool(), &[]),
-        observation: String::new(),
-        observation_source: "emulator".into(),
-        phase: Phase::Edit,
-    });
-    Ok(Trajectory {
-        repo: pr.repo.to_string(),
-        pr_number: pr.pr_number,
-        base_sha: pr.base_sha.to_string(),
-        variant,
-        engine: engine.into(),
-        seed,
-        tool_family: family.name().into(),
-        problem: pr.problem.to_string(),
-        steps: b.steps,
-        named_files: named,
-        gold_files: gold.into_iter().collect(),
-        distractor_files: distractors,
-        final_patch: pr.diff.to_string(),
-    })
+    Ok(())
 }
 
 /// A step of the replay. A commit's message is the thought of its first step only (taken

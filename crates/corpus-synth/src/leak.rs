@@ -3,7 +3,7 @@
 //! text or the diff's other lines is the answer; an exploration action or a template thought
 //! that uses it before an observation showed it is a leak.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -21,8 +21,10 @@ pub struct LeakGuard {
 
 impl LeakGuard {
     pub fn new(problem: &str, diff: &str) -> Self {
-        let mut added = BTreeSet::new();
-        let mut elsewhere: BTreeSet<String> = tokens(problem).map(str::to_string).collect();
+        // Borrowed tokens: every variant of a PR builds its guard, and copying each token of
+        // the diff cost more than the rest of the guard.
+        let mut added: HashSet<&str> = HashSet::new();
+        let mut elsewhere: HashSet<&str> = tokens(problem).collect();
         for line in diff.lines() {
             if line.starts_with("+++") || line.starts_with("---") {
                 continue;
@@ -32,9 +34,13 @@ impl LeakGuard {
             } else {
                 &mut elsewhere
             };
-            target.extend(tokens(line).map(str::to_string));
+            target.extend(tokens(line));
         }
-        let added_only = added.difference(&elsewhere).cloned().collect();
+        let added_only = added
+            .into_iter()
+            .filter(|t| !elsewhere.contains(t))
+            .map(str::to_string)
+            .collect();
         Self {
             added_only,
             seen: HashSet::new(),

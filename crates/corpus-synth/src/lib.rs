@@ -19,6 +19,7 @@ pub mod leak;
 pub mod model;
 pub mod reasoning;
 pub mod render;
+pub mod replay_memo;
 pub mod snapshot;
 pub mod stage;
 pub mod tools;

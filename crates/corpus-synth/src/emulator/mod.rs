@@ -34,6 +34,8 @@ pub struct ResultCache {
     pub blobs: Arc<BlobCache>,
     /// The replay's edit blocks, shared by the variants of a PR.
     pub edits: crate::edit_memo::EditMemo,
+    /// The last PR's whole replay, for its other variants.
+    pub replays: crate::replay_memo::ReplayMemo,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -62,6 +64,7 @@ impl ResultCache {
             budget: results,
             blobs: Arc::new(BlobCache::new(blobs)),
             edits: Default::default(),
+            replays: Default::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }

@@ -54,11 +54,17 @@ pub fn status(args: &StatusArgs) -> Result<()> {
                 .iter()
                 .all(|table| run.table(table).join(MANIFEST_FILE).is_file());
             if !complete {
-                wanted.extend(stage.reads().iter().map(|t| format!("tables/{t}/")));
+                wanted.extend(stage.reads().iter().map(|t| format!("tables/{t}")));
             }
         }
         if !wanted.is_empty() {
-            remote.pull(&|r: &str| wanted.iter().any(|t| r.starts_with(t.as_str())))?;
+            // Listed by table, not the whole run again.
+            let scope = corpus_store::Scope::Within {
+                folders: wanted.into_iter().collect(),
+                files: Vec::new(),
+            };
+            // The scope is the filter (its top-level files came with the markers already).
+            remote.pull_within(&scope, &|_: &str| true)?;
         }
     }
     let recipe_path = run.recipe_file();

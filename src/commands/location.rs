@@ -75,12 +75,13 @@ impl Pull {
 
     /// Whether a run-relative path is pulled.
     fn wants(&self, relative: &str, complete_exports: &std::collections::BTreeSet<String>) -> bool {
+        // Of the logs, commands need only the Slurm job list.
+        let log_or_job_list = !relative.starts_with("logs/") || relative == "logs/slurm-jobs.json";
         let working = || {
             let complete_export = complete_exports
                 .iter()
                 .any(|f| relative.starts_with(f.as_str()));
-            (!complete_export || relative.ends_with("/_manifest.json"))
-                && (!relative.starts_with("logs/") || relative == "logs/slurm-jobs.json")
+            (!complete_export || relative.ends_with("/_manifest.json")) && log_or_job_list
         };
         match self {
             Pull::Working => working(),
@@ -89,7 +90,7 @@ impl Pull {
             // repository).
             Pull::Markers => {
                 (!relative.ends_with(".parquet") || relative.starts_with("tables/repos/"))
-                    && (!relative.starts_with("logs/") || relative == "logs/slurm-jobs.json")
+                    && log_or_job_list
             }
             Pull::Stage {
                 stage,
@@ -147,9 +148,17 @@ impl OpenedRun {
         Ok(())
     }
 
+    /// `result`; when it is an error, the logs are sent first (see `after_failure`).
+    pub fn unless_failed<T, E: Into<anyhow::Error>>(&self, result: Result<T, E>) -> Result<T> {
+        result.map_err(|e| {
+            self.after_failure();
+            e.into()
+        })
+    }
+
     /// After a failure: send the logs if the store takes them (the error is what matters),
     /// and drop a Slurm job's copy (what it committed is published; a retry starts afresh).
-    pub fn after_failure(&self) {
+    fn after_failure(&self) {
         if let Some(remote) = &self.remote {
             if let Err(e) = remote.publish("logs") {
                 tracing::warn!("could not publish the logs to {}: {e}", remote.remote());
@@ -249,10 +258,20 @@ fn scratch_for(name: &str) -> (PathBuf, bool) {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("swe-corpus"));
     let copy = root.join(name);
-    match std::env::var("SLURM_JOB_ID") {
-        Ok(job) if !job.is_empty() => (copy.join(format!("job-{job}")), true),
-        _ => (copy, false),
+    match slurm_job() {
+        Some(job) => (copy.join(format!("job-{job}")), true),
+        None => (copy, false),
     }
+}
+
+/// The Slurm job this process runs in, if any.
+fn slurm_job() -> Option<String> {
+    std::env::var("SLURM_JOB_ID").ok().filter(|j| !j.is_empty())
+}
+
+/// What names this process's logs in a run on a store: its Slurm job, else its process id.
+pub fn job_or_process_id() -> String {
+    slurm_job().unwrap_or_else(|| std::process::id().to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use corpus_core::recipe::Recipe;
 use corpus_runner::execute::{ExecOptions, Selection};
 use corpus_stage::run_dir::RunDir;
 
-use super::location::{Pull, open_run};
+use super::location::{Pull, job_or_process_id, open_run};
 use super::{load_recipe, threads_or_cores};
 use crate::cli::{Executor, RunArgs, SlurmStepArgs};
 use crate::logging;
@@ -89,7 +89,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
     {
         // No shared file system: the task's own log goes up with its copy, one per attempt
         // (an attempt's copy starts without the logs of the one before).
-        let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
+        let job = job_or_process_id();
         let attempt = std::env::var("SWE_CORPUS_ATTEMPT").unwrap_or_else(|_| "1".to_string());
         let log = run
             .logs()
@@ -104,13 +104,7 @@ pub fn run(args: &RunArgs, only: Option<&str>) -> Result<()> {
         let log = run.logs().join(format!("local-{since_epoch}.log"));
         logging::also_to(&log);
     }
-    let report = match corpus_runner::run(&recipe, run, &selection, &options) {
-        Ok(report) => report,
-        Err(e) => {
-            opened.after_failure();
-            return Err(e.into());
-        }
-    };
+    let report = opened.unless_failed(corpus_runner::run(&recipe, run, &selection, &options))?;
     opened.finish()?;
     print!("{}", report.summary_table());
     logging::append(&report.summary_table());
@@ -135,7 +129,7 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
     let recipe_path = args.recipe.clone().unwrap_or_else(|| run.recipe_file());
     let recipe = Recipe::load(&recipe_path)?.absolutized()?;
     if opened.remote.is_some() {
-        let job = std::env::var("SLURM_JOB_ID").unwrap_or_else(|_| std::process::id().to_string());
+        let job = job_or_process_id();
         let log = run.logs().join(format!("{}-step-{job}.out", args.stage));
         logging::also_to(&log);
     }
@@ -146,13 +140,7 @@ pub fn slurm_step(args: &SlurmStepArgs) -> Result<()> {
         then,
     };
     let binary = std::env::current_exe().context("locate the swe-corpus binary")?;
-    let outcome = match corpus_runner::slurm_step(&recipe, run, &step, &binary) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            opened.after_failure();
-            return Err(e.into());
-        }
-    };
+    let outcome = opened.unless_failed(corpus_runner::slurm_step(&recipe, run, &step, &binary))?;
     opened.finish()?;
     print!("{}", outcome.report.summary_table());
     match outcome.next {

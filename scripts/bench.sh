@@ -109,6 +109,20 @@ TOML
         "$label" "$trajectories" "$stage_s" "$(ratio "$trajectories" "$stage_s")" "$served" "$prs" "$(awk -v c="$chars" 'BEGIN { printf "%.0f", c / 3.2 }')"
     printf '%-24s synthesize: %6s PRs in %7ss on 1 core: %s PRs/s (all variants) | extract %s PRs/s | synthesize/extract per PR %s\n' \
         "$label" "$prs" "$stage_s" "$(ratio "$prs" "$stage_s")" "$(ratio "$prs" "$one_s")" "$(ratio "$one_s" "$stage_s")"
+    # The same at the 150B recipe's shares (the PRs its synthetic budgets need): the cost per
+    # PR of the recipe's run.
+    local shares share_s
+    shares=$(grep -E '^(agentic|reasoning)_share = ' "$root/pipelines/kimi-dev-150b.toml" || true)
+    if [ -n "$shares" ]; then
+        { cat "$work/bench.toml"; echo "$shares"; } > "$work/bench-shares.toml"
+        rm -rf "$work/run3"
+        cp -r "$work/run1" "$work/run3"
+        t0=$(now)
+        RAYON_NUM_THREADS=1 SWE_CORPUS_LOG=warn "$bin" run --recipe "$work/bench-shares.toml" --run "$work/run3" --tasks 1 --only synthesize > /dev/null 2>&1
+        t1=$(now); share_s=$(secs "$t0" "$t1")
+        printf '%-24s synthesize at the 150B recipe'"'"'s shares (%s): %7ss on 1 core | synthesize/extract per PR %s\n' \
+            "$label" "$(echo $shares)" "$share_s" "$(ratio "$one_s" "$share_s")"
+    fi
     local reasoning rserved rchars
     reasoning=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(*) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'" | tail -1)
     rserved=$(SWE_CORPUS_LOG=warn "$bin" sql --run "$work/run1" --format csv "select count(distinct pr_number) as n from synthetic_samples where sample_kind = 'synthetic_reasoning'" | tail -1)

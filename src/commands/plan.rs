@@ -24,6 +24,7 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         let options = corpus_runner::projection::ProjectOptions {
             prs_per_repo: args.prs_per_repo,
             mirror_budget_bytes: recipe.inputs.mirror_budget_bytes(),
+            ..Default::default()
         };
         let projection = corpus_runner::project(&recipe, run, &options)?;
         if args.json {

@@ -326,3 +326,93 @@ fn hard_cases_drop(extra: &str, family: &str) -> Scratch {
     assert_eq!(text(&families[0], "tool_family"), family);
     s
 }
+
+/// `(repo, pr_number)` → the sorted rows of one kind of synthetic output.
+fn by_pr(s: &Scratch, run: &str, sql: &str) -> BTreeMap<(String, i64), Vec<String>> {
+    let mut out: BTreeMap<(String, i64), Vec<String>> = BTreeMap::new();
+    for row in s.query(run, sql) {
+        let pr = row["pr_number"].as_i64().expect("pr_number");
+        out.entry((text(&row, "repo"), pr))
+            .or_default()
+            .push(text(&row, "content"));
+    }
+    for rows in out.values_mut() {
+        rows.sort();
+    }
+    out
+}
+
+#[test]
+fn shares_synthesize_part_of_the_prs_with_the_same_outputs() {
+    let s = Scratch::new();
+    let part = corpus_core::recipe::DEMO_RECIPE.replacen(
+        "enabled = true\nvariants = 2\n",
+        "enabled = true\nvariants = 2\nagentic_share = 0.3\nreasoning_share = 0.7\n",
+        1,
+    );
+    assert_ne!(part, corpus_core::recipe::DEMO_RECIPE);
+    std::fs::write(s.path().join("part.toml"), part).expect("recipe");
+    s.ok(&["run", "--until", "synthesize"]);
+    s.ok(&[
+        "run",
+        "--recipe",
+        "part.toml",
+        "--run",
+        "runs/part",
+        "--until",
+        "synthesize",
+    ]);
+    let trajectories = "select repo, pr_number, record as content from trajectories";
+    let reasoning = "select repo, pr_number, response as content from synthetic_samples where sample_kind = 'synthetic_reasoning'";
+    let (all_t, part_t) = (
+        by_pr(&s, "runs/demo", trajectories),
+        by_pr(&s, "runs/part", trajectories),
+    );
+    let (all_r, part_r) = (
+        by_pr(&s, "runs/demo", reasoning),
+        by_pr(&s, "runs/part", reasoning),
+    );
+    // Fewer PRs, each with exactly what the whole run made of it.
+    assert!(
+        !part_t.is_empty() && part_t.len() < all_t.len(),
+        "{} of {}",
+        part_t.len(),
+        all_t.len()
+    );
+    assert!(
+        !part_r.is_empty() && part_r.len() < all_r.len(),
+        "{} of {}",
+        part_r.len(),
+        all_r.len()
+    );
+    for (pr, rows) in &part_t {
+        assert_eq!(all_t.get(pr), Some(rows), "{pr:?}");
+    }
+    // Reasoning made from an exploration alone (no trajectory for the PR) is the same too.
+    let explored_only = part_r.keys().filter(|pr| !part_t.contains_key(*pr)).count();
+    assert!(explored_only > 0);
+    for (pr, rows) in &part_r {
+        assert_eq!(all_r.get(pr), Some(rows), "{pr:?}");
+    }
+    let counters = synthesize_counters(&s.path().join("runs/part/report.json"));
+    assert!(
+        counters.get("prs_not_chosen").copied().unwrap_or(0) > 0,
+        "{counters:?}"
+    );
+    let whole = synthesize_counters(&s.path().join("runs/demo/report.json"));
+    assert!(!whole.contains_key("prs_not_chosen"), "{whole:?}");
+    // A share outside 0..1 is a configuration error (exit 2), named.
+    let bad = corpus_core::recipe::DEMO_RECIPE.replacen(
+        "enabled = true\nvariants = 2\n",
+        "enabled = true\nvariants = 2\nagentic_share = 2.0\n",
+        1,
+    );
+    std::fs::write(s.path().join("bad.toml"), bad).expect("recipe");
+    let out = s.run(&["run", "--recipe", "bad.toml", "--run", "runs/bad"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        crate::common::stderr(&out)
+            .contains("agentic_share must be a share of the PRs from 0 to 1, not 2")
+    );
+    assert!(!s.path().join("runs/bad/tables").exists());
+}

@@ -112,7 +112,15 @@ pub fn project(
 ) -> Result<projection::Projection> {
     let ctx = StageContext::new(recipe, run);
     let measured = projection::measure(&ctx)?;
-    Ok(projection::project(measured, &recipe.mix, options))
+    // The shares the run was synthesized with (its own recipe; the target's when the run
+    // holds none).
+    let mut options = options.clone();
+    if options.synthesized_shares.is_empty() {
+        let run_recipe = corpus_core::recipe::Recipe::load(&run.recipe_file()).ok();
+        options.synthesized_shares =
+            projection::synthesized_shares(run_recipe.as_ref().unwrap_or(recipe));
+    }
+    Ok(projection::project(measured, &recipe.mix, &options))
 }
 
 /// Prepare the run directory and submit the selected stages to Slurm.

@@ -389,6 +389,15 @@ pub fn synthesize(replay: &Replay) -> Outcome {
     }
 }
 
+/// The evidence of a replay's exploration alone (what reasoning needs), without replaying
+/// the PR's commits: the same evidence [`synthesize`] gives.
+pub fn explore(replay: &Replay) -> Result<Evidence, Drop> {
+    let mut evidence = None;
+    let mut p = prepare(replay)?;
+    explore_deterministic(&mut p, replay.pr, &mut evidence)?;
+    evidence.ok_or_else(|| drop(DropReason::NoEvidence, "the exploration found no file"))
+}
+
 fn run(replay: &Replay, evidence: &mut Option<Evidence>) -> Result<Trajectory, Drop> {
     let &Replay {
         repo, pr, variant, ..
@@ -595,18 +604,7 @@ pub(crate) fn prepare<'r>(replay: &Replay<'r>) -> Result<Prepared<'r>, Drop> {
     // of the patch are replayed too.
     let mut changes: Vec<(git2::Tree, Vec<(String, git2::Delta)>)> = Vec::new();
     for (sha, _, _) in &pr.commits {
-        let (tree, diff) = commit_change(repo, sha)?;
-        let mut paths: Vec<(String, git2::Delta)> = diff
-            .deltas()
-            .filter_map(|d| {
-                d.new_file()
-                    .path()
-                    .or(d.old_file().path())
-                    .map(|p| (p.to_string_lossy().into_owned(), d.status()))
-            })
-            .collect();
-        paths.sort_by(|a, b| a.0.cmp(&b.0));
-        changes.push((tree, paths));
+        changes.push(commit_paths(repo, sha, cache.as_deref())?);
     }
     let gold: BTreeSet<String> = changes
         .iter()
@@ -902,6 +900,36 @@ fn edit_step(
 }
 
 /// A commit's tree and its diff from its first parent.
+/// A commit's tree and the paths it changes (sorted), from the PR's earlier variant when
+/// there was one.
+fn commit_paths<'r>(
+    repo: &'r Repository,
+    sha: &str,
+    cache: Option<&crate::emulator::ResultCache>,
+) -> Result<(git2::Tree<'r>, Vec<(String, git2::Delta)>), Drop> {
+    if let Some((tree, paths)) = cache.and_then(|c| c.changes.get(sha)) {
+        let tree = repo
+            .find_tree(tree)
+            .map_err(|e| drop(DropReason::MissingObjects, e.to_string()))?;
+        return Ok((tree, paths));
+    }
+    let (tree, diff) = commit_change(repo, sha)?;
+    let mut paths: Vec<(String, git2::Delta)> = diff
+        .deltas()
+        .filter_map(|d| {
+            d.new_file()
+                .path()
+                .or(d.old_file().path())
+                .map(|p| (p.to_string_lossy().into_owned(), d.status()))
+        })
+        .collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(cache) = cache {
+        cache.changes.put(sha, (tree.id(), paths.clone()));
+    }
+    Ok((tree, paths))
+}
+
 fn commit_change<'r>(
     repo: &'r Repository,
     sha: &str,

@@ -11,6 +11,7 @@
 //! - [`trajectory`]: the canonical record; [`render`] turns it into training text.
 
 pub mod blob_cache;
+pub mod change_memo;
 pub mod edit_memo;
 pub mod emulator;
 pub mod engine;

@@ -9,6 +9,15 @@ pub struct SynthesizeOptions {
     pub enabled: bool,
     /// Distinct trajectories per PR (search term, distractors and phrasing differ).
     pub variants: u32,
+    /// The share (0 to 1) of PRs whose agent trajectories are made; the others make none. A
+    /// mix that needs fewer synthetic tokens than every PR gives sets it below 1 (`swe-corpus
+    /// plan --project` says how far), so no work goes into trajectories the mix would leave out.
+    #[serde(skip_serializing_if = "is_every_pr")]
+    pub agentic_share: f64,
+    /// The share (0 to 1) of PRs whose localization reasoning is made. The same PRs for any
+    /// task count, and a larger share keeps every PR a smaller one chose.
+    #[serde(skip_serializing_if = "is_every_pr")]
+    pub reasoning_share: f64,
     /// `deterministic` (no model).
     pub engine: String,
     /// `swe_agent` (`str_replace_editor`, read-only `bash`, `submit`) or `kimi_dev`
@@ -85,6 +94,8 @@ impl Default for SynthesizeOptions {
         Self {
             enabled: false,
             variants: 1,
+            agentic_share: 1.0,
+            reasoning_share: 1.0,
             engine: "deterministic".into(),
             tool_family: "swe_agent".into(),
             renderer: "swe_agent_xml".into(),
@@ -94,10 +105,26 @@ impl Default for SynthesizeOptions {
     }
 }
 
+/// A share of 1 (every PR) is left out of the serialized section, so recipes written before
+/// the shares existed keep their fingerprint.
+fn is_every_pr(share: &f64) -> bool {
+    *share >= 1.0
+}
+
 pub fn semantic_errors(s: &SynthesizeOptions) -> Vec<String> {
     let mut errors = Vec::new();
     if s.variants == 0 {
         errors.push("[synthesize] variants must be at least 1".into());
+    }
+    for (key, share) in [
+        ("agentic_share", s.agentic_share),
+        ("reasoning_share", s.reasoning_share),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            errors.push(format!(
+                "[synthesize] {key} must be a share of the PRs from 0 to 1, not {share}"
+            ));
+        }
     }
     for (key, value, known) in [
         ("engine", &s.engine, &["deterministic", "model"][..]),
@@ -195,6 +222,33 @@ mod tests {
                 .to_string()
                 .contains("`critic` is not one of: explorer, reasoner"),
             "{unknown}"
+        );
+    }
+
+    #[test]
+    fn shares_are_checked_and_a_whole_share_keeps_the_fingerprint() {
+        let every = super::SynthesizeOptions::default();
+        let text = serde_json::to_string(&every).expect("serializes");
+        assert!(!text.contains("share"), "{text}");
+        let mut part = every.clone();
+        part.agentic_share = 0.05;
+        assert!(
+            serde_json::to_string(&part)
+                .expect("serializes")
+                .contains("\"agentic_share\":0.05")
+        );
+        assert_ne!(Recipe::section_hash(&every), Recipe::section_hash(&part));
+        assert!(super::semantic_errors(&part).is_empty());
+        part.agentic_share = 1.5;
+        part.reasoning_share = f64::NAN;
+        let errors = super::semantic_errors(&part).join("\n");
+        assert!(
+            errors.contains("agentic_share must be a share of the PRs from 0 to 1, not 1.5"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("reasoning_share must be a share"),
+            "{errors}"
         );
     }
 }

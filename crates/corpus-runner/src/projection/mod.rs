@@ -121,6 +121,64 @@ pub struct ProjectOptions {
     /// The target recipe's `[inputs] mirror_budget_gib`, in bytes: the mirrors on disk at
     /// once (otherwise all of them are).
     pub mirror_budget_bytes: Option<u64>,
+    /// The share of PRs the measured run synthesized for a source, by source name
+    /// (`[synthesize] agentic_share`, `reasoning_share`).
+    pub synthesized_shares: BTreeMap<String, (&'static str, f64)>,
+}
+
+/// The `[synthesize]` key and value that chose the PRs of each synthetic source in `recipe`.
+pub fn synthesized_shares(
+    recipe: &corpus_core::recipe::Recipe,
+) -> BTreeMap<String, (&'static str, f64)> {
+    use corpus_core::identity::SampleKind;
+    let options = &recipe.synthesize;
+    [
+        (
+            SampleKind::SyntheticAgentic,
+            "agentic_share",
+            options.agentic_share,
+        ),
+        (
+            SampleKind::SyntheticReasoning,
+            "reasoning_share",
+            options.reasoning_share,
+        ),
+    ]
+    .into_iter()
+    .map(|(kind, key, share)| (kind.code().to_string(), (key, share)))
+    .collect()
+}
+
+/// For a synthetic source that needs fewer PRs than the binding one: the share of PRs that
+/// would give it enough, so the stage makes no work the mix leaves out.
+fn share_notes(
+    sources: &[SourceNeed],
+    prs_needed: u64,
+    options: &ProjectOptions,
+    notes: &mut Vec<String>,
+) {
+    for source in sources {
+        let (Some(needed), Some((key, share))) = (
+            source.prs_needed,
+            options.synthesized_shares.get(&source.source),
+        ) else {
+            continue;
+        };
+        if needed >= prs_needed || prs_needed == 0 {
+            continue;
+        }
+        let enough = share * needed as f64 / prs_needed as f64;
+        notes.push(format!(
+            "{} needs {} of the {} PRs: [synthesize] {key} = {:.3} (the run's {share} times \
+             {:.3}) gives it enough and makes nothing the mix leaves out; leave a margin, \
+             the rate varies between repositories",
+            source.source,
+            corpus_mix::readable_count(needed),
+            corpus_mix::readable_count(prs_needed),
+            (enough * 1000.0).ceil() / 1000.0,
+            needed as f64 / prs_needed as f64,
+        ));
+    }
 }
 
 /// Scale `measured` to `mix`.
@@ -166,6 +224,7 @@ pub fn project(measured: Measured, mix: &MixOptions, options: &ProjectOptions) -
     if binding.is_none() {
         notes.push("no source has a token budget: the projection is the run itself".into());
     }
+    share_notes(&sources, prs_needed, options, &mut notes);
     let pr_scale = prs_needed as f64 / prs;
     for (source, need) in mix.sources.iter().zip(&sources) {
         output_tokens += match (source.tokens, source.repeat) {
@@ -365,7 +424,7 @@ mod tests {
             &mix,
             &ProjectOptions {
                 prs_per_repo: Some(50.0),
-                mirror_budget_bytes: None,
+                ..Default::default()
             },
         );
         assert_eq!(p.binding_source.as_deref(), Some("agentless"));
@@ -391,11 +450,30 @@ mod tests {
             &ProjectOptions {
                 prs_per_repo: Some(50.0),
                 mirror_budget_bytes: Some(1_000_000),
+                ..Default::default()
             },
         );
         assert_eq!(bounded.mirror_bytes, 5_000_000);
         assert_eq!(bounded.disk_at_peak, 650_000 + 1_000_000 + 400_000);
         assert!(bounded.notes[0].contains("at most"), "{:?}", bounded.notes);
+        // A synthetic source needing fewer PRs than the binding one: the share that suffices
+        // (the run synthesized half its PRs; 18,750 of 50,000 needed).
+        let shared = project(
+            measured(),
+            &mix,
+            &ProjectOptions {
+                synthesized_shares: [("synthetic".to_string(), ("agentic_share", 0.5))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            },
+        );
+        let notes = shared.notes.join("\n");
+        assert!(
+            notes.contains("synthetic needs 18750 of the 50000 PRs: [synthesize] agentic_share = 0.188 (the run's 0.5 times 0.375)"),
+            "{notes}"
+        );
+        assert!(!notes.contains("agentless needs"), "{notes}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::Emulator;
 use super::pattern::{bre_to_regex, glob_match};
 use crate::snapshot::Kind;
+use std::fmt::Write as _;
 
 /// Split a command line into words: single quotes, double quotes (with `\"` and `\\`), and
 /// backslash escapes outside quotes. None for shell syntax the subset does not run (pipes,
@@ -69,9 +70,9 @@ pub fn split_words(line: &str) -> Option<Vec<String>> {
 /// newline stays without one.
 pub fn number_lines(bytes: &[u8], first: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len() + text.len() / 4 + 16);
     for (i, line) in text.split_inclusive('\n').enumerate() {
-        out.push_str(&format!("{:>6}\t{line}", first + i));
+        let _ = write!(out, "{:>6}\t{line}", first + i);
     }
     out
 }

@@ -8,6 +8,7 @@
 use super::{Emulator, Resolved};
 use crate::edit_memo::str_replace_key;
 use crate::snapshot::Kind;
+use std::fmt::Write as _;
 
 const MAX_RESPONSE_LEN: usize = 16_000;
 const SNIPPET_LINES: usize = 4;
@@ -147,15 +148,21 @@ fn make_output(content: &str, descriptor: &str, first: i64) -> String {
     } else {
         content.to_string()
     };
-    let numbered: Vec<String> = expandtabs(&clipped)
-        .split('\n')
-        .enumerate()
-        .map(|(i, line)| format!("{:>6}\t{line}", i as i64 + first))
-        .collect();
-    format!(
-        "Here's the result of running `cat -n` on {descriptor}:\n{}\n",
-        numbered.join("\n")
-    )
+    let expanded = expandtabs(&clipped);
+    // One buffer, written in place: views are a large share of a trajectory's text.
+    let mut out = String::with_capacity(expanded.len() + expanded.len() / 4 + 128);
+    let _ = writeln!(
+        out,
+        "Here's the result of running `cat -n` on {descriptor}:"
+    );
+    for (i, line) in expanded.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{:>6}\t{line}", i as i64 + first);
+    }
+    out.push('\n');
+    out
 }
 
 /// The repository path of a resolved file ("" when there is none).

@@ -36,6 +36,8 @@ pub struct ResultCache {
     pub edits: crate::edit_memo::EditMemo,
     /// The last PR's whole replay, for its other variants.
     pub replays: crate::replay_memo::ReplayMemo,
+    /// Each commit's tree and changed paths, for the other variants of its PR.
+    pub changes: crate::change_memo::ChangeMemo,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -65,6 +67,7 @@ impl ResultCache {
             blobs: Arc::new(BlobCache::new(blobs)),
             edits: Default::default(),
             replays: Default::default(),
+            changes: Default::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::emulator::ResultCache;
-use crate::engine::{Drop, PrInput, Replay, synthesize};
+use crate::engine::{Drop, PrInput, Replay, explore, synthesize};
 use crate::model::ModelEngine;
 use crate::model::chat::ChatError;
 use crate::reasoning::localization_reasoning;
@@ -29,6 +29,10 @@ pub struct PrData {
     pub has_merge_in_branch: bool,
     /// `format`'s localization tasks the reasoning answers.
     pub tasks: Vec<(SampleKind, Localization)>,
+    /// Chosen for agent trajectories (`[synthesize] agentic_share`).
+    pub agentic: bool,
+    /// Chosen for localization reasoning (`[synthesize] reasoning_share`).
+    pub reasoning: bool,
 }
 
 impl PrData {
@@ -53,8 +57,14 @@ impl PrData {
         })
     }
 
-    pub fn has_prompts(&self) -> bool {
-        self.prompts().next().is_some()
+    /// Whether its reasoning is wanted: chosen, with a localization task to answer.
+    pub fn wants_reasoning(&self) -> bool {
+        self.reasoning && self.prompts().next().is_some()
+    }
+
+    /// Whether any work is wanted of it.
+    pub fn wanted(&self) -> bool {
+        self.agentic || self.wants_reasoning()
     }
 }
 
@@ -94,14 +104,22 @@ impl Context<'_> {
     }
 }
 
-/// The deterministic engine: reasoning from the exploration's evidence.
+/// The deterministic engine: reasoning from the exploration's evidence. A PR not chosen for
+/// trajectories is only explored (its evidence is the same: exploring comes before the
+/// replay and never depends on it).
 pub fn deterministic(ctx: &Context, repo: &crate::Repository, pr: &PrData) -> Vec<VariantResult> {
     let input = pr.input(ctx.repo_name, ctx.max_file_bytes);
     let mut out = Vec::new();
     for variant in 0..ctx.variants {
-        let outcome = synthesize(&ctx.replay(repo, &input, variant));
-        let reasoning = pr.has_prompts().then(|| {
-            outcome.evidence.map(|evidence| {
+        let replay = ctx.replay(repo, &input, variant);
+        let (trajectory, evidence) = if pr.agentic {
+            let outcome = synthesize(&replay);
+            (Some(outcome.trajectory), outcome.evidence)
+        } else {
+            (None, explore(&replay))
+        };
+        let reasoning = pr.wants_reasoning().then(|| {
+            evidence.map(|evidence| {
                 pr.prompts()
                     .map(|(kind, prompt, files)| {
                         // Every localization kind has a role.
@@ -115,11 +133,11 @@ pub fn deterministic(ctx: &Context, repo: &crate::Repository, pr: &PrData) -> Ve
                     .collect()
             })
         });
-        let both_failed =
-            outcome.trajectory.is_err() && reasoning.as_ref().is_none_or(|r| r.is_err());
+        let both_failed = trajectory.as_ref().is_none_or(|t| t.is_err())
+            && reasoning.as_ref().is_none_or(|r| r.is_err());
         out.push(VariantResult {
             variant,
-            trajectory: Some(outcome.trajectory),
+            trajectory,
             reasoning,
         });
         if both_failed {
@@ -174,8 +192,8 @@ pub fn model(
                         &repo,
                         &prs[pr_index],
                         variant,
-                        explorer,
-                        reasoner,
+                        explorer && prs[pr_index].agentic,
+                        reasoner && prs[pr_index].reasoning,
                     );
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
@@ -216,7 +234,7 @@ fn one_model_job(
     } else {
         None
     };
-    let reasoning = if reasoner && pr.has_prompts() {
+    let reasoning = if reasoner && pr.wants_reasoning() {
         let mut answers = Vec::new();
         for (kind, prompt, files) in pr.prompts() {
             let answer = engine.reasoning(prompt, files, ctx.seed, variant, kind.code())?;

@@ -30,6 +30,7 @@ use corpus_stage::stage::{
 mod jobs;
 mod packs;
 mod rows;
+mod share;
 mod usage;
 
 use jobs::PrData;
@@ -178,17 +179,25 @@ impl Stage for SynthesizeStage {
         });
         let mut seen = BTreeSet::new();
         let mut model_tally = ModelTally::default();
+        let mut not_chosen = 0u64;
         each_batch_of(&prepared.patches, key, PRS_PER_BATCH, |batch| {
             let mut prs = Vec::new();
             for patch in PatchRow::from_batch(&batch)? {
                 let Some(number) = patch.pr_number else {
                     continue;
                 };
+                let place = share::place(ctx.recipe.seed, key, number);
+                let agentic = share::chosen(place, options.agentic_share);
+                let reasoning = share::chosen(place, options.reasoning_share);
+                if !agentic && !reasoning {
+                    not_chosen += 1;
+                    continue;
+                }
                 let (problem, _) = problem_and_discussion(&patch, pulls.get(&number));
                 let (pr_commits, merges) = packs.of(number)?.unwrap_or_default();
                 // The Agentless localization tasks the reasoning answers (none when the PR
                 // fails the profile's PR rules, which `format` already counts).
-                let tasks = if check_pr(&patch, &rules).is_ok() {
+                let tasks = if reasoning && check_pr(&patch, &rules).is_ok() {
                     localizations(
                         &patch,
                         &rules,
@@ -209,8 +218,13 @@ impl Stage for SynthesizeStage {
                     commits: pr_commits,
                     has_merge_in_branch: merges || patch.has_merge_in_branch,
                     tasks,
+                    agentic,
+                    reasoning,
                 });
             }
+            let wanted = prs.len();
+            prs.retain(PrData::wanted);
+            not_chosen += (wanted - prs.len()) as u64;
             let results: Vec<Vec<jobs::VariantResult>> = match (&repo, &engine) {
                 (Some(repo), _) => prs
                     .iter()
@@ -290,6 +304,10 @@ impl Stage for SynthesizeStage {
                 model_tally.answered,
                 client.stats.line()
             );
+        }
+        if not_chosen > 0 {
+            // PRs outside both shares, or chosen only for reasoning with nothing to answer.
+            out.count("prs_not_chosen", not_chosen);
         }
         if let Some(usage) = &usage {
             out.count("model_replies", usage.replies());

@@ -96,6 +96,12 @@ fn the_bash_subset_prints_what_the_real_tools_print() {
         "grep -rl parse src",
         "grep -rn 'x+1' src",
         "grep -rn 'return x + 1' src",
+        // Anchors, a last line without its newline, CR before LF, every line.
+        "grep -rn '^def' src",
+        "grep -rn '2$' src",
+        "grep -rn 'parse.$' src",
+        "grep -n '' src/widgets/no_newline.py",
+        "grep -rn 'of the long file$' src/long.txt",
     ];
     assert_like_the_real_tools(&emulator, &tree, &exact, &any_order);
     for refused in [

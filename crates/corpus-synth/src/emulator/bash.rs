@@ -5,6 +5,7 @@
 use super::Emulator;
 use super::pattern::{bre_to_regex, glob_match};
 use crate::snapshot::Kind;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 /// Split a command line into words: single quotes, double quotes (with `\"` and `\\`), and
@@ -414,12 +415,12 @@ impl Emulator<'_> {
         // Without a path, `grep -r` searches `.` and shows paths without `./`.
         let implicit = paths.is_empty();
         let paths: Vec<&str> = if implicit { vec!["."] } else { paths.to_vec() };
-        // (shown path, repo path, blob id when a walk found it unedited)
-        let mut files: Vec<(String, String, Option<git2::Oid>)> = Vec::new();
+        // (shown path, repo path, blob id when a walk found it unedited, found by a walk)
+        let mut files: Vec<(String, String, Option<git2::Oid>, bool)> = Vec::new();
         let mut out = String::new();
         for p in &paths {
             match self.kind_of(p) {
-                Some((path, Kind::File)) => files.push((p.to_string(), path, None)),
+                Some((path, Kind::File)) => files.push((p.to_string(), path, None, false)),
                 Some((path, Kind::Dir)) if recursive => {
                     let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
                     let shown = p.trim_end_matches('/');
@@ -434,30 +435,79 @@ impl Emulator<'_> {
                         } else {
                             format!("{shown}/{rel}")
                         };
-                        files.push((display, sub, blob));
+                        files.push((display, sub, blob, true));
                     }
                 }
                 Some(_) => out.push_str(&format!("grep: {p}: Is a directory\n")),
                 None => out.push_str(&format!("grep: {p}: {}\n", self.unresolved(p))),
             }
         }
-        let show_names = recursive || paths.len() > 1;
+        // GNU grep names the file of a line when it has several operands, or when `-r` found
+        // the file inside a directory operand.
+        let several = paths.len() > 1;
         files.sort();
-        for (display, path, blob) in files {
+        // The files a search of this unedited tree matched, when an earlier grep made the same
+        // search (only its output differed: `-rl` before `-rn`); only those can match now.
+        let memo = self
+            .cache
+            .as_ref()
+            .filter(|_| !self.snapshot.is_edited())
+            .map(|cache| {
+                let search = format!(
+                    "grep-files\0{source}\0{fold}\0{recursive}\0{}\0{}",
+                    includes.join("\0"),
+                    paths.join("\0")
+                );
+                (cache, (self.snapshot.tree_id(), search))
+            });
+        let known: Option<HashSet<String>> = memo
+            .as_ref()
+            .and_then(|(cache, key)| cache.peek(key))
+            .map(|files| {
+                files
+                    .split('\0')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            });
+        let mut matching: Vec<String> = Vec::new();
+        for (display, path, blob, walked) in files {
+            let show_names = several || walked;
             let base = display.rsplit('/').next().unwrap_or(&display);
             if !includes.is_empty() && !includes.iter().any(|g| glob_match(g, base)) {
+                continue;
+            }
+            if known.as_ref().is_some_and(|known| !known.contains(&path)) {
                 continue;
             }
             let Some(bytes) = self.snapshot.read_walked(&path, blob) else {
                 continue;
             };
-            if !anywhere.is_match(&bytes) {
+            // The first place the pattern matches, lines aside: a file without one has no
+            // matching line and is never split into lines.
+            let Some(first) = anywhere.find_at(&bytes, 0) else {
                 continue;
+            };
+            if known.is_none() {
+                matching.push(path.clone());
             }
             let binary = bytes.contains(&0);
             let mut matched = false;
-            for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-                let body = line.strip_suffix(b"\n").unwrap_or(line);
+            // Lines before `counted`, and where the next search starts (a line's start).
+            let (mut line_no, mut counted, mut next) = (0usize, 0usize, Some(first));
+            while let Some(found) = next {
+                let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
+                if start >= bytes.len() {
+                    break; // past the last line
+                }
+                let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+                next = if end < bytes.len() {
+                    anywhere.find_at(&bytes, end + 1)
+                } else {
+                    None
+                };
+                // A match found across lines is no line's own.
+                let body = &bytes[start..end];
                 if !re.is_match(body) {
                     continue;
                 }
@@ -465,12 +515,14 @@ impl Emulator<'_> {
                 if binary || names_only {
                     break;
                 }
+                line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
+                counted = start;
                 if show_names {
                     out.push_str(&display);
                     out.push(':');
                 }
                 if numbers {
-                    out.push_str(&format!("{}:", i + 1));
+                    let _ = write!(out, "{}:", line_no + 1);
                 }
                 out.push_str(&String::from_utf8_lossy(body));
                 out.push('\n');
@@ -480,6 +532,11 @@ impl Emulator<'_> {
             } else if matched && binary {
                 out.push_str(&format!("grep: {display}: binary file matches\n"));
             }
+        }
+        if known.is_none()
+            && let Some((cache, key)) = memo
+        {
+            cache.put(key, matching.join("\0"));
         }
         Some(out)
     }

@@ -404,10 +404,15 @@ fn str_replace_text(
     let content = expandtabs(text);
     let old = expandtabs(old_str);
     let new = expandtabs(new_str);
-    let occurrences = if old.is_empty() {
-        content.chars().count() + 1
-    } else {
-        content.matches(old.as_str()).count()
+    // Whether `old` occurs none, one or more times (the count itself is never shown).
+    let first = content.find(old.as_str());
+    let occurrences = match first {
+        _ if old.is_empty() => content.chars().count() + 1,
+        None => 0,
+        Some(at) => {
+            let rest = &content.as_bytes()[at + old.len()..];
+            1 + usize::from(memchr::memmem::find(rest, old.as_bytes()).is_some())
+        }
     };
     if occurrences == 0 {
         return (
@@ -440,16 +445,24 @@ fn str_replace_text(
             None,
         );
     }
-    let new_content = content.replacen(old.as_str(), &new, 1);
-    let before = content.split(old.as_str()).next().unwrap_or("");
-    let replacement_line = before.matches('\n').count();
+    // The one occurrence (an empty `old` is found at the start, as `replacen` puts it).
+    let at = first.unwrap_or(0);
+    let mut new_content = String::with_capacity(content.len() + new.len());
+    new_content.push_str(&content[..at]);
+    new_content.push_str(&new);
+    new_content.push_str(&content[at + old.len()..]);
+    let newlines = |text: &str| memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let replacement_line = newlines(&content[..at]);
     let start = replacement_line.saturating_sub(SNIPPET_LINES).max(1);
-    let end = (replacement_line + SNIPPET_LINES + new.matches('\n').count())
+    let end = (replacement_line + SNIPPET_LINES + newlines(&new))
         .min(python_splitlines_count(&new_content));
-    let lines: Vec<&str> = new_content.split('\n').collect();
-    let snippet = lines
-        .get(start - 1..end.min(lines.len()).max(start - 1))
-        .unwrap_or_default()
+    let pieces = newlines(&new_content) + 1;
+    let from = start - 1;
+    let snippet = new_content
+        .split('\n')
+        .skip(from)
+        .take(end.min(pieces).max(from) - from)
+        .collect::<Vec<&str>>()
         .join("\n");
     let result = EditorResult {
         output: format!(

@@ -64,20 +64,14 @@ fn count_matches(hay: &str, needle: &str) -> usize {
     if needle.is_empty() {
         return 2;
     }
-    let mut count = 0;
-    let mut start = 0;
-    while let Some(i) = hay[start..].find(needle) {
-        count += 1;
-        if count > 1 {
-            break;
-        }
-        start += i + needle
-            .char_indices()
-            .nth(1)
-            .map(|(j, _)| j)
-            .unwrap_or(needle.len());
-    }
-    count
+    // A match of valid UTF-8 in valid UTF-8 starts on a character; the next may start one
+    // character later (overlapping).
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    let Some(first) = finder.find(hay.as_bytes()) else {
+        return 0;
+    };
+    let step = needle.chars().next().map_or(1, char::len_utf8);
+    1 + usize::from(finder.find(&hay.as_bytes()[first + step..]).is_some())
 }
 
 /// A changed region: old lines `old` of the current state become `new`.

@@ -83,11 +83,11 @@ impl ResultCache {
     }
 
     /// A result kept for the emulator's own use, not counted as a hit or a miss.
-    fn peek(&self, key: &(Oid, String)) -> Option<String> {
+    pub(crate) fn peek(&self, key: &(Oid, String)) -> Option<String> {
         self.map.lock().ok()?.map.get(key).cloned()
     }
 
-    fn put(&self, key: (Oid, String), value: String) {
+    pub(crate) fn put(&self, key: (Oid, String), value: String) {
         let size = key.1.len() + value.len();
         if size > self.budget / 16 {
             return;

@@ -616,7 +616,7 @@ pub(crate) fn prepare<'r>(replay: &Replay<'r>) -> Result<Prepared<'r>, Drop> {
         family,
         window: WindowState::default(),
         steps: Vec::new(),
-        guard: LeakGuard::new(pr.problem, pr.diff),
+        guard: fresh_guard(pr, cache.as_deref()),
     };
     b.guard.saw(TEMPLATE_WORDS);
     Ok(Prepared {
@@ -900,6 +900,32 @@ fn edit_step(
 }
 
 /// A commit's tree and its diff from its first parent.
+/// The PR's leak guard before anything is seen: built from its problem text and diff once,
+/// then copied for its other variants.
+fn fresh_guard(pr: &PrInput, cache: Option<&crate::emulator::ResultCache>) -> LeakGuard {
+    let Some(cache) = cache else {
+        return LeakGuard::new(pr.problem, pr.diff);
+    };
+    let key = format!(
+        "{}\0{}\0{}\0{}",
+        pr.repo,
+        pr.pr_number,
+        corpus_core::hash::id128(pr.problem.as_bytes()),
+        corpus_core::hash::id128(pr.diff.as_bytes())
+    );
+    if let Ok(slot) = cache.guard.lock()
+        && let Some((kept, guard)) = slot.as_ref()
+        && *kept == key
+    {
+        return guard.clone();
+    }
+    let guard = LeakGuard::new(pr.problem, pr.diff);
+    if let Ok(mut slot) = cache.guard.lock() {
+        *slot = Some((key, guard.clone()));
+    }
+    guard
+}
+
 /// A commit's tree and the paths it changes (sorted), from the PR's earlier variant when
 /// there was one.
 fn commit_paths<'r>(

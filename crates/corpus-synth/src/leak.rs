@@ -10,6 +10,26 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// Whether byte `b` belongs to a token (the complement of what [`tokens`] splits on).
+fn in_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `token` (itself a token) stands as a whole token somewhere in `text`: an
+/// occurrence whose neighbours are not token bytes. The same answer as looking for it among
+/// `tokens(text)`, without splitting the text.
+fn holds_token(text: &[u8], token: &str) -> bool {
+    let finder = memchr::memmem::Finder::new(token.as_bytes());
+    finder.find_iter(text).any(|at| {
+        let end = at + token.len();
+        (at == 0 || !in_token(text[at - 1])) && (end == text.len() || !in_token(text[end]))
+    })
+}
+
+/// Past this many unseen tokens, one pass splitting the observation beats a search per token.
+const SEARCH_EACH_UP_TO: usize = 8;
+
+#[derive(Clone)]
 pub struct LeakGuard {
     /// Tokens only the added lines hold (the problem text's are not among them).
     added_only: HashSet<String>,
@@ -54,7 +74,18 @@ impl LeakGuard {
 
     /// Record an observation's tokens as seen.
     pub fn saw(&mut self, observation: &str) {
-        if self.added_only.is_empty() {
+        let unseen = self.added_only.len() - self.seen.len();
+        if unseen == 0 {
+            return;
+        }
+        if unseen <= SEARCH_EACH_UP_TO {
+            let found: Vec<String> = self
+                .added_only
+                .iter()
+                .filter(|t| !self.seen.contains(*t) && holds_token(observation.as_bytes(), t))
+                .cloned()
+                .collect();
+            self.seen.extend(found);
             return;
         }
         for token in tokens(observation) {
@@ -129,5 +160,50 @@ mod tests {
         );
         guard.saw("x.py:3:    parse_strict = None");
         assert!(guard.check_exploration("", &grep("parse_strict")).is_ok());
+    }
+
+    #[test]
+    fn searching_each_token_sees_what_splitting_sees() {
+        let texts = [
+            "parse_strict",
+            "xparse_strict",
+            "parse_strict2",
+            "a parse_strict.",
+            "é parse_strict é",
+            "parse_stric",
+            "_parse_strict_",
+            "(parse_strict)",
+            "",
+            "parse_strictparse_strict",
+            "zz parse_strictx parse_strict",
+        ];
+        for text in texts {
+            let split = tokens(text).any(|t| t == "parse_strict");
+            assert_eq!(
+                holds_token(text.as_bytes(), "parse_strict"),
+                split,
+                "{text:?}"
+            );
+        }
+        // Many unseen tokens take the splitting path; a few the search: the same seen set.
+        let added: Vec<String> = (0..20).map(|i| format!("tok{i}x")).collect();
+        let diff = format!("--- a/x\n+++ b/x\n+{}\n", added.join(" "));
+        let observation = "tok3x, tok11x tok19xx _tok5x tok7x";
+        let mut many = LeakGuard::new("", &diff);
+        many.saw(observation);
+        let mut few = LeakGuard::new("", &diff);
+        few.seen = many
+            .added_only
+            .iter()
+            .filter(|t| {
+                !["tok3x", "tok11x", "tok7x", "tok19x", "tok5x", "tok1x"].contains(&t.as_str())
+            })
+            .cloned()
+            .collect();
+        let before: HashSet<String> = few.seen.clone();
+        few.saw(observation);
+        let newly: HashSet<String> = few.seen.difference(&before).cloned().collect();
+        assert_eq!(newly, many.seen);
+        assert_eq!(many.seen.len(), 3);
     }
 }

@@ -38,6 +38,8 @@ pub struct ResultCache {
     pub replays: crate::replay_memo::ReplayMemo,
     /// Each commit's tree and changed paths, for the other variants of its PR.
     pub changes: crate::change_memo::ChangeMemo,
+    /// The last PR's fresh leak guard (nothing seen yet), for its other variants.
+    pub guard: Mutex<Option<(String, crate::leak::LeakGuard)>>,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -68,6 +70,7 @@ impl ResultCache {
             edits: Default::default(),
             replays: Default::default(),
             changes: Default::default(),
+            guard: Mutex::new(None),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }

@@ -144,3 +144,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn text(row: &serde_json::Value, key: &str) -> String {
     row[key].as_str().unwrap_or_default().to_string()
 }
+
+/// Writes the demo recipe with its first `from` replaced by `to` as `file` in the scratch
+/// folder (a test's variant of the demo; `from` must be there).
+pub fn demo_recipe_with(s: &Scratch, file: &str, from: &str, to: &str) {
+    let demo = corpus_core::recipe::DEMO_RECIPE;
+    assert!(demo.contains(from), "the demo recipe has no {from:?}");
+    std::fs::write(s.path().join(file), demo.replacen(from, to, 1)).expect("recipe");
+}

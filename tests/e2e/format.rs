@@ -356,13 +356,12 @@ fn linked_issues_give_problem_text_and_open_the_edit_response() {
     use corpus_core::rows::{LinkedIssue, PullRow};
     let s = Scratch::new();
     // The demo recipe without its crawl: the `pulls` rows here are the test's own.
-    let recipe = corpus_core::recipe::DEMO_RECIPE.replacen(
+    crate::common::demo_recipe_with(
+        &s,
+        "nocrawl.toml",
         "enabled = true\noffline = true",
         "enabled = false\noffline = true",
-        1,
     );
-    assert_ne!(recipe, corpus_core::recipe::DEMO_RECIPE);
-    std::fs::write(s.path().join("nocrawl.toml"), recipe).expect("recipe");
     let run = ["run", "--recipe", "nocrawl.toml", "--run", "runs/demo"];
     s.ok(&[&run[..], &["--until", "extract"]].concat());
     write_pulls(

@@ -345,13 +345,13 @@ fn by_pr(s: &Scratch, run: &str, sql: &str) -> BTreeMap<(String, i64), Vec<Strin
 #[test]
 fn shares_synthesize_part_of_the_prs_with_the_same_outputs() {
     let s = Scratch::new();
-    let part = corpus_core::recipe::DEMO_RECIPE.replacen(
-        "enabled = true\nvariants = 2\n",
-        "enabled = true\nvariants = 2\nagentic_share = 0.3\nreasoning_share = 0.7\n",
-        1,
+    let synthesize = "enabled = true\nvariants = 2\n";
+    crate::common::demo_recipe_with(
+        &s,
+        "part.toml",
+        synthesize,
+        &format!("{synthesize}agentic_share = 0.3\nreasoning_share = 0.7\n"),
     );
-    assert_ne!(part, corpus_core::recipe::DEMO_RECIPE);
-    std::fs::write(s.path().join("part.toml"), part).expect("recipe");
     s.ok(&["run", "--until", "synthesize"]);
     s.ok(&[
         "run",
@@ -402,12 +402,12 @@ fn shares_synthesize_part_of_the_prs_with_the_same_outputs() {
     let whole = synthesize_counters(&s.path().join("runs/demo/report.json"));
     assert!(!whole.contains_key("prs_not_chosen"), "{whole:?}");
     // A share outside 0..1 is a configuration error (exit 2), named.
-    let bad = corpus_core::recipe::DEMO_RECIPE.replacen(
-        "enabled = true\nvariants = 2\n",
-        "enabled = true\nvariants = 2\nagentic_share = 2.0\n",
-        1,
+    crate::common::demo_recipe_with(
+        &s,
+        "bad.toml",
+        synthesize,
+        &format!("{synthesize}agentic_share = 2.0\n"),
     );
-    std::fs::write(s.path().join("bad.toml"), bad).expect("recipe");
     let out = s.run(&["run", "--recipe", "bad.toml", "--run", "runs/bad"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

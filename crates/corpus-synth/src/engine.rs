@@ -899,7 +899,6 @@ fn edit_step(
     }
 }
 
-/// A commit's tree and its diff from its first parent.
 /// The PR's leak guard before anything is seen: built from its problem text and diff once,
 /// then copied for its other variants.
 fn fresh_guard(pr: &PrInput, cache: Option<&crate::emulator::ResultCache>) -> LeakGuard {
@@ -913,16 +912,11 @@ fn fresh_guard(pr: &PrInput, cache: Option<&crate::emulator::ResultCache>) -> Le
         corpus_core::hash::id128(pr.problem.as_bytes()),
         corpus_core::hash::id128(pr.diff.as_bytes())
     );
-    if let Ok(slot) = cache.guard.lock()
-        && let Some((kept, guard)) = slot.as_ref()
-        && *kept == key
-    {
-        return guard.clone();
+    if let Some(guard) = cache.guard.get(&key) {
+        return guard;
     }
     let guard = LeakGuard::new(pr.problem, pr.diff);
-    if let Ok(mut slot) = cache.guard.lock() {
-        *slot = Some((key, guard.clone()));
-    }
+    cache.guard.put(key, guard.clone());
     guard
 }
 
@@ -956,6 +950,7 @@ fn commit_paths<'r>(
     Ok((tree, paths))
 }
 
+/// A commit's tree and its diff from its first parent.
 fn commit_change<'r>(
     repo: &'r Repository,
     sha: &str,

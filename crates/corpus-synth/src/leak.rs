@@ -6,11 +6,12 @@
 use std::collections::HashSet;
 
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    text.split(|c: char| !(c.is_ascii() && in_token(c as u8)))
         .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Whether byte `b` belongs to a token (the complement of what [`tokens`] splits on).
+/// Whether byte `b` belongs to a token: an ASCII letter, digit or `_` (every other character
+/// splits [`tokens`]).
 fn in_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -41,8 +42,7 @@ pub struct LeakGuard {
 
 impl LeakGuard {
     pub fn new(problem: &str, diff: &str) -> Self {
-        // Borrowed tokens: every variant of a PR builds its guard, and copying each token of
-        // the diff cost more than the rest of the guard.
+        // Borrowed tokens: copying each token of the diff cost more than the rest of the guard.
         let mut added: HashSet<&str> = HashSet::new();
         let mut elsewhere: HashSet<&str> = tokens(problem).collect();
         for line in diff.lines() {

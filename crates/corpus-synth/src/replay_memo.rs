@@ -11,28 +11,39 @@ use crate::trajectory::Step;
 /// What a replay gave: its steps, or the drop that stopped it.
 pub type Replayed = Result<Vec<Step>, Drop>;
 
-/// One slot: the variants of a PR run one after another.
-#[derive(Default)]
-pub struct ReplayMemo {
-    slot: Mutex<Option<(String, Replayed)>>,
+/// One slot keyed by the PR: the variants of a PR run one after another, so the last PR's
+/// value is the one its next variant asks for. Holds the replay, and the PR's fresh leak guard.
+pub struct LastPr<T> {
+    slot: Mutex<Option<(String, T)>>,
 }
 
-impl ReplayMemo {
-    /// The replay recorded under `key`, if it is the last one recorded.
-    pub fn get(&self, key: &str) -> Option<Replayed> {
+impl<T> Default for LastPr<T> {
+    fn default() -> Self {
+        Self {
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> LastPr<T> {
+    /// The value recorded under `key`, if it is the last one recorded.
+    pub fn get(&self, key: &str) -> Option<T> {
         let slot = self.slot.lock().ok()?;
         match slot.as_ref() {
-            Some((k, replayed)) if k == key => Some(replayed.clone()),
+            Some((k, value)) if k == key => Some(value.clone()),
             _ => None,
         }
     }
 
-    pub fn put(&self, key: String, replayed: Replayed) {
+    pub fn put(&self, key: String, value: T) {
         if let Ok(mut slot) = self.slot.lock() {
-            *slot = Some((key, replayed));
+            *slot = Some((key, value));
         }
     }
 }
+
+/// The last PR's replay, for its other variants.
+pub type ReplayMemo = LastPr<Replayed>;
 
 #[cfg(test)]
 mod tests {

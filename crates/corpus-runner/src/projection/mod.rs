@@ -164,7 +164,7 @@ fn share_notes(
         ) else {
             continue;
         };
-        if needed >= prs_needed || prs_needed == 0 {
+        if needed >= prs_needed {
             continue;
         }
         let enough = share * needed as f64 / prs_needed as f64;

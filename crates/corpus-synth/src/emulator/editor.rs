@@ -227,14 +227,16 @@ impl Emulator<'_> {
         kind: Option<(String, Kind)>,
         view_range: Option<(i64, i64)>,
     ) -> EditorResult {
-        let key = match (&kind, self.shared()) {
-            (Some((path, Kind::File)), Some(_)) if !self.snapshot.is_edited() => self
-                .snapshot
-                .blob_id(path)
-                .map(|blob| (blob, format!("editor-view\0{shown}\0{view_range:?}"))),
+        let shared = match (&kind, self.shared()) {
+            (Some((path, Kind::File)), Some(cache)) if !self.snapshot.is_edited() => {
+                self.snapshot.blob_id(path).map(|blob| {
+                    let key = (blob, format!("editor-view\0{shown}\0{view_range:?}"));
+                    (cache, key)
+                })
+            }
             _ => None,
         };
-        let Some((cache, key)) = self.shared().zip(key) else {
+        let Some((cache, key)) = shared else {
             return self.view(shown, kind, view_range);
         };
         if let Some(kept) = cache.peek(&key) {

@@ -39,7 +39,7 @@ pub struct ResultCache {
     /// Each commit's tree and changed paths, for the other variants of its PR.
     pub changes: crate::change_memo::ChangeMemo,
     /// The last PR's fresh leak guard (nothing seen yet), for its other variants.
-    pub guard: Mutex<Option<(String, crate::leak::LeakGuard)>>,
+    pub guard: crate::replay_memo::LastPr<crate::leak::LeakGuard>,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -70,7 +70,7 @@ impl ResultCache {
             edits: Default::default(),
             replays: Default::default(),
             changes: Default::default(),
-            guard: Mutex::new(None),
+            guard: Default::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }

@@ -76,14 +76,15 @@ fn count_matches(hay: &str, needle: &str) -> usize {
 
 /// A changed region: old lines `old` of the current state become `new`.
 #[derive(Debug, Clone)]
-struct Region {
+struct Region<'a> {
     old_start: usize,
     old_end: usize,
-    new: Vec<String>,
+    /// The lines that replace them, borrowed from the new file.
+    new: Vec<&'a str>,
 }
 
 /// The diff of `before` and `after` as regions over `before`'s lines.
-fn regions(before: &[&str], after: &[&str]) -> Vec<Region> {
+fn regions<'a>(before: &[&str], after: &[&'a str]) -> Vec<Region<'a>> {
     let ops = capture_diff_slices(Algorithm::Myers, before, after);
     let mut out: Vec<Region> = Vec::new();
     // Positions come from a running cursor: an Insert's own `old_index` is not always the
@@ -110,7 +111,7 @@ fn regions(before: &[&str], after: &[&str]) -> Vec<Region> {
             ),
         };
         old_cursor = old.end;
-        let new_lines: Vec<String> = after[new].iter().map(|s| s.to_string()).collect();
+        let new_lines: Vec<&str> = after[new].to_vec();
         match out.last_mut() {
             Some(last) if last.old_end == old.start => {
                 last.old_end = old.end;
@@ -129,26 +130,27 @@ fn regions(before: &[&str], after: &[&str]) -> Vec<Region> {
 /// The changed regions a unified diff of this file states (its hunks, read for line numbers
 /// only; the lines themselves come from the files). Linear time, unlike re-diffing a file
 /// whose every line changed. None when the text is not a diff of these files.
-fn regions_from_patch(patch: &str, before: &[&str], after: &[&str]) -> Option<Vec<Region>> {
-    let mut out: Vec<Region> = Vec::new();
+fn regions_from_patch<'a>(
+    patch: &str,
+    before: &[&str],
+    after: &[&'a str],
+) -> Option<Vec<Region<'a>>> {
+    let mut out: Vec<Region<'a>> = Vec::new();
     let mut old = 0usize;
     let mut new = 0usize;
     let mut open: Option<(usize, usize, usize)> = None; // (old_start, old_end, new_start)
     let mut in_hunk = false;
-    let flush = |open: &mut Option<(usize, usize, usize)>, new: usize, out: &mut Vec<Region>| {
-        if let Some((old_start, old_end, new_start)) = open.take() {
-            out.push(Region {
-                old_start,
-                old_end,
-                new: after
-                    .get(new_start..new)?
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            });
-        }
-        Some(())
-    };
+    let flush =
+        |open: &mut Option<(usize, usize, usize)>, new: usize, out: &mut Vec<Region<'a>>| {
+            if let Some((old_start, old_end, new_start)) = open.take() {
+                out.push(Region {
+                    old_start,
+                    old_end,
+                    new: after.get(new_start..new)?.to_vec(),
+                });
+            }
+            Some(())
+        };
     for line in patch.split_inclusive('\n') {
         if let Some(header) = line.strip_prefix("@@ -") {
             flush(&mut open, new, &mut out)?;
@@ -270,8 +272,9 @@ fn blocks_with(
         Some(found) => found,
         None => regions(&before_lines, &after_lines),
     };
-    // The current state as lines; regions are shifted as earlier blocks change line counts.
-    let mut state: Vec<String> = before_lines.iter().map(|s| s.to_string()).collect();
+    // The current state as lines (borrowed from both files); regions are shifted as earlier
+    // blocks change line counts.
+    let mut state: Vec<&str> = before_lines.clone();
     let mut shift: isize = 0;
     let mut blocks = Vec::new();
     let mut index = 0;
@@ -283,17 +286,12 @@ fn blocks_with(
         let mut end = (region.old_end as isize + shift) as usize;
         let mut new = region.new.clone();
         let mut next = index + 1;
-        let mut lead: Vec<String> = Vec::new();
-        let mut trail: Vec<String> = Vec::new();
+        let mut lead: Vec<&str> = Vec::new();
+        let mut trail: Vec<&str> = Vec::new();
         let mut grow_before = true;
         loop {
             let search: String = state[start..end].concat();
-            let replace: String = lead
-                .iter()
-                .chain(new.iter())
-                .chain(trail.iter())
-                .cloned()
-                .collect();
+            let replace: String = lead.iter().chain(&new).chain(&trail).copied().collect();
             if !ends_cleanly(&search) || !ends_cleanly(&replace) {
                 // The edit reaches an unterminated last line: no context can fix that.
                 return Err(ConvertError::NoFinalNewline);
@@ -315,7 +313,7 @@ fn blocks_with(
             grow_before = !grow_before;
             if take_before {
                 start -= 1;
-                lead.insert(0, state[start].clone());
+                lead.insert(0, state[start]);
             } else if next < pending.len()
                 && (pending[next].old_start as isize + shift) as usize == end
             {
@@ -326,12 +324,12 @@ fn blocks_with(
                 end = (merged.old_end as isize + shift) as usize;
                 next += 1;
             } else {
-                trail.push(state[end].clone());
+                trail.push(state[end]);
                 end += 1;
             }
         }
         let search: String = state[start..end].concat();
-        let replacement: Vec<String> = lead.into_iter().chain(new).chain(trail).collect();
+        let replacement: Vec<&str> = lead.into_iter().chain(new).chain(trail).collect();
         let replace: String = replacement.concat();
         shift += replacement.len() as isize - (end - start) as isize;
         state.splice(start..end, replacement);

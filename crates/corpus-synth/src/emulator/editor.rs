@@ -8,6 +8,7 @@
 use super::{Emulator, Resolved};
 use crate::edit_memo::str_replace_key;
 use crate::snapshot::Kind;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 const MAX_RESPONSE_LEN: usize = 16_000;
@@ -68,16 +69,16 @@ pub fn python_text(bytes: &[u8]) -> String {
         Ok(t) => t.to_string(),
         Err(_) => bytes.iter().map(|b| char::from(*b)).collect(), // Latin-1
     };
-    if !text.contains('\r') {
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
         return text;
     }
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// Python's `str.expandtabs()` (tab size 8; the column restarts after `\n` and `\r`).
-pub fn expandtabs(text: &str) -> String {
-    if !text.contains('\t') {
-        return text.to_string();
+pub fn expandtabs(text: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'\t', text.as_bytes()).is_none() {
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut column = 0usize;
@@ -98,7 +99,25 @@ pub fn expandtabs(text: &str) -> String {
             }
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Lines `from..to` of `text` as `split('\n')` numbers them, joined by `\n` again: a slice
+/// of `text`, found without splitting the lines before it.
+fn lines_between(text: &str, from: usize, to: usize) -> &str {
+    if to <= from {
+        return "";
+    }
+    let mut newlines = memchr::memchr_iter(b'\n', text.as_bytes());
+    let begin = match from.checked_sub(1) {
+        None => 0,
+        Some(k) => match newlines.nth(k) {
+            Some(at) => at + 1,
+            None => return "",
+        },
+    };
+    let finish = newlines.nth(to - 1 - from).unwrap_or(text.len());
+    &text[begin..finish]
 }
 
 /// How many lines Python's `str.splitlines()` gives: one pass over the bytes (`\n`, `\r`,
@@ -438,7 +457,7 @@ fn str_replace_text(
     let old = expandtabs(old_str);
     let new = expandtabs(new_str);
     // Whether `old` occurs none, one or more times (the count itself is never shown).
-    let first = content.find(old.as_str());
+    let first = memchr::memmem::find(content.as_bytes(), old.as_bytes());
     let occurrences = match first {
         _ if old.is_empty() => content.chars().count() + 1,
         None => 0,
@@ -459,7 +478,7 @@ fn str_replace_text(
         let lines: Vec<usize> = content
             .split('\n')
             .enumerate()
-            .filter(|(_, l)| l.contains(old.as_str()))
+            .filter(|(_, l)| l.contains(&*old))
             .map(|(i, _)| i + 1)
             .collect();
         return (
@@ -487,16 +506,17 @@ fn str_replace_text(
     let newlines = |text: &str| memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let replacement_line = newlines(&content[..at]);
     let start = replacement_line.saturating_sub(SNIPPET_LINES).max(1);
-    let end = (replacement_line + SNIPPET_LINES + newlines(&new))
-        .min(python_splitlines_count(&new_content));
-    let pieces = newlines(&new_content) + 1;
+    let window_end = replacement_line + SNIPPET_LINES + newlines(&new);
+    let breaks = newlines(&new_content);
+    // Python's splitlines ends a line at every `\n` and maybe elsewhere: a window within the
+    // first `breaks` lines needs no count of the others.
+    let end = if window_end <= breaks {
+        window_end
+    } else {
+        window_end.min(python_splitlines_count(&new_content))
+    };
     let from = start - 1;
-    let snippet = new_content
-        .split('\n')
-        .skip(from)
-        .take(end.min(pieces).max(from) - from)
-        .collect::<Vec<&str>>()
-        .join("\n");
+    let snippet = lines_between(&new_content, from, end.min(breaks + 1).max(from));
     let result = EditorResult {
         output: format!(
             "The file {shown} has been edited. {}Review the changes and make sure they are as expected. Edit the file again if necessary.\n",
@@ -509,7 +529,34 @@ fn str_replace_text(
 
 #[cfg(test)]
 mod tests {
-    use super::python_splitlines_count;
+    use super::{lines_between, python_splitlines_count};
+
+    #[test]
+    fn lines_between_is_split_skip_take_join() {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "a\nb",
+            "\n\n",
+            "one\ntwo\nthree\n",
+            "x\n\ny\nz",
+        ] {
+            let pieces = text.split('\n').count();
+            for from in 0..pieces + 2 {
+                for to in 0..pieces + 2 {
+                    let reference = text
+                        .split('\n')
+                        .skip(from)
+                        .take(to.min(pieces).saturating_sub(from))
+                        .collect::<Vec<&str>>()
+                        .join("\n");
+                    let got = lines_between(text, from, to.min(pieces));
+                    assert_eq!(got, reference, "{text:?} {from}..{to}");
+                }
+            }
+        }
+    }
 
     /// Python's rule, char by char (the reference the byte scan must equal).
     fn reference(text: &str) -> usize {

@@ -10,6 +10,7 @@
 
 use corpus_core::drop_reason::DropReason;
 use similar::{Algorithm, DiffOp, capture_diff_slices};
+use std::borrow::Cow;
 
 pub const SEARCH_MARKER: &str = "<<<<<<< SEARCH";
 pub const DIVIDER: &str = "=======";
@@ -51,7 +52,17 @@ impl ConvertError {
 
 /// Lines with their endings (`\n`, `\r\n`, or none for a last line without one).
 fn lines(text: &str) -> Vec<&str> {
-    text.split_inclusive('\n').collect()
+    // `split_inclusive('\n')`, with memchr's vector search for the breaks.
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        out.push(&text[start..=end]);
+        start = end + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 fn is_marker(line: &str) -> bool {
@@ -259,15 +270,15 @@ fn blocks_with(
         }];
         return prove(before, after, blocks, refuse_markers);
     }
-    if let Some(line) = lines(before)
-        .into_iter()
-        .chain(lines(after))
+    let before_lines = lines(before);
+    let after_lines = lines(after);
+    if let Some(line) = before_lines
+        .iter()
+        .chain(&after_lines)
         .find(|l| refuse_markers && is_marker(l))
     {
         return Err(ConvertError::MarkerInCode(line.trim_end().to_string()));
     }
-    let before_lines = lines(before);
-    let after_lines = lines(after);
     let pending = match patch.and_then(|p| regions_from_patch(p, &before_lines, &after_lines)) {
         Some(found) => found,
         None => regions(&before_lines, &after_lines),
@@ -279,8 +290,13 @@ fn blocks_with(
     let mut blocks = Vec::new();
     let mut index = 0;
     while index < pending.len() {
-        // The whole current state, for the uniqueness checks while this block grows.
-        let whole = state.concat();
+        // The whole current state, for the uniqueness checks while this block grows (the
+        // file as it was until a block changes it).
+        let whole: Cow<str> = if blocks.is_empty() {
+            Cow::Borrowed(before)
+        } else {
+            Cow::Owned(state.concat())
+        };
         let region = pending[index].clone();
         let mut start = (region.old_start as isize + shift) as usize;
         let mut end = (region.old_end as isize + shift) as usize;

@@ -4,6 +4,7 @@
 //! - [`locate`]: the recipe's `tokenizer` (`qwen2.5`, `qwen3` or a path) to a checked file.
 //! - [`Encoder`]: `input_ids = encode(prompt) + encode(response) + [<|endoftext|>]`.
 
+mod added_tokens;
 pub mod drop_tokens;
 mod encoder;
 mod error;
@@ -11,6 +12,7 @@ mod locate;
 pub mod special_tokens;
 pub mod stage;
 
+pub use added_tokens::AddedTokens;
 pub use encoder::{Encoder, added_tokens_of_file, added_tokens_of_recipe};
 pub use error::TokenizeError;
 pub use locate::{QWEN2_5_SHA256, QWEN3_SHA256, TokenizerFile, locate, sha256_file};

@@ -39,7 +39,7 @@ struct Inputs {
     pulls: Option<KeyedTable>,
     templates: Templates,
     /// Added-token strings of the recipe's tokenizer: content holding one is dropped.
-    added_tokens: Vec<String>,
+    added_tokens: corpus_tokenize::AddedTokens,
 }
 
 #[derive(Default)]
@@ -56,7 +56,9 @@ impl FormatStage {
                 blobs: KeyedTable::open(&ctx.table(names::BLOBS)?, "repo")?,
                 pulls: KeyedTable::open_if_present(&ctx.table(names::PULLS)?, "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
-                added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
+                added_tokens: corpus_tokenize::AddedTokens::new(
+                    corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
+                ),
             };
             Ok(opened)
         })
@@ -227,7 +229,7 @@ fn push_checked(
     source: &str,
     patch: &PatchRow,
     repo: &str,
-    added_tokens: &[String],
+    added_tokens: &corpus_tokenize::AddedTokens,
 ) {
     let row = SampleRow::new(
         sample.kind,
@@ -238,7 +240,7 @@ fn push_checked(
         sample.prompt,
         sample.response,
     );
-    if let Some(token) = added_tokens.iter().find(|t| row.text.contains(t.as_str())) {
+    if let Some(token) = added_tokens.first_in(&row.text) {
         drops.push(
             DropRow::new(NAME, DropReason::SpecialTokenInContent)
                 .repo(repo)

@@ -48,7 +48,7 @@ struct Prepared {
     packs: KeyedTable,
     pulls: Option<KeyedTable>,
     templates: Templates,
-    added_tokens: Vec<String>,
+    added_tokens: corpus_tokenize::AddedTokens,
     /// The model engine's endpoint (`engine = "model"`).
     client: Option<ChatClient>,
 }
@@ -67,7 +67,9 @@ impl SynthesizeStage {
                 packs: KeyedTable::open(&ctx.table(names::COMMIT_PACKS)?, "repo")?,
                 pulls: KeyedTable::open_if_present(&ctx.table(names::PULLS)?, "repo")?,
                 templates: load_templates(ctx.recipe, NAME)?,
-                added_tokens: corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
+                added_tokens: corpus_tokenize::AddedTokens::new(
+                    corpus_tokenize::added_tokens_of_recipe(&ctx.recipe.tokenize)?,
+                ),
                 client: (ctx.recipe.synthesize.engine == "model")
                     .then(|| ChatClient::new(&ctx.recipe.synthesize.model, model_cache_dir(ctx))),
             };

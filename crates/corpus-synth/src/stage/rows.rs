@@ -26,7 +26,7 @@ pub struct PrUnit<'a> {
     pub repo: &'a str,
     pub number: i64,
     pub base_sha: &'a str,
-    pub added_tokens: &'a [String],
+    pub added_tokens: &'a corpus_tokenize::AddedTokens,
     pub drops: &'a mut Vec<DropRow>,
     pub seen: &'a mut BTreeSet<String>,
     pub agentic_failed: bool,
@@ -81,8 +81,8 @@ impl PrUnit<'_> {
             }
         };
         // The tokenizer's added tokens first (docs/conventions.md), then the renderers' markers.
-        if let Some(token) = crate::render::texts(&t)
-            .find_map(|text| self.added_tokens.iter().find(|a| text.contains(a.as_str())))
+        if let Some(token) =
+            crate::render::texts(&t).find_map(|text| self.added_tokens.first_in(text))
         {
             fail(
                 self,
@@ -160,7 +160,7 @@ impl PrUnit<'_> {
                 }
             };
             let text = format!("{prompt}{response}");
-            if let Some(token) = self.added_tokens.iter().find(|a| text.contains(a.as_str())) {
+            if let Some(token) = self.added_tokens.first_in(&text) {
                 let row = self.drop_row(
                     variant,
                     REASONING_KIND.code(),

@@ -75,6 +75,9 @@ impl std::ops::Deref for FileBytes<'_> {
     }
 }
 
+/// A path a walk met, its kind, and its blob when it is an unedited file.
+pub type Walked = (String, Kind, Option<Oid>);
+
 pub struct Snapshot<'r> {
     repo: &'r Repository,
     tree: Tree<'r>,
@@ -334,7 +337,7 @@ impl<'r> Snapshot<'r> {
 
     /// [`Snapshot::walk`] with each unedited file's blob id, so a caller reads it without
     /// looking its path up again from the root (each lookup re-reads every tree on the way).
-    pub fn walk_with_blobs(&self, dir: &str) -> Vec<(String, Kind, Option<Oid>)> {
+    pub fn walk_with_blobs(&self, dir: &str) -> Vec<Walked> {
         let mut out = Vec::new();
         if let Some(tree) = self.dir_tree(dir) {
             self.walk_tree_into(dir, tree.as_ref(), &mut out);
@@ -344,12 +347,7 @@ impl<'r> Snapshot<'r> {
 
     /// The entries of `dir` (`tree` is its tree), then each subdirectory's, recursively;
     /// each directory's tree is read once, never looked up again from the root.
-    fn walk_tree_into(
-        &self,
-        dir: &str,
-        tree: Option<&Tree<'r>>,
-        out: &mut Vec<(String, Kind, Option<Oid>)>,
-    ) {
+    fn walk_tree_into(&self, dir: &str, tree: Option<&Tree<'r>>, out: &mut Vec<Walked>) {
         for (name, (kind, id)) in self.entries(dir, tree) {
             let path = if dir.is_empty() {
                 name

@@ -424,9 +424,9 @@ impl Emulator<'_> {
                 Some((path, Kind::Dir)) if recursive => {
                     let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
                     let shown = p.trim_end_matches('/');
-                    for (sub, k, blob) in self.snapshot.walk_with_blobs(&path) {
+                    for (sub, k, blob) in self.walk_shared(&path).iter() {
                         // -r skips links met while recursing (to files and to directories).
-                        if k != Kind::File {
+                        if *k != Kind::File {
                             continue;
                         }
                         let rel = &sub[prefix..];
@@ -435,7 +435,7 @@ impl Emulator<'_> {
                         } else {
                             format!("{shown}/{rel}")
                         };
-                        files.push((display, sub, blob, true));
+                        files.push((display, sub.clone(), *blob, true));
                     }
                 }
                 Some(_) => out.push_str(&format!("grep: {p}: Is a directory\n")),

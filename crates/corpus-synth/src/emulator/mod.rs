@@ -40,6 +40,9 @@ pub struct ResultCache {
     pub changes: crate::change_memo::ChangeMemo,
     /// The last PR's fresh leak guard (nothing seen yet), for its other variants.
     pub guard: crate::replay_memo::LastPr<crate::leak::LeakGuard>,
+    /// The last walk of an unedited tree (by tree and directory): every `grep -r` of a new
+    /// word walks the same base tree.
+    walks: crate::replay_memo::LastPr<Arc<Vec<crate::snapshot::Walked>>>,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -71,6 +74,7 @@ impl ResultCache {
             replays: Default::default(),
             changes: Default::default(),
             guard: Default::default(),
+            walks: Default::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -170,6 +174,20 @@ impl<'r> Emulator<'r> {
             }
         }
         Some(out)
+    }
+
+    /// [`Snapshot::walk_with_blobs`], shared by the walks of an unedited tree.
+    pub(crate) fn walk_shared(&self, dir: &str) -> Arc<Vec<crate::snapshot::Walked>> {
+        let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
+            return Arc::new(self.snapshot.walk_with_blobs(dir));
+        };
+        let key = format!("{}\0{dir}", self.snapshot.tree_id());
+        if let Some(walked) = cache.walks.get(&key) {
+            return walked;
+        }
+        let walked = Arc::new(self.snapshot.walk_with_blobs(dir));
+        cache.walks.put(key, walked.clone());
+        walked
     }
 
     /// Run one shell command line, from the cache when the snapshot is unedited.

@@ -422,9 +422,9 @@ fn explore_deterministic(
     let mut candidates: Vec<(String, Vec<String>)> = Vec::new();
     // Only words a changed file holds at base can find it: read those files once, then search
     // the whole tree for at most four such words.
-    let gold_texts: Vec<Vec<u8>> = gold
+    let gold_texts: Vec<_> = gold
         .iter()
-        .filter_map(|p| b.emulator.snapshot.read(p))
+        .filter_map(|p| b.emulator.snapshot.read_shared(p))
         .collect();
     for term in terms.iter().take(200) {
         if b.guard.is_added_only(term) || term.contains('\'') {

@@ -430,11 +430,12 @@ impl Emulator<'_> {
                             continue;
                         }
                         let rel = &sub[prefix..];
-                        let display = if implicit {
-                            rel.to_string()
-                        } else {
-                            format!("{shown}/{rel}")
-                        };
+                        let mut display = String::with_capacity(shown.len() + 1 + rel.len());
+                        if !implicit {
+                            display.push_str(shown);
+                            display.push('/');
+                        }
+                        display.push_str(rel);
                         files.push((display, sub.clone(), *blob, true));
                     }
                 }

@@ -317,7 +317,7 @@ fn blocks_with(
             }
             let can_before = start > 0;
             // Never take an unterminated last line as trailing context.
-            let can_after = end < state.len() && ends_cleanly(&state[end]);
+            let can_after = end < state.len() && ends_cleanly(state[end]);
             let take_before = match (can_before, can_after) {
                 // Blocked only by an unterminated last line: that line is what cannot be said.
                 (false, false) if end < state.len() => return Err(ConvertError::NoFinalNewline),

@@ -520,7 +520,7 @@ fn str_replace_text(
     let result = EditorResult {
         output: format!(
             "The file {shown} has been edited. {}Review the changes and make sure they are as expected. Edit the file again if necessary.\n",
-            make_output(&snippet, &format!("a snippet of {shown}"), start as i64)
+            make_output(snippet, &format!("a snippet of {shown}"), start as i64)
         ),
         ok: true,
     };

@@ -285,7 +285,7 @@ fn blocks_with(
     };
     // The current state as lines (borrowed from both files); regions are shifted as earlier
     // blocks change line counts.
-    let mut state: Vec<&str> = before_lines.clone();
+    let mut state: Vec<&str> = before_lines;
     let mut shift: isize = 0;
     let mut blocks = Vec::new();
     let mut index = 0;

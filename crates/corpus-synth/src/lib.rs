@@ -25,6 +25,7 @@ pub mod snapshot;
 pub mod stage;
 pub mod tools;
 pub mod trajectory;
+pub mod trigram_index;
 
 pub use emulator::Emulator;
 /// The repository type the engine reads (callers open mirrors with [`open_repository`]).

@@ -78,6 +78,9 @@ impl std::ops::Deref for FileBytes<'_> {
 /// A path a walk met, its kind, and its blob when it is an unedited file.
 pub type Walked = (String, Kind, Option<Oid>);
 
+/// A file a walk met and its blob when unedited.
+pub type WalkedFile = (String, Option<Oid>);
+
 pub struct Snapshot<'r> {
     repo: &'r Repository,
     tree: Tree<'r>,
@@ -375,6 +378,14 @@ impl<'r> Snapshot<'r> {
         match blob {
             Some(id) => self.read_blob(id),
             None => self.read_shared(path),
+        }
+    }
+
+    /// Blob `id`'s content, through the shared cache when there is one.
+    pub(crate) fn blob(&self, id: Oid) -> Option<Arc<[u8]>> {
+        match self.read_blob(id)? {
+            FileBytes::Shared(bytes) => Some(bytes),
+            FileBytes::Edited(bytes) => Some(Arc::from(bytes)),
         }
     }
 

@@ -469,3 +469,87 @@ fn results_are_shared_by_blob_and_tree_and_never_after_an_edit() {
     assert!(changed.contains("x + 2"), "{changed}");
     assert_eq!(cache.hits.load(Ordering::Relaxed), 1);
 }
+
+/// With a shared cache a search for a plain word reads only the files the trigram index lets
+/// through: every search prints what a full scan prints, on the base tree, on a tree sharing
+/// most of its blobs, and after an edit adds the word to a file.
+#[test]
+fn indexed_searches_print_what_a_full_scan_prints() {
+    use corpus_synth::emulator::ResultCache;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (repo, base) = fixture(dir.path());
+    let base_tree = repo
+        .find_commit(base)
+        .expect("commit")
+        .tree()
+        .expect("tree");
+    // A second tree: one file gains `widgetry`, another is new.
+    let mut builder = repo.treebuilder(Some(&base_tree)).expect("builder");
+    let readme = repo
+        .blob(b"# Demo\n\nwidgetry for parsers\n")
+        .expect("blob");
+    builder
+        .insert("README.md", readme, 0o100644)
+        .expect("insert");
+    let notes = repo.blob(b"parse_later and helpers\n").expect("blob");
+    builder.insert("NOTES", notes, 0o100644).expect("insert");
+    let tree = repo
+        .find_tree(builder.write().expect("write"))
+        .expect("tree");
+    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).expect("sig");
+    let parent = repo.find_commit(base).expect("commit");
+    let head = repo
+        .commit(None, &sig, &sig, "change", &tree, &[&parent])
+        .expect("commit");
+    let searches = [
+        "grep -rn parse .",
+        "grep -rl parse .",
+        "grep -rn parse",
+        "grep -rn parse src tests",
+        "grep -rn parse src/widgets/parser.py src",
+        "grep -rn parse src/widgets/parser.py",
+        "grep -rnw parse src",
+        "grep -rn --include=*.py parse .",
+        "grep -rn widgetry .",
+        "grep -rl helper .",
+        "grep -rn elpe .",
+        "grep -rn parse_later .",
+        "grep -rn nowhere_at_all .",
+        "grep -rn long src",
+        "grep -rn file src/long.txt",
+        "grep -rni PARSE .",
+        "grep -rn 'par.e' .",
+    ];
+    let cache = Arc::new(ResultCache::default());
+    for commit in [base, head, base] {
+        let plain = Emulator::new(
+            Snapshot::at_commit(&repo, commit).expect("snap"),
+            "/testbed",
+        );
+        let shared = Emulator::new(
+            Snapshot::at_commit(&repo, commit).expect("snap"),
+            "/testbed",
+        )
+        .with_cache(cache.clone());
+        for search in searches {
+            assert_eq!(shared.bash(search), plain.bash(search), "{search}");
+        }
+    }
+    // An edited file has no blob: the index never leaves it out.
+    let edit = EditorCall::StrReplace {
+        path: "/testbed/src/widgets/util.py".into(),
+        old_str: "x + 1".into(),
+        new_str: "x + widgetry".into(),
+    };
+    let mut plain = Emulator::new(Snapshot::at_commit(&repo, base).expect("snap"), "/testbed");
+    let mut shared = Emulator::new(Snapshot::at_commit(&repo, base).expect("snap"), "/testbed")
+        .with_cache(cache.clone());
+    plain.editor(&edit);
+    shared.editor(&edit);
+    let found = shared.bash("grep -rn widgetry .").expect("grep");
+    assert!(found.contains("src/widgets/util.py"), "{found}");
+    for search in searches {
+        assert_eq!(shared.bash(search), plain.bash(search), "{search}");
+    }
+}

@@ -5,6 +5,7 @@
 use super::Emulator;
 use super::pattern::{bre_to_regex, glob_match};
 use crate::snapshot::Kind;
+use crate::trigram_index::is_plain_word;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -415,38 +416,6 @@ impl Emulator<'_> {
         // Without a path, `grep -r` searches `.` and shows paths without `./`.
         let implicit = paths.is_empty();
         let paths: Vec<&str> = if implicit { vec!["."] } else { paths.to_vec() };
-        // (shown path, repo path, blob id when a walk found it unedited, found by a walk)
-        let mut files: Vec<(String, String, Option<git2::Oid>, bool)> = Vec::new();
-        let mut out = String::new();
-        for p in &paths {
-            match self.kind_of(p) {
-                Some((path, Kind::File)) => files.push((p.to_string(), path, None, false)),
-                Some((path, Kind::Dir)) if recursive => {
-                    let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
-                    let shown = p.trim_end_matches('/');
-                    for (sub, k, blob) in self.walk_shared(&path).iter() {
-                        // -r skips links met while recursing (to files and to directories).
-                        if *k != Kind::File {
-                            continue;
-                        }
-                        let rel = &sub[prefix..];
-                        let mut display = String::with_capacity(shown.len() + 1 + rel.len());
-                        if !implicit {
-                            display.push_str(shown);
-                            display.push('/');
-                        }
-                        display.push_str(rel);
-                        files.push((display, sub.clone(), *blob, true));
-                    }
-                }
-                Some(_) => out.push_str(&format!("grep: {p}: Is a directory\n")),
-                None => out.push_str(&format!("grep: {p}: {}\n", self.unresolved(p))),
-            }
-        }
-        // GNU grep names the file of a line when it has several operands, or when `-r` found
-        // the file inside a directory operand.
-        let several = paths.len() > 1;
-        files.sort();
         // The files a search of this unedited tree matched, when an earlier grep made the same
         // search (only its output differed: `-rl` before `-rn`); only those can match now.
         let memo = self
@@ -471,74 +440,183 @@ impl Emulator<'_> {
                     .map(str::to_string)
                     .collect()
             });
-        let mut matching: Vec<String> = Vec::new();
-        for (display, path, blob, walked) in files {
-            let show_names = several || walked;
-            let base = display.rsplit('/').next().unwrap_or(&display);
-            if !includes.is_empty() && !includes.iter().any(|g| glob_match(g, base)) {
-                continue;
+        // Without a memo, a plain word is looked up in the index: a file it leaves out
+        // cannot hold the word, so no line of it can match.
+        let indexed = known.is_none() && !fold && is_plain_word(pattern);
+        let mut search = FileSearch {
+            re: &re,
+            anywhere: &anywhere,
+            numbers,
+            names_only,
+            out: String::new(),
+            matching: known.is_none().then(Vec::new),
+        };
+        let wanted = |base: &str, path: &str| {
+            (includes.is_empty() || includes.iter().any(|g| glob_match(g, base)))
+                && known.as_ref().is_none_or(|known| known.contains(path))
+        };
+        // (shown path, repo path, blob id when a walk found it unedited, found by a walk)
+        let mut files: Vec<(String, String, Option<git2::Oid>, bool)> = Vec::new();
+        let mut dirs = Vec::new();
+        for p in &paths {
+            match self.kind_of(p) {
+                Some((path, Kind::File)) => files.push((p.to_string(), path, None, false)),
+                Some((path, Kind::Dir)) if recursive => dirs.push((*p, path)),
+                Some(_) => search.out.push_str(&format!("grep: {p}: Is a directory\n")),
+                None => search
+                    .out
+                    .push_str(&format!("grep: {p}: {}\n", self.unresolved(p))),
             }
-            if known.as_ref().is_some_and(|known| !known.contains(&path)) {
-                continue;
+        }
+        // A directory's files in byte order of their paths (-r skips links met while
+        // recursing); each shown below the operand as given, or bare for the implicit `.`.
+        let in_dir = |path: &str| {
+            let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
+            let listed = self.files_shared(path);
+            let may_hold = indexed.then(|| self.may_hold(pattern, listed.iter().map(|f| f.1)));
+            (prefix, listed, may_hold)
+        };
+        let display = |shown: &str, rel: &str| {
+            let mut display = String::with_capacity(shown.len() + 1 + rel.len());
+            if !implicit {
+                display.push_str(shown);
+                display.push('/');
             }
-            let Some(bytes) = self.snapshot.read_walked(&path, blob) else {
-                continue;
-            };
-            // The first place the pattern matches, lines aside: a file without one has no
-            // matching line and is never split into lines.
-            let Some(first) = anywhere.find_at(&bytes, 0) else {
-                continue;
-            };
-            if known.is_none() {
-                matching.push(path.clone());
-            }
-            let binary = bytes.contains(&0);
-            let mut matched = false;
-            // Lines before `counted`, and where the next search starts (a line's start).
-            let (mut line_no, mut counted, mut next) = (0usize, 0usize, Some(first));
-            while let Some(found) = next {
-                let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
-                if start >= bytes.len() {
-                    break; // past the last line
-                }
-                let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-                next = if end < bytes.len() {
-                    anywhere.find_at(&bytes, end + 1)
-                } else {
-                    None
-                };
-                // A match found across lines is no line's own.
-                let body = &bytes[start..end];
-                if !re.is_match(body) {
+            display.push_str(rel);
+            display
+        };
+        if let ([(p, path)], true) = (dirs.as_slice(), files.is_empty()) {
+            // One directory: its files are already in the order grep prints them.
+            let (prefix, listed, may_hold) = in_dir(path);
+            let shown = p.trim_end_matches('/');
+            for (n, (sub, blob)) in listed.iter().enumerate() {
+                let rel = &sub[prefix..];
+                let base = rel.rsplit('/').next().unwrap_or(rel);
+                if may_hold.as_ref().is_some_and(|may| !may[n]) || !wanted(base, sub) {
                     continue;
                 }
-                matched = true;
-                if binary || names_only {
-                    break;
-                }
-                line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
-                counted = start;
-                if show_names {
-                    out.push_str(&display);
-                    out.push(':');
-                }
-                if numbers {
-                    let _ = write!(out, "{}:", line_no + 1);
-                }
-                out.push_str(&String::from_utf8_lossy(body));
-                out.push('\n');
+                search.file(self, &display(shown, rel), sub, *blob, true);
             }
-            if matched && names_only {
-                out.push_str(&format!("{display}\n"));
-            } else if matched && binary {
-                out.push_str(&format!("grep: {display}: binary file matches\n"));
+        } else {
+            for (p, path) in &dirs {
+                let (prefix, listed, may_hold) = in_dir(path);
+                let shown = p.trim_end_matches('/');
+                for (n, (sub, blob)) in listed.iter().enumerate() {
+                    if may_hold.as_ref().is_none_or(|may| may[n]) {
+                        files.push((display(shown, &sub[prefix..]), sub.clone(), *blob, true));
+                    }
+                }
+            }
+            files.sort();
+            // GNU grep names the file of a line when it has several operands, or when `-r`
+            // found the file inside a directory operand.
+            let several = paths.len() > 1;
+            for (display, path, blob, walked) in &files {
+                let base = display.rsplit('/').next().unwrap_or(display);
+                if wanted(base, path) {
+                    search.file(self, display, path, *blob, several || *walked);
+                }
             }
         }
-        if known.is_none()
-            && let Some((cache, key)) = memo
-        {
+        if let (Some(matching), Some((cache, key))) = (search.matching, memo) {
             cache.put(key, matching.join("\0"));
         }
-        Some(out)
+        Some(search.out)
+    }
+
+    /// For each blob, whether it may hold the plain word `pattern` (a file without a blob is
+    /// an edited one: it may).
+    fn may_hold(&self, pattern: &str, blobs: impl Iterator<Item = Option<git2::Oid>>) -> Vec<bool> {
+        let blobs: Vec<Option<git2::Oid>> = blobs.collect();
+        let Some(cache) = &self.cache else {
+            return vec![true; blobs.len()];
+        };
+        let ids: Vec<git2::Oid> = blobs.iter().flatten().copied().collect();
+        let mut answers = cache
+            .trigrams
+            .may_hold(pattern, &ids, |id| self.snapshot.blob(id))
+            .into_iter();
+        blobs
+            .iter()
+            .map(|b| b.is_none() || answers.next().unwrap_or(true))
+            .collect()
+    }
+}
+
+/// One `grep`'s patterns and options, and what it has printed and matched so far.
+struct FileSearch<'p> {
+    re: &'p regex::bytes::Regex,
+    anywhere: &'p regex::bytes::Regex,
+    numbers: bool,
+    names_only: bool,
+    out: String,
+    /// The files that matched, for the memo (None when the memo answered).
+    matching: Option<Vec<String>>,
+}
+
+impl FileSearch<'_> {
+    /// Search one file; `show_names` puts its name before each line.
+    fn file(
+        &mut self,
+        emulator: &Emulator,
+        display: &str,
+        path: &str,
+        blob: Option<git2::Oid>,
+        show_names: bool,
+    ) {
+        let Some(bytes) = emulator.snapshot.read_walked(path, blob) else {
+            return;
+        };
+        // The first place the pattern matches, lines aside: a file without one has no
+        // matching line and is never split into lines.
+        let Some(first) = self.anywhere.find_at(&bytes, 0) else {
+            return;
+        };
+        if let Some(matching) = &mut self.matching {
+            matching.push(path.to_string());
+        }
+        let out = &mut self.out;
+        let binary = bytes.contains(&0);
+        let mut matched = false;
+        // Lines before `counted`, and where the next search starts (a line's start).
+        let (mut line_no, mut counted, mut next) = (0usize, 0usize, Some(first));
+        while let Some(found) = next {
+            let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
+            if start >= bytes.len() {
+                break; // past the last line
+            }
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            next = if end < bytes.len() {
+                self.anywhere.find_at(&bytes, end + 1)
+            } else {
+                None
+            };
+            // A match found across lines is no line's own.
+            let body = &bytes[start..end];
+            if !self.re.is_match(body) {
+                continue;
+            }
+            matched = true;
+            if binary || self.names_only {
+                break;
+            }
+            line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
+            counted = start;
+            if show_names {
+                out.push_str(display);
+                out.push(':');
+            }
+            if self.numbers {
+                let _ = write!(out, "{}:", line_no + 1);
+            }
+            out.push_str(&String::from_utf8_lossy(body));
+            out.push('\n');
+        }
+        if matched && self.names_only {
+            out.push_str(display);
+            out.push('\n');
+        } else if matched && binary {
+            out.push_str(&format!("grep: {display}: binary file matches\n"));
+        }
     }
 }

@@ -42,7 +42,9 @@ pub struct ResultCache {
     pub guard: crate::replay_memo::LastPr<crate::leak::LeakGuard>,
     /// The last walk of an unedited tree (by tree and directory): every `grep -r` of a new
     /// word walks the same base tree.
-    walks: crate::replay_memo::LastPr<Arc<Vec<crate::snapshot::Walked>>>,
+    walks: crate::replay_memo::LastPr<Arc<Vec<crate::snapshot::WalkedFile>>>,
+    /// Which blobs may hold a word: a first `grep -r` of a word reads only those.
+    pub(crate) trigrams: crate::trigram_index::TrigramIndex,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
 }
@@ -57,6 +59,8 @@ struct Results {
 pub const RESULT_BUDGET: usize = 128 << 20;
 /// Bytes of blob content a repository's cache keeps.
 pub const BLOB_BUDGET: usize = 384 << 20;
+/// Bytes of trigram sets a repository's index keeps.
+pub const TRIGRAM_BUDGET: usize = 128 << 20;
 
 impl Default for ResultCache {
     fn default() -> Self {
@@ -75,6 +79,7 @@ impl ResultCache {
             changes: Default::default(),
             guard: Default::default(),
             walks: Default::default(),
+            trigrams: crate::trigram_index::TrigramIndex::new(TRIGRAM_BUDGET),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -176,18 +181,30 @@ impl<'r> Emulator<'r> {
         Some(out)
     }
 
-    /// [`Snapshot::walk_with_blobs`], shared by the walks of an unedited tree.
-    pub(crate) fn walk_shared(&self, dir: &str) -> Arc<Vec<crate::snapshot::Walked>> {
+    /// The files under `dir` (links left out) in byte order of their paths, each with its
+    /// blob when unedited: what `grep -r` reads. Shared by the searches of an unedited tree.
+    pub(crate) fn files_shared(&self, dir: &str) -> Arc<Vec<crate::snapshot::WalkedFile>> {
+        let list = || {
+            let mut files: Vec<crate::snapshot::WalkedFile> = self
+                .snapshot
+                .walk_with_blobs(dir)
+                .into_iter()
+                .filter(|(_, kind, _)| *kind == Kind::File)
+                .map(|(path, _, blob)| (path, blob))
+                .collect();
+            files.sort_unstable();
+            Arc::new(files)
+        };
         let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
-            return Arc::new(self.snapshot.walk_with_blobs(dir));
+            return list();
         };
         let key = format!("{}\0{dir}", self.snapshot.tree_id());
-        if let Some(walked) = cache.walks.get(&key) {
-            return walked;
+        if let Some(files) = cache.walks.get(&key) {
+            return files;
         }
-        let walked = Arc::new(self.snapshot.walk_with_blobs(dir));
-        cache.walks.put(key, walked.clone());
-        walked
+        let files = list();
+        cache.walks.put(key, files.clone());
+        files
     }
 
     /// Run one shell command line, from the cache when the snapshot is unedited.

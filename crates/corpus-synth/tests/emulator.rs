@@ -409,6 +409,24 @@ fn the_windowed_tools_print_what_swe_agents_windowed_tools_print() {
     );
 }
 
+/// A commit on `base` that writes `files` (top-level names) over its tree.
+fn child_commit(repo: &git2::Repository, base: git2::Oid, files: &[(&str, &[u8])]) -> git2::Oid {
+    let parent = repo.find_commit(base).expect("commit");
+    let mut builder = repo
+        .treebuilder(Some(&parent.tree().expect("tree")))
+        .expect("builder");
+    for (name, bytes) in files {
+        let blob = repo.blob(bytes).expect("blob");
+        builder.insert(name, blob, 0o100644).expect("insert");
+    }
+    let tree = repo
+        .find_tree(builder.write().expect("write"))
+        .expect("tree");
+    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).expect("sig");
+    repo.commit(None, &sig, &sig, "change", &tree, &[&parent])
+        .expect("commit")
+}
+
 #[test]
 fn results_are_shared_by_blob_and_tree_and_never_after_an_edit() {
     use corpus_synth::emulator::ResultCache;
@@ -417,24 +435,7 @@ fn results_are_shared_by_blob_and_tree_and_never_after_an_edit() {
     let dir = tempfile::tempdir().expect("tmp");
     let (repo, base) = fixture(dir.path());
     // A second commit that changes one file only.
-    let base_tree = repo
-        .find_commit(base)
-        .expect("commit")
-        .tree()
-        .expect("tree");
-    let mut builder = repo.treebuilder(Some(&base_tree)).expect("builder");
-    let readme = repo.blob(b"# Demo, changed\n").expect("blob");
-    builder
-        .insert("README.md", readme, 0o100644)
-        .expect("insert");
-    let tree = repo
-        .find_tree(builder.write().expect("write"))
-        .expect("tree");
-    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).expect("sig");
-    let parent = repo.find_commit(base).expect("commit");
-    let head = repo
-        .commit(None, &sig, &sig, "change", &tree, &[&parent])
-        .expect("commit");
+    let head = child_commit(&repo, base, &[("README.md", b"# Demo, changed\n")]);
     let cache = Arc::new(ResultCache::default());
     let first = Emulator::new(Snapshot::at_commit(&repo, base).expect("snap"), "/testbed")
         .with_cache(cache.clone());
@@ -479,29 +480,15 @@ fn indexed_searches_print_what_a_full_scan_prints() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().expect("tmp");
     let (repo, base) = fixture(dir.path());
-    let base_tree = repo
-        .find_commit(base)
-        .expect("commit")
-        .tree()
-        .expect("tree");
     // A second tree: one file gains `widgetry`, another is new.
-    let mut builder = repo.treebuilder(Some(&base_tree)).expect("builder");
-    let readme = repo
-        .blob(b"# Demo\n\nwidgetry for parsers\n")
-        .expect("blob");
-    builder
-        .insert("README.md", readme, 0o100644)
-        .expect("insert");
-    let notes = repo.blob(b"parse_later and helpers\n").expect("blob");
-    builder.insert("NOTES", notes, 0o100644).expect("insert");
-    let tree = repo
-        .find_tree(builder.write().expect("write"))
-        .expect("tree");
-    let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).expect("sig");
-    let parent = repo.find_commit(base).expect("commit");
-    let head = repo
-        .commit(None, &sig, &sig, "change", &tree, &[&parent])
-        .expect("commit");
+    let head = child_commit(
+        &repo,
+        base,
+        &[
+            ("README.md", b"# Demo\n\nwidgetry for parsers\n"),
+            ("NOTES", b"parse_later and helpers\n"),
+        ],
+    );
     let searches = [
         "grep -rn parse .",
         "grep -rl parse .",

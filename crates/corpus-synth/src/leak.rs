@@ -3,11 +3,30 @@
 //! text or the diff's other lines is the answer; an exploration action or a template thought
 //! that uses it before an observation showed it is a leak.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
+/// The tokens of a text, split by bytes: every byte of a non-ASCII character splits, as the
+/// character does, so each token is ASCII and cut at character boundaries.
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii() && in_token(c as u8)))
-        .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = at + bytes[at..].iter().position(|&b| in_token(b))?;
+            let len = bytes[start..]
+                .iter()
+                .position(|&b| !in_token(b))
+                .unwrap_or(bytes.len() - start);
+            at = start + len;
+            let word = &bytes[start..at];
+            if len >= 3 && !word.iter().all(u8::is_ascii_digit) {
+                // Always a boundary: the bytes on either side are ASCII or the text's ends.
+                if let Some(token) = text.get(start..at) {
+                    return Some(token);
+                }
+            }
+        }
+    })
 }
 
 /// Whether byte `b` belongs to a token: an ASCII letter, digit or `_` (every other character
@@ -43,7 +62,7 @@ pub struct LeakGuard {
 impl LeakGuard {
     pub fn new(problem: &str, diff: &str) -> Self {
         // Borrowed tokens: copying each token of the diff cost more than the rest of the guard.
-        let mut added: HashSet<&str> = HashSet::new();
+        let mut added: HashSet<&str> = HashSet::default();
         let mut elsewhere: HashSet<&str> = tokens(problem).collect();
         for line in diff.lines() {
             if line.starts_with("+++") || line.starts_with("---") {
@@ -63,7 +82,7 @@ impl LeakGuard {
             .collect();
         Self {
             added_only,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         }
     }
 
@@ -142,6 +161,24 @@ impl LeakGuard {
 mod tests {
     use super::*;
     use crate::trajectory::Action;
+
+    #[test]
+    fn tokens_split_by_bytes_as_by_characters() {
+        let by_chars = |text: &str| -> Vec<String> {
+            text.split(|c: char| !(c.is_ascii() && in_token(c as u8)))
+                .filter(|w| w.len() >= 3 && !w.chars().all(|c| c.is_ascii_digit()))
+                .map(str::to_string)
+                .collect()
+        };
+        for text in [
+            "def parse_size(text): return 1234",
+            "caf\u{e9}_name na\u{ef}ve x\u{2026}yz abc\u{1F600}def __init__",
+            "",
+            "12345 ab a1b2 \u{e9}\u{e9}\u{e9}",
+        ] {
+            assert_eq!(tokens(text).collect::<Vec<_>>(), by_chars(text), "{text}");
+        }
+    }
 
     #[test]
     fn a_token_only_the_added_lines_hold_is_a_leak_until_seen() {

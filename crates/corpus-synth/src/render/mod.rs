@@ -123,7 +123,13 @@ pub fn task(trajectory: &Trajectory, root: &str) -> String {
 
 /// The first marker a piece of repository or human text holds, if any.
 pub fn marker_in(text: &str) -> Option<&'static str> {
-    MARKERS.iter().find(|m| text.contains(*m)).copied()
+    // All markers in one pass (observations are long); the first in `MARKERS` order wins.
+    static FINDER: std::sync::OnceLock<corpus_tokenize::AddedTokens> = std::sync::OnceLock::new();
+    FINDER
+        .get_or_init(|| {
+            corpus_tokenize::AddedTokens::new(MARKERS.iter().map(|m| m.to_string()).collect())
+        })
+        .first_in(text)
 }
 
 /// Every piece of repository or human text in a trajectory (what a marker must not be in).
@@ -252,6 +258,25 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_marker_in_list_order_is_named_wherever_it_stands() {
+        let one_by_one = |text: &str| MARKERS.iter().find(|m| text.contains(*m)).copied();
+        for text in [
+            "plain text",
+            "OBSERVATION: then <|im_start|>",
+            "</tools> <tools> </tool_call>",
+            "<function=f><parameter=x>",
+            "<|endoftext|<|im_end|>",
+            "",
+        ] {
+            assert_eq!(marker_in(text), one_by_one(text), "{text}");
+        }
+        assert_eq!(
+            marker_in("x OBSERVATION: <|im_start|>"),
+            Some("<|im_start|>")
+        );
+    }
 
     #[test]
     fn repository_text_with_chat_markers_is_refused_by_every_renderer() {

@@ -32,7 +32,7 @@ build-corpus: setup
 # real S3 server (SeaweedFS) and the pinned Python tokenizers). Default members only: `just bench` builds the benchmark crate.
 test: setup python-env
     cargo fmt --all --check
-    cargo clippy --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets -- -D warnings
     bash scripts/slurm-up.sh || echo "Slurm not started: its test skips outside CI and fails in CI"
     bash scripts/s3-setup.sh
     cargo test --no-fail-fast

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use PullRow::from_batch;
+use corpus_core::rows::PullRow;
 use corpus_testkit::github::{MockFaults, MockGitHub, MockIssue, MockPull, MockRepo};
 
 type Error = Box<dyn std::error::Error>;

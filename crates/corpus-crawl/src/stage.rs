@@ -28,7 +28,7 @@ use corpus_core::rows::{DropRow, PullRow, RepoRow};
 use crate::mirror_budget::MirrorBudget;
 use corpus_stage::disk::folder_bytes;
 use corpus_stage::error::{Result, StageError};
-use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, StageSpec, UnitOutput};
 
 const NAME: &str = "crawl";
 const SESSION_FILE: &str = "crawl.session";
@@ -313,18 +313,16 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::REPOS, names::PULLS],
+    // Its inputs are the recipe and GitHub, not tables.
+    reads: &[],
+};
+
 impl Stage for CrawlStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::REPOS, names::PULLS]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        // Its inputs are the recipe and GitHub, not tables.
-        &[]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

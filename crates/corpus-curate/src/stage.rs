@@ -19,8 +19,8 @@ use corpus_core::table::{KeyedTable, column, for_each_table_batch_columns};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
-    repo_of_unit, repo_units,
+    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, StageSpec,
+    UnitOutput, repo_of_unit,
 };
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
@@ -244,17 +244,15 @@ fn license_rule(
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::CURATED],
+    reads: INPUTS,
+};
+
 impl Stage for CurateStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::CURATED]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        INPUTS
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -264,10 +262,6 @@ impl Stage for CurateStage {
         }
         record_identity(ctx, &mut builder);
         Ok(builder.finish())
-    }
-
-    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        repo_units(ctx)
     }
 
     fn prepare(&self, ctx: &StageContext) -> Result<()> {

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
-    read_repos, repo_units,
+    InputsBuilder, NO_REPO_UNIT, PreparedOnce, Stage, StageContext, StageInputs, StageSpec,
+    UnitOutput, read_repos,
 };
 use corpus_tokenize::drop_tokens::{DropTokens, record_identity};
 
@@ -201,24 +201,22 @@ impl DecontaminateStage {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::DECONTAMINATED, names::DECONTAM_REPORT],
+    reads: &[
+        names::REPOS,
+        names::SAMPLES,
+        names::SYNTHETIC_SAMPLES,
+        names::EXTERNAL_SAMPLES,
+        names::PATCHES,
+        names::COMMIT_PACKS,
+    ],
+};
+
 impl Stage for DecontaminateStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::DECONTAMINATED, names::DECONTAM_REPORT]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[
-            names::REPOS,
-            names::SAMPLES,
-            names::SYNTHETIC_SAMPLES,
-            names::EXTERNAL_SAMPLES,
-            names::PATCHES,
-            names::COMMIT_PACKS,
-        ]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -250,10 +248,6 @@ impl Stage for DecontaminateStage {
             builder.input(&format!("benchmark:{}", path.display()), &sum);
         }
         Ok(builder.finish())
-    }
-
-    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        repo_units(ctx)
     }
 
     fn prepare(&self, ctx: &StageContext) -> Result<()> {

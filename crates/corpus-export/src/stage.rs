@@ -12,7 +12,7 @@ use crate::{Begun, ExportOptions, Format};
 use corpus_core::recipe::Recipe;
 
 use corpus_stage::error::{Result, StageError};
-use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, StageSpec, UnitOutput};
 
 const NAME: &str = "export";
 
@@ -82,17 +82,15 @@ impl ExportStage {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[],
+    reads: &[names::SHARDS],
+};
+
 impl Stage for ExportStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[names::SHARDS]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

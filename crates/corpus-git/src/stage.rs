@@ -17,7 +17,7 @@ use corpus_core::rows::{BlobRow, CommitPackRow, DropRow, PatchRow, RepoRow};
 use corpus_core::table::KeyedTable;
 
 use corpus_stage::error::{Result, StageError};
-use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, StageSpec, UnitOutput};
 
 /// The stage; it lists the recipe's repositories once per run.
 #[derive(Default)]
@@ -156,22 +156,20 @@ fn branch_tip(spec: &RepoSpec, name: &str) -> String {
         .unwrap_or_default()
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[
+        names::REPOS,
+        names::PATCHES,
+        names::COMMIT_PACKS,
+        names::BLOBS,
+    ],
+    reads: &[names::REPOS, names::PULLS],
+};
+
 impl Stage for ExtractStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[
-            names::REPOS,
-            names::PATCHES,
-            names::COMMIT_PACKS,
-            names::BLOBS,
-        ]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[names::REPOS, names::PULLS]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

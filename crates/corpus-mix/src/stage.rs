@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, OutputLayout, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput,
-    repo_of_unit, repo_units,
+    InputsBuilder, OutputLayout, PreparedOnce, Stage, StageContext, StageInputs, StageSpec,
+    UnitOutput, repo_of_unit, repo_units,
 };
 
 const NAME: &str = "mix";
@@ -92,17 +92,15 @@ impl MixStage {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::MIXTURE],
+    reads: &[names::REPOS, names::TOKENIZED],
+};
+
 impl Stage for MixStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::MIXTURE]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[names::REPOS, names::TOKENIZED]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {

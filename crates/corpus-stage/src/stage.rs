@@ -85,11 +85,29 @@ pub struct StageInputs {
     pub inputs: BTreeMap<String, String>,
 }
 
+/// A stage's name and the tables it writes and reads: what a newcomer reads first, declared
+/// once as data (the docs' table of reads and writes is checked against these).
+#[derive(Debug, Clone, Copy)]
+pub struct StageSpec {
+    pub name: &'static str,
+    /// Tables (outputs) this stage writes besides `drops`.
+    pub outputs: &'static [&'static str],
+    /// Tables this stage reads: the only ones [`StageContext::table`] opens for it.
+    pub reads: &'static [&'static str],
+}
+
 pub trait Stage: Sync {
-    fn name(&self) -> &'static str;
+    /// Its name and the tables it writes and reads.
+    fn spec(&self) -> &'static StageSpec;
+
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
 
     /// Tables this stage writes besides `drops`.
-    fn outputs(&self) -> &'static [&'static str];
+    fn outputs(&self) -> &'static [&'static str] {
+        self.spec().outputs
+    }
 
     /// The tables its outputs go to ([`Stage::layout`]), each once, in the order of
     /// [`Stage::outputs`] (besides `drops`).
@@ -106,13 +124,18 @@ pub trait Stage: Sync {
 
     /// Tables this stage reads: the only ones [`StageContext::table`] opens for it. Its
     /// fingerprint covers each, directly or through the upstream table that was made from it.
-    fn reads(&self) -> &'static [&'static str];
+    fn reads(&self) -> &'static [&'static str] {
+        self.spec().reads
+    }
 
     /// Fingerprint of config and inputs.
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs>;
 
-    /// Keys of the work units, unique; the runner sorts them.
-    fn units(&self, ctx: &StageContext) -> Result<Vec<String>>;
+    /// Keys of the work units, unique; the runner sorts them. By default one for each
+    /// repository, and one for rows without a repository ([`repo_units`]).
+    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
+        repo_units(ctx)
+    }
 
     /// What every unit shares (opened tables, an index, a client), made once per process:
     /// the runner calls this before each unit it runs, so a run whose units are all done
@@ -513,14 +536,12 @@ mod tests {
     struct Reader;
 
     impl Stage for Reader {
-        fn name(&self) -> &'static str {
-            "reader"
-        }
-        fn outputs(&self) -> &'static [&'static str] {
-            &["sample_rows"]
-        }
-        fn reads(&self) -> &'static [&'static str] {
-            &[names::PATCHES]
+        fn spec(&self) -> &'static StageSpec {
+            &StageSpec {
+                name: "reader",
+                outputs: &["sample_rows"],
+                reads: &[names::PATCHES],
+            }
         }
         fn layout(&self, _output: &'static str) -> OutputLayout {
             OutputLayout::table(names::SAMPLES)

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
-    repo_of_unit, repo_units,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, StageSpec, UnitOutput,
+    each_batch_of, repo_of_unit,
 };
 
 const NAME: &str = "tokenize";
@@ -96,17 +96,15 @@ fn tokenizer_identity(ctx: &StageContext) -> Result<String> {
     Ok(format!("{}:{}", file.name, file.sha256))
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::TOKENIZED],
+    reads: &[names::REPOS, names::CURATED, names::PATCHES],
+};
+
 impl Stage for TokenizeStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::TOKENIZED]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[names::REPOS, names::CURATED, names::PATCHES]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {
@@ -132,10 +130,6 @@ impl Stage for TokenizeStage {
         builder.table(ctx, NAME, names::CURATED, true)?;
         builder.table(ctx, NAME, names::PATCHES, true)?;
         Ok(builder.finish())
-    }
-
-    fn units(&self, ctx: &StageContext) -> Result<Vec<String>> {
-        repo_units(ctx)
     }
 
     fn prepare(&self, ctx: &StageContext) -> Result<()> {

@@ -18,8 +18,8 @@ use crate::prompt_inputs::{load_templates, prompt_inputs, pulls_of};
 use blobs::SpilledBlobs;
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
-    read_repos,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, StageSpec, UnitOutput,
+    each_batch_of, read_repos,
 };
 
 const NAME: &str = "format";
@@ -65,23 +65,21 @@ impl FormatStage {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::SAMPLES],
+    reads: &[
+        names::REPOS,
+        names::PATCHES,
+        names::COMMIT_PACKS,
+        names::BLOBS,
+        names::PULLS,
+    ],
+};
+
 impl Stage for FormatStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::SAMPLES]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[
-            names::REPOS,
-            names::PATCHES,
-            names::COMMIT_PACKS,
-            names::BLOBS,
-            names::PULLS,
-        ]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

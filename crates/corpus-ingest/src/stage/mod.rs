@@ -14,7 +14,7 @@ use corpus_core::recipe::{ExternalSource, Recipe};
 use corpus_core::rows::{DropRow, SampleRow};
 
 use corpus_stage::error::{Result, StageError};
-use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, UnitOutput};
+use corpus_stage::stage::{InputsBuilder, Stage, StageContext, StageInputs, StageSpec, UnitOutput};
 
 use read::for_each_record;
 use render::{CHATML_TURN, Renderer};
@@ -37,18 +37,16 @@ fn template_of(source: &ExternalSource) -> Result<String> {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::EXTERNAL_SAMPLES],
+    // Its inputs are files the recipe names, not tables.
+    reads: &[],
+};
+
 impl Stage for IngestStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::EXTERNAL_SAMPLES]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        // Its inputs are files the recipe names, not tables.
-        &[]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

@@ -20,7 +20,7 @@ use corpus_core::table::{WriterOptions, column, for_each_batch};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::fault;
 use corpus_stage::stage::{
-    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, UnitOutput,
+    InputsBuilder, OutputLayout, Stage, StageContext, StageInputs, StageSpec, UnitOutput,
 };
 use corpus_tokenize::TOKENIZER_INPUT;
 
@@ -51,24 +51,22 @@ fn partitions(ctx: &StageContext) -> Result<BTreeMap<u32, Vec<String>>> {
     Ok(out)
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::SHARDS, "validation_shards"],
+    reads: &[
+        names::MIXTURE,
+        names::TOKENIZED,
+        names::DECONTAM_REPORT,
+        names::DECONTAMINATED,
+        names::PATCHES,
+        names::COMMIT_PACKS,
+    ],
+};
+
 impl Stage for ShardStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::SHARDS, "validation_shards"]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[
-            names::MIXTURE,
-            names::TOKENIZED,
-            names::DECONTAM_REPORT,
-            names::DECONTAMINATED,
-            names::PATCHES,
-            names::COMMIT_PACKS,
-        ]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn layout(&self, output: &'static str) -> OutputLayout {

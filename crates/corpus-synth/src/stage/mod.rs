@@ -23,8 +23,8 @@ use corpus_core::table::KeyedTable;
 use corpus_agentless::prompt_inputs::{load_templates, prompt_inputs, pulls_of};
 use corpus_stage::error::{Result, StageError};
 use corpus_stage::stage::{
-    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, UnitOutput, each_batch_of,
-    read_repos,
+    InputsBuilder, PreparedOnce, Stage, StageContext, StageInputs, StageSpec, UnitOutput,
+    each_batch_of, read_repos,
 };
 
 mod jobs;
@@ -78,22 +78,20 @@ impl SynthesizeStage {
     }
 }
 
+const SPEC: StageSpec = StageSpec {
+    name: NAME,
+    outputs: &[names::TRAJECTORIES, names::SYNTHETIC_SAMPLES],
+    reads: &[
+        names::REPOS,
+        names::PATCHES,
+        names::COMMIT_PACKS,
+        names::PULLS,
+    ],
+};
+
 impl Stage for SynthesizeStage {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn outputs(&self) -> &'static [&'static str] {
-        &[names::TRAJECTORIES, names::SYNTHETIC_SAMPLES]
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &[
-            names::REPOS,
-            names::PATCHES,
-            names::COMMIT_PACKS,
-            names::PULLS,
-        ]
+    fn spec(&self) -> &'static StageSpec {
+        &SPEC
     }
 
     fn inputs(&self, ctx: &StageContext) -> Result<StageInputs> {

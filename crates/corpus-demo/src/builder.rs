@@ -19,6 +19,12 @@ pub struct Person {
     pub email: &'static str,
 }
 
+impl Person {
+    pub const fn new(name: &'static str, email: &'static str) -> Self {
+        Self { name, email }
+    }
+}
+
 pub struct RepoBuilder {
     pub repo: Repository,
     /// Seconds since the epoch of the next commit; every commit advances it.

@@ -111,26 +111,14 @@ pub fn ensure(root: &Path) -> Result<bool, DemoError> {
     Ok(true)
 }
 
-pub(crate) const ALICE: Person = Person {
-    name: "Alice Martin",
-    email: "alice@example.org",
-};
-pub(crate) const BOB: Person = Person {
-    name: "Bob Okafor",
-    email: "bob@example.org",
-};
-pub(crate) const CAROL: Person = Person {
-    name: "Carol Zhang",
-    email: "carol@example.org",
-};
-pub(crate) const MAINTAINER: Person = Person {
-    name: "Dana Maintainer",
-    email: "dana@example.org",
-};
-pub(crate) const DEPENDABOT: Person = Person {
-    name: "dependabot[bot]",
-    email: "49699333+dependabot[bot]@users.noreply.github.com",
-};
+pub(crate) const ALICE: Person = Person::new("Alice Martin", "alice@example.org");
+pub(crate) const BOB: Person = Person::new("Bob Okafor", "bob@example.org");
+pub(crate) const CAROL: Person = Person::new("Carol Zhang", "carol@example.org");
+pub(crate) const MAINTAINER: Person = Person::new("Dana Maintainer", "dana@example.org");
+pub(crate) const DEPENDABOT: Person = Person::new(
+    "dependabot[bot]",
+    "49699333+dependabot[bot]@users.noreply.github.com",
+);
 
 /// Midnight 2024-01-02 UTC: the demo clock's start.
 pub(crate) const EPOCH: i64 = 1_704_153_600;

@@ -477,6 +477,7 @@ fn results_are_shared_by_blob_and_tree_and_never_after_an_edit() {
 #[test]
 fn indexed_searches_print_what_a_full_scan_prints() {
     use corpus_synth::emulator::ResultCache;
+    use corpus_synth::emulator::windowed::WindowState;
     use std::sync::Arc;
     let dir = tempfile::tempdir().expect("tmp");
     let (repo, base) = fixture(dir.path());
@@ -508,6 +509,15 @@ fn indexed_searches_print_what_a_full_scan_prints() {
         "grep -rni PARSE .",
         "grep -rn 'par.e' .",
     ];
+    // The kimi_dev family's search reads through the index too.
+    let windowed_searches = [
+        "search_dir parse",
+        "search_dir parse src",
+        "search_dir widgetry",
+        "search_dir helper",
+        "search_dir nowhere_at_all",
+        "search_dir par.e",
+    ];
     let cache = Arc::new(ResultCache::default());
     for commit in [base, head, base] {
         let plain = Emulator::new(
@@ -521,6 +531,10 @@ fn indexed_searches_print_what_a_full_scan_prints() {
         .with_cache(cache.clone());
         for search in searches {
             assert_eq!(shared.bash(search), plain.bash(search), "{search}");
+        }
+        for search in windowed_searches {
+            let run = |e: &Emulator| e.windowed(&mut WindowState::default(), search);
+            assert_eq!(run(&shared), run(&plain), "{search}");
         }
     }
     // An edited file has no blob: the index never leaves it out.
@@ -538,5 +552,9 @@ fn indexed_searches_print_what_a_full_scan_prints() {
     assert!(found.contains("src/widgets/util.py"), "{found}");
     for search in searches {
         assert_eq!(shared.bash(search), plain.bash(search), "{search}");
+    }
+    for search in windowed_searches {
+        let run = |e: &Emulator| e.windowed(&mut WindowState::default(), search);
+        assert_eq!(run(&shared), run(&plain), "{search}");
     }
 }

@@ -523,24 +523,6 @@ impl Emulator<'_> {
         }
         Some(search.out)
     }
-
-    /// For each blob, whether it may hold the plain word `pattern` (a file without a blob is
-    /// an edited one: it may).
-    fn may_hold(&self, pattern: &str, blobs: impl Iterator<Item = Option<git2::Oid>>) -> Vec<bool> {
-        let blobs: Vec<Option<git2::Oid>> = blobs.collect();
-        let Some(cache) = &self.cache else {
-            return vec![true; blobs.len()];
-        };
-        let ids: Vec<git2::Oid> = blobs.iter().flatten().copied().collect();
-        let mut answers = cache
-            .trigrams
-            .may_hold(pattern, &ids, |id| self.snapshot.blob(id))
-            .into_iter();
-        blobs
-            .iter()
-            .map(|b| b.is_none() || answers.next().unwrap_or(true))
-            .collect()
-    }
 }
 
 /// One `grep`'s patterns and options, and what it has printed and matched so far.

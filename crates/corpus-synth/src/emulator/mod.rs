@@ -207,6 +207,28 @@ impl<'r> Emulator<'r> {
         files
     }
 
+    /// For each blob, whether it may hold the plain word `pattern` (a file without a blob is
+    /// an edited one: it may).
+    pub(crate) fn may_hold(
+        &self,
+        pattern: &str,
+        blobs: impl Iterator<Item = Option<git2::Oid>>,
+    ) -> Vec<bool> {
+        let blobs: Vec<Option<git2::Oid>> = blobs.collect();
+        let Some(cache) = &self.cache else {
+            return vec![true; blobs.len()];
+        };
+        let ids: Vec<git2::Oid> = blobs.iter().flatten().copied().collect();
+        let mut answers = cache
+            .trigrams
+            .may_hold(pattern, &ids, |id| self.snapshot.blob(id))
+            .into_iter();
+        blobs
+            .iter()
+            .map(|b| b.is_none() || answers.next().unwrap_or(true))
+            .collect()
+    }
+
     /// Run one shell command line, from the cache when the snapshot is unedited.
     pub fn run_shell(&self, line: &str) -> Option<String> {
         let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {

@@ -8,6 +8,7 @@ use super::editor::python_text;
 use super::pattern::bre_to_regex;
 use super::{Emulator, Resolved};
 use crate::snapshot::Kind;
+use crate::trigram_index::is_plain_word;
 
 pub const WINDOW: i64 = 100;
 pub const OVERLAP: i64 = 2;
@@ -227,11 +228,22 @@ impl Emulator<'_> {
         };
         // `find DIR -type f ! -path '*/.*' -exec grep -nIH -- TERM {} + | cut -d: -f1 | sort | uniq -c`
         let mut hits: Vec<(String, usize)> = Vec::new();
-        for (absolute, repo_path) in self.files_under(&path, &shown) {
+        let prefix = if path.is_empty() { 0 } else { path.len() + 1 };
+        let listed = self.files_shared(&path);
+        // A file the trigram index leaves out cannot hold a plain word: not read.
+        let may_hold = is_plain_word(term).then(|| self.may_hold(term, listed.iter().map(|f| f.1)));
+        for (n, (repo_path, blob)) in listed.iter().enumerate() {
+            if may_hold.as_ref().is_some_and(|may| !may[n]) {
+                continue;
+            }
+            let absolute = format!("{shown}/{}", &repo_path[prefix..]);
             if absolute.contains("/.") {
                 continue;
             }
-            let bytes = self.snapshot.read(&repo_path).unwrap_or_default();
+            // An unreadable file has no matching line, as an empty one.
+            let Some(bytes) = self.snapshot.read_walked(repo_path, *blob) else {
+                continue;
+            };
             if bytes.contains(&0) {
                 continue; // grep -I
             }

@@ -229,6 +229,21 @@ impl<'r> Emulator<'r> {
             .collect()
     }
 
+    /// A command's output from the shared cache, by (tree, command line), when the snapshot
+    /// is unedited; else computed.
+    pub(crate) fn cached(&self, line: &str, compute: impl FnOnce() -> String) -> String {
+        let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
+            return compute();
+        };
+        let key = (self.snapshot.tree_id(), line.to_string());
+        if let Some(hit) = cache.peek(&key) {
+            return hit;
+        }
+        let out = compute();
+        cache.put(key, out.clone());
+        out
+    }
+
     /// Run one shell command line, from the cache when the snapshot is unedited.
     pub fn run_shell(&self, line: &str) -> Option<String> {
         let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {

@@ -250,7 +250,7 @@ impl<'r> Snapshot<'r> {
         if let Some(bytes) = self.edits.get(path) {
             return Some(FileBytes::Edited(bytes));
         }
-        self.read_blob(self.blob_id(path)?)
+        self.blob(self.blob_id(path)?).map(FileBytes::Shared)
     }
 
     /// The blob id of an unedited file (through links): what file-level results are cached
@@ -376,26 +376,18 @@ impl<'r> Snapshot<'r> {
     /// through its path for an edited file.
     pub fn read_walked(&self, path: &str, blob: Option<Oid>) -> Option<FileBytes<'_>> {
         match blob {
-            Some(id) => self.read_blob(id),
+            Some(id) => self.blob(id).map(FileBytes::Shared),
             None => self.read_shared(path),
         }
     }
 
     /// Blob `id`'s content, through the shared cache when there is one.
     pub(crate) fn blob(&self, id: Oid) -> Option<Arc<[u8]>> {
-        match self.read_blob(id)? {
-            FileBytes::Shared(bytes) => Some(bytes),
-            FileBytes::Edited(bytes) => Some(Arc::from(bytes)),
-        }
-    }
-
-    /// Blob `id`'s content, through the shared cache when there is one.
-    fn read_blob(&self, id: Oid) -> Option<FileBytes<'_>> {
         match &self.blobs {
-            Some(cache) => cache.get(self.repo, id).map(FileBytes::Shared),
+            Some(cache) => cache.get(self.repo, id),
             None => {
                 let blob = self.repo.find_blob(id).ok()?;
-                Some(FileBytes::Shared(Arc::from(blob.content())))
+                Some(Arc::from(blob.content()))
             }
         }
     }

@@ -75,24 +75,27 @@ impl TrigramIndex {
         }
     }
 
-    /// For each blob of `blobs`, whether it may hold `term` (a [`is_plain_word`] string);
-    /// `read` gives the content of a blob not indexed yet (None: read by the search).
+    /// For each file of `blobs` (its blob, None for one without: an edited file), whether
+    /// it may hold `term` (a [`is_plain_word`] string); `read` gives the content of a blob not
+    /// indexed yet (None: read by the search).
     pub fn may_hold(
         &self,
         term: &str,
-        blobs: &[Oid],
+        blobs: impl Iterator<Item = Option<Oid>>,
         read: impl Fn(Oid) -> Option<Arc<[u8]>>,
     ) -> Vec<bool> {
         let Ok(mut inner) = self.inner.lock() else {
-            return vec![true; blobs.len()];
+            return blobs.map(|_| true).collect();
         };
         if inner.bytes > self.budget {
             *inner = Inner::default();
         }
         let term = term.as_bytes();
         blobs
-            .iter()
-            .map(|&id| {
+            .map(|blob| {
+                let Some(id) = blob else {
+                    return true;
+                };
                 if let Some(set) = inner.sets.get(&id) {
                     return may_hold_in(set, term);
                 }
@@ -155,7 +158,7 @@ mod tests {
         terms.extend((0..400u32).map(|i| word(i * 7)));
         let (mut read_without, mut without) = (0, 0);
         for term in &terms {
-            let got = index.may_hold(term, &ids, read);
+            let got = index.may_hold(term, ids.iter().map(|&id| Some(id)), read);
             for (n, content) in all.iter().enumerate() {
                 let holds = memchr::memmem::find(content, term.as_bytes()).is_some();
                 assert!(got[n] || !holds, "{term} in blob {n}");
@@ -174,12 +177,20 @@ mod tests {
     #[test]
     fn an_unreadable_blob_is_read_by_the_search_and_the_budget_starts_over() {
         let index = TrigramIndex::new(64);
-        let got = index.may_hold("word", &[oid(1), oid(2)], |id| {
-            (id == oid(1)).then(|| Arc::from(&b"some text and more here"[..]))
-        });
-        assert_eq!(got, vec![false, true]);
+        let got = index.may_hold(
+            "word",
+            [Some(oid(1)), Some(oid(2)), None].into_iter(),
+            |id| (id == oid(1)).then(|| Arc::from(&b"some text and more here"[..])),
+        );
+        assert_eq!(
+            got,
+            vec![false, true, true],
+            "unreadable and blob-less files are read"
+        );
         assert!(index.inner.lock().expect("lock").bytes > 64);
-        let got = index.may_hold("none", &[oid(1)], |_| Some(Arc::from(&b"abc none"[..])));
+        let got = index.may_hold("none", [Some(oid(1))].into_iter(), |_| {
+            Some(Arc::from(&b"abc none"[..]))
+        });
         assert_eq!(got, vec![true], "indexed again after starting over");
         assert_eq!(index.inner.lock().expect("lock").sets.len(), 1);
     }

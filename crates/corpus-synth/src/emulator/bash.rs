@@ -3,7 +3,7 @@
 //! file, as an agent's terminal shows them).
 
 use super::Emulator;
-use super::pattern::{bre_to_regex, glob_match};
+use super::pattern::{bre_to_regex, glob_match, matching_lines};
 use crate::snapshot::Kind;
 use crate::trigram_index::is_plain_word;
 use std::collections::HashSet;
@@ -549,39 +549,26 @@ impl FileSearch<'_> {
         let Some(bytes) = emulator.snapshot.read_walked(path, blob) else {
             return;
         };
-        // The first place the pattern matches, lines aside: a file without one has no
-        // matching line and is never split into lines.
-        let Some(first) = self.anywhere.find_at(&bytes, 0) else {
+        let mut lines = matching_lines(self.re, self.anywhere, &bytes).peekable();
+        if lines.peek().is_none() {
             return;
-        };
+        }
         if let Some(matching) = &mut self.matching {
             matching.push(path.to_string());
         }
         let out = &mut self.out;
-        let binary = bytes.contains(&0);
-        let mut matched = false;
-        // Lines before `counted`, and where the next search starts (a line's start).
-        let (mut line_no, mut counted, mut next) = (0usize, 0usize, Some(first));
-        while let Some(found) = next {
-            let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
-            if start >= bytes.len() {
-                break; // past the last line
-            }
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            next = if end < bytes.len() {
-                self.anywhere.find_at(&bytes, end + 1)
-            } else {
-                None
-            };
-            // A match found across lines is no line's own.
-            let body = &bytes[start..end];
-            if !self.re.is_match(body) {
-                continue;
-            }
-            matched = true;
-            if binary || self.names_only {
-                break;
-            }
+        if self.names_only {
+            out.push_str(display);
+            out.push('\n');
+            return;
+        }
+        if bytes.contains(&0) {
+            out.push_str(&format!("grep: {display}: binary file matches\n"));
+            return;
+        }
+        // `line_no` lines come before byte `counted`.
+        let (mut line_no, mut counted) = (0usize, 0usize);
+        for (start, end) in lines {
             line_no += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
             counted = start;
             if show_names {
@@ -591,14 +578,8 @@ impl FileSearch<'_> {
             if self.numbers {
                 let _ = write!(out, "{}:", line_no + 1);
             }
-            out.push_str(&String::from_utf8_lossy(body));
+            out.push_str(&String::from_utf8_lossy(&bytes[start..end]));
             out.push('\n');
-        }
-        if matched && self.names_only {
-            out.push_str(display);
-            out.push('\n');
-        } else if matched && binary {
-            out.push_str(&format!("grep: {display}: binary file matches\n"));
         }
     }
 }

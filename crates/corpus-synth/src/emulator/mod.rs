@@ -207,55 +207,44 @@ impl<'r> Emulator<'r> {
         files
     }
 
-    /// For each blob, whether it may hold the plain word `pattern` (a file without a blob is
-    /// an edited one: it may).
+    /// For each file (its blob; None for an edited one, which may), whether it may hold the
+    /// plain word `pattern`.
     pub(crate) fn may_hold(
         &self,
         pattern: &str,
         blobs: impl Iterator<Item = Option<git2::Oid>>,
     ) -> Vec<bool> {
-        let blobs: Vec<Option<git2::Oid>> = blobs.collect();
-        let Some(cache) = &self.cache else {
-            return vec![true; blobs.len()];
-        };
-        let ids: Vec<git2::Oid> = blobs.iter().flatten().copied().collect();
-        let mut answers = cache
-            .trigrams
-            .may_hold(pattern, &ids, |id| self.snapshot.blob(id))
-            .into_iter();
-        blobs
-            .iter()
-            .map(|b| b.is_none() || answers.next().unwrap_or(true))
-            .collect()
+        match &self.cache {
+            Some(cache) => cache
+                .trigrams
+                .may_hold(pattern, blobs, |id| self.snapshot.blob(id)),
+            None => blobs.map(|_| true).collect(),
+        }
     }
 
-    /// A command's output from the shared cache, by (tree, command line), when the snapshot
-    /// is unedited; else computed.
-    pub(crate) fn cached(&self, line: &str, compute: impl FnOnce() -> String) -> String {
+    /// A command's output from the shared cache, by (`object`, the command line), when the
+    /// snapshot is unedited; else computed (None, a command not emulated, is not kept).
+    fn cached(
+        &self,
+        object: impl FnOnce() -> Oid,
+        line: &str,
+        compute: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
         let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
             return compute();
         };
-        let key = (self.snapshot.tree_id(), line.to_string());
-        if let Some(hit) = cache.peek(&key) {
-            return hit;
+        let key = (object(), line.to_string());
+        if let Some(hit) = cache.get(&key) {
+            return Some(hit);
         }
-        let out = compute();
+        let out = compute()?;
         cache.put(key, out.clone());
-        out
+        Some(out)
     }
 
     /// Run one shell command line, from the cache when the snapshot is unedited.
     pub fn run_shell(&self, line: &str) -> Option<String> {
-        let Some(cache) = self.cache.as_ref().filter(|_| !self.snapshot.is_edited()) else {
-            return self.bash(line);
-        };
-        let key = (self.cache_object(line), line.to_string());
-        if let Some(hit) = cache.get(&key) {
-            return Some(hit);
-        }
-        let out = self.bash(line)?;
-        cache.put(key, out.clone());
-        Some(out)
+        self.cached(|| self.cache_object(line), line, || self.bash(line))
     }
 
     /// The blob a command reads when exactly one of its words names a path (its last, a

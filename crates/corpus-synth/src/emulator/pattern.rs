@@ -1,5 +1,6 @@
 //! The patterns the emulated tools take: shell globs (`find -name`, `grep --include`) and
-//! grep's basic regular expressions, translated for the `regex` crate.
+//! grep's basic regular expressions, translated for the `regex` crate, and the lines such a
+//! pattern matches.
 
 /// fnmatch(3) without flags: `*`, `?`, `[...]` (with `!`/`^` negation and ranges), `\` escapes.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
@@ -147,9 +148,82 @@ fn bracket_end(chars: &[char], start: usize) -> usize {
     chars.len() - 1
 }
 
+/// What `grep -- TERM` matches (a basic regular expression over bytes); None when it does
+/// not compile, which the tools report as no matches.
+pub fn grep_regex(term: &str, multi_line: bool) -> Option<regex::bytes::Regex> {
+    regex::bytes::RegexBuilder::new(&bre_to_regex(term))
+        .unicode(false)
+        .multi_line(multi_line)
+        .build()
+        .ok()
+}
+
+/// The lines of `bytes` that `re` matches, each as (start, end) without its `\n`, in order.
+/// `anywhere` is the same pattern with `^` and `$` at every line: only the lines it reaches are
+/// tried, so a file without a match is never split into lines.
+pub fn matching_lines<'a>(
+    re: &'a regex::bytes::Regex,
+    anywhere: &'a regex::bytes::Regex,
+    bytes: &'a [u8],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let mut next = anywhere.find_at(bytes, 0);
+    std::iter::from_fn(move || {
+        while let Some(found) = next {
+            let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
+            if start >= bytes.len() {
+                return None; // past the last line
+            }
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            next = if end < bytes.len() {
+                anywhere.find_at(bytes, end + 1)
+            } else {
+                None
+            };
+            // A match found across lines is no line's own.
+            if re.is_match(&bytes[start..end]) {
+                return Some((start, end));
+            }
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the lines the whole-text search reaches are tried: the same count as trying
+    /// every line.
+    #[test]
+    fn matching_lines_counts_what_a_line_by_line_search_counts() {
+        let texts: [&[u8]; 7] = [
+            b"",
+            b"one\ntwo parse\nparse parse\n",
+            b"no final newline parse",
+            b"crlf parse\r\nnext\r\n",
+            b"a\n\nb\n\n",
+            b"x[a\nb]y parse\n",
+            b"par\nse\n",
+        ];
+        for term in ["parse", "^$", "^p", "e$", "[^q]*", "par.e", "\\(se\\|ne\\)"] {
+            let (Some(re), Some(anywhere)) = (grep_regex(term, false), grep_regex(term, true))
+            else {
+                panic!("{term} compiles");
+            };
+            for text in texts {
+                let by_line = text
+                    .split_inclusive(|b| *b == b'\n')
+                    .filter(|line| re.is_match(line.strip_suffix(b"\n").unwrap_or(line)))
+                    .count();
+                assert_eq!(
+                    matching_lines(&re, &anywhere, text).count(),
+                    by_line,
+                    "{term} in {:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
 
     #[test]
     fn globs() {

@@ -5,7 +5,7 @@
 
 use super::bash::split_words;
 use super::editor::python_text;
-use super::pattern::bre_to_regex;
+use super::pattern::{grep_regex, matching_lines};
 use super::{Emulator, Resolved};
 use crate::snapshot::Kind;
 use crate::trigram_index::is_plain_word;
@@ -18,39 +18,6 @@ pub const OVERLAP: i64 = 2;
 pub struct WindowState {
     pub current: Option<String>,
     pub first_line: i64,
-}
-
-/// What `grep -- TERM` matches (a basic regular expression over bytes); None when it does
-/// not compile, which the tools report as no matches.
-fn grep_regex(term: &str, multi_line: bool) -> Option<regex::bytes::Regex> {
-    regex::bytes::RegexBuilder::new(&bre_to_regex(term))
-        .unicode(false)
-        .multi_line(multi_line)
-        .build()
-        .ok()
-}
-
-/// How many lines of `bytes` `re` matches (a line without its `\n`). `anywhere` is the same
-/// pattern with `^` and `$` at every line: only the lines it reaches are tried, so a file
-/// without a match is never split into lines.
-fn matching_lines(re: &regex::bytes::Regex, anywhere: &regex::bytes::Regex, bytes: &[u8]) -> usize {
-    let mut count = 0;
-    let mut next = anywhere.find_at(bytes, 0);
-    while let Some(found) = next {
-        let start = memchr::memrchr(b'\n', &bytes[..found.start()]).map_or(0, |i| i + 1);
-        if start >= bytes.len() {
-            break; // past the last line
-        }
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-        // A match found across lines is no line's own.
-        count += usize::from(re.is_match(&bytes[start..end]));
-        next = if end < bytes.len() {
-            anywhere.find_at(bytes, end + 1)
-        } else {
-            None
-        };
-    }
-    count
 }
 
 /// How many lines Python's `str.splitlines()` gives (universal newlines already applied).
@@ -74,7 +41,11 @@ impl Emulator<'_> {
             "scroll_down" => self.scroll(state, WINDOW),
             "scroll_up" => self.scroll(state, -WINDOW),
             // Reads no window state: shared by the searches of an unedited tree.
-            "search_dir" => self.cached(line, || self.search_dir(&args)),
+            "search_dir" => self.cached(
+                || self.snapshot.tree_id(),
+                line,
+                || Some(self.search_dir(&args)),
+            )?,
             "search_file" => self.search_file(state, &args),
             "find_file" => self.find_file(&args),
             _ => return None,
@@ -272,7 +243,7 @@ impl Emulator<'_> {
             if bytes.contains(&0) {
                 continue; // grep -I
             }
-            let count = matching_lines(&re, &anywhere, &bytes);
+            let count = matching_lines(&re, &anywhere, &bytes).count();
             if count > 0 {
                 let name = absolute.split(':').next().unwrap_or(&absolute).to_string();
                 hits.push((name, count));
@@ -379,43 +350,5 @@ impl Emulator<'_> {
             out.push_str(&format!("{hit}\n"));
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Only the lines the whole-text search reaches are tried: the same count as trying
-    /// every line.
-    #[test]
-    fn matching_lines_counts_what_a_line_by_line_search_counts() {
-        let texts: [&[u8]; 7] = [
-            b"",
-            b"one\ntwo parse\nparse parse\n",
-            b"no final newline parse",
-            b"crlf parse\r\nnext\r\n",
-            b"a\n\nb\n\n",
-            b"x[a\nb]y parse\n",
-            b"par\nse\n",
-        ];
-        for term in ["parse", "^$", "^p", "e$", "[^q]*", "par.e", "\\(se\\|ne\\)"] {
-            let (Some(re), Some(anywhere)) = (grep_regex(term, false), grep_regex(term, true))
-            else {
-                panic!("{term} compiles");
-            };
-            for text in texts {
-                let by_line = text
-                    .split_inclusive(|b| *b == b'\n')
-                    .filter(|line| re.is_match(line.strip_suffix(b"\n").unwrap_or(line)))
-                    .count();
-                assert_eq!(
-                    matching_lines(&re, &anywhere, text),
-                    by_line,
-                    "{term} in {:?}",
-                    String::from_utf8_lossy(text)
-                );
-            }
-        }
     }
 }
